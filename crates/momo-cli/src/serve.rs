@@ -1,0 +1,168 @@
+//! `momo serve`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use momo_server::config::{PinnedSubscriptionKey, Platform, TokenErrorStyle, TokenScope};
+use momo_server::{Application, Settings};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Every setting is a flag and a `MOMO_*` environment variable (flags win).
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "MOMO_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+
+    /// Directory of the embedded SQLite database (used when no --database-url is given).
+    #[arg(long, env = "MOMO_DATA_DIR", default_value = ".momo")]
+    data_dir: PathBuf,
+
+    /// Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long, env = "MOMO_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<SecretString>,
+
+    /// A subscription key with a known value: KEY (all products) or PRODUCT=KEY. Repeatable;
+    /// the variable takes a comma-separated list.
+    #[arg(long = "subscription-key", env = "MOMO_SUBSCRIPTION_KEYS", value_delimiter = ',', hide_env_values = true)]
+    subscription_keys: Vec<PinnedSubscriptionKey>,
+
+    /// An operator token with a known value, for the operator API and `momo admin`.
+    #[arg(long, env = "MOMO_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<SecretString>,
+
+    /// MTN platform to behave like: legacy, or momo-africa (X-Target-Environment required on /token/).
+    #[arg(long, env = "MOMO_PLATFORM", default_value = "legacy")]
+    platform: Platform,
+
+    /// Answer to bad token credentials: observed (500 login_failed, as the sandbox) or spec (401).
+    #[arg(long, env = "MOMO_TOKEN_ERROR", default_value = "observed")]
+    token_error: TokenErrorStyle,
+
+    /// Whether a token works on every product (shared, as the sandbox) or only its own (product).
+    #[arg(long, env = "MOMO_TOKEN_SCOPE", default_value = "shared")]
+    token_scope: TokenScope,
+
+    /// Access-token lifetime in seconds.
+    #[arg(long, env = "MOMO_TOKEN_TTL", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    token_ttl: u64,
+
+    /// Largest request body in bytes; larger bodies get 413.
+    #[arg(long, env = "MOMO_MAX_BODY_BYTES", default_value_t = 65_536)]
+    max_body_bytes: usize,
+}
+
+impl From<ServeArgs> for Settings {
+    fn from(args: ServeArgs) -> Self {
+        Settings {
+            bind: args.bind,
+            data_dir: args.data_dir,
+            database_url: args.database_url,
+            subscription_keys: args.subscription_keys,
+            admin_token: args.admin_token,
+            platform: args.platform,
+            token_error: args.token_error,
+            token_scope: args.token_scope,
+            token_ttl: Duration::from_secs(args.token_ttl),
+            max_body_bytes: args.max_body_bytes,
+            ..Settings::default()
+        }
+    }
+}
+
+pub async fn run(args: ServeArgs) -> ExitCode {
+    let settings = Settings::from(args);
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("error: the server could not start: {e:#}");
+            eprintln!(
+                "hint: check --bind, --data-dir and --database-url (or MOMO_BIND, MOMO_DATA_DIR, MOMO_DATABASE_URL)."
+            );
+            return ExitCode::from(3);
+        }
+    };
+    print_banner(&app);
+    tracing::info!(address = %app.local_addr(), database = app.database(), "listening");
+    match app.run_until_stopped(shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: the server stopped: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+/// What a person needs after starting the server: where it is and, on first start, the
+/// credentials it created (shown this once) and what to do next.
+fn print_banner(app: &Application) {
+    let base = format!("http://{}", app.local_addr());
+    let mut out = String::new();
+    out.push_str(&format!("openmomo MoMo Open API server on {base}  ({})\n", app.database()));
+    let created = app.created();
+    if !created.is_empty() {
+        out.push_str("\nFirst start: these credentials were created. They are stored hashed and shown only now.\n");
+        if !created.subscription_keys.is_empty() {
+            out.push_str("\n  Subscription keys (header Ocp-Apim-Subscription-Key)\n");
+            for key in &created.subscription_keys {
+                out.push_str(&format!(
+                    "    {:<13} {:<10} {}\n",
+                    key.product.as_str(),
+                    key.label,
+                    key.key.expose_secret()
+                ));
+            }
+        }
+        if let Some(token) = &created.operator_token {
+            out.push_str("\n  Operator token (momo admin --admin-token, or MOMO_ADMIN_TOKEN)\n");
+            out.push_str(&format!("    {}\n", token.expose_secret()));
+        }
+        let collection_key = created
+            .subscription_keys
+            .iter()
+            .find(|k| k.product == momo_types::Product::Collection)
+            .map_or("<your collection key>".to_owned(), |k| k.key.expose_secret().to_owned());
+        out.push_str(&format!(
+            "\nNext steps (the README's quickstart walks through them):\n\
+             \x20 1. Create a sandbox API user:\n\
+             \x20    curl -i -X POST {base}/v1_0/apiuser -H 'Ocp-Apim-Subscription-Key: {collection_key}' \\\n\
+             \x20      -H 'X-Reference-Id: c72025f5-5cd1-4630-99e4-8ba4722fad56' -H 'Content-Type: application/json' \\\n\
+             \x20      -d '{{\"providerCallbackHost\": \"webhook.site\"}}'\n\
+             \x20 2. Create its API key:\n\
+             \x20    curl -i -X POST {base}/v1_0/apiuser/c72025f5-5cd1-4630-99e4-8ba4722fad56/apikey -H 'Ocp-Apim-Subscription-Key: {collection_key}'\n\
+             \x20 3. Exchange user and key for a token: POST {base}/collection/token/ with Basic auth.\n\
+             \x20 Production-like users: momo admin users create --environment mtnuganda --callback-host shop.example\n"
+        ));
+    }
+    print!("{out}");
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

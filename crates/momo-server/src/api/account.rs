@@ -1,0 +1,42 @@
+//! `GET /{product}/v1_0/account/balance[/{currency}]`: the API user's account for the product,
+//! read from the ledger.
+
+use axum::extract::State;
+use axum::Json;
+use momo_types::account::Balance;
+
+use crate::domain::money::format_minor;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, PathParam};
+use crate::state::AppState;
+
+/// The ledger account of an API user for one product and currency.
+pub fn api_user_account(api_user: &str, product: momo_types::Product) -> String {
+    format!("api-user:{api_user}:{product}")
+}
+
+/// The balance in the environment's currency.
+pub async fn balance(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Balance>> {
+    read_balance(&state, &caller).await
+}
+
+/// The balance in a named currency, which must be the environment's.
+pub async fn balance_in_currency(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(currency): PathParam,
+) -> ApiResult<Json<Balance>> {
+    if !currency.eq_ignore_ascii_case(caller.environment.currency) {
+        return Err(ApiError::InvalidCurrency);
+    }
+    read_balance(&state, &caller).await
+}
+
+async fn read_balance(state: &AppState, caller: &Caller) -> ApiResult<Json<Balance>> {
+    let env = caller.environment;
+    let minor = state.store.balance(&api_user_account(&caller.user.id, caller.product), env.currency).await?;
+    Ok(Json(Balance {
+        available_balance: format_minor(minor, env.currency_decimals),
+        currency: env.currency.to_owned(),
+    }))
+}

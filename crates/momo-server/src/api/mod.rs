@@ -1,0 +1,77 @@
+//! The MoMo Open API, one module per upstream area. [`surface`] is the table of every
+//! operation; [`router`] turns it into routes.
+
+pub mod account;
+pub mod provisioning;
+pub mod surface;
+pub mod token;
+
+use axum::http::Method;
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use surface::{Operation, OPERATIONS};
+
+/// The handler of an implemented operation; `None` for the others.
+pub fn handler(op: &Operation) -> Option<MethodRouter<AppState>> {
+    let filter = method_filter(op.method)?;
+    let router = match (op.product.is_some(), op.operation_id) {
+        (false, "post-v1_0-apiuser") => on(filter, provisioning::create_api_user),
+        (false, "get-v1_0-apiuser") => on(filter, provisioning::get_api_user),
+        (false, "post-v1_0-apiuser-apikey") => on(filter, provisioning::create_api_key),
+        (true, "CreateAccessToken") => on(filter, token::create_access_token),
+        (true, "GetAccountBalance") => on(filter, account::balance),
+        (true, "GetAccountBalanceInSpecificCurrency") => on(filter, account::balance_in_currency),
+        _ => return None,
+    };
+    Some(router)
+}
+
+fn method_filter(method: &str) -> Option<MethodFilter> {
+    MethodFilter::try_from(Method::from_bytes(method.as_bytes()).ok()?).ok()
+}
+
+/// Every MoMo route, from the table.
+pub fn router() -> Router<AppState> {
+    let mut router = Router::new();
+    for op in OPERATIONS {
+        let handler = match (op.implemented, handler(op)) {
+            (true, Some(handler)) => handler,
+            _ => not_implemented(op),
+        };
+        let route = op.full_route();
+        // MTN's token paths end in '/'; accept them without it too.
+        if let Some(bare) = route.strip_suffix('/') {
+            router = router.route(bare, handler.clone());
+        }
+        router = router.route(&route, handler);
+    }
+    router
+}
+
+fn not_implemented(op: &'static Operation) -> MethodRouter<AppState> {
+    let filter = method_filter(op.method).unwrap_or(MethodFilter::GET);
+    on(filter, move || async move { ApiError::NotImplemented(op.operation_id) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_implemented_operation_has_a_handler_and_no_other_does() {
+        for op in OPERATIONS {
+            assert_eq!(handler(op).is_some(), op.implemented, "{} {}", op.method, op.full_route());
+        }
+    }
+
+    #[test]
+    fn routes_are_unique_per_method() {
+        let mut seen = std::collections::HashSet::new();
+        for op in OPERATIONS {
+            assert!(seen.insert((op.method, op.full_route())), "{} {} twice", op.method, op.full_route());
+        }
+    }
+}

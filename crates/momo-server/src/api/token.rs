@@ -1,0 +1,49 @@
+//! `POST /{product}/token/` (reference §3.1).
+
+use axum::extract::State;
+use axum::Json;
+use momo_types::token::AccessToken;
+use momo_types::Environment;
+use secrecy::ExposeSecret;
+
+use crate::config::Platform;
+use crate::domain::tokens::TokenRequest;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{CurrentProduct, MaybeBasic, TargetEnvironmentHeader};
+use crate::state::AppState;
+
+/// Exchange `Basic base64(apiUser:apiKey)` for an access token.
+pub async fn create_access_token(
+    State(state): State<AppState>,
+    CurrentProduct(product): CurrentProduct,
+    TargetEnvironmentHeader(requested_env): TargetEnvironmentHeader,
+    MaybeBasic(credentials): MaybeBasic,
+) -> ApiResult<Json<AccessToken>> {
+    let momo_africa = state.settings.platform == Platform::MomoAfrica;
+    // The new platform checks the header before the credentials (reference §14).
+    let requested_env = requested_env.as_deref().and_then(Environment::lookup);
+    if momo_africa && requested_env.is_none() {
+        return Err(ApiError::TokenTargetEnvironment);
+    }
+    let login_failed = ApiError::LoginFailed(state.settings.token_error);
+    let Some(credentials) = credentials else { return Err(login_failed) };
+    let user = state
+        .cache
+        .api_user(state.store.as_ref(), &credentials.user)
+        .await?
+        .filter(|u| u.revoked_at.is_none())
+        .filter(|u| u.key_hash.as_ref().is_some_and(|h| h.matches(credentials.key.expose_secret())));
+    let Some(user) = user else {
+        tracing::info!(product = %product, "token refused: unknown API user or wrong key");
+        return Err(login_failed);
+    };
+    if momo_africa && requested_env.is_some_and(|env| env.name != user.environment) {
+        return Err(ApiError::TokenTargetEnvironment);
+    }
+    let ttl = state.settings.token_ttl.as_secs();
+    let request =
+        TokenRequest { api_user: &user.id, environment: &user.environment, product, key_version: user.key_version };
+    let access_token = state.tokens.issue(request, state.clock.now(), ttl)?;
+    tracing::info!(product = %product, api_user = %user.id, "access token issued");
+    Ok(Json(AccessToken { access_token, token_type: "access_token".into(), expires_in: ttl }))
+}

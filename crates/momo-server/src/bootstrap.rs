@@ -1,0 +1,72 @@
+//! What a start does before serving: load (or create) the token signing key, apply pinned
+//! subscription keys and operator token, and on first start create a subscription (primary and
+//! secondary key) for each product without one, and an operator token if there is none.
+
+use momo_types::Product;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::admin::add_subscription_key;
+use crate::config::Settings;
+use crate::domain::credentials::{generate_operator_token, generate_signing_key, SecretHash};
+use crate::domain::tokens::TokenSigner;
+use crate::store::Store;
+
+const SIGNING_KEY: &str = "token-signing-key";
+
+/// A subscription key created by this start, to show once.
+#[derive(Debug)]
+pub struct CreatedKey {
+    pub product: Product,
+    pub label: String,
+    pub key: SecretString,
+}
+
+/// The credentials this start created (empty on later starts).
+#[derive(Debug, Default)]
+pub struct Created {
+    pub subscription_keys: Vec<CreatedKey>,
+    pub operator_token: Option<SecretString>,
+}
+
+impl Created {
+    pub fn is_empty(&self) -> bool {
+        self.subscription_keys.is_empty() && self.operator_token.is_none()
+    }
+}
+
+pub async fn run(store: &dyn Store, settings: &Settings, now: i64) -> anyhow::Result<(TokenSigner, Created)> {
+    let signing_key = store.server_secret(SIGNING_KEY, &generate_signing_key()).await?;
+    let signer = TokenSigner::new(&signing_key);
+    let mut created = Created::default();
+
+    for pinned in &settings.subscription_keys {
+        let products = pinned.product.map_or_else(|| Product::ALL.to_vec(), |p| vec![p]);
+        let value = pinned.key.expose_secret().to_owned();
+        match add_subscription_key(store, &products, "pinned", Some(value), now).await {
+            Ok(_) | Err(crate::error::ApiError::ResourceAlreadyExist) => {}
+            Err(e) => anyhow::bail!("could not store a pinned subscription key: {e}"),
+        }
+    }
+    let existing = store.subscription_keys().await?;
+    for product in Product::ALL {
+        if existing.iter().any(|k| k.products.contains(&product)) {
+            continue;
+        }
+        for label in ["primary", "secondary"] {
+            let (_, key) = add_subscription_key(store, &[product], label, None, now)
+                .await
+                .map_err(|e| anyhow::anyhow!("could not create a subscription key: {e}"))?;
+            created.subscription_keys.push(CreatedKey { product, label: label.into(), key: key.into() });
+        }
+    }
+
+    if let Some(token) = &settings.admin_token {
+        store.insert_operator_token(&SecretHash::of(token.expose_secret()), now).await?;
+    }
+    if !store.has_operator_tokens().await? {
+        let token = generate_operator_token();
+        store.insert_operator_token(&SecretHash::of(&token), now).await?;
+        created.operator_token = Some(token.into());
+    }
+    Ok((signer, created))
+}

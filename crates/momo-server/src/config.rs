@@ -1,0 +1,165 @@
+//! Server settings. The CLI fills them from flags and `MOMO_*` environment variables (clap's
+//! `env =`); tests build them directly. Nothing here reads the environment itself.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use momo_types::Product;
+use secrecy::SecretString;
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where to listen; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Where the embedded SQLite database lives when no `database_url` is given.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; `None` means `sqlite://{data_dir}/momo.db`.
+    pub database_url: Option<SecretString>,
+    /// Subscription keys with known values (`--subscription-key`).
+    pub subscription_keys: Vec<PinnedSubscriptionKey>,
+    /// An operator token with a known value (`--admin-token`).
+    pub admin_token: Option<SecretString>,
+    /// Which MTN platform to behave like.
+    pub platform: Platform,
+    /// How a token request with bad credentials is answered.
+    pub token_error: TokenErrorStyle,
+    /// Whether a token works on every product or only on the one it was issued for.
+    pub token_scope: TokenScope,
+    /// How long an access token lives (`expires_in`).
+    pub token_ttl: Duration,
+    /// How often an instance looks for credential changes made by other instances.
+    pub cache_refresh_interval: Duration,
+    /// The largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from(".momo"),
+            database_url: None,
+            subscription_keys: Vec::new(),
+            admin_token: None,
+            platform: Platform::Legacy,
+            token_error: TokenErrorStyle::Observed,
+            token_scope: TokenScope::Shared,
+            token_ttl: Duration::from_secs(3600),
+            cache_refresh_interval: Duration::from_millis(250),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// A subscription key given on the command line: `KEY` (all products) or `collection=KEY`.
+#[derive(Debug, Clone)]
+pub struct PinnedSubscriptionKey {
+    /// `None`: valid for all three products.
+    pub product: Option<Product>,
+    pub key: SecretString,
+}
+
+impl FromStr for PinnedSubscriptionKey {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let (product, key) = match s.split_once('=') {
+            Some((product, key)) => (Some(product.parse::<Product>().map_err(|e| e.to_string())?), key),
+            None => (None, s),
+        };
+        crate::domain::credentials::check_subscription_key_value(key)?;
+        Ok(Self { product, key: SecretString::from(key.to_owned()) })
+    }
+}
+
+macro_rules! setting_enum {
+    ($(#[$doc:meta])* $name:ident { $( $(#[$vdoc:meta])* $variant:ident = $wire:literal ),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $( $(#[$vdoc])* $variant ),* }
+
+        impl $name {
+            /// The accepted spellings.
+            pub const VALUES: &'static [&'static str] = &[$($wire),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $( $name::$variant => $wire ),* }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $( $wire => Ok($name::$variant), )*
+                    other => Err(format!("{other:?} is not one of: {}", Self::VALUES.join(", "))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+setting_enum! {
+    /// The MTN platform generation (reference §14).
+    Platform {
+        /// `proxy.momoapi.mtn.com` and the sandbox: `X-Target-Environment` optional on `/token/`.
+        Legacy = "legacy",
+        /// `momoapi.momo.africa`: `X-Target-Environment` mandatory on `/token/`, and operator-created
+        /// users may have base64 User IDs and Credential Tokens.
+        MomoAfrica = "momo-africa",
+    }
+}
+
+setting_enum! {
+    /// The answer to a token request with wrong, missing or malformed Basic credentials.
+    TokenErrorStyle {
+        /// What the sandbox really sends: 500 `{"error":"login_failed"}`.
+        Observed = "observed",
+        /// What MTN's spec lists: 401 `{"error":"login_failed"}`.
+        Spec = "spec",
+    }
+}
+
+setting_enum! {
+    /// Whether access tokens are tied to the product whose `/token/` issued them.
+    TokenScope {
+        /// As observed in the sandbox: a token from `/collection/token/` also works on
+        /// `/disbursement/…` (MTN's own notebook does this).
+        Shared = "shared",
+        /// Each token works only on its own product.
+        Product = "product",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn pinned_keys_parse_with_and_without_product() {
+        let all: PinnedSubscriptionKey = "0123456789abcdef0123456789abcdef".parse().unwrap();
+        assert_eq!(all.product, None);
+        let one: PinnedSubscriptionKey = "collection=ci-collection-key".parse().unwrap();
+        assert_eq!(one.product, Some(Product::Collection));
+        assert_eq!(one.key.expose_secret(), "ci-collection-key");
+        assert!("wallet=abc".parse::<PinnedSubscriptionKey>().is_err());
+        assert!("collection=".parse::<PinnedSubscriptionKey>().is_err());
+    }
+
+    #[test]
+    fn pinned_key_debug_does_not_show_the_key() {
+        let key: PinnedSubscriptionKey = "collection=very-secret-value".parse().unwrap();
+        assert!(!format!("{key:?}").contains("very-secret-value"));
+    }
+}

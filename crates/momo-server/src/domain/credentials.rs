@@ -1,0 +1,141 @@
+//! Generating, hashing and checking secrets.
+//!
+//! API keys, subscription keys and operator tokens are random values with at least 122 bits
+//! of entropy, so a plain SHA-256 is a sufficient one-way hash (a slow password hash would only
+//! cost time on every token request). Only the hash is stored; comparisons are constant time.
+
+use std::fmt;
+
+use base64::Engine as _;
+use rand::Rng as _;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq as _;
+
+/// The SHA-256 of a secret. Its `Debug` and `Display` show only a prefix of the hash.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SecretHash([u8; 32]);
+
+impl SecretHash {
+    /// Hash a presented or generated secret.
+    pub fn of(secret: &str) -> Self {
+        Self(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// Lowercase hex, the stored form.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Read the stored form back.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Self(out))
+    }
+
+    /// Whether `secret` hashes to this value, compared in constant time.
+    pub fn matches(&self, secret: &str) -> bool {
+        let presented = Self::of(secret);
+        self.0.ct_eq(&presented.0).into()
+    }
+}
+
+impl fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretHash({}…)", &self.to_hex()[..8])
+    }
+}
+
+/// A new API key or subscription key: 32 lowercase hex digits, the form MTN issues (a UUID v4
+/// without its hyphens).
+pub fn generate_key() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A new operator token: 64 lowercase hex digits.
+pub fn generate_operator_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new-platform User ID: base64 of 16 random bytes, so it ends in `==` like MTN's.
+pub fn generate_momo_africa_user_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A new-platform Credential Token: 40 characters including punctuation, which clients must
+/// put into the Basic header raw (never URL-encoded).
+pub fn generate_credential_token() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_.!*@";
+    let mut rng = rand::rng();
+    (0..40).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+}
+
+/// A secret for signing tokens.
+pub fn generate_signing_key() -> Vec<u8> {
+    let bytes: [u8; 32] = rand::random();
+    bytes.to_vec()
+}
+
+/// What a subscription key or operator token given by a person may look like: printable ASCII
+/// without spaces or commas (the separator of `MOMO_SUBSCRIPTION_KEYS`), 8 to 256 characters.
+pub fn check_subscription_key_value(key: &str) -> Result<(), String> {
+    if !(8..=256).contains(&key.len()) {
+        return Err("a subscription key must be 8 to 256 characters long".into());
+    }
+    if !key.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
+        return Err("a subscription key may contain only printable ASCII without spaces or commas".into());
+    }
+    Ok(())
+}
+
+/// The first four characters of a key, shown in listings to tell keys apart.
+pub fn hint(key: &str) -> String {
+    key.chars().take(4).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_look_like_mtns() {
+        let key = generate_key();
+        assert_eq!(key.len(), 32);
+        assert!(key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert_ne!(key, generate_key());
+    }
+
+    #[test]
+    fn hash_roundtrips_through_hex_and_matches_only_its_secret() {
+        let hash = SecretHash::of("f1db798c98df4bcf83b538175893bbf0");
+        assert_eq!(SecretHash::from_hex(&hash.to_hex()), Some(hash.clone()));
+        assert!(hash.matches("f1db798c98df4bcf83b538175893bbf0"));
+        assert!(!hash.matches("f1db798c98df4bcf83b538175893bbf1"));
+        assert!(!format!("{hash:?}").contains(&hash.to_hex()));
+    }
+
+    #[test]
+    fn momo_africa_credentials_have_the_new_platforms_shape() {
+        let id = generate_momo_africa_user_id();
+        assert!(id.ends_with('='), "{id}");
+        let token = generate_credential_token();
+        assert_eq!(token.len(), 40);
+        assert!(!token.contains(':'));
+    }
+
+    #[test]
+    fn subscription_key_values_are_checked() {
+        assert!(check_subscription_key_value("0123456789abcdef0123456789abcdef").is_ok());
+        assert!(check_subscription_key_value("short").is_err());
+        assert!(check_subscription_key_value("has space in it").is_err());
+        assert!(check_subscription_key_value("has,comma,inside").is_err());
+        assert!(check_subscription_key_value("nön-ascii-key").is_err());
+    }
+}

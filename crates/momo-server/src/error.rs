@@ -1,0 +1,200 @@
+//! The one error type of the HTTP surface, and its exact wire form.
+//!
+//! `status()` and the body are exhaustive matches: a new variant forces a decision about what
+//! MTN would send. Internal failures are logged in full (inside the request's span) and answered
+//! with MTN's generic `INTERNAL_PROCESSING_ERROR` body; a library's error text never reaches a client.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use momo_types::error::{ApimError, ErrorCode, ErrorReason, TokenError};
+
+use crate::config::TokenErrorStyle;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Gateway: no `Ocp-Apim-Subscription-Key` header nor `subscription-key` query parameter.
+    #[error("missing subscription key")]
+    MissingSubscriptionKey,
+    /// Gateway: the key is unknown, revoked, or for another product.
+    #[error("invalid subscription key")]
+    InvalidSubscriptionKey,
+    /// Gateway: no operation has this method and path.
+    #[error("no such operation")]
+    RouteNotFound,
+    /// A malformed header, path parameter or body (MTN's 400; its body is ours, see
+    /// `docs/compatibility.md`).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// A body that is not JSON where JSON is required.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// A body over the server's limit.
+    #[error("payload too large (limit {0} bytes)")]
+    PayloadTooLarge(usize),
+    /// The `X-Reference-Id` names a resource that exists already.
+    #[error("resource already exists")]
+    ResourceAlreadyExist,
+    /// The id in the path names nothing.
+    #[error("resource not found")]
+    ResourceNotFound,
+    /// Token endpoint: wrong, missing or malformed Basic credentials.
+    #[error("login failed")]
+    LoginFailed(TokenErrorStyle),
+    /// Token endpoint on the `momo-africa` platform: `X-Target-Environment` missing or wrong.
+    #[error("invalid or missing X-Target-Environment on a token request")]
+    TokenTargetEnvironment,
+    /// `X-Target-Environment` unknown, missing, or not the API user's.
+    #[error("target environment not allowed")]
+    NotAllowedTargetEnvironment,
+    /// A currency that is not the environment's.
+    #[error("currency not supported")]
+    InvalidCurrency,
+    /// No usable Bearer token: missing, malformed, forged, expired, of a revoked user or of a
+    /// replaced key.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Operator API: no valid operator token.
+    #[error("operator token required")]
+    OperatorUnauthorized,
+    /// Operator API: the action does not apply to the resource's state (e.g. a revoked user).
+    #[error("conflict: {0}")]
+    OperatorConflict(String),
+    /// An MTN operation openmomo does not implement yet.
+    #[error("not implemented: {0}")]
+    NotImplemented(&'static str),
+    /// Anything else: a database failure, a bug.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Conflict => ApiError::ResourceAlreadyExist,
+            crate::store::StoreError::Backend(e) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+/// The three body shapes.
+enum Body {
+    /// Azure API Management's `{ "statusCode": …, "message": … }`.
+    Apim(&'static str),
+    /// MoMo's `{"code":…,"message":…}`.
+    Momo(ErrorCode, String),
+    /// The token endpoint's `{"error":…}`, with its `no-store` headers.
+    Token(&'static str),
+    /// A body given byte for byte.
+    Raw(&'static str),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::MissingSubscriptionKey | ApiError::InvalidSubscriptionKey => StatusCode::UNAUTHORIZED,
+            ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::ResourceAlreadyExist => StatusCode::CONFLICT,
+            ApiError::ResourceNotFound => StatusCode::NOT_FOUND,
+            // The sandbox answers 500 here, not the 401 the spec lists (reference §3.1).
+            ApiError::LoginFailed(TokenErrorStyle::Observed) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::LoginFailed(TokenErrorStyle::Spec) => StatusCode::UNAUTHORIZED,
+            ApiError::TokenTargetEnvironment => StatusCode::BAD_REQUEST,
+            // MTN's common-error table: a wrong target environment is a 500, not a 4xx.
+            ApiError::NotAllowedTargetEnvironment => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::InvalidCurrency => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unauthorized | ApiError::OperatorUnauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::OperatorConflict(_) => StatusCode::CONFLICT,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn body(&self) -> Body {
+        match self {
+            ApiError::MissingSubscriptionKey => Body::Apim(ApimError::MISSING_KEY),
+            ApiError::InvalidSubscriptionKey => Body::Apim(ApimError::INVALID_KEY),
+            ApiError::RouteNotFound => Body::Apim(ApimError::NOT_FOUND),
+            ApiError::BadRequest(message) | ApiError::UnsupportedMediaType(message) => {
+                Body::Momo(ErrorCode::ValidationError, message.clone())
+            }
+            ApiError::PayloadTooLarge(limit) => Body::Momo(
+                ErrorCode::PayloadTooLarge,
+                format!("The request body is larger than the {limit} bytes this server accepts."),
+            ),
+            ApiError::ResourceAlreadyExist => Body::Momo(
+                ErrorCode::ResourceAlreadyExist,
+                "Duplicated reference id. Creation of resource failed.".into(),
+            ),
+            ApiError::ResourceNotFound => {
+                Body::Momo(ErrorCode::ResourceNotFound, "Requested resource was not found.".into())
+            }
+            ApiError::LoginFailed(_) => Body::Token("login_failed"),
+            // Spacing as observed on the new platform (reference §14).
+            ApiError::TokenTargetEnvironment => {
+                Body::Raw(r#"{"error": "Invalid or missing X-Target-Environment header"}"#)
+            }
+            ApiError::NotAllowedTargetEnvironment => {
+                Body::Momo(ErrorCode::NotAllowedTargetEnvironment, "Access to target environment is forbidden.".into())
+            }
+            ApiError::InvalidCurrency => Body::Momo(ErrorCode::InvalidCurrency, "Currency not supported.".into()),
+            ApiError::Unauthorized => Body::Momo(
+                ErrorCode::Unauthorized,
+                "Access token is missing, invalid or expired. Request a new one from /{product}/token/.".into(),
+            ),
+            ApiError::OperatorUnauthorized => Body::Momo(
+                ErrorCode::Unauthorized,
+                "A valid operator token is required: send it as 'Authorization: Bearer <token>'.".into(),
+            ),
+            ApiError::OperatorConflict(message) => Body::Momo(ErrorCode::NotAllowed, message.clone()),
+            ApiError::NotImplemented(operation) => Body::Momo(
+                ErrorCode::NotImplemented,
+                format!("openmomo does not implement {operation} yet; see docs/compatibility.md."),
+            ),
+            ApiError::Internal(_) => {
+                Body::Momo(ErrorCode::InternalProcessingError, "An internal error occurred while processing.".into())
+            }
+        }
+    }
+}
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json;charset=utf-8");
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(e) = &self {
+            tracing::error!(error = format!("{e:#}"), "request failed");
+        }
+        let status = self.status();
+        let (content_type, text, no_store) = match self.body() {
+            Body::Apim(message) => {
+                let body = ApimError { status_code: status.as_u16(), message: message.into(), activity_id: None };
+                (JSON, body.to_wire(), false)
+            }
+            Body::Momo(code, message) => {
+                let body = ErrorReason::new(code, message);
+                (JSON, serde_json::to_string(&body).unwrap_or_default(), false)
+            }
+            Body::Token(error) => {
+                let body = TokenError { error: error.into() };
+                (JSON_UTF8, serde_json::to_string(&body).unwrap_or_default(), true)
+            }
+            Body::Raw(text) => (JSON, text.to_owned(), false),
+        };
+        let mut response = (status, text).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, content_type);
+        if no_store {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        }
+        response
+    }
+}
+
+/// The result type of handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

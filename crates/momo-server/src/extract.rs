@@ -1,0 +1,267 @@
+//! Typed extractors for MoMo's headers, path parameters and JSON bodies.
+//!
+//! Handlers never parse a header or a body by hand, and every rejection is an [`ApiError`]:
+//! a malformed request gets MoMo's error shape, never axum's plain-text rejection.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::HeaderName;
+use base64::Engine as _;
+use momo_types::{headers, Environment, Product, ReferenceId};
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+
+use crate::config::TokenScope;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::ApiUserRecord;
+
+/// The value of a header that may appear at most once, as visible ASCII.
+/// `Ok(None)` if absent; an error if repeated or not printable.
+fn single_header<'a>(parts: &'a Parts, name: &'static str) -> Result<Option<&'a str>, ApiError> {
+    let mut values = parts.headers.get_all(HeaderName::from_static(name)).iter();
+    let Some(value) = values.next() else { return Ok(None) };
+    if values.next().is_some() {
+        return Err(ApiError::BadRequest(format!("The {} header must be sent once.", display_name(name))));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::BadRequest(format!("The {} header must be printable ASCII.", display_name(name))))?;
+    Ok(Some(value.trim()))
+}
+
+/// MoMo's spelling of a header name, for messages.
+fn display_name(name: &str) -> &str {
+    match name {
+        headers::REFERENCE_ID => "X-Reference-Id",
+        headers::TARGET_ENVIRONMENT => "X-Target-Environment",
+        headers::CALLBACK_URL => "X-Callback-Url",
+        "authorization" => "Authorization",
+        other => other,
+    }
+}
+
+/// A JSON body, with MoMo-style rejections: 415 for another content type, 413 over the size
+/// limit, 400 for an empty body, invalid JSON or a field of the wrong shape.
+#[derive(Debug)]
+pub struct MomoJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for MomoJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Liberal in: no Content-Type is accepted if the body is JSON; another type is refused.
+        if let Some(content_type) = req.headers().get(CONTENT_TYPE) {
+            let is_json = content_type
+                .to_str()
+                .ok()
+                .and_then(|ct| ct.split(';').next())
+                .map(|mime| {
+                    let mime = mime.trim().to_ascii_lowercase();
+                    mime == "application/json" || mime.ends_with("+json")
+                })
+                .unwrap_or(false);
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType(
+                    "The request body must be JSON, sent with 'Content-Type: application/json'.".into(),
+                ));
+            }
+        }
+        let limit = state.settings.max_body_bytes;
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(limit)
+            } else {
+                ApiError::BadRequest("The request body could not be read.".into())
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::BadRequest("A JSON request body is required.".into()));
+        }
+        serde_json::from_slice(&bytes).map(MomoJson).map_err(|e| {
+            use serde_json::error::Category;
+            match e.classify() {
+                Category::Data => ApiError::BadRequest(format!("The request body is invalid: {e}.")),
+                Category::Syntax | Category::Eof | Category::Io => {
+                    ApiError::BadRequest("The request body is not valid JSON.".into())
+                }
+            }
+        })
+    }
+}
+
+/// The `X-Reference-Id` header of a create request: required, a UUID version 4.
+#[derive(Debug, Clone, Copy)]
+pub struct ReferenceIdHeader(pub ReferenceId);
+
+impl<S: Send + Sync> FromRequestParts<S> for ReferenceIdHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let value = single_header(parts, headers::REFERENCE_ID)?
+            .ok_or_else(|| ApiError::BadRequest("The X-Reference-Id header is required.".into()))?;
+        parse_reference_id(value, "The X-Reference-Id header").map(ReferenceIdHeader)
+    }
+}
+
+/// Parse a reference id, or explain in a 400 why it is not one.
+pub fn parse_reference_id(value: &str, what: &str) -> Result<ReferenceId, ApiError> {
+    value.parse().map_err(|e| ApiError::BadRequest(format!("{what} {e}; UUID version 4 is required.")))
+}
+
+/// A single path parameter (percent-decoded), with a MoMo-style 400 when it cannot be decoded.
+#[derive(Debug, Clone)]
+pub struct PathParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| PathParam(value))
+            .map_err(|_| ApiError::BadRequest("A path parameter is malformed.".into()))
+    }
+}
+
+/// The raw `X-Target-Environment` header, checked by whoever needs it.
+#[derive(Debug, Clone)]
+pub struct TargetEnvironmentHeader(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for TargetEnvironmentHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // A repeated or unprintable value names no environment; the caller decides the answer.
+        let value = single_header(parts, headers::TARGET_ENVIRONMENT).ok().flatten();
+        Ok(Self(value.filter(|v| !v.is_empty()).map(str::to_owned)))
+    }
+}
+
+/// `Authorization: Basic base64(user:key)`, if present and well formed.
+#[derive(Debug)]
+pub struct BasicCredentials {
+    pub user: String,
+    pub key: SecretString,
+}
+
+/// Basic credentials or nothing: every malformation is the same `login_failed` to the token endpoint.
+#[derive(Debug)]
+pub struct MaybeBasic(pub Option<BasicCredentials>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeBasic {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Ok(Some(value)) = single_header(parts, "authorization") else { return Ok(Self(None)) };
+        Ok(Self(parse_basic(value)))
+    }
+}
+
+fn parse_basic(value: &str) -> Option<BasicCredentials> {
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    // The user id never contains ':' (a UUID, or base64 on the new platform); the key may.
+    let (user, key) = decoded.split_once(':')?;
+    (!user.is_empty() && !key.is_empty())
+        .then(|| BasicCredentials { user: user.to_owned(), key: SecretString::from(key.to_owned()) })
+}
+
+/// `Authorization: Bearer <token>`, if present.
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = single_header(parts, "authorization").ok()??;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The product of the request, from the first segment of its path.
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentProduct(pub Product);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentProduct {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Product::from_path(parts.uri.path()).map(CurrentProduct).ok_or(ApiError::RouteNotFound)
+    }
+}
+
+/// An API user calling a product operation with a valid access token and the right
+/// `X-Target-Environment` (checked in that order, reference §12.1).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: Arc<ApiUserRecord>,
+    pub environment: &'static Environment,
+    pub product: Product,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let CurrentProduct(product) = CurrentProduct::from_request_parts(parts, state).await?;
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let claims = state.tokens.verify(token, state.clock.now()).ok_or(ApiError::Unauthorized)?;
+        let user =
+            state.cache.api_user(state.store.as_ref(), &claims.client_id).await?.ok_or(ApiError::Unauthorized)?;
+        let current = user.revoked_at.is_none() && user.key_version == claims.kv && user.key_hash.is_some();
+        let scoped = match state.settings.token_scope {
+            TokenScope::Shared => true,
+            TokenScope::Product => claims.prd == product,
+        };
+        if !current || !scoped {
+            return Err(ApiError::Unauthorized);
+        }
+        let TargetEnvironmentHeader(requested) = TargetEnvironmentHeader::from_request_parts(parts, state).await?;
+        let environment = requested
+            .as_deref()
+            .and_then(Environment::lookup)
+            .filter(|env| env.name == user.environment)
+            .ok_or(ApiError::NotAllowedTargetEnvironment)?;
+        Ok(Caller { user, environment, product })
+    }
+}
+
+/// The operator API's `Authorization: Bearer <operator token>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Operator;
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or(ApiError::OperatorUnauthorized)?;
+        let hash = crate::store::SecretHash::of(token);
+        if state.store.operator_token_exists(&hash).await? {
+            Ok(Operator)
+        } else {
+            Err(ApiError::OperatorUnauthorized)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn basic_credentials_parse_and_reject_malformed_values() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode("user-id:the:key");
+        let creds = parse_basic(&format!("Basic {encoded}")).unwrap();
+        assert_eq!(creds.user, "user-id");
+        assert_eq!(creds.key.expose_secret(), "the:key");
+        assert!(parse_basic(&format!("basic {encoded}")).is_some());
+        for bad in ["Basic", "Basic !!!", "Bearer abc", "Basic dXNlcg==", "Basic OmtleQ==", ""] {
+            assert!(parse_basic(bad).is_none(), "{bad:?} was accepted");
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! openmomo's MoMo Open API server: wire-compatible with MTN's, stateful and durable.
+//!
+//! Layout (see `STYLE.md` at the workspace root for the why):
+//! - [`startup`]: [`Application::build`] binds and prepares; [`startup::app`] is the router.
+//! - [`config`]: [`Settings`], filled by the CLI from flags and `MOMO_*` variables.
+//! - [`gateway`]: the API-gateway layer (subscription keys, APIM's 401/404 bodies).
+//! - [`api`]: the MoMo operations, built from one table ([`api::surface::OPERATIONS`]).
+//! - [`admin`]: the operator API under `/_momo/admin`.
+//! - [`extract`]: typed extractors whose rejections are MoMo-shaped [`error::ApiError`]s.
+//! - [`domain`]: pure logic (credentials, tokens, clock, money).
+//! - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL engines.
+//! - [`cache`]: the invalidated credential cache that keeps the database off the hot path.
+
+pub mod admin;
+pub mod api;
+pub mod bootstrap;
+pub mod cache;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod gateway;
+pub mod startup;
+pub mod state;
+pub mod store;
+
+pub use config::Settings;
+pub use domain::clock::Clock;
+pub use startup::Application;

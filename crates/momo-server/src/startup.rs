@@ -1,0 +1,159 @@
+//! Building and running the server.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Request, StatusCode};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::bootstrap::{self, Created};
+use crate::config::Settings;
+use crate::domain::clock::Clock;
+use crate::state::AppState;
+use crate::{admin, api, gateway, store};
+
+/// A server that is bound and ready to run.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    created: Created,
+    database: String,
+}
+
+impl Application {
+    /// Open the database, run migrations and first-start set-up, and bind the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// [`Application::build`] with a clock tests can move.
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let (url, database) = database_url(&settings)?;
+        let store = store::open(&url).await?;
+        let (tokens, created) = bootstrap::run(store.as_ref(), &settings, clock.now_ms()).await?;
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+        let state = AppState::new(settings, store, tokens, clock);
+        state.cache.refresh(state.store.as_ref()).await?;
+        Ok(Self { listener, state, created, database })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| self.state.settings.bind)
+    }
+
+    /// The credentials this start created, to show once.
+    pub fn created(&self) -> &Created {
+        &self.created
+    }
+
+    /// Where the data lives, without any password (`sqlite: .momo/momo.db`).
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve until `shutdown` completes, then finish the requests in flight.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let refresher = tokio::spawn(refresh_credentials(self.state.clone()));
+        let app = app(self.state);
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        refresher.abort();
+        Ok(served?)
+    }
+}
+
+/// The database URL and a printable description of it.
+fn database_url(settings: &Settings) -> anyhow::Result<(String, String)> {
+    if let Some(url) = &settings.database_url {
+        let url = url.expose_secret().to_owned();
+        let shown = match url::Url::parse(&url) {
+            Ok(mut parsed) if parsed.password().is_some() => {
+                let _ = parsed.set_password(Some("****"));
+                parsed.to_string()
+            }
+            _ => url.clone(),
+        };
+        return Ok((url, shown));
+    }
+    std::fs::create_dir_all(&settings.data_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", settings.data_dir.display()))?;
+    let path = settings.data_dir.join("momo.db");
+    Ok((format!("sqlite://{}", path.display()), format!("sqlite: {}", path.display())))
+}
+
+/// Watch for credential changes made by other instances.
+async fn refresh_credentials(state: AppState) {
+    let interval = state.settings.cache_refresh_interval.max(Duration::from_millis(10));
+    loop {
+        tokio::time::sleep(interval).await;
+        if let Err(e) = state.cache.refresh(state.store.as_ref()).await {
+            tracing::warn!(error = %e, "could not check for credential changes");
+        }
+    }
+}
+
+/// The whole HTTP surface.
+pub fn app(state: AppState) -> Router {
+    let momo = api::router().route_layer(from_fn_with_state(state.clone(), gateway::subscription_key));
+    let operator = admin::router().method_not_allowed_fallback(gateway::not_found);
+    let limit = state.settings.max_body_bytes;
+    Router::new()
+        .merge(momo)
+        .nest(admin::PREFIX, operator)
+        .route("/_momo/health", get(health))
+        .fallback(gateway::not_found)
+        .method_not_allowed_fallback(gateway::not_found)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(Level::INFO))
+                        .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(DefaultBodyLimit::max(limit)),
+        )
+}
+
+/// The span of a request: its id, method and path. Never the query string, which may carry
+/// `subscription-key`, and never headers, which carry keys and tokens.
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let id = request.headers().get(momo_types::headers::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+    tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
+}
+
+/// `GET /_momo/health`: 200 if the database answers, else 503.
+async fn health(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(serde_json::json!({"status": "ok", "database": state.store.backend()})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database does not answer");
+            let body = momo_types::ErrorReason::new(
+                momo_types::ErrorCode::ServiceUnavailable,
+                "Service temporary unavailable, try again later",
+            );
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
+}

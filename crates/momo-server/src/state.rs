@@ -1,0 +1,37 @@
+//! What every handler can reach.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::cache::CredentialCache;
+use crate::config::Settings;
+use crate::domain::clock::Clock;
+use crate::domain::tokens::TokenSigner;
+use crate::store::Store;
+
+/// The shared state of one server instance (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+pub struct Inner {
+    pub settings: Settings,
+    pub store: Arc<dyn Store>,
+    pub cache: CredentialCache,
+    pub tokens: TokenSigner,
+    pub clock: Clock,
+}
+
+impl AppState {
+    pub fn new(settings: Settings, store: Arc<dyn Store>, tokens: TokenSigner, clock: Clock) -> Self {
+        Self(Arc::new(Inner { settings, store, cache: CredentialCache::default(), tokens, clock }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

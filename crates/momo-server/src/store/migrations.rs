@@ -1,0 +1,46 @@
+//! Migrations embedded in the binary, one list per engine.
+//!
+//! They are fed to sqlx's `Migrator` through a [`MigrationSource`], which keeps sqlx's
+//! bookkeeping (`_sqlx_migrations`, checksums, locking) without its `macros` feature: that
+//! feature would compile the SQLite C library a second time for the proc-macro host.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+
+/// One engine's migrations: `(version, description, sql)`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Embedded(pub &'static [(i64, &'static str, &'static str)]);
+
+pub(crate) const SQLITE: Embedded = Embedded(&[(1, "init", include_str!("migrations/sqlite/0001_init.sql"))]);
+
+pub(crate) const POSTGRES: Embedded = Embedded(&[(1, "init", include_str!("migrations/postgres/0001_init.sql"))]);
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(self) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+impl Embedded {
+    pub(crate) async fn migrator(self) -> anyhow::Result<Migrator> {
+        Ok(Migrator::new(self).await?)
+    }
+}

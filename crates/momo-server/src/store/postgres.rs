@@ -1,0 +1,34 @@
+//! The PostgreSQL engine, for several instances sharing one database.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use super::migrations;
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connect to `url` (`postgres://…`) and migrate the database. Migrations take an advisory
+    /// lock, so instances starting together do not race.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let pool =
+            PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+        migrations::POSTGRES.migrator().await?.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+super::sql::impl_store!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow, "postgres");

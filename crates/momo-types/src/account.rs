@@ -1,0 +1,11 @@
+//! `GET /{product}/v1_0/account/balance`.
+
+use serde::{Deserialize, Serialize};
+
+/// An account balance; the amount is a decimal string, as everywhere in MoMo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Balance {
+    pub available_balance: String,
+    pub currency: String,
+}

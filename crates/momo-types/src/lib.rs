@@ -1,0 +1,27 @@
+//! The MoMo Open API wire, shared by the openmomo server, SDK and CLI.
+//!
+//! Layout:
+//! - [`ids`]: identifiers that are parsed once at the edge ([`ReferenceId`], a UUID version 4).
+//! - [`product`]: the three MoMo products and their path prefixes.
+//! - [`environment`]: the target environments (`sandbox`, `mtnuganda`, …) and their currencies.
+//! - [`headers`]: the header names MoMo uses.
+//! - [`error`]: MoMo's `ErrorReason` codes and the exact error bodies of MoMo and of the gateway.
+//! - [`provisioning`], [`token`], [`account`]: request and response bodies.
+//! - [`admin`]: the bodies of openmomo's own operator API (not part of MTN's API).
+//!
+//! This crate is serde only: no HTTP, no runtime.
+
+pub mod account;
+pub mod admin;
+pub mod environment;
+pub mod error;
+pub mod headers;
+pub mod ids;
+pub mod product;
+pub mod provisioning;
+pub mod token;
+
+pub use environment::{Environment, ENVIRONMENTS};
+pub use error::{ApimError, ErrorCode, ErrorReason, TokenError};
+pub use ids::{ReferenceId, ReferenceIdError};
+pub use product::Product;
