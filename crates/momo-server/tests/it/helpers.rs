@@ -1,0 +1,220 @@
+//! `spawn_app()`: the real server on port 0 with a fresh database, and a client for it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use momo_server::config::PinnedSubscriptionKey;
+use momo_server::{Application, Clock, Settings};
+use reqwest::{Method, Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+pub const COLLECTION_KEY: &str = "test-collection-key-000000000001";
+pub const DISBURSEMENT_KEY: &str = "test-disbursement-key-0000000002";
+pub const REMITTANCE_KEY: &str = "test-remittance-key-000000000003";
+pub const ADMIN_TOKEN: &str = "test-operator-token-000000000000000000000000000000000000000000004";
+pub const GUIDE_USER: &str = "c72025f5-5cd1-4630-99e4-8ba4722fad56";
+
+pub const MISSING_KEY_BODY: &str = r#"{ "statusCode": 401, "message": "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API." }"#;
+pub const INVALID_KEY_BODY: &str = r#"{ "statusCode": 401, "message": "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription." }"#;
+pub const NOT_FOUND_ROUTE_BODY: &str = r#"{ "statusCode": 404, "message": "Resource not found" }"#;
+pub const ALREADY_EXISTS_BODY: &str =
+    r#"{"code":"RESOURCE_ALREADY_EXIST","message":"Duplicated reference id. Creation of resource failed."}"#;
+pub const NOT_FOUND_BODY: &str = r#"{"code":"RESOURCE_NOT_FOUND","message":"Requested resource was not found."}"#;
+pub const LOGIN_FAILED_BODY: &str = r#"{"error":"login_failed"}"#;
+pub const TARGET_ENV_BODY: &str =
+    r#"{"code":"NOT_ALLOWED_TARGET_ENVIRONMENT","message":"Access to target environment is forbidden."}"#;
+pub const UNAUTHORIZED_BODY: &str = r#"{"code":"UNAUTHORIZED","message":"Access token is missing, invalid or expired. Request a new one from /{product}/token/."}"#;
+
+/// Settings for a test server in `data_dir` (port 0, pinned keys and operator token).
+pub fn test_settings(data_dir: &std::path::Path) -> Settings {
+    let pinned = |s: &str| s.parse::<PinnedSubscriptionKey>().expect("valid pinned key");
+    Settings {
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: data_dir.to_owned(),
+        subscription_keys: vec![
+            pinned(&format!("collection={COLLECTION_KEY}")),
+            pinned(&format!("disbursement={DISBURSEMENT_KEY}")),
+            pinned(&format!("remittance={REMITTANCE_KEY}")),
+        ],
+        admin_token: Some(SecretString::from(ADMIN_TOKEN)),
+        cache_refresh_interval: std::time::Duration::from_millis(50),
+        ..Settings::default()
+    }
+}
+
+/// A running test server.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Clock,
+    pub data_dir: Arc<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The server on SQLite in a fresh directory.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+/// The server with adjusted settings.
+pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let mut settings = test_settings(dir.path());
+    adjust(&mut settings);
+    start(settings, dir, Clock::manual()).await
+}
+
+/// Start a server with these settings; `dir` is kept alive with it.
+pub async fn start(settings: Settings, dir: Arc<tempfile::TempDir>, clock: Clock) -> TestApp {
+    let app = Application::build_with_clock(settings, clock.clone()).await.expect("server builds");
+    let base = format!("http://{}", app.local_addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    TestApp { base, client: reqwest::Client::new(), clock, data_dir: dir, stop: Some(stop), task: Some(task) }
+}
+
+impl TestApp {
+    /// Stop gracefully and wait until the server is gone.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn create_api_user(&self, id: &str, host: &str) -> Response {
+        self.client
+            .post(self.url("/v1_0/apiuser"))
+            .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+            .header("X-Reference-Id", id)
+            .json(&serde_json::json!({ "providerCallbackHost": host }))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn create_api_key(&self, id: &str) -> Response {
+        self.client
+            .post(self.url(&format!("/v1_0/apiuser/{id}/apikey")))
+            .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A sandbox user with a key: `(api user, api key)`.
+    pub async fn sandbox_user(&self) -> (String, String) {
+        let id = uuid::Uuid::new_v4().to_string();
+        assert_eq!(self.create_api_user(&id, "webhook.site").await.status(), StatusCode::CREATED);
+        let key = self.create_api_key(&id).await;
+        assert_eq!(key.status(), StatusCode::CREATED);
+        let key: Value = key.json().await.expect("json");
+        (id, key["apiKey"].as_str().expect("apiKey").to_owned())
+    }
+
+    pub async fn token(&self, product: &str, user: &str, key: &str) -> Response {
+        self.client
+            .post(self.url(&format!("/{product}/token/")))
+            .header("Ocp-Apim-Subscription-Key", key_for(product))
+            .header("Authorization", basic(user, key))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn access_token(&self, product: &str, user: &str, key: &str) -> String {
+        let response = self.token(product, user, key).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        body["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    pub async fn balance(&self, product: &str, token: &str, env: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/{product}/v1_0/account/balance")))
+            .header("Ocp-Apim-Subscription-Key", key_for(product))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("X-Target-Environment", env)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A call to the operator API with the test operator token.
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        let mut request =
+            self.client.request(method, self.url(&format!("/_momo/admin{path}"))).bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request sent")
+    }
+}
+
+pub fn key_for(product: &str) -> &'static str {
+    match product {
+        "disbursement" => DISBURSEMENT_KEY,
+        "remittance" => REMITTANCE_KEY,
+        _ => COLLECTION_KEY,
+    }
+}
+
+pub fn basic(user: &str, key: &str) -> String {
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{key}")))
+}
+
+/// Status and body text of a response.
+pub async fn status_and_body(response: Response) -> (StatusCode, String) {
+    let status = response.status();
+    (status, response.text().await.expect("body"))
+}
+
+/// Assert a response's status and exact body.
+pub async fn assert_answer(response: Response, status: u16, body: &str) {
+    let (got_status, got_body) = status_and_body(response).await;
+    assert_eq!((got_status.as_u16(), got_body.as_str()), (status, body));
+}
+
+/// The PostgreSQL server for tests, from `MOMO_TEST_POSTGRES_URL`. In CI (`CI=true`) its absence
+/// is a failure, so the PostgreSQL tests cannot silently stop running; elsewhere they are skipped.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("MOMO_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "MOMO_TEST_POSTGRES_URL must be set in CI: the PostgreSQL tests have to run"
+            );
+            eprintln!("skipped: set MOMO_TEST_POSTGRES_URL to run the PostgreSQL tests");
+            None
+        }
+    }
+}
+
+/// A fresh, empty PostgreSQL database; returns its URL.
+pub async fn fresh_postgres_database() -> Option<String> {
+    use sqlx::Connection as _;
+    let admin = postgres_admin_url()?;
+    let name = format!("momo_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to MOMO_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+    let mut url = url::Url::parse(&admin).expect("MOMO_TEST_POSTGRES_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    Some(url.to_string())
+}

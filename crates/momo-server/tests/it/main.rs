@@ -1,0 +1,11 @@
+//! Black-box tests of the server: the real app on port 0 with a fresh database per test.
+
+mod bad_input;
+mod gateway;
+mod helpers;
+mod operator;
+mod persistence;
+mod provisioning;
+mod store_conformance;
+mod surface;
+mod tokens;
