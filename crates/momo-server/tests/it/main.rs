@@ -1,5 +1,7 @@
 //! Black-box tests of the server: the real app on port 0 with a fresh database per test.
 
+#![expect(clippy::unwrap_used, reason = "a test fails loudly on the first surprise")]
+
 mod bad_input;
 mod gateway;
 mod helpers;
