@@ -174,7 +174,7 @@ macro_rules! impl_store {
 
             async fn subscription_keys(&self) -> $crate::store::StoreResult<Vec<$crate::store::SubscriptionKeyRecord>> {
                 let rows = sqlx::query(&format!(
-                    "SELECT {} FROM subscription_keys ORDER BY created_at, id",
+                    "SELECT {} FROM subscription_keys ORDER BY created_at, products, label, id",
                     $crate::store::sql::KEY_COLUMNS
                 ))
                 .fetch_all(self.reader())
