@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use momo_server::config::{PinnedSubscriptionKey, Platform, TokenErrorStyle, TokenScope};
+use momo_server::config::{
+    CallbackRetry, PinnedSubscriptionKey, Platform, ReasonFormat, ScenarioProfile, TokenErrorStyle, TokenScope,
+};
 use momo_server::{Application, Settings};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -53,6 +55,48 @@ pub struct ServeArgs {
     /// Largest request body in bytes; larger bodies get 413.
     #[arg(long, env = "MOMO_MAX_BODY_BYTES", default_value_t = 65_536)]
     max_body_bytes: usize,
+
+    /// Sandbox test numbers: observed (what MTN's sandbox does) or documented (MTN's table).
+    #[arg(long, env = "MOMO_SCENARIO_PROFILE", default_value = "observed")]
+    scenario_profile: ScenarioProfile,
+
+    /// Shape of `reason`: observed (per operation, as MTN), object ({code,message}) or string.
+    #[arg(long, env = "MOMO_REASON_FORMAT", default_value = "observed")]
+    reason_format: ReasonFormat,
+
+    /// Seconds a transaction stays PENDING before its outcome (decimals allowed).
+    #[arg(long, env = "MOMO_PENDING_DELAY", default_value = "3", value_parser = seconds)]
+    pending_delay: Duration,
+
+    /// Production environments: seconds a request to pay waits for the payer's approval.
+    #[arg(long, env = "MOMO_APPROVAL_WINDOW", default_value = "300", value_parser = seconds)]
+    approval_window: Duration,
+
+    /// Production environments: approve requests to pay at once instead of waiting for
+    /// `momo admin transactions approve`.
+    #[arg(long, env = "MOMO_AUTO_APPROVE")]
+    auto_approve: bool,
+
+    /// Production environments: the balance a payer wallet starts with (major units).
+    #[arg(long, env = "MOMO_WALLET_OPENING_BALANCE", default_value = "1000000")]
+    wallet_opening_balance: String,
+
+    /// Callback retries: mtn (20 × 1 s, 30 × 2 min, then hourly for a day) or once.
+    #[arg(long, env = "MOMO_CALLBACK_RETRY", default_value = "mtn")]
+    callback_retry: CallbackRetry,
+
+    /// Seconds a callback receiver has to answer.
+    #[arg(long, env = "MOMO_CALLBACK_TIMEOUT", default_value = "2", value_parser = seconds)]
+    callback_timeout: Duration,
+}
+
+/// A duration in seconds, decimals allowed ("0.5").
+fn seconds(value: &str) -> Result<Duration, String> {
+    let secs: f64 = value.parse().map_err(|_| format!("{value:?} is not a number of seconds"))?;
+    if !(0.0..=31_536_000.0).contains(&secs) {
+        return Err(format!("{value} seconds is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 impl From<ServeArgs> for Settings {
@@ -68,6 +112,14 @@ impl From<ServeArgs> for Settings {
             token_scope: args.token_scope,
             token_ttl: Duration::from_secs(args.token_ttl),
             max_body_bytes: args.max_body_bytes,
+            scenario_profile: args.scenario_profile,
+            reason_format: args.reason_format,
+            pending_delay: args.pending_delay,
+            approval_window: args.approval_window,
+            auto_approve: args.auto_approve,
+            wallet_opening_balance: args.wallet_opening_balance,
+            callback_retry: args.callback_retry,
+            callback_timeout: args.callback_timeout,
             ..Settings::default()
         }
     }
@@ -85,9 +137,10 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(3);
         }
     };
+    let shutdown = shutdown_signal();
     print_banner(&app);
     tracing::info!(address = %app.local_addr(), database = app.database(), "listening");
-    match app.run_until_stopped(shutdown_signal()).await {
+    match app.run_until_stopped(shutdown).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -145,24 +198,32 @@ fn print_banner(app: &Application) {
     let _ = std::io::stdout().flush();
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Install the SIGINT/SIGTERM handlers now (so a signal that arrives right after start-up is
+/// already handled gracefully) and return a future that completes on the first of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {},
+                        _ = terminate.recv() => {},
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
+            tracing::info!("shutting down: finishing requests in flight");
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing requests in flight");
+    }
 }

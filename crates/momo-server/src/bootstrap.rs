@@ -12,6 +12,7 @@ use crate::domain::tokens::TokenSigner;
 use crate::store::Store;
 
 const SIGNING_KEY: &str = "token-signing-key";
+const CALLBACK_ROOT: &str = "callback-signing-root";
 
 /// A subscription key created by this start, to show once.
 #[derive(Debug)]
@@ -34,9 +35,18 @@ impl Created {
     }
 }
 
-pub async fn run(store: &dyn Store, settings: &Settings, now: i64) -> anyhow::Result<(TokenSigner, Created)> {
+/// What a start prepared.
+#[derive(Debug)]
+pub struct Prepared {
+    pub tokens: TokenSigner,
+    pub callback_root: Vec<u8>,
+    pub created: Created,
+}
+
+pub async fn run(store: &dyn Store, settings: &Settings, now: i64) -> anyhow::Result<Prepared> {
     let signing_key = store.server_secret(SIGNING_KEY, &generate_signing_key()).await?;
     let signer = TokenSigner::new(&signing_key);
+    let callback_root = store.server_secret(CALLBACK_ROOT, &generate_signing_key()).await?;
     let mut created = Created::default();
 
     for pinned in &settings.subscription_keys {
@@ -68,5 +78,5 @@ pub async fn run(store: &dyn Store, settings: &Settings, now: i64) -> anyhow::Re
         store.insert_operator_token(&SecretHash::of(&token), now).await?;
         created.operator_token = Some(token.into());
     }
-    Ok((signer, created))
+    Ok(Prepared { tokens: signer, callback_root, created })
 }

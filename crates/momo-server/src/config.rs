@@ -34,6 +34,26 @@ pub struct Settings {
     pub cache_refresh_interval: Duration,
     /// The largest request body accepted; larger ones get 413.
     pub max_body_bytes: usize,
+    /// Which sandbox test-number table to follow.
+    pub scenario_profile: ScenarioProfile,
+    /// The shape of `reason` in status and callback bodies.
+    pub reason_format: ReasonFormat,
+    /// How long a sandbox transaction stays PENDING before its outcome (and a production one
+    /// before it settles once approved).
+    pub pending_delay: Duration,
+    /// Production environments: how long a request to pay waits for the payer's approval before
+    /// failing with `COULD_NOT_PERFORM_TRANSACTION`.
+    pub approval_window: Duration,
+    /// Production environments: approve requests to pay without waiting for the operator.
+    pub auto_approve: bool,
+    /// Production environments: the balance a payer wallet starts with, in major units.
+    pub wallet_opening_balance: String,
+    /// How callbacks are retried.
+    pub callback_retry: CallbackRetry,
+    /// How long a callback receiver has to answer.
+    pub callback_timeout: Duration,
+    /// How often the settlement and delivery workers look for due work.
+    pub worker_interval: Duration,
 }
 
 impl Default for Settings {
@@ -50,6 +70,15 @@ impl Default for Settings {
             token_ttl: Duration::from_secs(3600),
             cache_refresh_interval: Duration::from_millis(250),
             max_body_bytes: 64 * 1024,
+            scenario_profile: ScenarioProfile::Observed,
+            reason_format: ReasonFormat::Observed,
+            pending_delay: Duration::from_secs(3),
+            approval_window: Duration::from_secs(300),
+            auto_approve: false,
+            wallet_opening_balance: "1000000".into(),
+            callback_retry: CallbackRetry::Mtn,
+            callback_timeout: Duration::from_secs(2),
+            worker_interval: Duration::from_millis(100),
         }
     }
 }
@@ -138,6 +167,40 @@ setting_enum! {
         Shared = "shared",
         /// Each token works only on its own product.
         Product = "product",
+    }
+}
+
+setting_enum! {
+    /// The sandbox's test numbers (docs/scenarios.md).
+    ScenarioProfile {
+        /// What the sandbox really does (reference §10.3).
+        Observed = "observed",
+        /// MTN's published Sandbox Use Cases (reference §10.2).
+        Documented = "documented",
+    }
+}
+
+setting_enum! {
+    /// The shape of `reason` in status and callback bodies (reference §8.2).
+    ReasonFormat {
+        /// As observed: a bare string for requests to pay, withdrawals, transfers, deposits and
+        /// refunds; `{code,message}` for invoices, payments and pre-approvals.
+        Observed = "observed",
+        /// Always `{"code":…,"message":…}`, as MTN's spec says.
+        Object = "object",
+        /// Always a bare string.
+        String = "string",
+    }
+}
+
+setting_enum! {
+    /// How undelivered callbacks are retried.
+    CallbackRetry {
+        /// MTN's documented schedule: 20 retries 1 s apart, then every 2 minutes 30 times, then
+        /// hourly for a day.
+        Mtn = "mtn",
+        /// One attempt, as MTN's older documentation says.
+        Once = "once",
     }
 }
 

@@ -60,6 +60,13 @@ pub enum ApiError {
     /// Operator API: the action does not apply to the resource's state (e.g. a revoked user).
     #[error("conflict: {0}")]
     OperatorConflict(String),
+    /// A synchronous MoMo business error with MTN's message for its code (e.g. 500
+    /// `INVALID_CALLBACK_URL_HOST`, 503 `SERVICE_UNAVAILABLE`, 409 on a delivery notification).
+    #[error("{1}")]
+    Business(StatusCode, ErrorCode),
+    /// The same with a message of its own (for codes whose usual message does not fit).
+    #[error("{1}: {2}")]
+    Refused(StatusCode, ErrorCode, &'static str),
     /// An MTN operation openmomo does not implement yet.
     #[error("not implemented: {0}")]
     NotImplemented(&'static str),
@@ -90,6 +97,11 @@ enum Body {
 }
 
 impl ApiError {
+    /// A synchronous 500 with a MoMo code, as MTN answers most business refusals.
+    pub fn momo500(code: ErrorCode) -> Self {
+        ApiError::Business(StatusCode::INTERNAL_SERVER_ERROR, code)
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::MissingSubscriptionKey | ApiError::InvalidSubscriptionKey => StatusCode::UNAUTHORIZED,
@@ -108,6 +120,7 @@ impl ApiError {
             ApiError::InvalidCurrency => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unauthorized | ApiError::OperatorUnauthorized => StatusCode::UNAUTHORIZED,
             ApiError::OperatorConflict(_) => StatusCode::CONFLICT,
+            ApiError::Business(status, _) | ApiError::Refused(status, _, _) => *status,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -150,6 +163,8 @@ impl ApiError {
                 "A valid operator token is required: send it as 'Authorization: Bearer <token>'.".into(),
             ),
             ApiError::OperatorConflict(message) => Body::Momo(ErrorCode::NotAllowed, message.clone()),
+            ApiError::Business(_, code) => Body::Momo(code.clone(), code.default_message().into()),
+            ApiError::Refused(_, code, message) => Body::Momo(code.clone(), (*message).into()),
             ApiError::NotImplemented(operation) => Body::Momo(
                 ErrorCode::NotImplemented,
                 format!("openmomo does not implement {operation} yet; see docs/compatibility.md."),

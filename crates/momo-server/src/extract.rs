@@ -54,44 +54,64 @@ impl<T: DeserializeOwned> FromRequest<AppState> for MomoJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        // Liberal in: no Content-Type is accepted if the body is JSON; another type is refused.
-        if let Some(content_type) = req.headers().get(CONTENT_TYPE) {
-            let is_json = content_type
-                .to_str()
-                .ok()
-                .and_then(|ct| ct.split(';').next())
-                .map(|mime| {
-                    let mime = mime.trim().to_ascii_lowercase();
-                    mime == "application/json" || mime.ends_with("+json")
-                })
-                .unwrap_or(false);
-            if !is_json {
-                return Err(ApiError::UnsupportedMediaType(
-                    "The request body must be JSON, sent with 'Content-Type: application/json'.".into(),
-                ));
-            }
-        }
-        let limit = state.settings.max_body_bytes;
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge(limit)
-            } else {
-                ApiError::BadRequest("The request body could not be read.".into())
-            }
-        })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::BadRequest("A JSON request body is required.".into()));
-        }
-        serde_json::from_slice(&bytes).map(MomoJson).map_err(|e| {
-            use serde_json::error::Category;
-            match e.classify() {
-                Category::Data => ApiError::BadRequest(format!("The request body is invalid: {e}.")),
-                Category::Syntax | Category::Eof | Category::Io => {
-                    ApiError::BadRequest("The request body is not valid JSON.".into())
-                }
-            }
-        })
+        read_json(req, state)
+            .await?
+            .map(MomoJson)
+            .ok_or_else(|| ApiError::BadRequest("A JSON request body is required.".into()))
     }
+}
+
+/// A JSON body that may be absent (empty), with [`MomoJson`]'s rejections otherwise.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        read_json(req, state).await.map(OptionalJson)
+    }
+}
+
+/// Read and parse a JSON body; `None` if it is empty.
+async fn read_json<T: DeserializeOwned>(req: Request, state: &AppState) -> Result<Option<T>, ApiError> {
+    // Liberal in: no Content-Type is accepted if the body is JSON; another type is refused.
+    if let Some(content_type) = req.headers().get(CONTENT_TYPE) {
+        let is_json = content_type
+            .to_str()
+            .ok()
+            .and_then(|ct| ct.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(
+                "The request body must be JSON, sent with 'Content-Type: application/json'.".into(),
+            ));
+        }
+    }
+    let limit = state.settings.max_body_bytes;
+    let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(limit)
+        } else {
+            ApiError::BadRequest("The request body could not be read.".into())
+        }
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Data => ApiError::BadRequest(format!("The request body is invalid: {e}.")),
+            Category::Syntax | Category::Eof | Category::Io => {
+                ApiError::BadRequest("The request body is not valid JSON.".into())
+            }
+        }
+    })
 }
 
 /// The `X-Reference-Id` header of a create request: required, a UUID version 4.
@@ -140,6 +160,23 @@ impl<S: Send + Sync> FromRequestParts<S> for TargetEnvironmentHeader {
         let value = single_header(parts, headers::TARGET_ENVIRONMENT).ok().flatten();
         Ok(Self(value.filter(|v| !v.is_empty()).map(str::to_owned)))
     }
+}
+
+/// The raw `X-Callback-Url` header: `Some("")` when present but empty (a 400 later).
+#[derive(Debug, Clone)]
+pub struct CallbackUrlHeader(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for CallbackUrlHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(single_header(parts, headers::CALLBACK_URL)?.map(str::to_owned)))
+    }
+}
+
+/// An optional header that must be printable ASCII if present (e.g. `notificationMessage`).
+pub fn optional_header(parts: &Parts, name: &'static str) -> Result<Option<String>, ApiError> {
+    Ok(single_header(parts, name)?.map(str::to_owned))
 }
 
 /// `Authorization: Basic base64(user:key)`, if present and well formed.

@@ -42,11 +42,13 @@ impl Application {
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let (url, database) = database_url(&settings)?;
         let store = store::open(&url).await?;
-        let (tokens, created) = bootstrap::run(store.as_ref(), &settings, clock.now_ms()).await?;
+        let prepared = bootstrap::run(store.as_ref(), &settings, clock.now_ms()).await?;
+        let created = prepared.created;
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
-        let state = AppState::new(settings, store, tokens, clock);
+        let http = crate::callbacks::http_client()?;
+        let state = AppState::new(settings, store, prepared.tokens, clock, prepared.callback_root, http);
         state.cache.refresh(state.store.as_ref()).await?;
         Ok(Self { listener, state, created, database })
     }
@@ -72,10 +74,16 @@ impl Application {
 
     /// Serve until `shutdown` completes, then finish the requests in flight.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let refresher = tokio::spawn(refresh_credentials(self.state.clone()));
+        let workers = [
+            tokio::spawn(refresh_credentials(self.state.clone())),
+            tokio::spawn(settle_transactions(self.state.clone())),
+            tokio::spawn(deliver_callbacks(self.state.clone())),
+        ];
         let app = app(self.state);
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
-        refresher.abort();
+        for worker in workers {
+            worker.abort();
+        }
         Ok(served?)
     }
 }
@@ -107,6 +115,31 @@ async fn refresh_credentials(state: AppState) {
         if let Err(e) = state.cache.refresh(state.store.as_ref()).await {
             tracing::warn!(error = %e, "could not check for credential changes");
         }
+    }
+}
+
+/// Make due transactions final.
+async fn settle_transactions(state: AppState) {
+    loop {
+        match crate::settle::settle_due(&state).await {
+            // A full batch: go again at once.
+            Ok(n) if n >= 200 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "settlement failed; will retry"),
+        }
+        tokio::time::sleep(state.settings.worker_interval).await;
+    }
+}
+
+/// Send due callbacks.
+async fn deliver_callbacks(state: AppState) {
+    loop {
+        match crate::callbacks::deliver_due(&state).await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "callback delivery failed; will retry"),
+        }
+        tokio::time::sleep(state.settings.worker_interval).await;
     }
 }
 

@@ -20,11 +20,22 @@ pub struct Inner {
     pub cache: CredentialCache,
     pub tokens: TokenSigner,
     pub clock: Clock,
+    /// The root of the per-API-user callback signing secrets.
+    pub callback_root: Vec<u8>,
+    /// The client callbacks are sent with.
+    pub http: reqwest::Client,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, store: Arc<dyn Store>, tokens: TokenSigner, clock: Clock) -> Self {
-        Self(Arc::new(Inner { settings, store, cache: CredentialCache::default(), tokens, clock }))
+    pub fn new(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        tokens: TokenSigner,
+        clock: Clock,
+        callback_root: Vec<u8>,
+        http: reqwest::Client,
+    ) -> Self {
+        Self(Arc::new(Inner { settings, store, cache: CredentialCache::default(), tokens, clock, callback_root, http }))
     }
 }
 

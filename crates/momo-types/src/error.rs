@@ -88,6 +88,50 @@ error_codes! {
     NotImplemented = "NOT_IMPLEMENTED",
 }
 
+impl ErrorCode {
+    /// MTN's message for the code where it is known (reference §9.1), else a plain description.
+    pub fn default_message(&self) -> &'static str {
+        match self {
+            ErrorCode::PayeeNotFound => "Payee does not exist",
+            ErrorCode::PayerNotFound => "Payer does not exist",
+            ErrorCode::NotAllowed => "Authorization failed. User does not have permission.",
+            ErrorCode::NotAllowedTargetEnvironment => "Access to target environment is forbidden.",
+            ErrorCode::InvalidCallbackUrlHost => "Callback URL with different host name than configured for API User",
+            ErrorCode::InvalidCurrency => "Currency not supported.",
+            ErrorCode::ServiceUnavailable => "Service temporary unavailable, try again later",
+            ErrorCode::InternalProcessingError => "An internal error occurred while processing.",
+            ErrorCode::NotEnoughFunds => "The payer does not have enough funds.",
+            ErrorCode::PayerLimitReached => "The payer's limit has been breached.",
+            ErrorCode::PayeeNotAllowedToReceive => "Payee cannot receive funds due to e.g. transfer limit.",
+            ErrorCode::PaymentNotApproved => "The payment was not approved by the payer.",
+            ErrorCode::ResourceNotFound => "Requested resource was not found.",
+            ErrorCode::ApprovalRejected => "The payer rejected the request.",
+            ErrorCode::Expired => "The request expired before the payer approved it.",
+            ErrorCode::TransactionCanceled => "The transaction was canceled.",
+            ErrorCode::ResourceAlreadyExist => "Duplicated reference id. Creation of resource failed.",
+            ErrorCode::CouldNotPerformTransaction => "Transaction Not Completed",
+            ErrorCode::SenderAccountNotActive => "SENDER ACCOUNT NOT ACTIVE",
+            ErrorCode::PayeeLimitReached => "The payee's limit has been breached.",
+            ErrorCode::ValidationError => "Request failing Validation",
+            ErrorCode::TransactionNotFound | ErrorCode::NotFound => "The transaction could not be found",
+            ErrorCode::TransactionNotCompleted => "The transaction is not completed.",
+            ErrorCode::Ongoing => "The transaction is ongoing.",
+            ErrorCode::PayerDelayed => "The payer is delayed.",
+            ErrorCode::PayeeDelayed => "The payee is delayed.",
+            ErrorCode::ConsentMismatch => "The consent does not match the request.",
+            ErrorCode::UnsupportedScope => "The scope is not supported.",
+            ErrorCode::UnsupportedScopeCombination => "The combination of scopes is not supported.",
+            ErrorCode::MoreThanOneFinancialScopeNotSupported => "More than one financial scope is not supported.",
+            ErrorCode::MissingScopeInstruction => "The scope instruction is missing.",
+            ErrorCode::InformationalScopeInstruction => "The scope instruction is informational.",
+            ErrorCode::Unauthorized => "Access token is missing, invalid or expired.",
+            ErrorCode::PayloadTooLarge => "The request body is too large.",
+            ErrorCode::NotImplemented => "Not implemented.",
+            ErrorCode::Unknown(_) => "Unknown error.",
+        }
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

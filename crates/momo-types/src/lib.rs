@@ -17,6 +17,7 @@ pub mod environment;
 pub mod error;
 pub mod headers;
 pub mod ids;
+pub mod payments;
 pub mod product;
 pub mod provisioning;
 pub mod token;

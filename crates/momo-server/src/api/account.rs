@@ -6,14 +6,10 @@ use axum::Json;
 use momo_types::account::Balance;
 
 use crate::domain::money::format_minor;
+use crate::domain::transactions::accounts;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, PathParam};
 use crate::state::AppState;
-
-/// The ledger account of an API user for one product and currency.
-pub fn api_user_account(api_user: &str, product: momo_types::Product) -> String {
-    format!("api-user:{api_user}:{product}")
-}
 
 /// The balance in the environment's currency.
 pub async fn balance(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Balance>> {
@@ -34,7 +30,7 @@ pub async fn balance_in_currency(
 
 async fn read_balance(state: &AppState, caller: &Caller) -> ApiResult<Json<Balance>> {
     let env = caller.environment;
-    let minor = state.store.balance(&api_user_account(&caller.user.id, caller.product), env.currency).await?;
+    let minor = state.store.balance(&accounts::api_user(&caller.user.id, caller.product)).await?;
     Ok(Json(Balance {
         available_balance: format_minor(minor, env.currency_decimals),
         currency: env.currency.to_owned(),

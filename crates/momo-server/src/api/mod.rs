@@ -2,6 +2,8 @@
 //! operation; [`router`] turns it into routes.
 
 pub mod account;
+pub mod accountholder;
+pub mod payments;
 pub mod provisioning;
 pub mod surface;
 pub mod token;
@@ -17,13 +19,30 @@ use surface::{Operation, OPERATIONS};
 /// The handler of an implemented operation; `None` for the others.
 pub fn handler(op: &Operation) -> Option<MethodRouter<AppState>> {
     let filter = method_filter(op.method)?;
-    let router = match (op.product.is_some(), op.operation_id) {
-        (false, "post-v1_0-apiuser") => on(filter, provisioning::create_api_user),
-        (false, "get-v1_0-apiuser") => on(filter, provisioning::get_api_user),
-        (false, "post-v1_0-apiuser-apikey") => on(filter, provisioning::create_api_key),
-        (true, "CreateAccessToken") => on(filter, token::create_access_token),
-        (true, "GetAccountBalance") => on(filter, account::balance),
-        (true, "GetAccountBalanceInSpecificCurrency") => on(filter, account::balance_in_currency),
+    use momo_types::Product::{Collection, Disbursement, Remittance};
+    let router = match (op.product, op.operation_id) {
+        (None, "post-v1_0-apiuser") => on(filter, provisioning::create_api_user),
+        (None, "get-v1_0-apiuser") => on(filter, provisioning::get_api_user),
+        (None, "post-v1_0-apiuser-apikey") => on(filter, provisioning::create_api_key),
+        (Some(_), "CreateAccessToken") => on(filter, token::create_access_token),
+        (Some(_), "GetAccountBalance") => on(filter, account::balance),
+        (Some(_), "GetAccountBalanceInSpecificCurrency") => on(filter, account::balance_in_currency),
+        (Some(_), "ValidateAccountHolderStatus") => on(filter, accountholder::active),
+        (Some(_), "GetBasicUserinfo") => on(filter, accountholder::basic_user_info),
+        (Some(Collection), "RequesttoPay") => on(filter, payments::request_to_pay),
+        (Some(Collection), "RequesttoPayTransactionStatus") => on(filter, payments::request_to_pay_status),
+        (Some(Collection), "RequesttoPayDeliveryNotification") => on(filter, accountholder::delivery_notification),
+        (Some(Collection), "RequestToWithdraw-V1") => on(filter, payments::request_to_withdraw_v1),
+        (Some(Collection), "RequestToWithdraw-V2") => on(filter, payments::request_to_withdraw_v2),
+        (Some(Collection), "RequestToWithdrawTransactionStatus") => on(filter, payments::request_to_withdraw_status),
+        (Some(Disbursement | Remittance), "Transfer") => on(filter, payments::transfer),
+        (Some(Disbursement | Remittance), "GetTransferStatus") => on(filter, payments::transfer_status),
+        (Some(Disbursement), "Deposit-V1") => on(filter, payments::deposit_v1),
+        (Some(Disbursement), "Deposit-V2") => on(filter, payments::deposit_v2),
+        (Some(Disbursement), "GetDepositStatus") => on(filter, payments::deposit_status),
+        (Some(Disbursement), "Refund-V1") => on(filter, payments::refund_v1),
+        (Some(Disbursement), "Refund-V2") => on(filter, payments::refund_v2),
+        (Some(Disbursement), "GetRefundStatus") => on(filter, payments::refund_status),
         _ => return None,
     };
     Some(router)

@@ -4,4 +4,7 @@ pub mod clock;
 pub mod credentials;
 pub mod hosts;
 pub mod money;
+pub mod scenarios;
 pub mod tokens;
+pub mod transactions;
+pub mod validation;

@@ -1,4 +1,5 @@
-//! Migrations embedded in the binary, one list per engine.
+//! Migrations embedded in the binary, one list per engine. Where the SQL is the same for both
+//! engines the file lives in `migrations/shared/`.
 //!
 //! They are fed to sqlx's `Migrator` through a [`MigrationSource`], which keeps sqlx's
 //! bookkeeping (`_sqlx_migrations`, checksums, locking) without its `macros` feature: that
@@ -15,9 +16,15 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Embedded(pub &'static [(i64, &'static str, &'static str)]);
 
-pub(crate) const SQLITE: Embedded = Embedded(&[(1, "init", include_str!("migrations/sqlite/0001_init.sql"))]);
+pub(crate) const SQLITE: Embedded = Embedded(&[
+    (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
+    (2, "payments", include_str!("migrations/shared/0002_payments.sql")),
+]);
 
-pub(crate) const POSTGRES: Embedded = Embedded(&[(1, "init", include_str!("migrations/postgres/0001_init.sql"))]);
+pub(crate) const POSTGRES: Embedded = Embedded(&[
+    (1, "init", include_str!("migrations/postgres/0001_init.sql")),
+    (2, "payments", include_str!("migrations/shared/0002_payments.sql")),
+]);
 
 impl<'s> MigrationSource<'s> for Embedded {
     fn resolve(self) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {

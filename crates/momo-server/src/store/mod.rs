@@ -13,7 +13,10 @@
 use std::fmt;
 
 use async_trait::async_trait;
+use momo_types::payments::{Party, PartyIdType, TransactionStatus};
 use momo_types::Product;
+
+use crate::domain::transactions::{ApiVersion, Kind};
 
 pub use crate::domain::credentials::SecretHash;
 
@@ -139,8 +142,183 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// The credentials epoch: changes whenever a user, key or subscription key changes.
     async fn credentials_epoch(&self) -> StoreResult<i64>;
 
-    /// The balance of a ledger account, in minor units.
-    async fn balance(&self, account: &str, currency: &str) -> StoreResult<i64>;
+    /// The balance of a ledger account, in minor units (0 for an account not yet used).
+    async fn balance(&self, account: &str) -> StoreResult<i64>;
+
+    /// Record an accepted transaction; [`StoreError::Conflict`] if its reference id is taken.
+    async fn insert_transaction(&self, tx: &TransactionRecord) -> StoreResult<()>;
+    async fn transaction(&self, key: &TxKey) -> StoreResult<Option<TransactionRecord>>;
+    /// Pending transactions whose planned outcome is due at `now`.
+    async fn due_transactions(&self, now: i64, limit: i64) -> StoreResult<Vec<TxKey>>;
+    /// Make a pending transaction final, atomically with its ledger entry and its callback.
+    async fn finalize(&self, finalization: &Finalization) -> StoreResult<Finalized>;
+    /// Change the plan of a pending transaction (approve, reject, force). With
+    /// `only_awaiting_approval`, only a request waiting for the payer. `false` if nothing changed.
+    async fn replan(&self, key: &TxKey, outcome: &str, due_at: i64, only_awaiting_approval: bool) -> StoreResult<bool>;
+    /// The most recent transactions, newest first, optionally of one API user.
+    async fn transactions(&self, api_user: Option<&str>, limit: i64) -> StoreResult<Vec<TransactionRecord>>;
+    /// Count a delivery notification; returns the new count.
+    async fn count_notification(&self, key: &TxKey) -> StoreResult<i64>;
+
+    /// Set an account's balance by posting the difference against `issuance`.
+    async fn set_balance(&self, account: &AccountSpec, issuance: &str, target: i64, now: i64) -> StoreResult<()>;
+    /// Every account with its balance and the sum of its postings (they must agree).
+    async fn accounts(&self) -> StoreResult<Vec<AccountRecord>>;
+
+    /// Lease up to `limit` due deliveries until `lease_until`.
+    async fn claim_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Record an attempt and what happens next.
+    async fn record_attempt(&self, id: &str, attempt: &AttemptRecord, next: DeliveryNext) -> StoreResult<()>;
+    async fn deliveries(&self, reference_id: Option<&str>, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
+    async fn delivery_attempts(&self, id: &str) -> StoreResult<Vec<AttemptRecord>>;
+
+    /// Forget all transactions, ledger entries and deliveries (users and keys stay).
+    async fn reset_payments(&self) -> StoreResult<()>;
+}
+
+/// What names a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TxKey {
+    pub product: Product,
+    pub kind: Kind,
+    pub reference_id: String,
+}
+
+/// A transaction as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionRecord {
+    pub key: TxKey,
+    pub api_user: String,
+    pub environment: String,
+    pub currency: String,
+    pub amount_minor: i64,
+    /// The payer or payee: `(type, id)`.
+    pub party: Option<Party>,
+    pub external_id: Option<String>,
+    /// The request body as accepted (JSON), echoed in status bodies.
+    pub request: String,
+    pub api_version: ApiVersion,
+    pub status: TransactionStatus,
+    pub reason: Option<String>,
+    pub financial_transaction_id: Option<String>,
+    pub callback_url: Option<String>,
+    /// The planned outcome ([`Outcome::to_column`]), while pending.
+    pub outcome: Option<String>,
+    pub due_at: Option<i64>,
+    pub awaiting_approval: bool,
+    /// A refund's request to pay.
+    pub related_reference_id: Option<String>,
+    pub notifications: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A ledger account as a posting needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSpec {
+    pub id: String,
+    pub currency: String,
+    /// `None`: may go below zero (sandbox accounts, issuance).
+    pub floor: Option<i64>,
+    /// Credited from issuance when the account is first used (production wallets).
+    pub opening: i64,
+}
+
+/// One side of a journal entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    pub account: AccountSpec,
+    pub amount: i64,
+}
+
+/// A refund must not exceed what is left of its request to pay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundGuard {
+    pub original: TxKey,
+    pub amount: i64,
+}
+
+/// Everything that happens when a transaction becomes final, in one database transaction.
+#[derive(Debug, Clone)]
+pub struct Finalization {
+    pub key: TxKey,
+    pub status: TransactionStatus,
+    pub reason: Option<String>,
+    pub financial_transaction_id: Option<String>,
+    /// A balanced journal entry (empty when nothing moves).
+    pub postings: Vec<Posting>,
+    /// Where opening balances come from.
+    pub issuance: String,
+    pub refund_guard: Option<RefundGuard>,
+    pub delivery: Option<NewDelivery>,
+    pub now: i64,
+}
+
+/// What [`Store::finalize`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finalized {
+    Done,
+    /// Someone else made it final first.
+    NotPending,
+    /// A debited account would go below its floor; nothing was written.
+    InsufficientFunds,
+    /// The refund would exceed its request to pay; nothing was written.
+    RefundExceeded,
+}
+
+/// A callback to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub id: String,
+    pub api_user: String,
+    pub url: String,
+    pub method: String,
+    pub body: String,
+}
+
+/// A callback in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub id: String,
+    pub api_user: String,
+    pub key: TxKey,
+    pub url: String,
+    pub method: String,
+    pub body: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<i64>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// One try at delivering a callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub attempt: i64,
+    pub at: i64,
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+}
+
+/// After an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryNext {
+    RetryAt(i64),
+    Delivered,
+    GaveUp,
+}
+
+/// An account with its balance and the sum of its postings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub id: String,
+    pub currency: String,
+    pub floor: Option<i64>,
+    pub balance: i64,
+    pub postings_sum: i64,
 }
 
 /// Open the store a URL names (`sqlite://…` or `postgres://…`) and run its migrations.
@@ -151,6 +329,15 @@ pub async fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
         Ok(std::sync::Arc::new(postgres::PgStore::open(url).await?))
     } else {
         anyhow::bail!("unsupported database URL: it must start with sqlite:// or postgres://")
+    }
+}
+
+fn party_type_from_column(column: &str) -> Option<PartyIdType> {
+    match column {
+        "MSISDN" => Some(PartyIdType::Msisdn),
+        "EMAIL" => Some(PartyIdType::Email),
+        "PARTY_CODE" => Some(PartyIdType::PartyCode),
+        _ => None,
     }
 }
 

@@ -31,4 +31,11 @@ impl PgStore {
     }
 }
 
-super::sql::impl_store!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow, "postgres");
+super::sql::impl_store!(
+    PgStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow,
+    "postgres",
+    " FOR UPDATE",
+    " FOR UPDATE SKIP LOCKED"
+);

@@ -10,10 +10,18 @@ pub(crate) const USER_COLUMNS: &str = "id, environment, provider_callback_host, 
 
 pub(crate) const KEY_COLUMNS: &str = "id, key_hash, hint, products, label, created_at, revoked_at";
 
+pub(crate) const TX_COLUMNS: &str = "product, kind, reference_id, api_user, environment, currency, amount_minor, \
+     party_type, party_id, external_id, request, api_version, status, reason, financial_transaction_id, callback_url, \
+     outcome, due_at, awaiting_approval, related_reference_id, notifications, created_at, updated_at";
+
+pub(crate) const DELIVERY_COLUMNS: &str =
+    "id, api_user, product, kind, reference_id, url, method, body, state, attempts, \
+     next_attempt_at, created_at, finished_at";
+
 pub(crate) const BUMP_EPOCH: &str = "UPDATE credentials_epoch SET epoch = epoch + 1 WHERE id = 1";
 
 macro_rules! impl_store {
-    ($store:ty, $db:ty, $row:ty, $backend:literal) => {
+    ($store:ty, $db:ty, $row:ty, $backend:literal, $lock:literal, $skip_locked:literal) => {
         fn user_from_row(row: &$row) -> Result<$crate::store::ApiUserRecord, sqlx::Error> {
             use sqlx::Row as _;
             let key_hash: Option<String> = row.try_get("key_hash")?;
@@ -269,19 +277,543 @@ macro_rules! impl_store {
                 Ok(row.try_get("epoch")?)
             }
 
-            async fn balance(&self, account: &str, currency: &str) -> $crate::store::StoreResult<i64> {
+            async fn balance(&self, account: &str) -> $crate::store::StoreResult<i64> {
                 use sqlx::Row as _;
-                let row = sqlx::query(
-                    "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS balance \
-                     FROM ledger_postings WHERE account = $1 AND currency = $2",
-                )
-                .bind(account)
-                .bind(currency)
-                .fetch_one(self.reader())
+                let row = sqlx::query("SELECT balance_minor FROM accounts WHERE id = $1")
+                    .bind(account)
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(row.map(|r| r.try_get("balance_minor")).transpose()?.unwrap_or(0))
+            }
+
+            async fn insert_transaction(&self, tx: &$crate::store::TransactionRecord) -> $crate::store::StoreResult<()> {
+                sqlx::query(&format!(
+                    "INSERT INTO transactions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+                     $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+                    $crate::store::sql::TX_COLUMNS
+                ))
+                .bind(tx.key.product.as_str())
+                .bind(tx.key.kind.as_str())
+                .bind(&tx.key.reference_id)
+                .bind(&tx.api_user)
+                .bind(&tx.environment)
+                .bind(&tx.currency)
+                .bind(tx.amount_minor)
+                .bind(tx.party.as_ref().map(|p| p.party_id_type.as_str()))
+                .bind(tx.party.as_ref().map(|p| p.party_id.as_str()))
+                .bind(&tx.external_id)
+                .bind(&tx.request)
+                .bind(tx.api_version.number())
+                .bind(tx.status.as_str())
+                .bind(&tx.reason)
+                .bind(&tx.financial_transaction_id)
+                .bind(&tx.callback_url)
+                .bind(&tx.outcome)
+                .bind(tx.due_at)
+                .bind(i64::from(tx.awaiting_approval))
+                .bind(&tx.related_reference_id)
+                .bind(tx.notifications)
+                .bind(tx.created_at)
+                .bind(tx.updated_at)
+                .execute(self.writer())
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(row.try_get("balance")?)
+                Ok(())
             }
+
+            async fn transaction(
+                &self,
+                key: &$crate::store::TxKey,
+            ) -> $crate::store::StoreResult<Option<$crate::store::TransactionRecord>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {} FROM transactions WHERE product = $1 AND kind = $2 AND reference_id = $3",
+                    $crate::store::sql::TX_COLUMNS
+                ))
+                .bind(key.product.as_str())
+                .bind(key.kind.as_str())
+                .bind(&key.reference_id)
+                .fetch_optional(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(row.as_ref().map(tx_from_row).transpose()?)
+            }
+
+            async fn due_transactions(&self, now: i64, limit: i64) -> $crate::store::StoreResult<Vec<$crate::store::TxKey>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM transactions WHERE status = 'PENDING' AND due_at IS NOT NULL AND due_at <= $1 \
+                     ORDER BY due_at LIMIT $2",
+                    $crate::store::sql::TX_COLUMNS
+                ))
+                .bind(now)
+                .bind(limit)
+                .fetch_all(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(rows.iter().map(|r| tx_from_row(r).map(|t| t.key)).collect::<Result<_, _>>()?)
+            }
+
+            async fn finalize(
+                &self,
+                f: &$crate::store::Finalization,
+            ) -> $crate::store::StoreResult<$crate::store::Finalized> {
+                use sqlx::Row as _;
+                use $crate::store::{Finalized, StoreError};
+                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
+                if let Some(guard) = &f.refund_guard {
+                    let original = sqlx::query(concat!(
+                        "SELECT amount_minor, status FROM transactions WHERE product = $1 AND kind = $2 AND reference_id = $3",
+                        $lock
+                    ))
+                    .bind(guard.original.product.as_str())
+                    .bind(guard.original.kind.as_str())
+                    .bind(&guard.original.reference_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                    let Some(original) = original else { return Ok(Finalized::RefundExceeded) };
+                    let status: String = original.try_get("status")?;
+                    if status != "SUCCESSFUL" {
+                        return Ok(Finalized::RefundExceeded);
+                    }
+                    let original: i64 = original.try_get("amount_minor")?;
+                    let refunded: i64 = sqlx::query(
+                        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM transactions \
+                         WHERE kind = 'refund' AND related_reference_id = $1 AND status = 'SUCCESSFUL'",
+                    )
+                    .bind(&guard.original.reference_id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_sqlx)?
+                    .try_get("refunded")?;
+                    if refunded + guard.amount > original {
+                        return Ok(Finalized::RefundExceeded);
+                    }
+                }
+                let updated = sqlx::query(
+                    "UPDATE transactions SET status = $4, reason = $5, financial_transaction_id = $6, outcome = NULL, \
+                     due_at = NULL, awaiting_approval = 0, updated_at = $7 \
+                     WHERE product = $1 AND kind = $2 AND reference_id = $3 AND status = 'PENDING'",
+                )
+                .bind(f.key.product.as_str())
+                .bind(f.key.kind.as_str())
+                .bind(&f.key.reference_id)
+                .bind(f.status.as_str())
+                .bind(&f.reason)
+                .bind(&f.financial_transaction_id)
+                .bind(f.now)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+                if updated.rows_affected() == 0 {
+                    return Ok(Finalized::NotPending);
+                }
+                let entry = format!("{}:{}:{}", f.key.product, f.key.kind.as_str(), f.key.reference_id);
+                for posting in &f.postings {
+                    if !post(&mut tx, posting, &f.issuance, &entry, f.now).await.map_err(StoreError::from_sqlx)? {
+                        return Ok(Finalized::InsufficientFunds);
+                    }
+                }
+                if let Some(d) = &f.delivery {
+                    sqlx::query(&format!(
+                        "INSERT INTO callback_deliveries ({}, locked_until) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10, NULL, NULL)",
+                        $crate::store::sql::DELIVERY_COLUMNS
+                    ))
+                    .bind(&d.id)
+                    .bind(&d.api_user)
+                    .bind(f.key.product.as_str())
+                    .bind(f.key.kind.as_str())
+                    .bind(&f.key.reference_id)
+                    .bind(&d.url)
+                    .bind(&d.method)
+                    .bind(&d.body)
+                    .bind(f.now)
+                    .bind(f.now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                }
+                tx.commit().await.map_err(StoreError::from_sqlx)?;
+                Ok(Finalized::Done)
+            }
+
+            async fn replan(
+                &self,
+                key: &$crate::store::TxKey,
+                outcome: &str,
+                due_at: i64,
+                only_awaiting_approval: bool,
+            ) -> $crate::store::StoreResult<bool> {
+                let result = sqlx::query(
+                    "UPDATE transactions SET outcome = $4, due_at = $5, awaiting_approval = 0 \
+                     WHERE product = $1 AND kind = $2 AND reference_id = $3 AND status = 'PENDING' \
+                     AND (awaiting_approval = 1 OR $6 = 0)",
+                )
+                .bind(key.product.as_str())
+                .bind(key.kind.as_str())
+                .bind(&key.reference_id)
+                .bind(outcome)
+                .bind(due_at)
+                .bind(i64::from(only_awaiting_approval))
+                .execute(self.writer())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn transactions(
+                &self,
+                api_user: Option<&str>,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::TransactionRecord>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM transactions WHERE ($1 = '' OR api_user = $1) \
+                     ORDER BY created_at DESC, reference_id LIMIT $2",
+                    $crate::store::sql::TX_COLUMNS
+                ))
+                .bind(api_user.unwrap_or(""))
+                .bind(limit)
+                .fetch_all(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(rows.iter().map(tx_from_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn count_notification(&self, key: &$crate::store::TxKey) -> $crate::store::StoreResult<i64> {
+                use sqlx::Row as _;
+                let row = sqlx::query(
+                    "UPDATE transactions SET notifications = notifications + 1 \
+                     WHERE product = $1 AND kind = $2 AND reference_id = $3 RETURNING notifications",
+                )
+                .bind(key.product.as_str())
+                .bind(key.kind.as_str())
+                .bind(&key.reference_id)
+                .fetch_one(self.writer())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(row.try_get("notifications")?)
+            }
+
+            async fn set_balance(
+                &self,
+                account: &$crate::store::AccountSpec,
+                issuance: &str,
+                target: i64,
+                now: i64,
+            ) -> $crate::store::StoreResult<()> {
+                use sqlx::Row as _;
+                use $crate::store::StoreError;
+                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
+                ensure_account(&mut tx, account, issuance, now).await.map_err(StoreError::from_sqlx)?;
+                let current: i64 = sqlx::query(concat!("SELECT balance_minor FROM accounts WHERE id = $1", $lock))
+                    .bind(&account.id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_sqlx)?
+                    .try_get("balance_minor")?;
+                let entry = format!("adjust:{}:{now}", account.id);
+                move_money(&mut tx, &account.id, issuance, &account.currency, target - current, &entry, now)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                tx.commit().await.map_err(StoreError::from_sqlx)
+            }
+
+            async fn accounts(&self) -> $crate::store::StoreResult<Vec<$crate::store::AccountRecord>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT a.id, a.currency, a.floor_minor, a.balance_minor, \
+                     CAST(COALESCE((SELECT SUM(p.amount_minor) FROM ledger_postings p WHERE p.account = a.id), 0) AS BIGINT) \
+                     AS postings_sum FROM accounts a ORDER BY a.id",
+                )
+                .fetch_all(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    out.push($crate::store::AccountRecord {
+                        id: row.try_get("id")?,
+                        currency: row.try_get("currency")?,
+                        floor: row.try_get("floor_minor")?,
+                        balance: row.try_get("balance_minor")?,
+                        postings_sum: row.try_get("postings_sum")?,
+                    });
+                }
+                Ok(out)
+            }
+
+            async fn claim_deliveries(
+                &self,
+                now: i64,
+                lease_until: i64,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::DeliveryRecord>> {
+                let rows = sqlx::query(&format!(
+                    "UPDATE callback_deliveries SET locked_until = $2 WHERE state = 'pending' AND id IN (\
+                     SELECT id FROM callback_deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
+                     AND (locked_until IS NULL OR locked_until <= $1) ORDER BY next_attempt_at LIMIT $3{}) \
+                     RETURNING {}",
+                    $skip_locked,
+                    $crate::store::sql::DELIVERY_COLUMNS
+                ))
+                .bind(now)
+                .bind(lease_until)
+                .bind(limit)
+                .fetch_all(self.writer())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(rows.iter().map(delivery_from_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn record_attempt(
+                &self,
+                id: &str,
+                attempt: &$crate::store::AttemptRecord,
+                next: $crate::store::DeliveryNext,
+            ) -> $crate::store::StoreResult<()> {
+                use $crate::store::{DeliveryNext, StoreError};
+                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
+                sqlx::query(
+                    "INSERT INTO callback_attempts (delivery_id, attempt, at, status_code, latency_ms, error) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(attempt.attempt)
+                .bind(attempt.at)
+                .bind(attempt.status_code)
+                .bind(attempt.latency_ms)
+                .bind(&attempt.error)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+                let (state, next_at, finished): (&str, Option<i64>, Option<i64>) = match next {
+                    DeliveryNext::RetryAt(at) => ("pending", Some(at), None),
+                    DeliveryNext::Delivered => ("delivered", None, Some(attempt.at)),
+                    DeliveryNext::GaveUp => ("failed", None, Some(attempt.at)),
+                };
+                sqlx::query(
+                    "UPDATE callback_deliveries SET state = $2, attempts = $3, next_attempt_at = $4, \
+                     finished_at = $5, locked_until = NULL WHERE id = $1",
+                )
+                .bind(id)
+                .bind(state)
+                .bind(attempt.attempt)
+                .bind(next_at)
+                .bind(finished)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+                tx.commit().await.map_err(StoreError::from_sqlx)
+            }
+
+            async fn deliveries(
+                &self,
+                reference_id: Option<&str>,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::DeliveryRecord>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM callback_deliveries WHERE ($1 = '' OR reference_id = $1) \
+                     ORDER BY created_at DESC, id LIMIT $2",
+                    $crate::store::sql::DELIVERY_COLUMNS
+                ))
+                .bind(reference_id.unwrap_or(""))
+                .bind(limit)
+                .fetch_all(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(rows.iter().map(delivery_from_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn delivery_attempts(&self, id: &str) -> $crate::store::StoreResult<Vec<$crate::store::AttemptRecord>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT attempt, at, status_code, latency_ms, error FROM callback_attempts \
+                     WHERE delivery_id = $1 ORDER BY attempt",
+                )
+                .bind(id)
+                .fetch_all(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    out.push($crate::store::AttemptRecord {
+                        attempt: row.try_get("attempt")?,
+                        at: row.try_get("at")?,
+                        status_code: row.try_get("status_code")?,
+                        latency_ms: row.try_get("latency_ms")?,
+                        error: row.try_get("error")?,
+                    });
+                }
+                Ok(out)
+            }
+
+            async fn reset_payments(&self) -> $crate::store::StoreResult<()> {
+                use $crate::store::StoreError;
+                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
+                for table in ["callback_attempts", "callback_deliveries", "ledger_postings", "accounts", "transactions"] {
+                    sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                }
+                tx.commit().await.map_err(StoreError::from_sqlx)
+            }
+        }
+
+        fn tx_from_row(row: &$row) -> Result<$crate::store::TransactionRecord, sqlx::Error> {
+            use sqlx::Row as _;
+            let decode = |what: &str| sqlx::Error::Decode(format!("malformed {what}").into());
+            let product: String = row.try_get("product")?;
+            let kind: String = row.try_get("kind")?;
+            let status: String = row.try_get("status")?;
+            let party_type: Option<String> = row.try_get("party_type")?;
+            let party_id: Option<String> = row.try_get("party_id")?;
+            let party = match (party_type.as_deref().and_then($crate::store::party_type_from_column), party_id) {
+                (Some(party_id_type), Some(party_id)) => Some(momo_types::payments::Party { party_id_type, party_id }),
+                _ => None,
+            };
+            let awaiting: i64 = row.try_get("awaiting_approval")?;
+            Ok($crate::store::TransactionRecord {
+                key: $crate::store::TxKey {
+                    product: product.parse().map_err(|_| decode("product"))?,
+                    kind: $crate::domain::transactions::Kind::parse(&kind).ok_or_else(|| decode("kind"))?,
+                    reference_id: row.try_get("reference_id")?,
+                },
+                api_user: row.try_get("api_user")?,
+                environment: row.try_get("environment")?,
+                currency: row.try_get("currency")?,
+                amount_minor: row.try_get("amount_minor")?,
+                party,
+                external_id: row.try_get("external_id")?,
+                request: row.try_get("request")?,
+                api_version: $crate::domain::transactions::ApiVersion::from_number(row.try_get("api_version")?),
+                status: momo_types::payments::TransactionStatus::parse(&status).ok_or_else(|| decode("status"))?,
+                reason: row.try_get("reason")?,
+                financial_transaction_id: row.try_get("financial_transaction_id")?,
+                callback_url: row.try_get("callback_url")?,
+                outcome: row.try_get("outcome")?,
+                due_at: row.try_get("due_at")?,
+                awaiting_approval: awaiting != 0,
+                related_reference_id: row.try_get("related_reference_id")?,
+                notifications: row.try_get("notifications")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
+
+        fn delivery_from_row(row: &$row) -> Result<$crate::store::DeliveryRecord, sqlx::Error> {
+            use sqlx::Row as _;
+            let decode = |what: &str| sqlx::Error::Decode(format!("malformed {what}").into());
+            let product: String = row.try_get("product")?;
+            let kind: String = row.try_get("kind")?;
+            Ok($crate::store::DeliveryRecord {
+                id: row.try_get("id")?,
+                api_user: row.try_get("api_user")?,
+                key: $crate::store::TxKey {
+                    product: product.parse().map_err(|_| decode("product"))?,
+                    kind: $crate::domain::transactions::Kind::parse(&kind).ok_or_else(|| decode("kind"))?,
+                    reference_id: row.try_get("reference_id")?,
+                },
+                url: row.try_get("url")?,
+                method: row.try_get("method")?,
+                body: row.try_get("body")?,
+                state: row.try_get("state")?,
+                attempts: row.try_get("attempts")?,
+                next_attempt_at: row.try_get("next_attempt_at")?,
+                created_at: row.try_get("created_at")?,
+                finished_at: row.try_get("finished_at")?,
+            })
+        }
+
+        /// Create an account on first use, crediting its opening balance from issuance.
+        async fn ensure_account(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            account: &$crate::store::AccountSpec,
+            issuance: &str,
+            now: i64,
+        ) -> Result<(), sqlx::Error> {
+            let create = "INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) \
+                          VALUES ($1, $2, $3, 0, $4) ON CONFLICT DO NOTHING";
+            let created = sqlx::query(create)
+                .bind(&account.id)
+                .bind(&account.currency)
+                .bind(account.floor)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+                == 1;
+            sqlx::query(create).bind(issuance).bind(&account.currency).bind(None::<i64>).bind(now).execute(&mut *conn).await?;
+            if created && account.opening != 0 {
+                let entry = format!("opening:{}", account.id);
+                move_money(conn, &account.id, issuance, &account.currency, account.opening, &entry, now).await?;
+            }
+            Ok(())
+        }
+
+        /// Credit `amount` to `to` and debit it from `from` (no floor check), with both postings.
+        async fn move_money(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            to: &str,
+            from: &str,
+            currency: &str,
+            amount: i64,
+            entry: &str,
+            now: i64,
+        ) -> Result<(), sqlx::Error> {
+            for (account, delta) in [(to, amount), (from, -amount)] {
+                sqlx::query("UPDATE accounts SET balance_minor = balance_minor + $2 WHERE id = $1")
+                    .bind(account)
+                    .bind(delta)
+                    .execute(&mut *conn)
+                    .await?;
+                insert_posting(conn, entry, account, currency, delta, now).await?;
+            }
+            Ok(())
+        }
+
+        async fn insert_posting(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            entry: &str,
+            account: &str,
+            currency: &str,
+            amount: i64,
+            now: i64,
+        ) -> Result<(), sqlx::Error> {
+            sqlx::query(
+                "INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(entry)
+            .bind(account)
+            .bind(currency)
+            .bind(amount)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        /// Apply one posting if it keeps its account at or above the floor; `false` if not.
+        async fn post(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            posting: &$crate::store::Posting,
+            issuance: &str,
+            entry: &str,
+            now: i64,
+        ) -> Result<bool, sqlx::Error> {
+            ensure_account(conn, &posting.account, issuance, now).await?;
+            let applied = sqlx::query(
+                "UPDATE accounts SET balance_minor = balance_minor + $2 \
+                 WHERE id = $1 AND (floor_minor IS NULL OR balance_minor + $2 >= floor_minor)",
+            )
+            .bind(&posting.account.id)
+            .bind(posting.amount)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                == 1;
+            if applied {
+                insert_posting(conn, entry, &posting.account.id, &posting.account.currency, posting.amount, now).await?;
+            }
+            Ok(applied)
         }
 
         impl $store {

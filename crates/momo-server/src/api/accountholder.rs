@@ -1,0 +1,148 @@
+//! Account holders: `…/accountholder/{type}/{id}/active` and `…/basicuserinfo`, and the delivery
+//! notification of a request to pay.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::Json;
+use momo_types::payments::{BooleanResult, DeliveryNotification, Party, PartyIdType, TransactionStatus};
+use momo_types::ErrorCode;
+use serde_json::{json, Value};
+
+use crate::domain::scenarios::{self, Effect, ScenarioOp};
+use crate::domain::transactions::Kind;
+use crate::domain::validation::{check_message, check_party};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{optional_header, Caller, OptionalJson};
+use crate::state::AppState;
+
+/// `{accountHolderIdType}/{accountHolderId}`: MTN documents lowercase types; any case is read.
+#[derive(Debug)]
+pub struct AccountHolder(pub Party);
+
+impl FromRequestParts<AppState> for AccountHolder {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Path((kind, id)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::BadRequest("A path parameter is malformed.".into()))?;
+        let party_id_type = match kind.to_ascii_lowercase().as_str() {
+            "msisdn" => PartyIdType::Msisdn,
+            "email" => PartyIdType::Email,
+            "party_code" | "partycode" | "id" | "alias" => PartyIdType::PartyCode,
+            _ => return Err(ApiError::BadRequest("accountHolderIdType must be msisdn, email or party_code.".into())),
+        };
+        let party = Party { party_id_type, party_id: id };
+        // Alias and id are free-form at MTN; only check the documented types.
+        if matches!(kind.to_ascii_lowercase().as_str(), "msisdn" | "email" | "party_code") {
+            check_party("accountHolder", &party)?;
+        }
+        Ok(AccountHolder(party))
+    }
+}
+
+/// Whether the account holder is active: sandbox test values fail synchronously (docs/scenarios.md);
+/// every other holder is active. In production environments every MSISDN is a wallet.
+pub async fn active(
+    State(state): State<AppState>,
+    caller: Caller,
+    AccountHolder(party): AccountHolder,
+) -> ApiResult<Json<BooleanResult>> {
+    if !caller.environment.is_sandbox() {
+        return Ok(Json(BooleanResult { result: true }));
+    }
+    let effect = scenarios::effect(
+        state.settings.scenario_profile,
+        ScenarioOp::AccountHolderActive,
+        Some((party.party_id_type, &party.party_id)),
+        None,
+    );
+    match effect {
+        Effect::Inactive => Ok(Json(BooleanResult { result: false })),
+        Effect::SyncError("SERVICE_UNAVAILABLE") => {
+            Err(ApiError::Business(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ServiceUnavailable))
+        }
+        Effect::SyncError(code) => Err(ApiError::momo500(ErrorCode::parse(code))),
+        Effect::Succeed | Effect::Fail(_) | Effect::StayPending | Effect::SucceedAfter(_) => {
+            Ok(Json(BooleanResult { result: true }))
+        }
+    }
+}
+
+/// Basic KYC data. The sandbox answers the same "Sand Box" identity for everyone (reference §4).
+pub async fn basic_user_info(
+    State(state): State<AppState>,
+    _caller: Caller,
+    AccountHolder(_party): AccountHolder,
+) -> Json<Value> {
+    let updated_at = state.clock.now().unix_timestamp();
+    Json(json!({
+        "sub": "0",
+        "name": "Sand Box",
+        "given_name": "Sand",
+        "family_name": "Box",
+        "birthdate": "1976-08-13",
+        "locale": "sv_SE",
+        "gender": "MALE",
+        "updated_at": updated_at,
+    }))
+}
+
+/// How many notifications one transaction may get (the third is the last; then 429).
+const MAX_NOTIFICATIONS: i64 = 3;
+/// How long after success a notification may be sent.
+const NOTIFICATION_WINDOW_MS: i64 = 24 * 3600 * 1000;
+
+/// The `notificationMessage` header (MTN requires it; the body's field is accepted too).
+#[derive(Debug)]
+pub struct NotificationHeader(Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for NotificationHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(optional_header(parts, "notificationmessage")?))
+    }
+}
+
+/// `POST /collection/v1_0/requesttopay/{referenceId}/deliverynotification` (reference §5.7):
+/// 200 when enqueued; 404 unknown or not the caller's; 409 not successful; 410 window over;
+/// 429 too many for this transaction.
+pub async fn delivery_notification(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(reference): Path<String>,
+    NotificationHeader(header): NotificationHeader,
+    OptionalJson(body): OptionalJson<DeliveryNotification>,
+) -> ApiResult<StatusCode> {
+    let message = header.or_else(|| body.map(|b| b.notification_message));
+    let message = message
+        .filter(|m| !m.trim().is_empty())
+        .ok_or_else(|| ApiError::BadRequest("notificationMessage is required.".into()))?;
+    check_message("notificationMessage", Some(&message))?;
+    let tx = super::payments::load(&state, &caller, Kind::RequestToPay, &reference).await?;
+    if tx.status != TransactionStatus::Successful {
+        return Err(ApiError::Refused(
+            StatusCode::CONFLICT,
+            ErrorCode::TransactionNotCompleted,
+            "The transaction is not successfully completed.",
+        ));
+    }
+    if state.clock.now_ms() - tx.updated_at > NOTIFICATION_WINDOW_MS {
+        return Err(ApiError::Refused(
+            StatusCode::GONE,
+            ErrorCode::Expired,
+            "The delivery notification window has expired.",
+        ));
+    }
+    if state.store.count_notification(&tx.key).await? > MAX_NOTIFICATIONS {
+        return Err(ApiError::Refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::NotAllowed,
+            "Too many delivery notifications for this transaction.",
+        ));
+    }
+    tracing::info!(reference_id = %tx.key.reference_id, "delivery notification enqueued");
+    Ok(StatusCode::OK)
+}

@@ -1,0 +1,283 @@
+//! The asynchronous payment operations: request to pay and to withdraw (Collection), transfer
+//! (Disbursement, Remittance), deposit and refund (Disbursement), with their status endpoints.
+//!
+//! Every create runs the checks of reference §12.1 in order (token and environment in the
+//! [`Caller`] extractor, then `X-Reference-Id`, `X-Callback-Url`, amount, currency, messages,
+//! party), records the transaction, and answers 202 only once the row is committed. A reused
+//! reference id is refused by the database's primary key: 409, also under concurrency.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use momo_types::payments::{Party, Refund, RequestToPay, TransactionStatus, Transfer};
+use momo_types::{Environment, Product};
+
+use crate::domain::transactions::{self, ApiVersion, Kind, Outcome, Plan, StatusFields};
+use crate::domain::validation::{
+    check_callback_url, check_currency, check_external_id, check_message, check_party, parse_amount,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{parse_reference_id, CallbackUrlHeader, Caller, MomoJson, PathParam, ReferenceIdHeader};
+use crate::settle;
+use crate::state::AppState;
+use crate::store::{TransactionRecord, TxKey};
+
+/// What every create request has, whatever its body type.
+struct Incoming<'a> {
+    kind: Kind,
+    version: ApiVersion,
+    amount: &'a str,
+    currency: &'a str,
+    external_id: Option<&'a str>,
+    payer_message: Option<&'a str>,
+    payee_note: Option<&'a str>,
+    /// Field name and party.
+    party: Option<(&'static str, &'a Party)>,
+    related: Option<String>,
+    request: String,
+}
+
+async fn accept(
+    state: &AppState,
+    caller: &Caller,
+    reference: momo_types::ReferenceId,
+    callback: Option<String>,
+    incoming: Incoming<'_>,
+) -> ApiResult<StatusCode> {
+    let env = caller.environment;
+    let callback = check_callback_url(callback.as_deref(), &caller.user.provider_callback_host, env)?
+        .map(|_| callback.unwrap_or_default().trim().to_owned())
+        // The Partner Portal's "Payment Server URL" is where callbacks go when none is given.
+        .or_else(|| caller.user.payment_server_url.clone());
+    let amount_minor = parse_amount(incoming.amount, env.currency_decimals)?;
+    check_currency(incoming.currency, env)?;
+    check_message("payerMessage", incoming.payer_message)?;
+    check_message("payeeNote", incoming.payee_note)?;
+    check_external_id(incoming.external_id)?;
+    if let Some((field, party)) = incoming.party {
+        check_party(field, party)?;
+    }
+    let now = state.clock.now_ms();
+    let plan =
+        plan(state, env, incoming.kind, caller.product, incoming.party.map(|(_, p)| p), incoming.external_id, now);
+    let record = TransactionRecord {
+        key: TxKey { product: caller.product, kind: incoming.kind, reference_id: reference.to_string() },
+        api_user: caller.user.id.clone(),
+        environment: env.name.to_owned(),
+        currency: env.currency.to_owned(),
+        amount_minor,
+        party: incoming.party.map(|(_, p)| p.clone()),
+        external_id: incoming.external_id.map(str::to_owned),
+        request: incoming.request,
+        api_version: incoming.version,
+        status: TransactionStatus::Pending,
+        reason: None,
+        financial_transaction_id: None,
+        callback_url: callback,
+        outcome: plan.outcome.as_ref().map(Outcome::to_column),
+        due_at: plan.due_at,
+        awaiting_approval: plan.awaiting_approval,
+        related_reference_id: incoming.related,
+        notifications: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.insert_transaction(&record).await?;
+    tracing::info!(reference_id = %reference, kind = incoming.kind.as_str(), api_user = %caller.user.id, "transaction accepted");
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Sandbox: the test numbers decide. Production: requests to pay wait for the payer's approval
+/// (or are approved at once with `auto_approve`); money going out settles after the delay,
+/// subject to funds.
+fn plan(
+    state: &AppState,
+    env: &Environment,
+    kind: Kind,
+    product: Product,
+    party: Option<&Party>,
+    external_id: Option<&str>,
+    now: i64,
+) -> Plan {
+    let settings = &state.settings;
+    let delay = i64::try_from(settings.pending_delay.as_millis()).unwrap_or(i64::MAX / 4);
+    if env.is_sandbox() {
+        return transactions::sandbox_plan(settings.scenario_profile, kind, product, party, external_id, now, delay);
+    }
+    let needs_approval = matches!(kind, Kind::RequestToPay | Kind::RequestToWithdraw) && !settings.auto_approve;
+    if needs_approval {
+        let window = i64::try_from(settings.approval_window.as_millis()).unwrap_or(i64::MAX / 4);
+        Plan {
+            outcome: Some(Outcome::Failed("COULD_NOT_PERFORM_TRANSACTION".into())),
+            due_at: Some(now + window),
+            awaiting_approval: true,
+        }
+    } else {
+        Plan { outcome: Some(Outcome::Successful), due_at: Some(now + delay), awaiting_approval: false }
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> ApiResult<String> {
+    serde_json::to_string(value).map_err(|e| ApiError::Internal(e.into()))
+}
+
+async fn create_request_to_pay(
+    state: AppState,
+    caller: Caller,
+    reference: ReferenceIdHeader,
+    callback: CallbackUrlHeader,
+    body: RequestToPay,
+    kind: Kind,
+    version: ApiVersion,
+) -> ApiResult<StatusCode> {
+    let incoming = Incoming {
+        kind,
+        version,
+        amount: &body.amount,
+        currency: &body.currency,
+        external_id: body.external_id.as_deref(),
+        payer_message: body.payer_message.as_deref(),
+        payee_note: body.payee_note.as_deref(),
+        party: Some(("payer", &body.payer)),
+        related: None,
+        request: to_json(&body)?,
+    };
+    accept(&state, &caller, reference.0, callback.0, incoming).await
+}
+
+async fn create_transfer(
+    state: AppState,
+    caller: Caller,
+    reference: ReferenceIdHeader,
+    callback: CallbackUrlHeader,
+    body: Transfer,
+    kind: Kind,
+    version: ApiVersion,
+) -> ApiResult<StatusCode> {
+    let incoming = Incoming {
+        kind,
+        version,
+        amount: &body.amount,
+        currency: &body.currency,
+        external_id: body.external_id.as_deref(),
+        payer_message: body.payer_message.as_deref(),
+        payee_note: body.payee_note.as_deref(),
+        party: Some(("payee", &body.payee)),
+        related: None,
+        request: to_json(&body)?,
+    };
+    accept(&state, &caller, reference.0, callback.0, incoming).await
+}
+
+macro_rules! create_handler {
+    ($name:ident, $inner:ident, $body:ty, $kind:expr, $version:expr) => {
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            reference: ReferenceIdHeader,
+            callback: CallbackUrlHeader,
+            MomoJson(body): MomoJson<$body>,
+        ) -> ApiResult<StatusCode> {
+            $inner(state, caller, reference, callback, body, $kind, $version).await
+        }
+    };
+}
+
+create_handler!(request_to_pay, create_request_to_pay, RequestToPay, Kind::RequestToPay, ApiVersion::V1);
+create_handler!(request_to_withdraw_v1, create_request_to_pay, RequestToPay, Kind::RequestToWithdraw, ApiVersion::V1);
+create_handler!(request_to_withdraw_v2, create_request_to_pay, RequestToPay, Kind::RequestToWithdraw, ApiVersion::V2);
+create_handler!(transfer, create_transfer, Transfer, Kind::Transfer, ApiVersion::V1);
+create_handler!(deposit_v1, create_transfer, Transfer, Kind::Deposit, ApiVersion::V1);
+create_handler!(deposit_v2, create_transfer, Transfer, Kind::Deposit, ApiVersion::V2);
+create_handler!(refund_v1, create_refund, Refund, Kind::Refund, ApiVersion::V1);
+create_handler!(refund_v2, create_refund, Refund, Kind::Refund, ApiVersion::V2);
+
+/// A refund names the request to pay it returns money for; it must be the caller's.
+async fn create_refund(
+    state: AppState,
+    caller: Caller,
+    reference: ReferenceIdHeader,
+    callback: CallbackUrlHeader,
+    body: Refund,
+    kind: Kind,
+    version: ApiVersion,
+) -> ApiResult<StatusCode> {
+    let original = parse_reference_id(&body.reference_id_to_refund, "referenceIdToRefund")?;
+    let key = TxKey { product: Product::Collection, kind: Kind::RequestToPay, reference_id: original.to_string() };
+    let known = state.store.transaction(&key).await?.is_some_and(|rtp| rtp.api_user == caller.user.id);
+    if !known {
+        return Err(ApiError::ResourceNotFound);
+    }
+    let incoming = Incoming {
+        kind,
+        version,
+        amount: &body.amount,
+        currency: &body.currency,
+        external_id: body.external_id.as_deref(),
+        payer_message: body.payer_message.as_deref(),
+        payee_note: body.payee_note.as_deref(),
+        party: None,
+        related: Some(original.to_string()),
+        request: to_json(&body)?,
+    };
+    accept(&state, &caller, reference.0, callback.0, incoming).await
+}
+
+/// The caller's transaction of this kind, settled first if its outcome is due; 404 if it does
+/// not exist or belongs to another API user.
+pub async fn load(state: &AppState, caller: &Caller, kind: Kind, reference: &str) -> ApiResult<TransactionRecord> {
+    let reference = parse_reference_id(reference, "The reference id")?;
+    let key = TxKey { product: caller.product, kind, reference_id: reference.to_string() };
+    let found = state.store.transaction(&key).await?.filter(|tx| tx.api_user == caller.user.id);
+    let tx = found.ok_or(ApiError::ResourceNotFound)?;
+    if settle::settle_if_due(state, &tx).await? {
+        return state.store.transaction(&key).await?.ok_or(ApiError::ResourceNotFound);
+    }
+    Ok(tx)
+}
+
+/// The status body of a transaction.
+pub async fn status_json(state: &AppState, tx: &TransactionRecord) -> ApiResult<String> {
+    let refund_payee = if tx.key.kind == Kind::Refund {
+        let key = TxKey {
+            product: Product::Collection,
+            kind: Kind::RequestToPay,
+            reference_id: tx.related_reference_id.clone().unwrap_or_default(),
+        };
+        state.store.transaction(&key).await?.and_then(|rtp| rtp.party)
+    } else {
+        None
+    };
+    let fields = StatusFields {
+        kind: tx.key.kind,
+        request: &tx.request,
+        status: tx.status,
+        reason: tx.reason.as_deref(),
+        financial_transaction_id: tx.financial_transaction_id.as_deref(),
+        refund_payee,
+    };
+    Ok(transactions::status_body(&fields, state.settings.reason_format)?)
+}
+
+fn json_response(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+macro_rules! status_handler {
+    ($name:ident, $kind:expr) => {
+        pub async fn $name(
+            State(state): State<AppState>,
+            caller: Caller,
+            PathParam(reference): PathParam,
+        ) -> ApiResult<Response> {
+            let tx = load(&state, &caller, $kind, &reference).await?;
+            Ok(json_response(status_json(&state, &tx).await?))
+        }
+    };
+}
+
+status_handler!(request_to_pay_status, Kind::RequestToPay);
+status_handler!(request_to_withdraw_status, Kind::RequestToWithdraw);
+status_handler!(transfer_status, Kind::Transfer);
+status_handler!(deposit_status, Kind::Deposit);
+status_handler!(refund_status, Kind::Refund);

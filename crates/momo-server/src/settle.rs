@@ -1,0 +1,189 @@
+//! Settlement: a pending transaction whose planned outcome is due becomes final, with its
+//! ledger entry and its callback, in one database transaction ([`Store::finalize`]).
+//!
+//! The background worker settles due transactions every `worker_interval`; a status request
+//! settles its transaction first if it is due, so what a client sees never depends on the
+//! worker's timing. Two instances may race on one transaction: `finalize` only changes a row
+//! that is still PENDING, so exactly one wins.
+
+use momo_types::payments::{Party, TransactionStatus};
+use momo_types::{Environment, Product};
+
+use crate::domain::money::format_minor;
+use crate::domain::transactions::{self, accounts, Flow, Kind, Outcome, StatusFields};
+use crate::state::AppState;
+use crate::store::{AccountSpec, Finalization, Finalized, NewDelivery, Posting, RefundGuard, TransactionRecord, TxKey};
+
+/// Settle every due transaction (a batch at a time); returns how many became final.
+pub async fn settle_due(state: &AppState) -> anyhow::Result<usize> {
+    let now = state.clock.now_ms();
+    let due = state.store.due_transactions(now, 200).await?;
+    let mut settled = 0;
+    for key in due {
+        if settle_one(state, &key).await? {
+            settled += 1;
+        }
+    }
+    Ok(settled)
+}
+
+/// Settle this transaction if its outcome is due; `true` if it became final now.
+pub async fn settle_if_due(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<bool> {
+    let due = tx.status == TransactionStatus::Pending && tx.due_at.is_some_and(|at| at <= state.clock.now_ms());
+    if !due {
+        return Ok(false);
+    }
+    settle_one(state, &tx.key).await
+}
+
+async fn settle_one(state: &AppState, key: &TxKey) -> anyhow::Result<bool> {
+    let Some(tx) = state.store.transaction(key).await? else { return Ok(false) };
+    if tx.status != TransactionStatus::Pending {
+        return Ok(false);
+    }
+    let outcome = tx
+        .outcome
+        .as_deref()
+        .and_then(Outcome::from_column)
+        .unwrap_or_else(|| Outcome::Failed("INTERNAL_PROCESSING_ERROR".into()));
+    let env = Environment::lookup(&tx.environment).ok_or_else(|| {
+        anyhow::anyhow!("transaction {} has unknown environment {}", key.reference_id, tx.environment)
+    })?;
+    let refund_payee = refund_payee(state, &tx).await?;
+
+    let mut attempt = outcome;
+    loop {
+        let finalization = match &attempt {
+            Outcome::Successful => {
+                let postings = postings(state, &tx, env, refund_payee.as_ref());
+                let guard = (tx.key.kind == Kind::Refund)
+                    .then(|| RefundGuard { original: refunded_key(&tx), amount: tx.amount_minor });
+                finalization(state, &tx, TransactionStatus::Successful, None, postings, guard, refund_payee.clone())?
+            }
+            Outcome::Failed(code) => finalization(
+                state,
+                &tx,
+                TransactionStatus::Failed,
+                Some(code.clone()),
+                Vec::new(),
+                None,
+                refund_payee.clone(),
+            )?,
+        };
+        match state.store.finalize(&finalization).await? {
+            Finalized::Done => {
+                tracing::info!(
+                    reference_id = %key.reference_id,
+                    kind = key.kind.as_str(),
+                    status = %finalization.status,
+                    reason = finalization.reason.as_deref().unwrap_or(""),
+                    "transaction final"
+                );
+                return Ok(true);
+            }
+            Finalized::NotPending => return Ok(false),
+            Finalized::InsufficientFunds => attempt = Outcome::Failed("NOT_ENOUGH_FUNDS".into()),
+            // A refund larger than what is left of its request to pay is refused.
+            Finalized::RefundExceeded => attempt = Outcome::Failed("NOT_ALLOWED".into()),
+        }
+    }
+}
+
+/// The request to pay a refund refers to.
+fn refunded_key(tx: &TransactionRecord) -> TxKey {
+    TxKey {
+        product: Product::Collection,
+        kind: Kind::RequestToPay,
+        reference_id: tx.related_reference_id.clone().unwrap_or_default(),
+    }
+}
+
+/// A refund's payee: the payer of the refunded request to pay.
+async fn refund_payee(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<Option<Party>> {
+    if tx.key.kind != Kind::Refund {
+        return Ok(None);
+    }
+    Ok(state.store.transaction(&refunded_key(tx)).await?.and_then(|original| original.party))
+}
+
+/// The journal entry of a successful transaction. Sandbox accounts have no floor (the sandbox
+/// never runs out of money); production wallets start with the opening balance and, like the API
+/// user's accounts, cannot go below zero.
+fn postings(state: &AppState, tx: &TransactionRecord, env: &Environment, refund_payee: Option<&Party>) -> Vec<Posting> {
+    let production = !env.is_sandbox();
+    let floor = production.then_some(0);
+    let party = refund_payee.or(tx.party.as_ref());
+    let Some(party) = party else { return Vec::new() };
+    let opening = if production {
+        crate::domain::validation::parse_amount(&state.settings.wallet_opening_balance, env.currency_decimals)
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let wallet = AccountSpec { id: accounts::wallet(env.name, party), currency: env.currency.into(), floor, opening };
+    let user_product = if tx.key.kind == Kind::Refund { Product::Disbursement } else { tx.key.product };
+    let user = AccountSpec {
+        id: accounts::api_user(&tx.api_user, user_product),
+        currency: env.currency.into(),
+        floor,
+        opening: 0,
+    };
+    let (from, to) = match tx.key.kind.flow() {
+        Flow::FromParty => (wallet, user),
+        Flow::ToParty => (user, wallet),
+    };
+    vec![Posting { account: from, amount: -tx.amount_minor }, Posting { account: to, amount: tx.amount_minor }]
+}
+
+fn finalization(
+    state: &AppState,
+    tx: &TransactionRecord,
+    status: TransactionStatus,
+    reason: Option<String>,
+    postings: Vec<Posting>,
+    refund_guard: Option<RefundGuard>,
+    refund_payee: Option<Party>,
+) -> anyhow::Result<Finalization> {
+    let fti = (status == TransactionStatus::Successful).then(transactions::financial_transaction_id);
+    let now = state.clock.now_ms();
+    let delivery = match &tx.callback_url {
+        Some(url) => {
+            let body = transactions::status_body(
+                &StatusFields {
+                    kind: tx.key.kind,
+                    request: &tx.request,
+                    status,
+                    reason: reason.as_deref(),
+                    financial_transaction_id: fti.as_deref(),
+                    refund_payee,
+                },
+                state.settings.reason_format,
+            )?;
+            Some(NewDelivery {
+                id: uuid::Uuid::new_v4().to_string(),
+                api_user: tx.api_user.clone(),
+                url: url.clone(),
+                method: tx.key.kind.callback_method(tx.api_version).into(),
+                body,
+            })
+        }
+        None => None,
+    };
+    let env = Environment::lookup(&tx.environment).map_or("sandbox", |e| e.name);
+    Ok(Finalization {
+        key: tx.key.clone(),
+        status,
+        reason,
+        financial_transaction_id: fti,
+        postings,
+        issuance: accounts::issuance(env),
+        refund_guard,
+        delivery,
+        now,
+    })
+}
+
+/// Amount of minor units as a MoMo amount string in an environment's currency.
+pub fn amount_string(minor: i64, env: &Environment) -> String {
+    format_minor(minor, env.currency_decimals)
+}

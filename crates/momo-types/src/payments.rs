@@ -1,0 +1,295 @@
+//! Payment requests and their status bodies (Collection, Disbursement, Remittance).
+//!
+//! Field order in the result structs is the order MTN's sandbox writes (reference §5, §6), so a
+//! serialised status body matches MTN's byte for byte. Amounts are strings, echoed as sent.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{ErrorCode, ErrorReason};
+
+/// How a party is identified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PartyIdType {
+    /// Phone number with country code, digits only (`46733123450`).
+    #[serde(alias = "msisdn", alias = "Msisdn")]
+    Msisdn,
+    #[serde(alias = "email", alias = "Email")]
+    Email,
+    /// A UUID.
+    #[serde(alias = "party_code")]
+    PartyCode,
+}
+
+impl PartyIdType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartyIdType::Msisdn => "MSISDN",
+            PartyIdType::Email => "EMAIL",
+            PartyIdType::PartyCode => "PARTY_CODE",
+        }
+    }
+}
+
+/// A payer or payee.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Party {
+    pub party_id_type: PartyIdType,
+    pub party_id: String,
+}
+
+impl Party {
+    pub fn msisdn(number: impl Into<String>) -> Self {
+        Party { party_id_type: PartyIdType::Msisdn, party_id: number.into() }
+    }
+}
+
+/// A transaction's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TransactionStatus {
+    Created,
+    Pending,
+    Successful,
+    Failed,
+}
+
+impl TransactionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransactionStatus::Created => "CREATED",
+            TransactionStatus::Pending => "PENDING",
+            TransactionStatus::Successful => "SUCCESSFUL",
+            TransactionStatus::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "CREATED" => Some(TransactionStatus::Created),
+            "PENDING" => Some(TransactionStatus::Pending),
+            "SUCCESSFUL" => Some(TransactionStatus::Successful),
+            "FAILED" => Some(TransactionStatus::Failed),
+            _ => None,
+        }
+    }
+
+    /// Whether no further change will come.
+    pub fn is_final(self) -> bool {
+        matches!(self, TransactionStatus::Successful | TransactionStatus::Failed)
+    }
+}
+
+impl fmt::Display for TransactionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a transaction failed. MTN sends it in two shapes (reference §8.2): the spec's object
+/// `{"code":…,"message":…}` and, in status and callback bodies since 2023, a bare string.
+/// Both decode; each serialises back in its own shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    Code(ErrorCode),
+    Object(ErrorReason),
+}
+
+impl Reason {
+    pub fn code(&self) -> &ErrorCode {
+        match self {
+            Reason::Code(code) => code,
+            Reason::Object(reason) => &reason.code,
+        }
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Reason::Code(code) => code.serialize(serializer),
+            Reason::Object(reason) => reason.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Reason {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Shape {
+            Code(ErrorCode),
+            Object(ErrorReason),
+        }
+        Ok(match Shape::deserialize(deserializer)? {
+            Shape::Code(code) => Reason::Code(code),
+            Shape::Object(reason) => Reason::Object(reason),
+        })
+    }
+}
+
+/// `POST /collection/v1_0/requesttopay` and `…/requesttowithdraw`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestToPay {
+    pub amount: String,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub payer: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payee_note: Option<String>,
+}
+
+/// `POST /{disbursement,remittance}/v1_0/transfer` and `…/deposit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transfer {
+    pub amount: String,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub payee: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payee_note: Option<String>,
+}
+
+/// `POST /disbursement/v1_0/refund`: money back to the payer of a request to pay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refund {
+    pub amount: String,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payee_note: Option<String>,
+    pub reference_id_to_refund: String,
+}
+
+/// The status of a request to pay or to withdraw, in the sandbox's key order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestToPayResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub financial_transaction_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub amount: String,
+    pub currency: String,
+    pub payer: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payee_note: Option<String>,
+    pub status: TransactionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+/// The status of a transfer, in the sandbox's key order (amount first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferResult {
+    pub amount: String,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub financial_transaction_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub payee: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payee_note: Option<String>,
+    pub status: TransactionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+/// The status of a deposit or a refund (externalId first; a deposit has no
+/// financialTransactionId in the sandbox, reference §6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DepositResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub financial_transaction_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub amount: String,
+    pub currency: String,
+    pub payee: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payee_note: Option<String>,
+    pub status: TransactionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+/// `GET …/accountholder/{type}/{id}/active`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BooleanResult {
+    pub result: bool,
+}
+
+/// `POST …/requesttopay/{id}/deliverynotification`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryNotification {
+    pub notification_message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_reason_shapes_decode_and_keep_their_shape() {
+        let bare: Reason = serde_json::from_str(r#""NOT_ENOUGH_FUNDS""#).unwrap();
+        assert_eq!(bare.code(), &ErrorCode::NotEnoughFunds);
+        assert_eq!(serde_json::to_string(&bare).unwrap(), r#""NOT_ENOUGH_FUNDS""#);
+        let object: Reason =
+            serde_json::from_str(r#"{"code":"PAYER_NOT_FOUND","message":"Payer does not exist"}"#).unwrap();
+        assert_eq!(object.code(), &ErrorCode::PayerNotFound);
+        assert_eq!(
+            serde_json::to_string(&object).unwrap(),
+            r#"{"code":"PAYER_NOT_FOUND","message":"Payer does not exist"}"#
+        );
+    }
+
+    #[test]
+    fn a_request_to_pay_status_has_the_sandboxs_key_order() {
+        let result = RequestToPayResult {
+            financial_transaction_id: Some("1195582132".into()),
+            external_id: Some("79853abc".into()),
+            amount: "50000".into(),
+            currency: "EUR".into(),
+            payer: Party::msisdn("56733123452"),
+            payer_message: Some("MoMo Debit API".into()),
+            payee_note: Some("MoMo Debit API".into()),
+            status: TransactionStatus::Successful,
+            reason: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&result).unwrap(),
+            r#"{"financialTransactionId":"1195582132","externalId":"79853abc","amount":"50000","currency":"EUR","payer":{"partyIdType":"MSISDN","partyId":"56733123452"},"payerMessage":"MoMo Debit API","payeeNote":"MoMo Debit API","status":"SUCCESSFUL"}"#
+        );
+    }
+
+    #[test]
+    fn party_types_are_read_liberally() {
+        let party: Party = serde_json::from_str(r#"{"partyIdType":"msisdn","partyId":"1"}"#).unwrap();
+        assert_eq!(party.party_id_type, PartyIdType::Msisdn);
+    }
+}
