@@ -148,6 +148,21 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParam {
     }
 }
 
+/// A query string, with a MoMo-style 400 when it does not parse.
+#[derive(Debug, Clone)]
+pub struct MomoQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for MomoQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| MomoQuery(value))
+            .map_err(|e| ApiError::BadRequest(format!("The query string is invalid: {}.", e.body_text())))
+    }
+}
+
 /// The raw `X-Target-Environment` header, checked by whoever needs it.
 #[derive(Debug, Clone)]
 pub struct TargetEnvironmentHeader(pub Option<String>);

@@ -20,6 +20,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod faults;
 pub mod gateway;
 pub mod settle;
 pub mod startup;

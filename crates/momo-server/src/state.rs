@@ -24,6 +24,8 @@ pub struct Inner {
     pub callback_root: Vec<u8>,
     /// The client callbacks are sent with.
     pub http: reqwest::Client,
+    /// Fault-injection rules of this instance.
+    pub faults: crate::faults::Faults,
 }
 
 impl AppState {
@@ -35,7 +37,16 @@ impl AppState {
         callback_root: Vec<u8>,
         http: reqwest::Client,
     ) -> Self {
-        Self(Arc::new(Inner { settings, store, cache: CredentialCache::default(), tokens, clock, callback_root, http }))
+        Self(Arc::new(Inner {
+            settings,
+            store,
+            cache: CredentialCache::default(),
+            tokens,
+            clock,
+            callback_root,
+            http,
+            faults: crate::faults::Faults::default(),
+        }))
     }
 }
 

@@ -27,8 +27,10 @@ use crate::store::{ApiUserRecord, Store, SubscriptionKeyRecord};
 /// Where the operator API lives: a prefix no MoMo path can start with.
 pub const PREFIX: &str = "/_momo/admin";
 
+mod payments;
+
 pub fn router() -> Router<AppState> {
-    Router::new()
+    payments::router()
         .route("/users", get(list_users).post(create_user))
         .route("/users/{id}", get(get_user).delete(revoke_user))
         .route("/users/{id}/key", post(regenerate_user_key))

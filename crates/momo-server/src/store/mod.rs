@@ -157,6 +157,8 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn replan(&self, key: &TxKey, outcome: &str, due_at: i64, only_awaiting_approval: bool) -> StoreResult<bool>;
     /// The most recent transactions, newest first, optionally of one API user.
     async fn transactions(&self, api_user: Option<&str>, limit: i64) -> StoreResult<Vec<TransactionRecord>>;
+    /// Every transaction with this reference id (one per product and kind at most).
+    async fn transactions_by_reference(&self, reference_id: &str) -> StoreResult<Vec<TransactionRecord>>;
     /// Count a delivery notification; returns the new count.
     async fn count_notification(&self, key: &TxKey) -> StoreResult<i64>;
 
@@ -170,6 +172,7 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Record an attempt and what happens next.
     async fn record_attempt(&self, id: &str, attempt: &AttemptRecord, next: DeliveryNext) -> StoreResult<()>;
     async fn deliveries(&self, reference_id: Option<&str>, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
+    async fn delivery(&self, id: &str) -> StoreResult<Option<DeliveryRecord>>;
     async fn delivery_attempts(&self, id: &str) -> StoreResult<Vec<AttemptRecord>>;
 
     /// Forget all transactions, ledger entries and deliveries (users and keys stay).

@@ -480,6 +480,21 @@ macro_rules! impl_store {
                 Ok(rows.iter().map(tx_from_row).collect::<Result<_, _>>()?)
             }
 
+            async fn transactions_by_reference(
+                &self,
+                reference_id: &str,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::TransactionRecord>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {} FROM transactions WHERE reference_id = $1 ORDER BY product, kind",
+                    $crate::store::sql::TX_COLUMNS
+                ))
+                .bind(reference_id)
+                .fetch_all(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(rows.iter().map(tx_from_row).collect::<Result<_, _>>()?)
+            }
+
             async fn count_notification(&self, key: &$crate::store::TxKey) -> $crate::store::StoreResult<i64> {
                 use sqlx::Row as _;
                 let row = sqlx::query(
@@ -622,6 +637,18 @@ macro_rules! impl_store {
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;
                 Ok(rows.iter().map(delivery_from_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn delivery(&self, id: &str) -> $crate::store::StoreResult<Option<$crate::store::DeliveryRecord>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {} FROM callback_deliveries WHERE id = $1",
+                    $crate::store::sql::DELIVERY_COLUMNS
+                ))
+                .bind(id)
+                .fetch_optional(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(row.as_ref().map(delivery_from_row).transpose()?)
             }
 
             async fn delivery_attempts(&self, id: &str) -> $crate::store::StoreResult<Vec<$crate::store::AttemptRecord>> {

@@ -218,3 +218,172 @@ pub async fn fresh_postgres_database() -> Option<String> {
     url.set_path(&format!("/{name}"));
     Some(url.to_string())
 }
+
+/// A sandbox user with a token, ready for payments: `(user, token)`. The user's callback host
+/// is 127.0.0.1, where test receivers listen.
+pub async fn payer_ready(app: &TestApp) -> (String, String) {
+    let user = uuid::Uuid::new_v4().to_string();
+    assert_eq!(app.create_api_user(&user, "127.0.0.1").await.status(), StatusCode::CREATED);
+    let key: Value = app.create_api_key(&user).await.json().await.unwrap();
+    let token = app.access_token("collection", &user, key["apiKey"].as_str().unwrap()).await;
+    (user, token)
+}
+
+impl TestApp {
+    /// POST a payment: `path` below the product (e.g. `/v1_0/requesttopay`).
+    #[expect(clippy::too_many_arguments, reason = "one argument per header of MoMo's create requests")]
+    pub async fn create(
+        &self,
+        product: &str,
+        path: &str,
+        token: &str,
+        env: &str,
+        reference: &str,
+        callback: Option<&str>,
+        body: &Value,
+    ) -> Response {
+        let mut request = self
+            .client
+            .post(self.url(&format!("/{product}{path}")))
+            .header("Ocp-Apim-Subscription-Key", key_for(product))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("X-Target-Environment", env)
+            .header("X-Reference-Id", reference)
+            .json(body);
+        if let Some(url) = callback {
+            request = request.header("X-Callback-Url", url);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// GET a status: `path` below the product (e.g. `/v1_0/requesttopay/{id}`).
+    pub async fn get(&self, product: &str, path: &str, token: &str, env: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/{product}{path}")))
+            .header("Ocp-Apim-Subscription-Key", key_for(product))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("X-Target-Environment", env)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The status body of a transaction as a string, after moving the clock past the delay.
+    pub async fn final_status(&self, product: &str, path: &str, token: &str, env: &str) -> String {
+        self.clock.advance(std::time::Duration::from_secs(31));
+        let response = self.get(product, path, token, env).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
+    }
+}
+
+pub fn rtp_body(msisdn: &str, amount: &str) -> Value {
+    serde_json::json!({
+        "amount": amount,
+        "currency": "EUR",
+        "externalId": "ext-1",
+        "payer": {"partyIdType": "MSISDN", "partyId": msisdn},
+        "payerMessage": "MoMo Debit API",
+        "payeeNote": "MoMo Debit API"
+    })
+}
+
+pub fn transfer_body(msisdn: &str, amount: &str, currency: &str) -> Value {
+    serde_json::json!({
+        "amount": amount,
+        "currency": currency,
+        "externalId": "ext-2",
+        "payee": {"partyIdType": "MSISDN", "partyId": msisdn},
+        "payerMessage": "MoMo Transfer API",
+        "payeeNote": "MoMo Transfer API"
+    })
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// One callback as a receiver saw it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+/// A local callback receiver on 127.0.0.1 that answers `status` and records what it gets.
+pub struct Receiver {
+    pub port: u16,
+    pub received: Arc<std::sync::Mutex<Vec<Received>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    pub async fn start(status: u16) -> Receiver {
+        Self::start_on(0, status).await
+    }
+
+    pub async fn start_on(port: u16, status: u16) -> Receiver {
+        use axum::extract::Request;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received: Arc<std::sync::Mutex<Vec<Received>>> = Arc::default();
+        let sink = received.clone();
+        let app = axum::Router::new().fallback(move |request: Request| {
+            let sink = sink.clone();
+            async move {
+                let (parts, body) = request.into_parts();
+                let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+                let mut headers = reqwest::header::HeaderMap::new();
+                for (name, value) in &parts.headers {
+                    if let (Ok(n), Ok(v)) = (
+                        reqwest::header::HeaderName::from_bytes(name.as_str().as_bytes()),
+                        reqwest::header::HeaderValue::from_bytes(value.as_bytes()),
+                    ) {
+                        headers.insert(n, v);
+                    }
+                }
+                sink.lock().unwrap().push(Received {
+                    method: parts.method.to_string(),
+                    path: parts.uri.path().to_owned(),
+                    headers,
+                    body: String::from_utf8_lossy(&bytes).into_owned(),
+                });
+                axum::http::StatusCode::from_u16(status).unwrap()
+            }
+        });
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Receiver { port, received, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+
+    /// Wait until `n` callbacks have arrived (or fail after 10 s).
+    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let got = self.received.lock().unwrap().clone();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(std::time::Instant::now() < deadline, "only {} of {n} callbacks arrived", got.len());
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -3,11 +3,16 @@
 #![expect(clippy::unwrap_used, reason = "a test fails loudly on the first surprise")]
 
 mod bad_input;
+mod callbacks;
 mod gateway;
 mod helpers;
+mod ledger;
 mod operator;
+mod payments;
 mod persistence;
+mod production;
 mod provisioning;
+mod scenarios;
 mod store_conformance;
 mod surface;
 mod tokens;

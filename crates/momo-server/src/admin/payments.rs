@@ -1,0 +1,459 @@
+//! Operator API for payments: inspect transactions and callbacks, decide for the payer, force
+//! outcomes, set balances, inject faults, reset. Documented in `docs/operator-api.md`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use momo_types::payments::{Party, PartyIdType, TransactionStatus};
+use momo_types::{Environment, ErrorCode, Product};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::clock::rfc3339;
+use crate::domain::money::format_minor;
+use crate::domain::transactions::{accounts, Outcome};
+use crate::domain::validation::{check_party, parse_amount};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{MomoJson, MomoQuery, Operator, PathParam};
+use crate::faults::{FaultSpec, FaultView};
+use crate::state::AppState;
+use crate::store::{AccountSpec, DeliveryRecord, TransactionRecord};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/transactions", get(list_transactions))
+        .route("/transactions/{reference}", get(get_transaction))
+        .route("/transactions/{reference}/approve", post(approve))
+        .route("/transactions/{reference}/reject", post(reject))
+        .route("/transactions/{reference}/force", post(force))
+        .route("/deliveries", get(list_deliveries))
+        .route("/deliveries/{id}", get(get_delivery))
+        .route("/accounts", get(list_accounts))
+        .route("/wallets/{environment}/{party_type}/{party_id}/balance", put(set_wallet_balance))
+        .route("/users/{id}/accounts/{product}/balance", put(set_user_balance))
+        .route("/users/{id}/callback-secret", get(callback_secret))
+        .route("/faults", get(list_faults).post(add_fault).delete(clear_faults))
+        .route("/faults/{id}", delete(remove_fault))
+        .route("/reset", post(reset))
+}
+
+/// A transaction as the operator sees it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TransactionView {
+    reference_id: String,
+    product: Product,
+    kind: &'static str,
+    api_user: String,
+    environment: String,
+    amount: String,
+    currency: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    party: Option<Party>,
+    status: TransactionStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    financial_transaction_id: Option<String>,
+    awaiting_approval: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    planned_outcome: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    due_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callback_url: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+fn transaction_view(tx: &TransactionRecord) -> TransactionView {
+    let decimals = Environment::lookup(&tx.environment).map_or(2, |e| e.currency_decimals);
+    TransactionView {
+        reference_id: tx.key.reference_id.clone(),
+        product: tx.key.product,
+        kind: tx.key.kind.as_str(),
+        api_user: tx.api_user.clone(),
+        environment: tx.environment.clone(),
+        amount: format_minor(tx.amount_minor, decimals),
+        currency: tx.currency.clone(),
+        party: tx.party.clone(),
+        status: tx.status,
+        reason: tx.reason.clone(),
+        financial_transaction_id: tx.financial_transaction_id.clone(),
+        awaiting_approval: tx.awaiting_approval,
+        planned_outcome: tx.outcome.clone(),
+        due_at: tx.due_at.map(rfc3339),
+        callback_url: tx.callback_url.clone(),
+        created_at: rfc3339(tx.created_at),
+        updated_at: rfc3339(tx.updated_at),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListQuery {
+    api_user: Option<String>,
+    reference_id: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list_transactions(
+    State(state): State<AppState>,
+    _: Operator,
+    MomoQuery(query): MomoQuery<ListQuery>,
+) -> ApiResult<Json<Vec<TransactionView>>> {
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let txs = state.store.transactions(query.api_user.as_deref(), limit).await?;
+    Ok(Json(txs.iter().map(transaction_view).collect()))
+}
+
+/// The one transaction with this reference id (409 if several kinds share it).
+async fn one(state: &AppState, reference: &str) -> ApiResult<TransactionRecord> {
+    let mut found = state.store.transactions_by_reference(&reference.to_ascii_lowercase()).await?;
+    match found.len() {
+        0 => Err(ApiError::ResourceNotFound),
+        1 => Ok(found.remove(0)),
+        _ => Err(ApiError::OperatorConflict(
+            "Several transactions have this reference id; list them with GET /_momo/admin/transactions.".into(),
+        )),
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TransactionDetail {
+    #[serde(flatten)]
+    transaction: TransactionView,
+    /// What `GET …/{kind}/{referenceId}` answers now.
+    status_body: Value,
+    deliveries: Vec<DeliveryView>,
+}
+
+async fn get_transaction(
+    State(state): State<AppState>,
+    _: Operator,
+    PathParam(reference): PathParam,
+) -> ApiResult<Json<TransactionDetail>> {
+    let mut tx = one(&state, &reference).await?;
+    if crate::settle::settle_if_due(&state, &tx).await? {
+        tx = one(&state, &reference).await?;
+    }
+    let body = crate::api::payments::status_json(&state, &tx).await?;
+    let deliveries = state.store.deliveries(Some(&tx.key.reference_id), 100).await?;
+    Ok(Json(TransactionDetail {
+        transaction: transaction_view(&tx),
+        status_body: serde_json::from_str(&body).map_err(|e| ApiError::Internal(e.into()))?,
+        deliveries: deliveries.iter().map(delivery_view).collect(),
+    }))
+}
+
+/// Decide for the payer of a request waiting for approval (what the handset does).
+async fn decide(state: &AppState, reference: &str, outcome: Outcome) -> ApiResult<Json<TransactionView>> {
+    let tx = one(state, reference).await?;
+    if !state.store.replan(&tx.key, &outcome.to_column(), state.clock.now_ms(), true).await? {
+        return Err(ApiError::OperatorConflict("The transaction is not waiting for the payer's approval.".into()));
+    }
+    settled_view(state, reference).await
+}
+
+async fn settled_view(state: &AppState, reference: &str) -> ApiResult<Json<TransactionView>> {
+    let tx = one(state, reference).await?;
+    crate::settle::settle_if_due(state, &tx).await?;
+    Ok(Json(transaction_view(&one(state, reference).await?)))
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    _: Operator,
+    PathParam(r): PathParam,
+) -> ApiResult<Json<TransactionView>> {
+    decide(&state, &r, Outcome::Successful).await
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    _: Operator,
+    PathParam(r): PathParam,
+) -> ApiResult<Json<TransactionView>> {
+    decide(&state, &r, Outcome::Failed("APPROVAL_REJECTED".into())).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ForceBody {
+    /// `SUCCESSFUL` or `FAILED`.
+    status: TransactionStatus,
+    /// The reason when FAILED (default `INTERNAL_PROCESSING_ERROR`).
+    reason: Option<String>,
+}
+
+/// Force the outcome of any pending transaction, now.
+async fn force(
+    State(state): State<AppState>,
+    _: Operator,
+    PathParam(reference): PathParam,
+    MomoJson(body): MomoJson<ForceBody>,
+) -> ApiResult<Json<TransactionView>> {
+    let outcome = match body.status {
+        TransactionStatus::Successful => Outcome::Successful,
+        TransactionStatus::Failed => {
+            let reason = body.reason.unwrap_or_else(|| "INTERNAL_PROCESSING_ERROR".into());
+            if matches!(ErrorCode::parse(&reason), ErrorCode::Unknown(_)) {
+                return Err(ApiError::BadRequest(format!("{reason} is not a MoMo reason code.")));
+            }
+            Outcome::Failed(reason)
+        }
+        TransactionStatus::Pending | TransactionStatus::Created => {
+            return Err(ApiError::BadRequest("status must be SUCCESSFUL or FAILED.".into()))
+        }
+    };
+    let tx = one(&state, &reference).await?;
+    if !state.store.replan(&tx.key, &outcome.to_column(), state.clock.now_ms(), false).await? {
+        return Err(ApiError::OperatorConflict("The transaction is already final.".into()));
+    }
+    settled_view(&state, &reference).await
+}
+
+/// A callback delivery as the operator sees it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeliveryView {
+    id: String,
+    reference_id: String,
+    kind: &'static str,
+    api_user: String,
+    method: String,
+    url: String,
+    state: String,
+    attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_attempt_at: Option<String>,
+    created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finished_at: Option<String>,
+}
+
+fn delivery_view(d: &DeliveryRecord) -> DeliveryView {
+    DeliveryView {
+        id: d.id.clone(),
+        reference_id: d.key.reference_id.clone(),
+        kind: d.key.kind.as_str(),
+        api_user: d.api_user.clone(),
+        method: d.method.clone(),
+        url: d.url.clone(),
+        state: d.state.clone(),
+        attempts: d.attempts,
+        next_attempt_at: d.next_attempt_at.filter(|_| d.state == "pending").map(rfc3339),
+        created_at: rfc3339(d.created_at),
+        finished_at: d.finished_at.map(rfc3339),
+    }
+}
+
+async fn list_deliveries(
+    State(state): State<AppState>,
+    _: Operator,
+    MomoQuery(query): MomoQuery<ListQuery>,
+) -> ApiResult<Json<Vec<DeliveryView>>> {
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let deliveries = state.store.deliveries(query.reference_id.as_deref(), limit).await?;
+    Ok(Json(deliveries.iter().map(delivery_view).collect()))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AttemptView {
+    attempt: i64,
+    at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_code: Option<i64>,
+    latency_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeliveryDetail {
+    #[serde(flatten)]
+    delivery: DeliveryView,
+    body: Value,
+    attempt_log: Vec<AttemptView>,
+}
+
+async fn get_delivery(
+    State(state): State<AppState>,
+    _: Operator,
+    PathParam(id): PathParam,
+) -> ApiResult<Json<DeliveryDetail>> {
+    let delivery = state.store.delivery(&id).await?.ok_or(ApiError::ResourceNotFound)?;
+    let attempts = state.store.delivery_attempts(&id).await?;
+    Ok(Json(DeliveryDetail {
+        body: serde_json::from_str(&delivery.body).unwrap_or(Value::String(delivery.body.clone())),
+        delivery: delivery_view(&delivery),
+        attempt_log: attempts
+            .into_iter()
+            .map(|a| AttemptView {
+                attempt: a.attempt,
+                at: rfc3339(a.at),
+                status_code: a.status_code,
+                latency_ms: a.latency_ms,
+                error: a.error,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountView {
+    account: String,
+    currency: String,
+    balance: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    floor: Option<String>,
+}
+
+fn decimals_of(currency: &str) -> u8 {
+    momo_types::ENVIRONMENTS.iter().find(|e| e.currency == currency).map_or(2, |e| e.currency_decimals)
+}
+
+async fn list_accounts(State(state): State<AppState>, _: Operator) -> ApiResult<Json<Vec<AccountView>>> {
+    let accounts = state.store.accounts().await?;
+    Ok(Json(
+        accounts
+            .iter()
+            .map(|a| {
+                let d = decimals_of(&a.currency);
+                AccountView {
+                    account: a.id.clone(),
+                    currency: a.currency.clone(),
+                    balance: format_minor(a.balance, d),
+                    floor: a.floor.map(|f| format_minor(f, d)),
+                }
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BalanceBody {
+    /// Major units, e.g. "2500.50".
+    amount: String,
+}
+
+fn environment(name: &str) -> ApiResult<&'static Environment> {
+    Environment::lookup(name).ok_or_else(|| ApiError::BadRequest(format!("Unknown environment {name:?}.")))
+}
+
+fn parse_balance(amount: &str, env: &Environment) -> ApiResult<i64> {
+    if amount == "0" {
+        return Ok(0);
+    }
+    parse_amount(amount, env.currency_decimals)
+}
+
+/// Set a payer's wallet balance (production environments; sandbox wallets have no floor).
+async fn set_wallet_balance(
+    State(state): State<AppState>,
+    _: Operator,
+    axum::extract::Path((env_name, party_type, party_id)): axum::extract::Path<(String, String, String)>,
+    MomoJson(body): MomoJson<BalanceBody>,
+) -> ApiResult<Json<AccountView>> {
+    let env = environment(&env_name)?;
+    let party_id_type = match party_type.to_ascii_uppercase().as_str() {
+        "MSISDN" => PartyIdType::Msisdn,
+        "EMAIL" => PartyIdType::Email,
+        "PARTY_CODE" => PartyIdType::PartyCode,
+        _ => return Err(ApiError::BadRequest("The party type must be MSISDN, EMAIL or PARTY_CODE.".into())),
+    };
+    let party = Party { party_id_type, party_id };
+    check_party("wallet", &party)?;
+    let target = parse_balance(&body.amount, env)?;
+    let spec = AccountSpec {
+        id: accounts::wallet(env.name, &party),
+        currency: env.currency.into(),
+        floor: (!env.is_sandbox()).then_some(0),
+        opening: 0,
+    };
+    set(&state, spec, env, target).await
+}
+
+/// Set an API user's account balance for a product (e.g. to fund disbursements).
+async fn set_user_balance(
+    State(state): State<AppState>,
+    _: Operator,
+    axum::extract::Path((id, product)): axum::extract::Path<(String, String)>,
+    MomoJson(body): MomoJson<BalanceBody>,
+) -> ApiResult<Json<AccountView>> {
+    let user = state.store.api_user(&id).await?.ok_or(ApiError::ResourceNotFound)?;
+    let product: Product =
+        product.parse().map_err(|e: momo_types::product::UnknownProduct| ApiError::BadRequest(e.to_string()))?;
+    let env = environment(&user.environment)?;
+    let target = parse_balance(&body.amount, env)?;
+    let spec = AccountSpec {
+        id: accounts::api_user(&user.id, product),
+        currency: env.currency.into(),
+        floor: (!env.is_sandbox()).then_some(0),
+        opening: 0,
+    };
+    set(&state, spec, env, target).await
+}
+
+async fn set(state: &AppState, spec: AccountSpec, env: &Environment, target: i64) -> ApiResult<Json<AccountView>> {
+    state.store.set_balance(&spec, &accounts::issuance(env.name), target, state.clock.now_ms()).await?;
+    let balance = state.store.balance(&spec.id).await?;
+    Ok(Json(AccountView {
+        account: spec.id,
+        currency: spec.currency,
+        balance: format_minor(balance, env.currency_decimals),
+        floor: spec.floor.map(|f| format_minor(f, env.currency_decimals)),
+    }))
+}
+
+/// The secret an API user's callbacks are signed with (see `docs/callbacks.md`).
+async fn callback_secret(
+    State(state): State<AppState>,
+    _: Operator,
+    PathParam(id): PathParam,
+) -> ApiResult<Json<Value>> {
+    let user = state.store.api_user(&id).await?.ok_or(ApiError::ResourceNotFound)?;
+    let secret = crate::callbacks::signing_secret(&state.callback_root, &user.id);
+    Ok(Json(serde_json::json!({ "apiUser": user.id, "callbackSigningSecret": secret })))
+}
+
+async fn list_faults(State(state): State<AppState>, _: Operator) -> Json<Vec<FaultView>> {
+    Json(state.faults.list())
+}
+
+async fn add_fault(
+    State(state): State<AppState>,
+    _: Operator,
+    MomoJson(spec): MomoJson<FaultSpec>,
+) -> ApiResult<(StatusCode, Json<FaultView>)> {
+    let view = state.faults.add(spec).map_err(ApiError::BadRequest)?;
+    tracing::info!(fault = %view.id, path = %view.spec.path, "fault rule added");
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+async fn remove_fault(State(state): State<AppState>, _: Operator, PathParam(id): PathParam) -> ApiResult<StatusCode> {
+    if state.faults.remove(&id) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::ResourceNotFound)
+    }
+}
+
+async fn clear_faults(State(state): State<AppState>, _: Operator) -> StatusCode {
+    state.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+/// Forget all transactions, ledger entries, deliveries and fault rules; users and keys stay.
+async fn reset(State(state): State<AppState>, _: Operator) -> ApiResult<StatusCode> {
+    state.store.reset_payments().await?;
+    state.faults.clear();
+    tracing::info!("operator reset all payment state");
+    Ok(StatusCode::NO_CONTENT)
+}

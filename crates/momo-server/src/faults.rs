@@ -1,0 +1,243 @@
+//! Fault injection: operator-defined rules that make matching requests fail, slow down, or fail
+//! with a probability, for N requests or until removed. Enough to reproduce the sandbox's 500 on
+//! `POST /v1_0/apiuser` and its 503 on request to pay.
+//!
+//! Rules live in memory, per instance (`/_momo/admin/faults` on each). The layer runs after the
+//! subscription-key check, as MTN's backend failures come after the gateway's.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+
+use crate::state::AppState;
+
+/// A rule as the operator writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultSpec {
+    /// HTTP method to match; any if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Path pattern; `*` matches any run of characters (e.g. `/collection/v1_0/requesttopay*`).
+    pub path: String,
+    /// Only requests of this API user (from the Bearer token or the Basic credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_user: Option<String>,
+    /// Answer with this status instead of serving the request; absent: only add latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The body to answer with; a MoMo-style default for the status if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Delay before answering (or before serving, without a status).
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Chance that a matching request is affected (0 to 1).
+    #[serde(default = "one")]
+    pub probability: f64,
+    /// How many requests it affects; until removed if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// A rule in force.
+#[derive(Debug)]
+pub struct FaultRule {
+    pub id: String,
+    pub spec: FaultSpec,
+    /// Requests it may still affect (`i64::MAX` for "until removed").
+    remaining: AtomicI64,
+}
+
+/// A rule as listed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultView {
+    pub id: String,
+    #[serde(flatten)]
+    pub spec: FaultSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<i64>,
+}
+
+/// The rules of this instance.
+#[derive(Debug, Default)]
+pub struct Faults {
+    rules: RwLock<Vec<Arc<FaultRule>>>,
+}
+
+impl Faults {
+    pub fn add(&self, spec: FaultSpec) -> Result<FaultView, String> {
+        if !(0.0..=1.0).contains(&spec.probability) {
+            return Err("probability must be between 0 and 1.".into());
+        }
+        if let Some(status) = spec.status {
+            StatusCode::from_u16(status).map_err(|_| "status must be an HTTP status code.".to_owned())?;
+        }
+        if spec.count.is_some_and(|c| c < 1) {
+            return Err("count must be at least 1.".into());
+        }
+        if !spec.path.starts_with('/') {
+            return Err("path must start with '/'.".into());
+        }
+        if spec.latency_ms > 600_000 {
+            return Err("latencyMs must be at most 600000.".into());
+        }
+        let rule = Arc::new(FaultRule {
+            id: uuid::Uuid::new_v4().to_string(),
+            remaining: AtomicI64::new(spec.count.unwrap_or(i64::MAX)),
+            spec,
+        });
+        let view = view(&rule);
+        self.rules.write().unwrap_or_else(|e| e.into_inner()).push(rule);
+        Ok(view)
+    }
+
+    pub fn list(&self) -> Vec<FaultView> {
+        self.rules.read().unwrap_or_else(|e| e.into_inner()).iter().map(|r| view(r)).collect()
+    }
+
+    pub fn remove(&self, id: &str) -> bool {
+        let mut rules = self.rules.write().unwrap_or_else(|e| e.into_inner());
+        let before = rules.len();
+        rules.retain(|r| r.id != id);
+        rules.len() != before
+    }
+
+    pub fn clear(&self) {
+        self.rules.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    fn matching(&self, method: &str, path: &str, api_user: Option<&str>) -> Option<Arc<FaultRule>> {
+        let rules = self.rules.read().unwrap_or_else(|e| e.into_inner());
+        rules
+            .iter()
+            .find(|r| {
+                r.spec.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+                    && glob(&r.spec.path, path)
+                    && r.spec.api_user.as_deref().is_none_or(|u| Some(u) == api_user)
+                    && r.remaining.load(Ordering::SeqCst) > 0
+            })
+            .cloned()
+    }
+}
+
+fn view(rule: &FaultRule) -> FaultView {
+    let remaining = rule.remaining.load(Ordering::SeqCst);
+    FaultView { id: rule.id.clone(), spec: rule.spec.clone(), remaining: (remaining != i64::MAX).then_some(remaining) }
+}
+
+/// `*` matches any run of characters; everything else literally.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) || text.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(i) => rest = &rest[i + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// The API user a request speaks for, if it says: the Bearer token's client, or the Basic user.
+fn api_user_of(request: &Request, state: &AppState) -> Option<String> {
+    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credential) = value.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return state.tokens.verify(credential.trim(), state.clock.now()).map(|c| c.client_id);
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD.decode(credential.trim()).ok()?;
+        let decoded = String::from_utf8(decoded).ok()?;
+        return decoded.split_once(':').map(|(user, _)| user.to_owned());
+    }
+    None
+}
+
+/// The middleware.
+pub async fn inject(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let api_user = api_user_of(&request, &state);
+    let rule = state.faults.matching(request.method().as_str(), request.uri().path(), api_user.as_deref());
+    let Some(rule) = rule else { return next.run(request).await };
+    let hit = rule.spec.probability >= 1.0 || rand::rng().random_bool(rule.spec.probability);
+    if !hit || rule.remaining.fetch_sub(1, Ordering::SeqCst) <= 0 {
+        return next.run(request).await;
+    }
+    tracing::info!(fault = %rule.id, path = %request.uri().path(), "fault injected");
+    if rule.spec.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(rule.spec.latency_ms)).await;
+    }
+    let Some(status) = rule.spec.status.and_then(|s| StatusCode::from_u16(s).ok()) else {
+        return next.run(request).await;
+    };
+    let body = rule.spec.body.clone().unwrap_or_else(|| default_body(status));
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// What MTN sends for such a status when the operator gives no body: the gateway's own 500
+/// (with an activity id), MoMo's 503, and MoMo's shape otherwise.
+fn default_body(status: StatusCode) -> String {
+    use momo_types::{ApimError, ErrorCode, ErrorReason};
+    match status.as_u16() {
+        500 => ApimError {
+            status_code: 500,
+            message: "Internal server error".into(),
+            activity_id: Some(uuid::Uuid::new_v4().to_string()),
+        }
+        .to_wire(),
+        503 => serde_json::to_string(&ErrorReason::new(
+            ErrorCode::ServiceUnavailable,
+            ErrorCode::ServiceUnavailable.default_message(),
+        ))
+        .unwrap_or_default(),
+        429 => ApimError {
+            status_code: 429,
+            message: "Rate limit is exceeded. Try again in 1 seconds.".into(),
+            activity_id: None,
+        }
+        .to_wire(),
+        _ => serde_json::to_string(&ErrorReason::new(
+            ErrorCode::InternalProcessingError,
+            ErrorCode::InternalProcessingError.default_message(),
+        ))
+        .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn glob_matches_stars_and_literals() {
+        assert!(glob("/v1_0/apiuser", "/v1_0/apiuser"));
+        assert!(!glob("/v1_0/apiuser", "/v1_0/apiuser/x/apikey"));
+        assert!(glob("/v1_0/apiuser*", "/v1_0/apiuser/x/apikey"));
+        assert!(glob("/*/v1_0/requesttopay", "/collection/v1_0/requesttopay"));
+        assert!(glob("*", "/anything"));
+        assert!(!glob("/a*b", "/a"));
+        assert!(glob("/a*b*c", "/a-b-c"));
+    }
+}

@@ -1,0 +1,210 @@
+//! Acceptance 3: callbacks reach a local receiver with MTN's method and the status body, survive
+//! a receiver that is down, are signed, and never go to another host.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use momo_server::config::CallbackRetry;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sha2::Sha256;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn callbacks_carry_the_final_status_with_mtns_method_and_a_verifiable_signature() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(200).await;
+    let (user, token) = payer_ready(&app).await;
+
+    let rtp = new_id();
+    let url = receiver.url("/momo/rtp");
+    app.create("collection", "/v1_0/requesttopay", &token, "sandbox", &rtp, Some(&url), &rtp_body("46733123451", "10"))
+        .await;
+    let deposit = new_id();
+    let url = receiver.url("/momo/deposit");
+    app.create(
+        "disbursement",
+        "/v1_0/deposit",
+        &token,
+        "sandbox",
+        &deposit,
+        Some(&url),
+        &transfer_body("56733123453", "5", "EUR"),
+    )
+    .await;
+    assert_eq!(receiver.count(), 0, "nothing before the outcome");
+    app.clock.advance(Duration::from_secs(3));
+    let got = receiver.wait_for(2).await;
+
+    let rtp_cb = got.iter().find(|r| r.path == "/momo/rtp").unwrap();
+    assert_eq!(rtp_cb.method, "PUT");
+    assert_eq!(
+        rtp_cb.body,
+        r#"{"externalId":"ext-1","amount":"10","currency":"EUR","payer":{"partyIdType":"MSISDN","partyId":"46733123451"},"payerMessage":"MoMo Debit API","payeeNote":"MoMo Debit API","status":"FAILED","reason":"APPROVAL_REJECTED"}"#
+    );
+    let status =
+        app.get("collection", &format!("/v1_0/requesttopay/{rtp}"), &token, "sandbox").await.text().await.unwrap();
+    assert_eq!(rtp_cb.body, status, "the callback body is the status body");
+    assert_eq!(rtp_cb.headers["x-momo-reference-id"], rtp.as_str());
+    assert!(rtp_cb.headers.contains_key("x-momo-delivery-id"));
+    assert_eq!(rtp_cb.headers["content-type"], "application/json");
+
+    let deposit_cb = got.iter().find(|r| r.path == "/momo/deposit").unwrap();
+    assert_eq!(deposit_cb.method, "POST", "Deposit-V1 calls back with POST");
+
+    // The signature verifies with the secret the operator API shows, and only with it.
+    let secret: Value =
+        app.admin(Method::GET, &format!("/users/{user}/callback-secret"), None).await.json().await.unwrap();
+    let secret = secret["callbackSigningSecret"].as_str().unwrap();
+    let header = rtp_cb.headers["x-momo-signature"].to_str().unwrap();
+    let (t, v1) = header.split_once(",v1=").unwrap();
+    let t = t.strip_prefix("t=").unwrap();
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{}", rtp_cb.body).as_bytes());
+    assert_eq!(hex::encode(mac.finalize().into_bytes()), v1);
+    let mut wrong = <Hmac<Sha256> as Mac>::new_from_slice(b"another secret").unwrap();
+    wrong.update(format!("{t}.{}", rtp_cb.body).as_bytes());
+    assert_ne!(hex::encode(wrong.finalize().into_bytes()), v1);
+
+    // Delivered once each, with the attempt recorded.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.count(), 2);
+    let deliveries: Vec<Value> = app.admin(Method::GET, "/deliveries", None).await.json().await.unwrap();
+    assert!(deliveries.iter().all(|d| d["state"] == "delivered" && d["attempts"] == 1), "{deliveries:?}");
+    let id = deliveries[0]["id"].as_str().unwrap();
+    let detail: Value = app.admin(Method::GET, &format!("/deliveries/{id}"), None).await.json().await.unwrap();
+    assert_eq!(detail["attemptLog"][0]["statusCode"], 200);
+}
+
+#[tokio::test]
+async fn a_receiver_that_is_down_for_a_while_gets_every_callback_once_it_is_back() {
+    let app = spawn_app().await;
+    let (_, token) = payer_ready(&app).await;
+    // Reserve a port, then leave it closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/cb");
+    let ids: Vec<String> = (0..5).map(|_| new_id()).collect();
+    for id in &ids {
+        let r = app
+            .create(
+                "collection",
+                "/v1_0/requesttopay",
+                &token,
+                "sandbox",
+                id,
+                Some(&url),
+                &rtp_body("56733123453", "1"),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+    }
+    app.clock.advance(Duration::from_secs(3));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let deliveries: Vec<Value> = app.admin(Method::GET, "/deliveries", None).await.json().await.unwrap();
+    assert_eq!(deliveries.len(), 5);
+    assert!(
+        deliveries.iter().all(|d| d["state"] == "pending" && d["attempts"].as_i64().unwrap() >= 1),
+        "{deliveries:?}"
+    );
+
+    let receiver = Receiver::start_on(port, 200).await;
+    let got = receiver.wait_for(5).await;
+    let mut references: Vec<_> =
+        got.iter().map(|r| r.headers["x-momo-reference-id"].to_str().unwrap().to_owned()).collect();
+    references.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(references, expected);
+    let detail_id = app.admin(Method::GET, "/deliveries", None).await.json::<Vec<Value>>().await.unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let detail: Value = app.admin(Method::GET, &format!("/deliveries/{detail_id}"), None).await.json().await.unwrap();
+    let log = detail["attemptLog"].as_array().unwrap();
+    assert!(log.len() >= 2, "{detail}");
+    assert!(log[0]["error"].as_str().unwrap().contains("could not connect"), "{detail}");
+}
+
+#[tokio::test]
+async fn with_the_once_policy_a_failed_callback_is_not_retried() {
+    let app = spawn_with(|s| s.callback_retry = CallbackRetry::Once).await;
+    let receiver = Receiver::start(500).await;
+    let (_, token) = payer_ready(&app).await;
+    let url = receiver.url("/cb");
+    app.create(
+        "collection",
+        "/v1_0/requesttopay",
+        &token,
+        "sandbox",
+        &new_id(),
+        Some(&url),
+        &rtp_body("56733123453", "1"),
+    )
+    .await;
+    app.clock.advance(Duration::from_secs(3));
+    receiver.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.count(), 1);
+    let deliveries: Vec<Value> = app.admin(Method::GET, "/deliveries", None).await.json().await.unwrap();
+    assert_eq!(deliveries[0]["state"], "failed");
+}
+
+#[tokio::test]
+async fn a_receiver_slower_than_the_timeout_is_retried() {
+    let app = spawn_with(|s| s.callback_timeout = Duration::from_millis(200)).await;
+    let (_, token) = payer_ready(&app).await;
+    // A listener that accepts and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}/cb", silent.local_addr().unwrap().port());
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    app.create(
+        "collection",
+        "/v1_0/requesttopay",
+        &token,
+        "sandbox",
+        &new_id(),
+        Some(&url),
+        &rtp_body("56733123453", "1"),
+    )
+    .await;
+    app.clock.advance(Duration::from_secs(3));
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    let deliveries: Vec<Value> = app.admin(Method::GET, "/deliveries", None).await.json().await.unwrap();
+    let id = deliveries[0]["id"].as_str().unwrap();
+    let detail: Value = app.admin(Method::GET, &format!("/deliveries/{id}"), None).await.json().await.unwrap();
+    assert_eq!(detail["state"], "pending");
+    assert!(detail["attemptLog"][0]["error"].as_str().unwrap().contains("timed out"), "{detail}");
+    hold.abort();
+}
+
+#[tokio::test]
+async fn callbacks_never_go_to_another_host() {
+    let app = spawn_app().await;
+    let (_, token) = payer_ready(&app).await;
+    // localhost is not the registered 127.0.0.1: refused before anything is recorded.
+    let receiver = Receiver::start(200).await;
+    let elsewhere = format!("http://localhost:{}/cb", receiver.port);
+    let r = app
+        .create(
+            "collection",
+            "/v1_0/requesttopay",
+            &token,
+            "sandbox",
+            &new_id(),
+            Some(&elsewhere),
+            &rtp_body("56733123453", "1"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    app.clock.advance(Duration::from_secs(3));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.count(), 0);
+    let deliveries: Vec<Value> = app.admin(Method::GET, "/deliveries", None).await.json().await.unwrap();
+    assert!(deliveries.is_empty());
+}

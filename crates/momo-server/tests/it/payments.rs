@@ -1,0 +1,398 @@
+//! Payment operations: happy paths with MTN's exact bodies, every validation error, 409s.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn request_to_pay_is_accepted_pending_then_successful_with_the_sandboxs_body() {
+    let app = spawn_app().await;
+    let (_, token) = payer_ready(&app).await;
+    let id = new_id();
+    let accepted = app
+        .create("collection", "/v1_0/requesttopay", &token, "sandbox", &id, None, &rtp_body("56733123453", "50000"))
+        .await;
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    assert_eq!(accepted.text().await.unwrap(), "");
+
+    let pending = app.get("collection", &format!("/v1_0/requesttopay/{id}"), &token, "sandbox").await;
+    assert_answer(
+        pending,
+        200,
+        r#"{"externalId":"ext-1","amount":"50000","currency":"EUR","payer":{"partyIdType":"MSISDN","partyId":"56733123453"},"payerMessage":"MoMo Debit API","payeeNote":"MoMo Debit API","status":"PENDING"}"#,
+    )
+    .await;
+
+    app.clock.advance(Duration::from_secs(3));
+    let done: Value =
+        app.get("collection", &format!("/v1_0/requesttopay/{id}"), &token, "sandbox").await.json().await.unwrap();
+    let fti = done["financialTransactionId"].as_str().unwrap().to_owned();
+    assert_eq!(fti.len(), 10);
+    let text = serde_json::to_string(&done).unwrap();
+    // serde_json::Value sorts keys; check the wire order on the raw body instead.
+    let raw = app.get("collection", &format!("/v1_0/requesttopay/{id}"), &token, "sandbox").await.text().await.unwrap();
+    assert_eq!(
+        raw,
+        format!(
+            r#"{{"financialTransactionId":"{fti}","externalId":"ext-1","amount":"50000","currency":"EUR","payer":{{"partyIdType":"MSISDN","partyId":"56733123453"}},"payerMessage":"MoMo Debit API","payeeNote":"MoMo Debit API","status":"SUCCESSFUL"}}"#
+        ),
+        "{text}"
+    );
+
+    let balance = app.balance("collection", &token, "sandbox").await;
+    assert_answer(balance, 200, r#"{"availableBalance":"50000","currency":"EUR"}"#).await;
+}
+
+#[tokio::test]
+async fn amounts_are_echoed_exactly_as_sent() {
+    let app = spawn_app().await;
+    let (_, token) = payer_ready(&app).await;
+    let id = new_id();
+    let created = app
+        .create("collection", "/v1_0/requesttopay", &token, "sandbox", &id, None, &rtp_body("56733123453", "0012.50"))
+        .await;
+    assert_eq!(created.status(), StatusCode::ACCEPTED);
+    let body = app.final_status("collection", &format!("/v1_0/requesttopay/{id}"), &token, "sandbox").await;
+    assert!(body.contains(r#""amount":"0012.50""#), "{body}");
+    assert_answer(
+        app.balance("collection", &token, "sandbox").await,
+        200,
+        r#"{"availableBalance":"12.5","currency":"EUR"}"#,
+    )
+    .await;
+}
+
+/// Acceptance 1: each documented error of the create operations, in reference §12.1's order.
+#[tokio::test]
+async fn invalid_payment_requests_get_exact_errors() {
+    let app = spawn_app().await;
+    let (_, token) = payer_ready(&app).await;
+    let bad = |code: &str, message: &str| format!(r#"{{"code":"{code}","message":"{message}"}}"#);
+    let validation = |message: &str| bad("VALIDATION_ERROR", message);
+    let good = rtp_body("56733123453", "100");
+    let with = |field: &str, value: Value| {
+        let mut body = good.clone();
+        body[field] = value;
+        body
+    };
+    let cases: Vec<(Option<&str>, Value, u16, String)> = vec![
+        (
+            None,
+            with("amount", json!("-1")),
+            400,
+            validation("amount must be a positive decimal number as a string, with at most 2 decimal places."),
+        ),
+        (
+            None,
+            with("amount", json!("1.005")),
+            400,
+            validation("amount must be a positive decimal number as a string, with at most 2 decimal places."),
+        ),
+        (
+            None,
+            with("amount", json!(100)),
+            400,
+            validation(
+                "The request body is invalid: invalid type: integer `100`, expected a string at line 1 column 13.",
+            ),
+        ),
+        (None, with("currency", json!("UGX")), 500, bad("INVALID_CURRENCY", "Currency not supported.")),
+        (
+            None,
+            with("payerMessage", json!("x".repeat(161))),
+            400,
+            validation("payerMessage must be at most 160 characters."),
+        ),
+        (None, with("payeeNote", json!("x".repeat(161))), 400, validation("payeeNote must be at most 160 characters.")),
+        (
+            None,
+            with("payer", json!({"partyIdType": "MSISDN", "partyId": "+46733123450"})),
+            400,
+            validation(
+                "payer.partyId must be an MSISDN: the number with its country code, digits only (e.g. 46733123450).",
+            ),
+        ),
+        (
+            None,
+            with("payer", json!({"partyIdType": "EMAIL", "partyId": "nobody"})),
+            400,
+            validation("payer.partyId must be an e-mail address."),
+        ),
+        (Some(""), good.clone(), 400, validation("X-Callback-Url must not be empty; leave the header out instead.")),
+        (Some("not a url"), good.clone(), 400, validation("X-Callback-Url must be an absolute URL.")),
+        (
+            Some("http://evil.example/cb"),
+            good.clone(),
+            500,
+            bad("INVALID_CALLBACK_URL_HOST", "Callback URL with different host name than configured for API User"),
+        ),
+    ];
+    for (callback, body, status, expected) in cases {
+        let response =
+            app.create("collection", "/v1_0/requesttopay", &token, "sandbox", &new_id(), callback, &body).await;
+        let (got_status, got) = status_and_body(response).await;
+        assert_eq!(
+            (got_status.as_u16(), got.as_str()),
+            (status, expected.as_str()),
+            "callback {callback:?} body {body}"
+        );
+    }
+    let no_reference = app
+        .client
+        .post(app.url("/collection/v1_0/requesttopay"))
+        .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+        .bearer_auth(&token)
+        .header("X-Target-Environment", "sandbox")
+        .json(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_answer(no_reference, 400, &validation("The X-Reference-Id header is required.")).await;
+    // Nothing of the above was recorded.
+    let listed: Vec<Value> = app.admin(Method::GET, "/transactions", None).await.json().await.unwrap();
+    assert!(listed.is_empty(), "{listed:?}");
+}
+
+#[tokio::test]
+async fn a_reused_reference_id_is_409_also_under_concurrency() {
+    let app = spawn_app().await;
+    let (_, token) = payer_ready(&app).await;
+    let id = new_id();
+    let body = rtp_body("56733123453", "100");
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..30 {
+        let (client, url, token, id, body) =
+            (app.client.clone(), app.url("/collection/v1_0/requesttopay"), token.clone(), id.clone(), body.clone());
+        set.spawn(async move {
+            client
+                .post(url)
+                .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+                .bearer_auth(token)
+                .header("X-Target-Environment", "sandbox")
+                .header("X-Reference-Id", id)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses = set.join_all().await;
+    assert_eq!(statuses.iter().filter(|s| **s == 202).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 29, "{statuses:?}");
+    let again = app.create("collection", "/v1_0/requesttopay", &token, "sandbox", &id, None, &body).await;
+    assert_answer(again, 409, ALREADY_EXISTS_BODY).await;
+}
+
+#[tokio::test]
+async fn statuses_are_404_for_unknown_ids_and_other_users_and_400_for_malformed_ones() {
+    let app = spawn_app().await;
+    let (_, token) = payer_ready(&app).await;
+    let (_, other) = payer_ready(&app).await;
+    let id = new_id();
+    app.create("collection", "/v1_0/requesttopay", &token, "sandbox", &id, None, &rtp_body("56733123453", "1")).await;
+    assert_answer(
+        app.get("collection", &format!("/v1_0/requesttopay/{}", new_id()), &token, "sandbox").await,
+        404,
+        NOT_FOUND_BODY,
+    )
+    .await;
+    assert_answer(
+        app.get("collection", &format!("/v1_0/requesttopay/{id}"), &other, "sandbox").await,
+        404,
+        NOT_FOUND_BODY,
+    )
+    .await;
+    // Another kind's status endpoint does not see it either.
+    assert_answer(
+        app.get("collection", &format!("/v1_0/requesttowithdraw/{id}"), &token, "sandbox").await,
+        404,
+        NOT_FOUND_BODY,
+    )
+    .await;
+    let (status, _) = status_and_body(app.get("collection", "/v1_0/requesttopay/nope", &token, "sandbox").await).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn transfers_deposits_withdrawals_and_refunds_have_their_own_bodies() {
+    let app = spawn_app().await;
+    let (_, token) = payer_ready(&app).await;
+
+    let transfer = new_id();
+    let r = app
+        .create(
+            "disbursement",
+            "/v1_0/transfer",
+            &token,
+            "sandbox",
+            &transfer,
+            None,
+            &transfer_body("56733123453", "500", "EUR"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let body = app.final_status("disbursement", &format!("/v1_0/transfer/{transfer}"), &token, "sandbox").await;
+    assert!(body.starts_with(r#"{"amount":"500","currency":"EUR","financialTransactionId":""#), "{body}");
+    assert!(body.ends_with(r#""externalId":"ext-2","payee":{"partyIdType":"MSISDN","partyId":"56733123453"},"payerMessage":"MoMo Transfer API","payeeNote":"MoMo Transfer API","status":"SUCCESSFUL"}"#), "{body}");
+
+    for path in ["/v1_0/deposit", "/v2_0/deposit"] {
+        let deposit = new_id();
+        let r = app
+            .create(
+                "disbursement",
+                path,
+                &token,
+                "sandbox",
+                &deposit,
+                None,
+                &transfer_body("56733123453", "50089", "EUR"),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let body = app.final_status("disbursement", &format!("/v1_0/deposit/{deposit}"), &token, "sandbox").await;
+        assert_eq!(
+            body,
+            r#"{"externalId":"ext-2","amount":"50089","currency":"EUR","payee":{"partyIdType":"MSISDN","partyId":"56733123453"},"payerMessage":"MoMo Transfer API","payeeNote":"MoMo Transfer API","status":"SUCCESSFUL"}"#
+        );
+    }
+
+    for path in ["/v1_0/requesttowithdraw", "/v2_0/requesttowithdraw"] {
+        let withdraw = new_id();
+        let r = app
+            .create("collection", path, &token, "sandbox", &withdraw, None, &rtp_body("56733123453", "5000000"))
+            .await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        let body =
+            app.final_status("collection", &format!("/v1_0/requesttowithdraw/{withdraw}"), &token, "sandbox").await;
+        assert!(
+            body.starts_with(r#"{"financialTransactionId":""#) && body.ends_with(r#""status":"SUCCESSFUL"}"#),
+            "{body}"
+        );
+    }
+
+    // Remittance transfers too.
+    let remit = new_id();
+    let r = app
+        .create(
+            "remittance",
+            "/v1_0/transfer",
+            &token,
+            "sandbox",
+            &remit,
+            None,
+            &transfer_body("56733123453", "7", "EUR"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let body = app.final_status("remittance", &format!("/v1_0/transfer/{remit}"), &token, "sandbox").await;
+    assert!(body.ends_with(r#""status":"SUCCESSFUL"}"#), "{body}");
+}
+
+#[tokio::test]
+async fn a_refund_goes_back_to_the_payer_and_never_exceeds_the_request_to_pay() {
+    let app = spawn_app().await;
+    let (_, token) = payer_ready(&app).await;
+    let rtp = new_id();
+    app.create("collection", "/v1_0/requesttopay", &token, "sandbox", &rtp, None, &rtp_body("56733123452", "200"))
+        .await;
+    app.final_status("collection", &format!("/v1_0/requesttopay/{rtp}"), &token, "sandbox").await;
+
+    let refund_body = |amount: &str, of: &str| json!({"amount": amount, "currency": "EUR", "externalId": "r", "payerMessage": "MoMo Refund API", "payeeNote": "MoMo Refund API", "referenceIdToRefund": of});
+    let first = new_id();
+    let r =
+        app.create("disbursement", "/v1_0/refund", &token, "sandbox", &first, None, &refund_body("150", &rtp)).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let body = app.final_status("disbursement", &format!("/v1_0/refund/{first}"), &token, "sandbox").await;
+    assert!(body.contains(r#""payee":{"partyIdType":"MSISDN","partyId":"56733123452"}"#), "{body}");
+    assert!(
+        body.starts_with(r#"{"financialTransactionId":""#) && body.ends_with(r#""status":"SUCCESSFUL"}"#),
+        "{body}"
+    );
+
+    let second = new_id();
+    app.create("disbursement", "/v2_0/refund", &token, "sandbox", &second, None, &refund_body("51", &rtp)).await;
+    let body = app.final_status("disbursement", &format!("/v1_0/refund/{second}"), &token, "sandbox").await;
+    assert!(body.ends_with(r#""status":"FAILED","reason":"NOT_ALLOWED"}"#), "150 + 51 > 200: {body}");
+
+    let unknown = app
+        .create("disbursement", "/v1_0/refund", &token, "sandbox", &new_id(), None, &refund_body("1", &new_id()))
+        .await;
+    assert_answer(unknown, 404, NOT_FOUND_BODY).await;
+    let malformed =
+        app.create("disbursement", "/v1_0/refund", &token, "sandbox", &new_id(), None, &refund_body("1", "x")).await;
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn account_holder_checks_and_basic_user_info() {
+    let app = spawn_app().await;
+    let (_, token) = payer_ready(&app).await;
+    let get = |path: &'static str| app.get("collection", path, &token, "sandbox");
+    assert_answer(get("/v1_0/accountholder/msisdn/56733123453/active").await, 200, r#"{"result":true}"#).await;
+    assert_answer(get("/v1_0/accountholder/MSISDN/46733123450/active").await, 200, r#"{"result":false}"#).await;
+    assert_answer(get("/v1_0/accountholder/msisdn/46733123453/active").await, 500, TARGET_ENV_BODY).await;
+    assert_answer(
+        get("/v1_0/accountholder/email/serviceunavailable@email.com/active").await,
+        503,
+        r#"{"code":"SERVICE_UNAVAILABLE","message":"Service temporary unavailable, try again later"}"#,
+    )
+    .await;
+    let (status, _) = status_and_body(get("/v1_0/accountholder/phone/123/active").await).await;
+    assert_eq!(status, 400);
+    let info: Value = get("/v1_0/accountholder/msisdn/46733123450/basicuserinfo").await.json().await.unwrap();
+    assert_eq!((info["given_name"].as_str(), info["family_name"].as_str()), (Some("Sand"), Some("Box")));
+}
+
+#[tokio::test]
+async fn delivery_notifications_follow_mtns_rules() {
+    // A token that outlives the 24-hour notification window.
+    let app = spawn_with(|s| s.token_ttl = Duration::from_secs(30 * 86_400)).await;
+    let (_, token) = payer_ready(&app).await;
+    let id = new_id();
+    app.create("collection", "/v1_0/requesttopay", &token, "sandbox", &id, None, &rtp_body("56733123453", "1")).await;
+    let notify = |reference: String| {
+        app.client
+            .post(app.url(&format!("/collection/v1_0/requesttopay/{reference}/deliverynotification")))
+            .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+            .bearer_auth(&token)
+            .header("X-Target-Environment", "sandbox")
+            .header("notificationMessage", "Your order is on its way")
+            .send()
+    };
+    let pending = notify(id.clone()).await.unwrap();
+    assert_answer(
+        pending,
+        409,
+        r#"{"code":"TRANSACTION_NOT_COMPLETED","message":"The transaction is not successfully completed."}"#,
+    )
+    .await;
+    app.clock.advance(Duration::from_secs(3));
+    for _ in 0..3 {
+        let ok = notify(id.clone()).await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+    }
+    assert_eq!(notify(id.clone()).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_answer(notify(new_id()).await.unwrap(), 404, NOT_FOUND_BODY).await;
+    app.clock.advance(Duration::from_secs(25 * 3600));
+    assert_eq!(notify(id).await.unwrap().status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn the_object_reason_format_answers_code_and_message() {
+    let app = spawn_with(|s| s.reason_format = momo_server::config::ReasonFormat::Object).await;
+    let (_, token) = payer_ready(&app).await;
+    let id = new_id();
+    app.create("collection", "/v1_0/requesttopay", &token, "sandbox", &id, None, &rtp_body("46733123451", "1")).await;
+    let body = app.final_status("collection", &format!("/v1_0/requesttopay/{id}"), &token, "sandbox").await;
+    assert!(
+        body.ends_with(
+            r#""status":"FAILED","reason":{"code":"APPROVAL_REJECTED","message":"The payer rejected the request."}}"#
+        ),
+        "{body}"
+    );
+}
