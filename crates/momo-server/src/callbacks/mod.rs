@@ -25,8 +25,12 @@ use crate::domain::validation::registered_host;
 use crate::state::AppState;
 use crate::store::{AttemptRecord, DeliveryNext, DeliveryRecord};
 
-/// How long a worker holds a delivery before another may take it.
-const LEASE_MS: i64 = 30_000;
+/// How long a worker holds a delivery before another may take it: long enough for an attempt
+/// (the receiver's timeout) and its bookkeeping, short enough that a crashed worker's deliveries
+/// are soon taken over.
+fn lease(timeout: Duration) -> i64 {
+    i64::try_from((timeout * 3).max(Duration::from_secs(5)).as_millis()).unwrap_or(i64::MAX / 4)
+}
 /// Deliveries sent at once by one worker.
 const BATCH: i64 = 64;
 
@@ -65,7 +69,8 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
 /// Send every due delivery (a batch at a time); returns how many were attempted.
 pub async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
     let now = state.clock.now_ms();
-    let batch = state.store.claim_deliveries(now, now + LEASE_MS, BATCH).await?;
+    let lease_until = now + lease(state.settings.callback_timeout);
+    let batch = state.store.claim_deliveries(now, lease_until, BATCH).await?;
     let count = batch.len();
     let mut sending = tokio::task::JoinSet::new();
     for delivery in batch {

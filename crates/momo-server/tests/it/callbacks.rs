@@ -208,3 +208,68 @@ async fn callbacks_never_go_to_another_host() {
     let deliveries: Vec<Value> = app.admin(Method::GET, "/deliveries", None).await.json().await.unwrap();
     assert!(deliveries.is_empty());
 }
+
+/// Acceptance 5: two instances on one PostgreSQL database drain one outbox; every delivery is
+/// sent once, and a reference id is unique across the instances.
+#[tokio::test]
+async fn two_instances_on_postgres_send_each_callback_once() {
+    let Some(url) = fresh_postgres_database().await else { return };
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let clock = momo_server::Clock::manual();
+    let settings = || {
+        let mut settings = test_settings(dir.path());
+        settings.database_url = Some(secrecy::SecretString::from(url.clone()));
+        settings.worker_interval = Duration::from_millis(20);
+        settings
+    };
+    let first = start(settings(), dir.clone(), clock.clone()).await;
+    let second = start(settings(), dir.clone(), clock.clone()).await;
+    let receiver = Receiver::start(200).await;
+    let (_, token) = payer_ready(&first).await;
+    let callback = receiver.url("/cb");
+
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        let id = new_id();
+        let r = app
+            .create(
+                "collection",
+                "/v1_0/requesttopay",
+                &token,
+                "sandbox",
+                &id,
+                Some(&callback),
+                &rtp_body("56733123453", "1"),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        ids.push(id);
+    }
+    // One id on both at once: one 202, one 409.
+    let same = new_id();
+    let body = rtp_body("56733123453", "1");
+    let (a, b) = tokio::join!(
+        first.create("collection", "/v1_0/requesttopay", &token, "sandbox", &same, None, &body),
+        second.create("collection", "/v1_0/requesttopay", &token, "sandbox", &same, None, &body)
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [202, 409]);
+
+    clock.advance(Duration::from_secs(3));
+    let got = receiver.wait_for(40).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got_now = receiver.received.lock().unwrap().clone();
+    assert_eq!(got_now.len(), 40, "a delivery was sent twice: {} arrived", got_now.len());
+    let mut deliveries: Vec<_> =
+        got.iter().map(|r| r.headers["x-momo-delivery-id"].to_str().unwrap().to_owned()).collect();
+    deliveries.sort();
+    deliveries.dedup();
+    assert_eq!(deliveries.len(), 40);
+    let mut references: Vec<_> =
+        got.iter().map(|r| r.headers["x-momo-reference-id"].to_str().unwrap().to_owned()).collect();
+    references.sort();
+    ids.sort();
+    assert_eq!(references, ids);
+}

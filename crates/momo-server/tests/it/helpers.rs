@@ -379,7 +379,6 @@ impl Receiver {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
-
 }
 
 impl Drop for Receiver {
