@@ -7,9 +7,11 @@ use momo_types::admin::{
     CreateSubscriptionKey, CreateUser, CredentialStyle, SubscriptionKey, SubscriptionKeyCreated, User, UserCredentials,
 };
 use momo_types::{ErrorReason, Product};
+use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::{json, Value};
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
@@ -37,6 +39,120 @@ enum AdminCommand {
     /// Subscription keys (what the developer portal shows per product).
     #[command(subcommand, name = "subscription-keys", alias = "keys")]
     SubscriptionKeys(KeysCommand),
+    /// Transactions: inspect them, and answer for the payer.
+    #[command(subcommand, alias = "tx")]
+    Transactions(TransactionsCommand),
+    /// Callback deliveries and their attempts.
+    #[command(subcommand)]
+    Deliveries(DeliveriesCommand),
+    /// Ledger accounts and balances.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Fault injection: make operations fail, slow down, or fail sometimes.
+    #[command(subcommand)]
+    Faults(FaultsCommand),
+    /// Forget all transactions, ledger entries, deliveries and fault rules (users and keys stay).
+    Reset,
+}
+
+#[derive(Debug, Subcommand)]
+enum TransactionsCommand {
+    /// The most recent transactions.
+    List {
+        /// Only this API user's.
+        #[arg(long)]
+        api_user: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One transaction, with its status body and callbacks.
+    Show { reference: String },
+    /// Approve a request waiting for the payer (what the payer's handset does).
+    Approve { reference: String },
+    /// Reject a request waiting for the payer.
+    Reject { reference: String },
+    /// Make a pending transaction SUCCESSFUL or FAILED now.
+    Force {
+        reference: String,
+        /// SUCCESSFUL or FAILED.
+        #[arg(long)]
+        status: String,
+        /// The reason when FAILED, e.g. NOT_ENOUGH_FUNDS.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeliveriesCommand {
+    /// The most recent callback deliveries.
+    List {
+        /// Only those of this reference id.
+        #[arg(long)]
+        reference: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One delivery with its body and every attempt.
+    Show { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountsCommand {
+    /// Every ledger account with its balance.
+    List,
+    /// Set a payer's wallet balance.
+    SetWallet {
+        #[arg(long)]
+        environment: String,
+        #[arg(long)]
+        msisdn: String,
+        /// Major units, e.g. 2500.50.
+        #[arg(long)]
+        amount: String,
+    },
+    /// Set an API user's account balance for a product (e.g. to fund transfers).
+    SetUser {
+        api_user: String,
+        #[arg(long)]
+        product: Product,
+        #[arg(long)]
+        amount: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FaultsCommand {
+    /// The rules in force.
+    List,
+    /// Add a rule, e.g. `--path /v1_0/apiuser --method POST --status 500 --count 2`.
+    Add {
+        /// Path pattern; `*` matches anything.
+        #[arg(long)]
+        path: String,
+        #[arg(long)]
+        method: Option<String>,
+        /// Only this API user's requests.
+        #[arg(long)]
+        api_user: Option<String>,
+        /// Answer with this status (absent: only add latency).
+        #[arg(long)]
+        status: Option<u16>,
+        /// Body to answer with (a MoMo-style default otherwise).
+        #[arg(long)]
+        body: Option<String>,
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        #[arg(long, default_value_t = 1.0)]
+        probability: f64,
+        /// How many requests it affects (until removed if absent).
+        #[arg(long)]
+        count: Option<i64>,
+    },
+    /// Remove a rule.
+    Remove { id: String },
+    /// Remove every rule.
+    Clear,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +181,8 @@ enum UsersCommand {
     RegenerateKey { api_user: String },
     /// Revoke an API user; its tokens stop working at once.
     Revoke { api_user: String },
+    /// Show the secret the user's callbacks are signed with (X-Momo-Signature).
+    CallbackSecret { api_user: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +254,51 @@ async fn execute(args: &AdminArgs) -> Result<(), Failure> {
                 client.call(reqwest::Method::DELETE, &format!("/users/{}", enc(api_user)), None::<&()>).await?;
             client.print(&user, || format!("Revoked API user {}; its tokens no longer work.\n", user.api_user))
         }
+        AdminCommand::Users(UsersCommand::CallbackSecret { api_user }) => {
+            let secret: Value =
+                client.call(Method::GET, &format!("/users/{}/callback-secret", enc(api_user)), None::<&()>).await?;
+            client.print(&secret, || format!("{}\n", secret["callbackSigningSecret"].as_str().unwrap_or_default()))
+        }
+        AdminCommand::Transactions(command) => transactions(&client, command).await,
+        AdminCommand::Deliveries(DeliveriesCommand::List { reference, limit }) => {
+            let mut path = format!("/deliveries?limit={limit}");
+            if let Some(reference) = reference {
+                path.push_str(&format!("&referenceId={}", enc(reference)));
+            }
+            let list: Vec<Value> = client.call(Method::GET, &path, None::<&()>).await?;
+            client.print(&list, || {
+                rows(
+                    &list,
+                    &["id", "referenceId", "kind", "method", "state", "attempts", "url"],
+                    "No callback deliveries.",
+                )
+            })
+        }
+        AdminCommand::Deliveries(DeliveriesCommand::Show { id }) => {
+            let detail: Value = client.call(Method::GET, &format!("/deliveries/{}", enc(id)), None::<&()>).await?;
+            client.print(&detail, || pretty(&detail))
+        }
+        AdminCommand::Accounts(AccountsCommand::List) => {
+            let list: Vec<Value> = client.call(Method::GET, "/accounts", None::<&()>).await?;
+            client.print(&list, || rows(&list, &["account", "currency", "balance", "floor"], "No ledger accounts yet."))
+        }
+        AdminCommand::Accounts(AccountsCommand::SetWallet { environment, msisdn, amount }) => {
+            let path = format!("/wallets/{}/MSISDN/{}/balance", enc(environment), enc(msisdn));
+            let account: Value = client.call(Method::PUT, &path, Some(&json!({ "amount": amount }))).await?;
+            client.print(&account, || balance_text(&account))
+        }
+        AdminCommand::Accounts(AccountsCommand::SetUser { api_user, product, amount }) => {
+            let path = format!("/users/{}/accounts/{product}/balance", enc(api_user));
+            let account: Value = client.call(Method::PUT, &path, Some(&json!({ "amount": amount }))).await?;
+            client.print(&account, || balance_text(&account))
+        }
+        AdminCommand::Faults(command) => faults(&client, command).await,
+        AdminCommand::Reset => {
+            client.call_empty(Method::POST, "/reset").await?;
+            client.print(&json!({"reset": true}), || {
+                "All transactions, ledger entries, deliveries and fault rules are gone.\n".into()
+            })
+        }
         AdminCommand::SubscriptionKeys(KeysCommand::List) => {
             let keys: Vec<SubscriptionKey> =
                 client.call(reqwest::Method::GET, "/subscription-keys", None::<&()>).await?;
@@ -162,6 +325,127 @@ async fn execute(args: &AdminArgs) -> Result<(), Failure> {
             client.print(&key, || format!("Revoked subscription key {}.\n", key.id))
         }
     }
+}
+
+async fn transactions(client: &Admin, command: &TransactionsCommand) -> Result<(), Failure> {
+    let (method, path, body) = match command {
+        TransactionsCommand::List { api_user, limit } => {
+            let mut path = format!("/transactions?limit={limit}");
+            if let Some(user) = api_user {
+                path.push_str(&format!("&apiUser={}", enc(user)));
+            }
+            let list: Vec<Value> = client.call(Method::GET, &path, None::<&()>).await?;
+            return client.print(&list, || {
+                rows(
+                    &list,
+                    &["referenceId", "product", "kind", "amount", "currency", "status", "reason", "awaitingApproval"],
+                    "No transactions.",
+                )
+            });
+        }
+        TransactionsCommand::Show { reference } => {
+            let detail: Value =
+                client.call(Method::GET, &format!("/transactions/{}", enc(reference)), None::<&()>).await?;
+            return client.print(&detail, || pretty(&detail));
+        }
+        TransactionsCommand::Approve { reference } => {
+            (Method::POST, format!("/transactions/{}/approve", enc(reference)), None)
+        }
+        TransactionsCommand::Reject { reference } => {
+            (Method::POST, format!("/transactions/{}/reject", enc(reference)), None)
+        }
+        TransactionsCommand::Force { reference, status, reason } => (
+            Method::POST,
+            format!("/transactions/{}/force", enc(reference)),
+            Some(json!({ "status": status.to_ascii_uppercase(), "reason": reason })),
+        ),
+    };
+    let tx: Value = client.call(method, &path, body.as_ref()).await?;
+    client.print(&tx, || {
+        let reason = tx["reason"].as_str().map(|r| format!(" ({r})")).unwrap_or_default();
+        format!(
+            "{} is now {}{reason}.\n",
+            tx["referenceId"].as_str().unwrap_or_default(),
+            tx["status"].as_str().unwrap_or_default()
+        )
+    })
+}
+
+async fn faults(client: &Admin, command: &FaultsCommand) -> Result<(), Failure> {
+    match command {
+        FaultsCommand::List => {
+            let list: Vec<Value> = client.call(Method::GET, "/faults", None::<&()>).await?;
+            client.print(&list, || {
+                rows(
+                    &list,
+                    &["id", "method", "path", "apiUser", "status", "latencyMs", "probability", "remaining"],
+                    "No fault rules.",
+                )
+            })
+        }
+        FaultsCommand::Add { path, method, api_user, status, body, latency_ms, probability, count } => {
+            let spec = json!({
+                "path": path, "method": method, "apiUser": api_user, "status": status, "body": body,
+                "latencyMs": latency_ms, "probability": probability, "count": count,
+            });
+            let spec: serde_json::Map<String, Value> = spec
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let rule: Value = client.call(Method::POST, "/faults", Some(&spec)).await?;
+            client.print(&rule, || format!("Added fault rule {}.\n", rule["id"].as_str().unwrap_or_default()))
+        }
+        FaultsCommand::Remove { id } => {
+            client.call_empty(Method::DELETE, &format!("/faults/{}", enc(id))).await?;
+            client.print(&json!({"removed": id}), || format!("Removed fault rule {id}.\n"))
+        }
+        FaultsCommand::Clear => {
+            client.call_empty(Method::DELETE, "/faults").await?;
+            client.print(&json!({"cleared": true}), || "Removed every fault rule.\n".into())
+        }
+    }
+}
+
+/// A table of the given fields of JSON objects.
+fn rows(items: &[Value], fields: &[&str], empty: &str) -> String {
+    if items.is_empty() {
+        return format!("{empty}\n");
+    }
+    let cell = |item: &Value, field: &str| match &item[field] {
+        Value::Null => "-".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let widths: Vec<usize> = fields
+        .iter()
+        .map(|f| items.iter().map(|i| cell(i, f).chars().count()).chain([f.len()]).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    let line = |cells: Vec<String>| {
+        cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_owned()
+            + "\n"
+    };
+    out.push_str(&line(fields.iter().map(|f| f.to_ascii_uppercase()).collect()));
+    for item in items {
+        out.push_str(&line(fields.iter().map(|f| cell(item, f)).collect()));
+    }
+    out
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
+fn balance_text(account: &Value) -> String {
+    format!(
+        "{} now holds {} {}.\n",
+        account["account"].as_str().unwrap_or_default(),
+        account["balance"].as_str().unwrap_or_default(),
+        account["currency"].as_str().unwrap_or_default()
+    )
 }
 
 /// Percent-encode a path segment (new-platform user ids contain '/', '+' and '=').
@@ -196,6 +480,16 @@ impl Admin {
         path: &str,
         body: Option<&impl Serialize>,
     ) -> Result<T, Failure> {
+        self.call_raw(method, path, body, false).await
+    }
+
+    async fn call_raw<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+        empty_ok: bool,
+    ) -> Result<T, Failure> {
         let mut request =
             self.http.request(method, format!("{}{path}", self.base)).bearer_auth(self.token.expose_secret());
         if let Some(body) = body {
@@ -209,7 +503,8 @@ impl Admin {
         let status = response.status();
         let bytes = response.bytes().await.unwrap_or_default();
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| Failure {
+            let text: &[u8] = if empty_ok && bytes.is_empty() { b"null" } else { &bytes };
+            return serde_json::from_slice(text).map_err(|e| Failure {
                 message: format!("the server answered {status} with a body this CLI does not understand: {e}"),
                 hint: "is --server pointing at an openmomo server of the same version?",
                 code: 3,
@@ -224,6 +519,12 @@ impl Admin {
             _ => "fix the request as the message says",
         };
         Err(Failure { message, hint, code: 1 })
+    }
+
+    /// A call whose success has no body (204).
+    async fn call_empty(&self, method: Method, path: &str) -> Result<(), Failure> {
+        let _: Value = self.call_raw(method, path, None::<&()>, true).await?;
+        Ok(())
     }
 
     fn print<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> Result<(), Failure> {

@@ -392,3 +392,88 @@ fn fresh_postgres_database() -> Option<String> {
     let (prefix, _) = admin.rsplit_once('/').unwrap();
     Some(format!("{prefix}/{name}"))
 }
+
+#[test]
+fn momo_admin_controls_payments_faults_and_balances() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = Http::new();
+    let server = Server::start(dir.path(), &pinned(), &[]);
+    let base = server.base.as_str();
+    let (user, key) = http.sandbox_user(base);
+    let token = http.access_token(base, &user, &key);
+    let reference = uuid::Uuid::new_v4().to_string();
+    let (status, _) = http.send(
+        http.client
+            .post(format!("{base}/collection/v1_0/requesttopay"))
+            .header("Ocp-Apim-Subscription-Key", KEY)
+            .header("X-Target-Environment", "sandbox")
+            .header("X-Reference-Id", &reference)
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"amount": "12", "currency": "EUR", "payer": {"partyIdType": "MSISDN", "partyId": "56733123453"}})),
+    );
+    assert_eq!(status, 202);
+
+    let listed = stdout_of(&momo_admin(base, ADMIN, &["transactions", "list"]).success());
+    assert!(listed.contains(&reference) && listed.contains("PENDING"), "{listed}");
+    let forced = stdout_of(
+        &momo_admin(
+            base,
+            ADMIN,
+            &["transactions", "force", &reference, "--status", "failed", "--reason", "NOT_ENOUGH_FUNDS"],
+        )
+        .success(),
+    );
+    assert_eq!(forced, format!("{reference} is now FAILED (NOT_ENOUGH_FUNDS).\n"));
+    let shown: Value = serde_json::from_str(&stdout_of(
+        &momo_admin(base, ADMIN, &["--json", "transactions", "show", &reference]).success(),
+    ))
+    .unwrap();
+    assert_eq!(shown["statusBody"]["reason"], "NOT_ENOUGH_FUNDS");
+    momo_admin(base, ADMIN, &["transactions", "approve", &reference]).code(1);
+
+    let wallet = stdout_of(
+        &momo_admin(
+            base,
+            ADMIN,
+            &["accounts", "set-wallet", "--environment", "mtnuganda", "--msisdn", "256771234567", "--amount", "5000"],
+        )
+        .success(),
+    );
+    assert_eq!(wallet, "wallet:mtnuganda:MSISDN:256771234567 now holds 5000 UGX.\n");
+    let funded = stdout_of(
+        &momo_admin(base, ADMIN, &["accounts", "set-user", &user, "--product", "disbursement", "--amount", "99.5"])
+            .success(),
+    );
+    assert!(funded.contains("99.5 EUR"), "{funded}");
+    let accounts = stdout_of(&momo_admin(base, ADMIN, &["accounts", "list"]).success());
+    assert!(accounts.contains("wallet:mtnuganda:MSISDN:256771234567") && accounts.contains("5000"), "{accounts}");
+
+    let added = stdout_of(
+        &momo_admin(
+            base,
+            ADMIN,
+            &["faults", "add", "--path", "/v1_0/apiuser", "--method", "POST", "--status", "500", "--count", "1"],
+        )
+        .success(),
+    );
+    assert!(added.starts_with("Added fault rule"), "{added}");
+    let user_attempt = http.send(
+        http.client
+            .post(format!("{base}/v1_0/apiuser"))
+            .header("Ocp-Apim-Subscription-Key", KEY)
+            .header("X-Reference-Id", uuid::Uuid::new_v4().to_string())
+            .json(&serde_json::json!({"providerCallbackHost": "webhook.site"})),
+    );
+    assert_eq!(user_attempt.0, 500);
+    let rules = stdout_of(&momo_admin(base, ADMIN, &["faults", "list"]).success());
+    assert!(rules.contains("/v1_0/apiuser"), "{rules}");
+    momo_admin(base, ADMIN, &["faults", "clear"]).success();
+
+    let secret = stdout_of(&momo_admin(base, ADMIN, &["users", "callback-secret", &user]).success());
+    assert_eq!(secret.trim().len(), 64);
+    let deliveries = stdout_of(&momo_admin(base, ADMIN, &["deliveries", "list"]).success());
+    assert_eq!(deliveries, "No callback deliveries.\n");
+    momo_admin(base, ADMIN, &["reset"]).success();
+    let after = stdout_of(&momo_admin(base, ADMIN, &["transactions", "list"]).success());
+    assert_eq!(after, "No transactions.\n");
+}
