@@ -29,7 +29,7 @@ pub async fn settle_due(state: &AppState) -> anyhow::Result<usize> {
 
 /// Settle this transaction if its outcome is due; `true` if it became final now.
 pub async fn settle_if_due(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<bool> {
-    let due = tx.status == TransactionStatus::Pending && tx.due_at.is_some_and(|at| at <= state.clock.now_ms());
+    let due = !tx.status.is_final() && tx.due_at.is_some_and(|at| at <= state.clock.now_ms());
     if !due {
         return Ok(false);
     }
@@ -38,7 +38,7 @@ pub async fn settle_if_due(state: &AppState, tx: &TransactionRecord) -> anyhow::
 
 async fn settle_one(state: &AppState, key: &TxKey) -> anyhow::Result<bool> {
     let Some(tx) = state.store.transaction(key).await? else { return Ok(false) };
-    if tx.status != TransactionStatus::Pending {
+    if tx.status.is_final() {
         return Ok(false);
     }
     let outcome = tx
@@ -110,17 +110,9 @@ async fn refund_payee(state: &AppState, tx: &TransactionRecord) -> anyhow::Resul
 /// never runs out of money); production wallets start with the opening balance and, like the API
 /// user's accounts, cannot go below zero.
 fn postings(state: &AppState, tx: &TransactionRecord, env: &Environment, refund_payee: Option<&Party>) -> Vec<Posting> {
+    let Some(flow) = tx.key.kind.flow() else { return Vec::new() };
     let production = !env.is_sandbox();
     let floor = production.then_some(0);
-    let party = refund_payee.or(tx.party.as_ref());
-    let Some(party) = party else { return Vec::new() };
-    let opening = if production {
-        crate::domain::validation::parse_amount(&state.settings.wallet_opening_balance, env.currency_decimals)
-            .unwrap_or(0)
-    } else {
-        0
-    };
-    let wallet = AccountSpec { id: accounts::wallet(env.name, party), currency: env.currency.into(), floor, opening };
     let user_product = if tx.key.kind == Kind::Refund { Product::Disbursement } else { tx.key.product };
     let user = AccountSpec {
         id: accounts::api_user(&tx.api_user, user_product),
@@ -128,9 +120,33 @@ fn postings(state: &AppState, tx: &TransactionRecord, env: &Environment, refund_
         floor,
         opening: 0,
     };
-    let (from, to) = match tx.key.kind.flow() {
-        Flow::FromParty => (wallet, user),
-        Flow::ToParty => (user, wallet),
+    let counterparty = match flow {
+        Flow::FromParty | Flow::ToParty => {
+            let Some(party) = refund_payee.or(tx.party.as_ref()) else { return Vec::new() };
+            let opening = if production {
+                crate::domain::validation::parse_amount(&state.settings.wallet_opening_balance, env.currency_decimals)
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            AccountSpec { id: accounts::wallet(env.name, party), currency: env.currency.into(), floor, opening }
+        }
+        Flow::ToProvider => {
+            let name = serde_json::from_str::<momo_types::payments::CreatePayments>(&tx.request)
+                .ok()
+                .and_then(|p| p.service_provider_user_name)
+                .unwrap_or_else(|| "unnamed".into());
+            AccountSpec {
+                id: accounts::provider(env.name, &name),
+                currency: env.currency.into(),
+                floor: None,
+                opening: 0,
+            }
+        }
+    };
+    let (from, to) = match flow {
+        Flow::FromParty => (counterparty, user),
+        Flow::ToParty | Flow::ToProvider => (user, counterparty),
     };
     vec![Posting { account: from, amount: -tx.amount_minor }, Posting { account: to, amount: tx.amount_minor }]
 }
@@ -156,6 +172,8 @@ fn finalization(
                     reason: reason.as_deref(),
                     financial_transaction_id: fti.as_deref(),
                     refund_payee,
+                    reference_id: &tx.key.reference_id,
+                    created_at: tx.created_at,
                 },
                 state.settings.reason_format,
             )?;

@@ -250,6 +250,194 @@ pub struct DeliveryNotification {
     pub notification_message: String,
 }
 
+/// `POST /collection/v2_0/invoice`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateInvoice {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub amount: String,
+    pub currency: String,
+    /// Seconds the invoice stays payable (a string on the wire).
+    pub validity_duration: String,
+    pub intended_payer: Party,
+    pub payee: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// The status of an invoice, in the sandbox's key order. Its failure field is `errorReason`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceResult {
+    pub reference_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub amount: String,
+    pub currency: String,
+    pub status: TransactionStatus,
+    pub payment_reference: String,
+    pub invoice_id: String,
+    pub expiry_date_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_reason: Option<Reason>,
+    pub intended_payer: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// `DELETE /collection/v2_0/invoice/{referenceId}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelInvoice {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+}
+
+/// `POST /collection/v2_0/preapproval`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreApproval {
+    pub payer: Party,
+    pub payer_currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_message: Option<String>,
+    /// Seconds the pre-approval is valid.
+    pub validity_time: u64,
+}
+
+/// The status of a pre-approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreApprovalResult {
+    pub payer: Party,
+    pub payer_currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_message: Option<String>,
+    pub status: TransactionStatus,
+    /// `YYYY-MM-DDTHH:mm:SS` (the spec types it as an integer; the description and the wire say a string).
+    pub expiration_date_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+/// One approved pre-approval, as `GET /collection/v1_0/preapprovals/{type}/{id}` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreApprovalDetails {
+    pub pre_approval_id: String,
+    pub to_fri: String,
+    pub from_fri: String,
+    pub from_currency: String,
+    pub created_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_time: Option<String>,
+    /// `APPROVED`, `CANCELLED`, `EXPIRED`, `REJECTED` or `PENDING`.
+    pub status: String,
+    pub message: String,
+}
+
+/// An amount with its currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    pub amount: String,
+    pub currency: String,
+}
+
+/// `POST /collection/v2_0/payment`: pay a service provider from the API user's account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatePayments {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_transaction_id: Option<String>,
+    pub money: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_provider_user_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupon_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_offering_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiver_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_number_of_retries: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_sender_charges: Option<bool>,
+}
+
+/// The status of a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentResult {
+    pub reference_id: String,
+    pub status: TransactionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub financial_transaction_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+/// `POST /remittance/v2_0/cashtransfer`. Field spellings are the spec's (`orginatingCountry`,
+/// `payerSurName`); the other spellings integrators report are read too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CashTransfer {
+    pub amount: String,
+    pub currency: String,
+    pub payee: Party,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "originatingCountry")]
+    pub orginating_country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_amount: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payee_note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_identification_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_identification_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_identity: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "payerSurname")]
+    pub payer_sur_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_language_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_msisdn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_gender: Option<String>,
+}
+
+/// The status of a cash transfer: its request, then the result fields (`reason` a string).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CashTransferResult {
+    #[serde(flatten)]
+    pub request: CashTransfer,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub financial_transaction_id: Option<String>,
+    pub status: TransactionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

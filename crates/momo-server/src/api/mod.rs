@@ -43,6 +43,17 @@ pub fn handler(op: &Operation) -> Option<MethodRouter<AppState>> {
         (Some(Disbursement), "Refund-V1") => on(filter, payments::refund_v1),
         (Some(Disbursement), "Refund-V2") => on(filter, payments::refund_v2),
         (Some(Disbursement), "GetRefundStatus") => on(filter, payments::refund_status),
+        (Some(Collection), "CreateInvoice") => on(filter, payments::create_invoice),
+        (Some(Collection), "GetInvoiceStatus") => on(filter, payments::invoice_status),
+        (Some(Collection), "CancelInvoice") => on(filter, payments::cancel_invoice),
+        (Some(Collection), "PreApproval") => on(filter, payments::create_preapproval),
+        (Some(Collection), "GetPreApprovalStatus") => on(filter, payments::preapproval_status),
+        (Some(Collection), "GetApprovedPreApprovals") => on(filter, payments::approved_preapprovals),
+        (Some(Collection), "CancelPreApproval") => on(filter, payments::cancel_preapproval),
+        (Some(Collection), "CreatePayments") => on(filter, payments::create_payment),
+        (Some(Collection), "GetPaymentStatus") => on(filter, payments::payment_status),
+        (Some(Remittance), "CashTransfer") => on(filter, payments::cash_transfer),
+        (Some(Remittance), "GetCashTransferStatus") => on(filter, payments::cash_transfer_status),
         _ => return None,
     };
     Some(router)

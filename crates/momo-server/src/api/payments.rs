@@ -9,15 +9,20 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use momo_types::payments::{Party, Refund, RequestToPay, TransactionStatus, Transfer};
-use momo_types::{Environment, Product};
+use momo_types::payments::{
+    CancelInvoice, CashTransfer, CreateInvoice, CreatePayments, Party, PreApproval, PreApprovalDetails, Refund,
+    RequestToPay, TransactionStatus, Transfer,
+};
+use momo_types::{Environment, ErrorCode, Product};
 
 use crate::domain::transactions::{self, ApiVersion, Kind, Outcome, Plan, StatusFields};
 use crate::domain::validation::{
     check_callback_url, check_currency, check_external_id, check_message, check_party, parse_amount,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{parse_reference_id, CallbackUrlHeader, Caller, MomoJson, PathParam, ReferenceIdHeader};
+use crate::extract::{
+    parse_reference_id, CallbackUrlHeader, Caller, MomoJson, OptionalJson, PathParam, ReferenceIdHeader,
+};
 use crate::settle;
 use crate::state::AppState;
 use crate::store::{TransactionRecord, TxKey};
@@ -26,7 +31,8 @@ use crate::store::{TransactionRecord, TxKey};
 struct Incoming<'a> {
     kind: Kind,
     version: ApiVersion,
-    amount: &'a str,
+    /// `None` for a pre-approval, which moves no money.
+    amount: Option<&'a str>,
     currency: &'a str,
     external_id: Option<&'a str>,
     payer_message: Option<&'a str>,
@@ -35,6 +41,8 @@ struct Incoming<'a> {
     party: Option<(&'static str, &'a Party)>,
     related: Option<String>,
     request: String,
+    /// How long a production payer has to approve, if not the configured window (invoices).
+    window_ms: Option<i64>,
 }
 
 async fn accept(
@@ -49,7 +57,10 @@ async fn accept(
         .map(|_| callback.unwrap_or_default().trim().to_owned())
         // The Partner Portal's "Payment Server URL" is where callbacks go when none is given.
         .or_else(|| caller.user.payment_server_url.clone());
-    let amount_minor = parse_amount(incoming.amount, env.currency_decimals)?;
+    let amount_minor = match incoming.amount {
+        Some(amount) => parse_amount(amount, env.currency_decimals)?,
+        None => 0,
+    };
     check_currency(incoming.currency, env)?;
     check_message("payerMessage", incoming.payer_message)?;
     check_message("payeeNote", incoming.payee_note)?;
@@ -58,8 +69,7 @@ async fn accept(
         check_party(field, party)?;
     }
     let now = state.clock.now_ms();
-    let plan =
-        plan(state, env, incoming.kind, caller.product, incoming.party.map(|(_, p)| p), incoming.external_id, now);
+    let plan = plan(state, env, caller.product, &incoming, now);
     let record = TransactionRecord {
         key: TxKey { product: caller.product, kind: incoming.kind, reference_id: reference.to_string() },
         api_user: caller.user.id.clone(),
@@ -81,6 +91,7 @@ async fn accept(
         notifications: 0,
         created_at: now,
         updated_at: now,
+        cancelled_at: None,
     };
     state.store.insert_transaction(&record).await?;
     tracing::info!(reference_id = %reference, kind = incoming.kind.as_str(), api_user = %caller.user.id, "transaction accepted");
@@ -90,28 +101,22 @@ async fn accept(
 /// Sandbox: the test numbers decide. Production: requests to pay wait for the payer's approval
 /// (or are approved at once with `auto_approve`); money going out settles after the delay,
 /// subject to funds.
-fn plan(
-    state: &AppState,
-    env: &Environment,
-    kind: Kind,
-    product: Product,
-    party: Option<&Party>,
-    external_id: Option<&str>,
-    now: i64,
-) -> Plan {
+fn plan(state: &AppState, env: &Environment, product: Product, incoming: &Incoming<'_>, now: i64) -> Plan {
     let settings = &state.settings;
+    let (kind, party) = (incoming.kind, incoming.party.map(|(_, p)| p));
     let delay = i64::try_from(settings.pending_delay.as_millis()).unwrap_or(i64::MAX / 4);
     if env.is_sandbox() {
-        return transactions::sandbox_plan(settings.scenario_profile, kind, product, party, external_id, now, delay);
+        let profile = settings.scenario_profile;
+        return transactions::sandbox_plan(profile, kind, product, party, incoming.external_id, now, delay);
     }
-    let needs_approval = matches!(kind, Kind::RequestToPay | Kind::RequestToWithdraw) && !settings.auto_approve;
+    let needs_approval =
+        matches!(kind, Kind::RequestToPay | Kind::RequestToWithdraw | Kind::Invoice | Kind::PreApproval)
+            && !settings.auto_approve;
     if needs_approval {
-        let window = i64::try_from(settings.approval_window.as_millis()).unwrap_or(i64::MAX / 4);
-        Plan {
-            outcome: Some(Outcome::Failed("COULD_NOT_PERFORM_TRANSACTION".into())),
-            due_at: Some(now + window),
-            awaiting_approval: true,
-        }
+        let configured = i64::try_from(settings.approval_window.as_millis()).unwrap_or(i64::MAX / 4);
+        let window = incoming.window_ms.unwrap_or(configured);
+        let lapse = if kind == Kind::Invoice { "EXPIRED" } else { "COULD_NOT_PERFORM_TRANSACTION" };
+        Plan { outcome: Some(Outcome::Failed(lapse.into())), due_at: Some(now + window), awaiting_approval: true }
     } else {
         Plan { outcome: Some(Outcome::Successful), due_at: Some(now + delay), awaiting_approval: false }
     }
@@ -133,7 +138,7 @@ async fn create_request_to_pay(
     let incoming = Incoming {
         kind,
         version,
-        amount: &body.amount,
+        amount: Some(&body.amount),
         currency: &body.currency,
         external_id: body.external_id.as_deref(),
         payer_message: body.payer_message.as_deref(),
@@ -141,6 +146,7 @@ async fn create_request_to_pay(
         party: Some(("payer", &body.payer)),
         related: None,
         request: to_json(&body)?,
+        window_ms: None,
     };
     accept(&state, &caller, reference.0, callback.0, incoming).await
 }
@@ -157,7 +163,7 @@ async fn create_transfer(
     let incoming = Incoming {
         kind,
         version,
-        amount: &body.amount,
+        amount: Some(&body.amount),
         currency: &body.currency,
         external_id: body.external_id.as_deref(),
         payer_message: body.payer_message.as_deref(),
@@ -165,6 +171,7 @@ async fn create_transfer(
         party: Some(("payee", &body.payee)),
         related: None,
         request: to_json(&body)?,
+        window_ms: None,
     };
     accept(&state, &caller, reference.0, callback.0, incoming).await
 }
@@ -211,7 +218,7 @@ async fn create_refund(
     let incoming = Incoming {
         kind,
         version,
-        amount: &body.amount,
+        amount: Some(&body.amount),
         currency: &body.currency,
         external_id: body.external_id.as_deref(),
         payer_message: body.payer_message.as_deref(),
@@ -219,6 +226,7 @@ async fn create_refund(
         party: None,
         related: Some(original.to_string()),
         request: to_json(&body)?,
+        window_ms: None,
     };
     accept(&state, &caller, reference.0, callback.0, incoming).await
 }
@@ -255,6 +263,8 @@ pub async fn status_json(state: &AppState, tx: &TransactionRecord) -> ApiResult<
         reason: tx.reason.as_deref(),
         financial_transaction_id: tx.financial_transaction_id.as_deref(),
         refund_payee,
+        reference_id: &tx.key.reference_id,
+        created_at: tx.created_at,
     };
     Ok(transactions::status_body(&fields, state.settings.reason_format)?)
 }
@@ -281,3 +291,215 @@ status_handler!(request_to_withdraw_status, Kind::RequestToWithdraw);
 status_handler!(transfer_status, Kind::Transfer);
 status_handler!(deposit_status, Kind::Deposit);
 status_handler!(refund_status, Kind::Refund);
+status_handler!(invoice_status, Kind::Invoice);
+status_handler!(preapproval_status, Kind::PreApproval);
+status_handler!(payment_status, Kind::Payment);
+status_handler!(cash_transfer_status, Kind::CashTransfer);
+
+create_handler!(create_invoice, accept_invoice, CreateInvoice, Kind::Invoice, ApiVersion::V2);
+create_handler!(create_preapproval, accept_preapproval, PreApproval, Kind::PreApproval, ApiVersion::V2);
+create_handler!(create_payment, accept_payment, CreatePayments, Kind::Payment, ApiVersion::V2);
+create_handler!(cash_transfer, accept_cash_transfer, CashTransfer, Kind::CashTransfer, ApiVersion::V2);
+
+async fn accept_invoice(
+    state: AppState,
+    caller: Caller,
+    reference: ReferenceIdHeader,
+    callback: CallbackUrlHeader,
+    body: CreateInvoice,
+    kind: Kind,
+    version: ApiVersion,
+) -> ApiResult<StatusCode> {
+    let validity: i64 = body
+        .validity_duration
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v| *v > 0 && *v <= 365 * 86_400)
+        .ok_or_else(|| ApiError::BadRequest("validityDuration must be a number of seconds, as a string.".into()))?;
+    check_party("payee", &body.payee)?;
+    check_message("description", body.description.as_deref())?;
+    let incoming = Incoming {
+        kind,
+        version,
+        amount: Some(&body.amount),
+        currency: &body.currency,
+        external_id: body.external_id.as_deref(),
+        payer_message: None,
+        payee_note: None,
+        party: Some(("intendedPayer", &body.intended_payer)),
+        related: None,
+        request: to_json(&body)?,
+        window_ms: Some(validity * 1000),
+    };
+    accept(&state, &caller, reference.0, callback.0, incoming).await
+}
+
+async fn accept_preapproval(
+    state: AppState,
+    caller: Caller,
+    reference: ReferenceIdHeader,
+    callback: CallbackUrlHeader,
+    body: PreApproval,
+    kind: Kind,
+    version: ApiVersion,
+) -> ApiResult<StatusCode> {
+    if body.validity_time == 0 || body.validity_time > 10 * 365 * 86_400 {
+        return Err(ApiError::BadRequest("validityTime must be a positive number of seconds.".into()));
+    }
+    let incoming = Incoming {
+        kind,
+        version,
+        amount: None,
+        currency: &body.payer_currency,
+        external_id: None,
+        payer_message: body.payer_message.as_deref(),
+        payee_note: None,
+        party: Some(("payer", &body.payer)),
+        related: None,
+        request: to_json(&body)?,
+        window_ms: None,
+    };
+    accept(&state, &caller, reference.0, callback.0, incoming).await
+}
+
+async fn accept_payment(
+    state: AppState,
+    caller: Caller,
+    reference: ReferenceIdHeader,
+    callback: CallbackUrlHeader,
+    body: CreatePayments,
+    kind: Kind,
+    version: ApiVersion,
+) -> ApiResult<StatusCode> {
+    check_message("receiverMessage", body.receiver_message.as_deref())?;
+    check_message("senderNote", body.sender_note.as_deref())?;
+    let incoming = Incoming {
+        kind,
+        version,
+        amount: Some(&body.money.amount),
+        currency: &body.money.currency,
+        external_id: body.external_transaction_id.as_deref(),
+        payer_message: None,
+        payee_note: None,
+        party: None,
+        related: None,
+        request: to_json(&body)?,
+        window_ms: None,
+    };
+    accept(&state, &caller, reference.0, callback.0, incoming).await
+}
+
+async fn accept_cash_transfer(
+    state: AppState,
+    caller: Caller,
+    reference: ReferenceIdHeader,
+    callback: CallbackUrlHeader,
+    body: CashTransfer,
+    kind: Kind,
+    version: ApiVersion,
+) -> ApiResult<StatusCode> {
+    if let Some(original) = body.original_amount.as_deref() {
+        parse_amount(original, 4)
+            .map_err(|_| ApiError::BadRequest("originalAmount must be a positive decimal string.".into()))?;
+    }
+    let incoming = Incoming {
+        kind,
+        version,
+        amount: Some(&body.amount),
+        currency: &body.currency,
+        external_id: body.external_id.as_deref(),
+        payer_message: body.payer_message.as_deref(),
+        payee_note: body.payee_note.as_deref(),
+        party: Some(("payee", &body.payee)),
+        related: None,
+        request: to_json(&body)?,
+        window_ms: None,
+    };
+    accept(&state, &caller, reference.0, callback.0, incoming).await
+}
+
+/// Make a pending transaction fail now with `reason` (cancellations).
+async fn cancel_pending(state: &AppState, tx: &TransactionRecord, reason: &str) -> ApiResult<bool> {
+    let outcome = Outcome::Failed(reason.into()).to_column();
+    if !state.store.replan(&tx.key, &outcome, state.clock.now_ms(), false).await? {
+        return Ok(false);
+    }
+    let tx = state.store.transaction(&tx.key).await?.ok_or(ApiError::ResourceNotFound)?;
+    settle::settle_if_due(state, &tx).await?;
+    Ok(true)
+}
+
+/// `DELETE /collection/v2_0/invoice/{referenceId}`: the sandbox answers 202 (the spec says 200);
+/// the invoice becomes FAILED with `TRANSACTION_CANCELED` and its callback is sent.
+pub async fn cancel_invoice(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(reference): PathParam,
+    _new_reference: ReferenceIdHeader,
+    OptionalJson(_body): OptionalJson<CancelInvoice>,
+) -> ApiResult<StatusCode> {
+    let tx = load(&state, &caller, Kind::Invoice, &reference).await?;
+    if tx.status.is_final() || !cancel_pending(&state, &tx, "TRANSACTION_CANCELED").await? {
+        return Err(ApiError::Refused(StatusCode::CONFLICT, ErrorCode::NotAllowed, "The invoice is already final."));
+    }
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `DELETE /collection/v1_0/preapproval/{preapprovalid}`: 200; a pending one fails with
+/// `TRANSACTION_CANCELED`, an approved one is no longer listed.
+pub async fn cancel_preapproval(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(reference): PathParam,
+) -> ApiResult<StatusCode> {
+    let tx = load(&state, &caller, Kind::PreApproval, &reference).await?;
+    let cancelled = match tx.status {
+        TransactionStatus::Successful => state.store.cancel_transaction(&tx.key, state.clock.now_ms()).await?,
+        TransactionStatus::Failed => false,
+        TransactionStatus::Pending | TransactionStatus::Created => {
+            cancel_pending(&state, &tx, "TRANSACTION_CANCELED").await?
+        }
+    };
+    if !cancelled {
+        return Err(ApiError::Refused(StatusCode::CONFLICT, ErrorCode::NotAllowed, "The pre-approval is not active."));
+    }
+    Ok(StatusCode::OK)
+}
+
+/// `GET /collection/v1_0/preapprovals/{type}/{id}`: the caller's approved, unexpired and
+/// uncancelled pre-approvals of this payer (an empty list if none).
+pub async fn approved_preapprovals(
+    State(state): State<AppState>,
+    caller: Caller,
+    super::accountholder::AccountHolder(payer): super::accountholder::AccountHolder,
+) -> ApiResult<axum::Json<Vec<PreApprovalDetails>>> {
+    let now = state.clock.now_ms();
+    let mut out = Vec::new();
+    for tx in state.store.transactions(Some(&caller.user.id), 10_000).await? {
+        let same_payer = tx.party.as_ref().is_some_and(|p| {
+            p.party_id_type == payer.party_id_type && p.party_id.eq_ignore_ascii_case(&payer.party_id)
+        });
+        if tx.key.kind != Kind::PreApproval || !same_payer || tx.status != TransactionStatus::Successful {
+            continue;
+        }
+        let request: PreApproval = serde_json::from_str(&tx.request).map_err(|e| ApiError::Internal(e.into()))?;
+        let validity = i64::try_from(request.validity_time).unwrap_or(i64::MAX / 4_000);
+        let expiry = tx.created_at.saturating_add(validity.saturating_mul(1000));
+        if tx.cancelled_at.is_some() || expiry <= now {
+            continue;
+        }
+        out.push(PreApprovalDetails {
+            pre_approval_id: tx.key.reference_id.clone(),
+            to_fri: format!("FRI:{}/USER", tx.api_user),
+            from_fri: format!("FRI:{}/{}", request.payer.party_id, request.payer.party_id_type.as_str()),
+            from_currency: request.payer_currency.clone(),
+            created_time: transactions::mtn_time(tx.created_at, false),
+            approved_time: Some(transactions::mtn_time(tx.updated_at, false)),
+            expiry_time: Some(transactions::mtn_time(expiry, false)),
+            status: "APPROVED".into(),
+            message: request.payer_message.clone().unwrap_or_default(),
+        });
+    }
+    Ok(axum::Json(out))
+}

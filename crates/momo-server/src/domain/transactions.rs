@@ -1,7 +1,9 @@
 //! Transactions: the kinds MoMo has, how money moves for each, and their status bodies.
 
 use momo_types::payments::{
-    DepositResult, Party, Reason, Refund, RequestToPay, RequestToPayResult, TransactionStatus, Transfer, TransferResult,
+    CashTransfer, CashTransferResult, CreateInvoice, CreatePayments, DepositResult, InvoiceResult, Party,
+    PaymentResult, PreApproval, PreApprovalResult, Reason, Refund, RequestToPay, RequestToPayResult, TransactionStatus,
+    Transfer, TransferResult,
 };
 use momo_types::{ErrorCode, ErrorReason, Product};
 
@@ -17,6 +19,10 @@ pub enum Kind {
     Transfer,
     Deposit,
     Refund,
+    Invoice,
+    PreApproval,
+    Payment,
+    CashTransfer,
 }
 
 impl Kind {
@@ -27,21 +33,42 @@ impl Kind {
             Kind::Transfer => "transfer",
             Kind::Deposit => "deposit",
             Kind::Refund => "refund",
+            Kind::Invoice => "invoice",
+            Kind::PreApproval => "preapproval",
+            Kind::Payment => "payment",
+            Kind::CashTransfer => "cashtransfer",
         }
     }
+
+    pub const ALL: [Kind; 9] = [
+        Kind::RequestToPay,
+        Kind::RequestToWithdraw,
+        Kind::Transfer,
+        Kind::Deposit,
+        Kind::Refund,
+        Kind::Invoice,
+        Kind::PreApproval,
+        Kind::Payment,
+        Kind::CashTransfer,
+    ];
 
     pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::RequestToPay, Kind::RequestToWithdraw, Kind::Transfer, Kind::Deposit, Kind::Refund]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// Which way money moves when it succeeds.
-    pub fn flow(self) -> Flow {
+    /// Which way money moves when it succeeds (`None`: no money moves, as for a pre-approval).
+    pub fn flow(self) -> Option<Flow> {
         match self {
-            Kind::RequestToPay | Kind::RequestToWithdraw => Flow::FromParty,
-            Kind::Transfer | Kind::Deposit | Kind::Refund => Flow::ToParty,
+            Kind::RequestToPay | Kind::RequestToWithdraw | Kind::Invoice => Some(Flow::FromParty),
+            Kind::Transfer | Kind::Deposit | Kind::Refund | Kind::CashTransfer => Some(Flow::ToParty),
+            Kind::Payment => Some(Flow::ToProvider),
+            Kind::PreApproval => None,
         }
+    }
+
+    /// Whether MTN's sandbox writes this kind's `reason` as an object (reference §8.2).
+    fn object_reason_when_observed(self) -> bool {
+        matches!(self, Kind::Invoice | Kind::PreApproval | Kind::Payment)
     }
 
     /// The method of its callback (reference §10.4): v1 withdraw, deposit and refund use POST
@@ -53,15 +80,19 @@ impl Kind {
         }
     }
 
-    fn scenario_op(self, product: Product) -> ScenarioOp {
-        match (self, product) {
+    /// The scenario table that applies (`None`: MTN documents no test values for it).
+    fn scenario_op(self, product: Product) -> Option<ScenarioOp> {
+        Some(match (self, product) {
             (Kind::RequestToPay, _) => ScenarioOp::RequestToPay,
             (Kind::RequestToWithdraw, _) => ScenarioOp::RequestToWithdraw,
             (Kind::Deposit, _) => ScenarioOp::Deposit,
             (Kind::Refund, _) => ScenarioOp::Refund,
             (Kind::Transfer, Product::Remittance) => ScenarioOp::RemittanceTransfer,
             (Kind::Transfer, _) => ScenarioOp::DisbursementTransfer,
-        }
+            (Kind::PreApproval, _) => ScenarioOp::PreApproval,
+            (Kind::CashTransfer, _) => ScenarioOp::CashTransfer,
+            (Kind::Invoice | Kind::Payment, _) => return None,
+        })
     }
 }
 
@@ -94,8 +125,10 @@ impl ApiVersion {
 pub enum Flow {
     /// From the party's wallet to the API user's account (request to pay, withdraw).
     FromParty,
-    /// From the API user's account to the party's wallet (transfer, deposit, refund).
+    /// From the API user's account to the party's wallet (transfer, deposit, refund, cash transfer).
     ToParty,
+    /// From the API user's collection account to a service provider (payments).
+    ToProvider,
 }
 
 /// What a pending transaction will become.
@@ -144,7 +177,10 @@ pub fn sandbox_plan(
     pending_delay_ms: i64,
 ) -> Plan {
     let party = party.map(|p| (p.party_id_type, p.party_id.as_str()));
-    let effect = scenarios::effect(profile, kind.scenario_op(product), party, external_id);
+    let effect = match kind.scenario_op(product) {
+        Some(op) => scenarios::effect(profile, op, party, external_id),
+        None => Effect::Succeed,
+    };
     let at = |ms: i64| Some(now + ms);
     match effect {
         Effect::Succeed | Effect::Inactive | Effect::SyncError(_) => {
@@ -171,13 +207,11 @@ pub fn financial_transaction_id() -> String {
 /// The `reason` of a failed transaction in the configured shape.
 pub fn reason(code: &str, kind: Kind, format: ReasonFormat) -> Reason {
     let code = ErrorCode::parse(code);
-    // All kinds here are bare strings when observed; invoices, payments and pre-approvals
-    // (objects when observed) are not transactions of this module.
     let object = match format {
         ReasonFormat::Object => true,
-        ReasonFormat::String | ReasonFormat::Observed => false,
+        ReasonFormat::String => false,
+        ReasonFormat::Observed => kind.object_reason_when_observed(),
     };
-    let _ = kind;
     if object {
         let message = code.default_message().to_owned();
         Reason::Object(ErrorReason { code, message })
@@ -196,6 +230,8 @@ pub struct StatusFields<'a> {
     pub financial_transaction_id: Option<&'a str>,
     /// For a refund: the payer of the refunded request to pay, who receives the money.
     pub refund_payee: Option<Party>,
+    pub reference_id: &'a str,
+    pub created_at: i64,
 }
 
 /// The status body (also the callback body) of a transaction, in MTN's key order for its kind.
@@ -262,8 +298,73 @@ pub fn status_body(fields: &StatusFields<'_>, format: ReasonFormat) -> anyhow::R
                 reason,
             })?
         }
+        Kind::Invoice => {
+            let r: CreateInvoice = serde_json::from_str(fields.request)?;
+            let validity = r.validity_duration.parse::<i64>().unwrap_or(0);
+            serde_json::to_string(&InvoiceResult {
+                reference_id: fields.reference_id.to_owned(),
+                external_id: r.external_id,
+                amount: r.amount,
+                currency: r.currency,
+                status,
+                payment_reference: derived_number(fields.reference_id, "payment-reference"),
+                invoice_id: derived_number(fields.reference_id, "invoice-id"),
+                expiry_date_time: mtn_time(fields.created_at + validity * 1000, true),
+                error_reason: reason,
+                intended_payer: r.intended_payer,
+                description: r.description,
+            })?
+        }
+        Kind::PreApproval => {
+            let r: PreApproval = serde_json::from_str(fields.request)?;
+            let validity = i64::try_from(r.validity_time).unwrap_or(i64::MAX / 4_000);
+            serde_json::to_string(&PreApprovalResult {
+                payer: r.payer,
+                payer_currency: r.payer_currency,
+                payer_message: r.payer_message,
+                status,
+                expiration_date_time: mtn_time(fields.created_at.saturating_add(validity.saturating_mul(1000)), false),
+                reason,
+            })?
+        }
+        Kind::Payment => {
+            let _: CreatePayments = serde_json::from_str(fields.request)?;
+            serde_json::to_string(&PaymentResult {
+                reference_id: fields.reference_id.to_owned(),
+                status,
+                financial_transaction_id: fti,
+                reason,
+            })?
+        }
+        Kind::CashTransfer => {
+            let r: CashTransfer = serde_json::from_str(fields.request)?;
+            serde_json::to_string(&CashTransferResult { request: r, financial_transaction_id: fti, status, reason })?
+        }
     };
     Ok(body)
+}
+
+/// A stable 10-digit number derived from a reference id (an invoice's id and payment reference).
+fn derived_number(reference_id: &str, purpose: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{purpose}:{reference_id}").as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    (1_000_000_000 + u64::from_be_bytes(bytes) % 9_000_000_000).to_string()
+}
+
+/// MTN's timestamps: `2024-11-10T17:36:25.698` (with milliseconds) or `2024-11-10T17:36:25`.
+pub fn mtn_time(ms: i64, millis: bool) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let result = if millis {
+        t.format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]"
+        ))
+    } else {
+        t.format(time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"))
+    };
+    result.unwrap_or_default()
 }
 
 /// Ledger account names.
@@ -284,6 +385,11 @@ pub mod accounts {
     /// Where opening balances and operator adjustments come from (no floor).
     pub fn issuance(environment: &str) -> String {
         format!("system:{environment}:issuance")
+    }
+
+    /// A service provider paid through `CreatePayments`.
+    pub fn provider(environment: &str, name: &str) -> String {
+        format!("provider:{environment}:{}", name.to_ascii_lowercase())
     }
 }
 

@@ -19,11 +19,13 @@ pub(crate) struct Embedded(pub &'static [(i64, &'static str, &'static str)]);
 pub(crate) const SQLITE: Embedded = Embedded(&[
     (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
     (2, "payments", include_str!("migrations/shared/0002_payments.sql")),
+    (3, "cancellation", include_str!("migrations/shared/0003_cancellation.sql")),
 ]);
 
 pub(crate) const POSTGRES: Embedded = Embedded(&[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
     (2, "payments", include_str!("migrations/shared/0002_payments.sql")),
+    (3, "cancellation", include_str!("migrations/shared/0003_cancellation.sql")),
 ]);
 
 impl<'s> MigrationSource<'s> for Embedded {

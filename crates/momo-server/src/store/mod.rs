@@ -159,6 +159,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn transactions(&self, api_user: Option<&str>, limit: i64) -> StoreResult<Vec<TransactionRecord>>;
     /// Every transaction with this reference id (one per product and kind at most).
     async fn transactions_by_reference(&self, reference_id: &str) -> StoreResult<Vec<TransactionRecord>>;
+    /// Mark a successful transaction (a pre-approval) cancelled; `false` if it is not successful
+    /// or already cancelled.
+    async fn cancel_transaction(&self, key: &TxKey, at: i64) -> StoreResult<bool>;
     /// Count a delivery notification; returns the new count.
     async fn count_notification(&self, key: &TxKey) -> StoreResult<i64>;
 
@@ -214,6 +217,8 @@ pub struct TransactionRecord {
     pub notifications: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When a successful pre-approval was cancelled.
+    pub cancelled_at: Option<i64>,
 }
 
 /// A ledger account as a posting needs it.

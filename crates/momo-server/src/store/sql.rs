@@ -12,7 +12,7 @@ pub(crate) const KEY_COLUMNS: &str = "id, key_hash, hint, products, label, creat
 
 pub(crate) const TX_COLUMNS: &str = "product, kind, reference_id, api_user, environment, currency, amount_minor, \
      party_type, party_id, external_id, request, api_version, status, reason, financial_transaction_id, callback_url, \
-     outcome, due_at, awaiting_approval, related_reference_id, notifications, created_at, updated_at";
+     outcome, due_at, awaiting_approval, related_reference_id, notifications, created_at, updated_at, cancelled_at";
 
 pub(crate) const DELIVERY_COLUMNS: &str =
     "id, api_user, product, kind, reference_id, url, method, body, state, attempts, \
@@ -290,7 +290,7 @@ macro_rules! impl_store {
             async fn insert_transaction(&self, tx: &$crate::store::TransactionRecord) -> $crate::store::StoreResult<()> {
                 sqlx::query(&format!(
                     "INSERT INTO transactions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                     $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+                     $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
                     $crate::store::sql::TX_COLUMNS
                 ))
                 .bind(tx.key.product.as_str())
@@ -316,6 +316,7 @@ macro_rules! impl_store {
                 .bind(tx.notifications)
                 .bind(tx.created_at)
                 .bind(tx.updated_at)
+                .bind(tx.cancelled_at)
                 .execute(self.writer())
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;
@@ -493,6 +494,22 @@ macro_rules! impl_store {
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;
                 Ok(rows.iter().map(tx_from_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn cancel_transaction(&self, key: &$crate::store::TxKey, at: i64) -> $crate::store::StoreResult<bool> {
+                let result = sqlx::query(
+                    "UPDATE transactions SET cancelled_at = $4, updated_at = $4 \
+                     WHERE product = $1 AND kind = $2 AND reference_id = $3 AND status = 'SUCCESSFUL' \
+                     AND cancelled_at IS NULL",
+                )
+                .bind(key.product.as_str())
+                .bind(key.kind.as_str())
+                .bind(&key.reference_id)
+                .bind(at)
+                .execute(self.writer())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(result.rows_affected() == 1)
             }
 
             async fn count_notification(&self, key: &$crate::store::TxKey) -> $crate::store::StoreResult<i64> {
@@ -722,6 +739,7 @@ macro_rules! impl_store {
                 notifications: row.try_get("notifications")?,
                 created_at: row.try_get("created_at")?,
                 updated_at: row.try_get("updated_at")?,
+                cancelled_at: row.try_get("cancelled_at")?,
             })
         }
 

@@ -396,3 +396,128 @@ async fn the_object_reason_format_answers_code_and_message() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn invoices_are_created_paid_and_cancelled() {
+    let app = spawn_app().await;
+    let (_, token) = payer_ready(&app).await;
+    let invoice = json!({
+        "externalId": "inv-1", "amount": "700000", "currency": "EUR", "validityDuration": "360",
+        "intendedPayer": {"partyIdType": "MSISDN", "partyId": "5677876667"},
+        "payee": {"partyIdType": "MSISDN", "partyId": "46733123450"},
+        "description": "MoMo Invoice API"
+    });
+    let paid = new_id();
+    let r = app.create("collection", "/v2_0/invoice", &token, "sandbox", &paid, None, &invoice).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let body = app.final_status("collection", &format!("/v2_0/invoice/{paid}"), &token, "sandbox").await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(body.starts_with(&format!(r#"{{"referenceId":"{paid}","externalId":"inv-1","amount":"700000","currency":"EUR","status":"SUCCESSFUL","paymentReference":""#)), "{body}");
+    assert!(
+        body.ends_with(
+            r#""intendedPayer":{"partyIdType":"MSISDN","partyId":"5677876667"},"description":"MoMo Invoice API"}"#
+        ),
+        "{body}"
+    );
+    assert_eq!(v["invoiceId"].as_str().unwrap().len(), 10);
+    assert_eq!(v["expiryDateTime"].as_str().unwrap().len(), "2024-11-10T17:36:25.698".len());
+
+    let cancelled = new_id();
+    app.create("collection", "/v2_0/invoice", &token, "sandbox", &cancelled, None, &invoice).await;
+    let cancel = |id: &str| {
+        app.client
+            .delete(app.url(&format!("/collection/v2_0/invoice/{id}")))
+            .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+            .bearer_auth(&token)
+            .header("X-Target-Environment", "sandbox")
+            .header("X-Reference-Id", new_id())
+            .json(&json!({"externalId": "inv-1"}))
+            .send()
+    };
+    assert_eq!(cancel(&cancelled).await.unwrap().status(), StatusCode::ACCEPTED, "the sandbox answers 202");
+    let v: Value =
+        app.get("collection", &format!("/v2_0/invoice/{cancelled}"), &token, "sandbox").await.json().await.unwrap();
+    assert_eq!(v["status"], "FAILED");
+    assert_eq!(v["errorReason"]["code"], "TRANSACTION_CANCELED");
+    assert_eq!(cancel(&paid).await.unwrap().status(), StatusCode::CONFLICT);
+    let bad = json!({"amount": "1", "currency": "EUR", "validityDuration": "soon", "intendedPayer": {"partyIdType": "MSISDN", "partyId": "1234"}, "payee": {"partyIdType": "MSISDN", "partyId": "1234"}});
+    assert_eq!(
+        app.create("collection", "/v2_0/invoice", &token, "sandbox", &new_id(), None, &bad).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn pre_approvals_are_listed_while_approved_and_can_be_cancelled() {
+    let app = spawn_app().await;
+    let (user, token) = payer_ready(&app).await;
+    let id = new_id();
+    let body = json!({"payer": {"partyIdType": "MSISDN", "partyId": "46733123499"}, "payerCurrency": "EUR", "payerMessage": "Subscription", "validityTime": 3600});
+    assert_eq!(
+        app.create("collection", "/v2_0/preapproval", &token, "sandbox", &id, None, &body).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let status = app.final_status("collection", &format!("/v2_0/preapproval/{id}"), &token, "sandbox").await;
+    assert!(status.starts_with(r#"{"payer":{"partyIdType":"MSISDN","partyId":"46733123499"},"payerCurrency":"EUR","payerMessage":"Subscription","status":"SUCCESSFUL","expirationDateTime":""#), "{status}");
+    let listed: Vec<Value> =
+        app.get("collection", "/v1_0/preapprovals/msisdn/46733123499", &token, "sandbox").await.json().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["preApprovalId"], id.as_str());
+    assert_eq!(listed[0]["status"], "APPROVED");
+    assert_eq!(listed[0]["toFri"], format!("FRI:{user}/USER"));
+    assert_eq!(listed[0]["fromFri"], "FRI:46733123499/MSISDN");
+
+    let cancel = app
+        .client
+        .delete(app.url(&format!("/collection/v1_0/preapproval/{id}")))
+        .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+        .bearer_auth(&token)
+        .header("X-Target-Environment", "sandbox")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), StatusCode::OK);
+    let listed: Vec<Value> =
+        app.get("collection", "/v1_0/preapprovals/msisdn/46733123499", &token, "sandbox").await.json().await.unwrap();
+    assert!(listed.is_empty());
+    let wrong_currency = json!({"payer": {"partyIdType": "MSISDN", "partyId": "46733123499"}, "payerCurrency": "GHS", "validityTime": 60});
+    let r = app.create("collection", "/v2_0/preapproval", &token, "sandbox", &new_id(), None, &wrong_currency).await;
+    assert_answer(r, 500, r#"{"code":"INVALID_CURRENCY","message":"Currency not supported."}"#).await;
+}
+
+#[tokio::test]
+async fn payments_and_cash_transfers_settle_with_their_own_bodies() {
+    let app = spawn_app().await;
+    let (_, token) = payer_ready(&app).await;
+    let payment = new_id();
+    let body = json!({"externalTransactionId": "p-1", "money": {"amount": "25", "currency": "EUR"}, "customerReference": "+46070911111", "serviceProviderUserName": "Electricity Inc."});
+    assert_eq!(
+        app.create("collection", "/v2_0/payment", &token, "sandbox", &payment, None, &body).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let status = app.final_status("collection", &format!("/v2_0/payment/{payment}"), &token, "sandbox").await;
+    assert!(
+        status.starts_with(&format!(r#"{{"referenceId":"{payment}","status":"SUCCESSFUL","financialTransactionId":""#)),
+        "{status}"
+    );
+    assert_answer(
+        app.balance("collection", &token, "sandbox").await,
+        200,
+        r#"{"availableBalance":"-25","currency":"EUR"}"#,
+    )
+    .await;
+
+    let cash = new_id();
+    let body = json!({
+        "amount": "100", "currency": "EUR", "payee": {"partyIdType": "MSISDN", "partyId": "56733123453"},
+        "externalId": "c-1", "orginatingCountry": "SE", "originalAmount": "1100", "originalCurrency": "SEK",
+        "payerMessage": "Family", "payeeNote": "Family", "payerIdentificationType": "PASS", "payerFirstName": "Ada", "payerSurName": "L"
+    });
+    assert_eq!(
+        app.create("remittance", "/v2_0/cashtransfer", &token, "sandbox", &cash, None, &body).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let status = app.final_status("remittance", &format!("/v2_0/cashtransfer/{cash}"), &token, "sandbox").await;
+    assert!(status.starts_with(r#"{"amount":"100","currency":"EUR","payee":{"partyIdType":"MSISDN","partyId":"56733123453"},"externalId":"c-1","orginatingCountry":"SE","originalAmount":"1100""#), "{status}");
+    assert!(status.contains(r#""status":"SUCCESSFUL""#), "{status}");
+}
