@@ -44,6 +44,10 @@ pub enum ApiError {
     /// Token endpoint on the `momo-africa` platform: `X-Target-Environment` missing or wrong.
     #[error("invalid or missing X-Target-Environment on a token request")]
     TokenTargetEnvironment,
+    /// An OAuth2 error of the consent flow (`authorization_pending`, `access_denied`, …): 400
+    /// `{"error":"…"}` as RFC 6749 and OpenID CIBA define (MTN documents none).
+    #[error("oauth2 error {0}")]
+    OAuth(&'static str),
     /// `X-Target-Environment` unknown, missing, or not the API user's.
     #[error("target environment not allowed")]
     NotAllowedTargetEnvironment,
@@ -114,7 +118,7 @@ impl ApiError {
             // The sandbox answers 500 here, not the 401 the spec lists (reference §3.1).
             ApiError::LoginFailed(TokenErrorStyle::Observed) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::LoginFailed(TokenErrorStyle::Spec) => StatusCode::UNAUTHORIZED,
-            ApiError::TokenTargetEnvironment => StatusCode::BAD_REQUEST,
+            ApiError::TokenTargetEnvironment | ApiError::OAuth(_) => StatusCode::BAD_REQUEST,
             // MTN's common-error table: a wrong target environment is a 500, not a 4xx.
             ApiError::NotAllowedTargetEnvironment => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::InvalidCurrency => StatusCode::INTERNAL_SERVER_ERROR,
@@ -146,6 +150,7 @@ impl ApiError {
                 Body::Momo(ErrorCode::ResourceNotFound, "Requested resource was not found.".into())
             }
             ApiError::LoginFailed(_) => Body::Token("login_failed"),
+            ApiError::OAuth(error) => Body::Token(error),
             // Spacing as observed on the new platform (reference §14).
             ApiError::TokenTargetEnvironment => {
                 Body::Raw(r#"{"error": "Invalid or missing X-Target-Environment header"}"#)

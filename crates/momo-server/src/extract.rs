@@ -259,26 +259,82 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let CurrentProduct(product) = CurrentProduct::from_request_parts(parts, state).await?;
-        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        let claims = state.tokens.verify(token, state.clock.now()).ok_or(ApiError::Unauthorized)?;
-        let user =
-            state.cache.api_user(state.store.as_ref(), &claims.client_id).await?.ok_or(ApiError::Unauthorized)?;
-        let current = user.revoked_at.is_none() && user.key_version == claims.kv && user.key_hash.is_some();
-        let scoped = match state.settings.token_scope {
-            TokenScope::Shared => true,
-            TokenScope::Product => claims.prd == product,
-        };
-        if !current || !scoped {
+        let (caller, consent) = authorize(parts, state).await?;
+        // A consent token (from /oauth2/token/) is for userinfo only.
+        if consent.is_some() {
             return Err(ApiError::Unauthorized);
         }
-        let TargetEnvironmentHeader(requested) = TargetEnvironmentHeader::from_request_parts(parts, state).await?;
-        let environment = requested
-            .as_deref()
-            .and_then(Environment::lookup)
-            .filter(|env| env.name == user.environment)
-            .ok_or(ApiError::NotAllowedTargetEnvironment)?;
-        Ok(Caller { user, environment, product })
+        Ok(caller)
+    }
+}
+
+/// A caller holding an account holder's consent (a token from `/oauth2/token/`).
+#[derive(Debug, Clone)]
+pub struct ConsentCaller {
+    pub caller: Caller,
+    pub consent: crate::domain::tokens::ConsentClaims,
+}
+
+impl FromRequestParts<AppState> for ConsentCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (caller, consent) = authorize(parts, state).await?;
+        let consent = consent.ok_or(ApiError::Unauthorized)?;
+        Ok(ConsentCaller { caller, consent })
+    }
+}
+
+/// The token check shared by [`Caller`] and [`ConsentCaller`].
+async fn authorize(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<(Caller, Option<crate::domain::tokens::ConsentClaims>), ApiError> {
+    let product = Product::from_path(parts.uri.path()).ok_or(ApiError::RouteNotFound)?;
+    let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+    let claims = state.tokens.verify(token, state.clock.now()).ok_or(ApiError::Unauthorized)?;
+    let user = state.cache.api_user(state.store.as_ref(), &claims.client_id).await?.ok_or(ApiError::Unauthorized)?;
+    let current = user.revoked_at.is_none() && user.key_version == claims.kv && user.key_hash.is_some();
+    let scoped = match state.settings.token_scope {
+        TokenScope::Shared => true,
+        TokenScope::Product => claims.prd == product,
+    };
+    if !current || !scoped {
+        return Err(ApiError::Unauthorized);
+    }
+    let environment = target_environment_of(parts, &user.environment)?;
+    Ok((Caller { user, environment, product }, claims.consent))
+}
+
+/// The request's `X-Target-Environment`, which must be `expected`; else MTN's 500
+/// `NOT_ALLOWED_TARGET_ENVIRONMENT`.
+pub fn target_environment_of(parts: &Parts, expected: &str) -> Result<&'static Environment, ApiError> {
+    let requested = single_header(parts, headers::TARGET_ENVIRONMENT).ok().flatten();
+    requested
+        .and_then(Environment::lookup)
+        .filter(|env| env.name == expected)
+        .ok_or(ApiError::NotAllowedTargetEnvironment)
+}
+
+/// An `application/x-www-form-urlencoded` body (bc-authorize, oauth2/token), with MoMo-style
+/// rejections.
+#[derive(Debug)]
+pub struct MomoForm<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for MomoForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = state.settings.max_body_bytes;
+        axum::Form::<T>::from_request(req, state).await.map(|axum::Form(v)| MomoForm(v)).map_err(|rejection| {
+            match rejection.status() {
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(limit),
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(
+                    "The request body must be sent with 'Content-Type: application/x-www-form-urlencoded'.".into(),
+                ),
+                _ => ApiError::BadRequest(format!("The form body is invalid: {}.", rejection.body_text())),
+            }
+        })
     }
 }
 

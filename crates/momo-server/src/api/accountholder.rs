@@ -64,7 +64,7 @@ pub async fn active(
             Err(ApiError::Business(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ServiceUnavailable))
         }
         Effect::SyncError(code) => Err(ApiError::momo500(ErrorCode::parse(code))),
-        Effect::Succeed | Effect::Fail(_) | Effect::StayPending | Effect::SucceedAfter(_) => {
+        Effect::Succeed | Effect::Fail(_) | Effect::StayPending | Effect::SucceedAfter(_) | Effect::Consent(_) => {
             Ok(Json(BooleanResult { result: true }))
         }
     }

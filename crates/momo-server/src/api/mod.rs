@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod accountholder;
+pub mod consent;
 pub mod payments;
 pub mod provisioning;
 pub mod surface;
@@ -54,6 +55,9 @@ pub fn handler(op: &Operation) -> Option<MethodRouter<AppState>> {
         (Some(Collection), "GetPaymentStatus") => on(filter, payments::payment_status),
         (Some(Remittance), "CashTransfer") => on(filter, payments::cash_transfer),
         (Some(Remittance), "GetCashTransferStatus") => on(filter, payments::cash_transfer_status),
+        (Some(_), "bc-authorize") => on(filter, consent::bc_authorize),
+        (Some(_), "CreateOauth2Token") => on(filter, consent::oauth2_token),
+        (Some(_), "GetUserInfoWithConsent") => on(filter, consent::userinfo),
         _ => return None,
     };
     Some(router)

@@ -9,8 +9,27 @@ use secrecy::ExposeSecret;
 use crate::config::Platform;
 use crate::domain::tokens::TokenRequest;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{CurrentProduct, MaybeBasic, TargetEnvironmentHeader};
+use crate::extract::{BasicCredentials, CurrentProduct, MaybeBasic, TargetEnvironmentHeader};
 use crate::state::AppState;
+use crate::store::ApiUserRecord;
+use std::sync::Arc;
+
+/// The live API user whose key these Basic credentials carry, or the token endpoint's
+/// `login_failed` (500 as the sandbox, or 401 with `--token-error spec`).
+pub async fn check_basic(state: &AppState, credentials: Option<BasicCredentials>) -> ApiResult<Arc<ApiUserRecord>> {
+    let login_failed = ApiError::LoginFailed(state.settings.token_error);
+    let Some(credentials) = credentials else { return Err(login_failed) };
+    let user = state
+        .cache
+        .api_user(state.store.as_ref(), &credentials.user)
+        .await?
+        .filter(|u| u.revoked_at.is_none())
+        .filter(|u| u.key_hash.as_ref().is_some_and(|h| h.matches(credentials.key.expose_secret())));
+    user.ok_or_else(|| {
+        tracing::info!("credentials refused: unknown API user or wrong key");
+        login_failed
+    })
+}
 
 /// Exchange `Basic base64(apiUser:apiKey)` for an access token.
 pub async fn create_access_token(
@@ -25,24 +44,18 @@ pub async fn create_access_token(
     if momo_africa && requested_env.is_none() {
         return Err(ApiError::TokenTargetEnvironment);
     }
-    let login_failed = ApiError::LoginFailed(state.settings.token_error);
-    let Some(credentials) = credentials else { return Err(login_failed) };
-    let user = state
-        .cache
-        .api_user(state.store.as_ref(), &credentials.user)
-        .await?
-        .filter(|u| u.revoked_at.is_none())
-        .filter(|u| u.key_hash.as_ref().is_some_and(|h| h.matches(credentials.key.expose_secret())));
-    let Some(user) = user else {
-        tracing::info!(product = %product, "token refused: unknown API user or wrong key");
-        return Err(login_failed);
-    };
+    let user = check_basic(&state, credentials).await?;
     if momo_africa && requested_env.is_some_and(|env| env.name != user.environment) {
         return Err(ApiError::TokenTargetEnvironment);
     }
     let ttl = state.settings.token_ttl.as_secs();
-    let request =
-        TokenRequest { api_user: &user.id, environment: &user.environment, product, key_version: user.key_version };
+    let request = TokenRequest {
+        api_user: user.id.clone(),
+        environment: user.environment.clone(),
+        product,
+        key_version: user.key_version,
+        consent: None,
+    };
     let access_token = state.tokens.issue(request, state.clock.now(), ttl)?;
     tracing::info!(product = %product, api_user = %user.id, "access token issued");
     Ok(Json(AccessToken { access_token, token_type: "access_token".into(), expires_in: ttl }))

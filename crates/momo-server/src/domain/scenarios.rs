@@ -21,6 +21,7 @@ pub enum ScenarioOp {
     PreApproval,
     CashTransfer,
     AccountHolderActive,
+    Consent,
 }
 
 impl ScenarioOp {
@@ -35,6 +36,7 @@ impl ScenarioOp {
             ScenarioOp::PreApproval => "Pre-approval (payer)",
             ScenarioOp::CashTransfer => "Cash transfer (externalId)",
             ScenarioOp::AccountHolderActive => "Account holder active (path id)",
+            ScenarioOp::Consent => "OAuth2 consent (login_hint MSISDN)",
         }
     }
 
@@ -68,6 +70,9 @@ pub enum Effect {
     Inactive,
     /// Account holder: a synchronous error with this code (503 for SERVICE_UNAVAILABLE, else 500).
     SyncError(&'static str),
+    /// Consent flow: the OAuth2 error the account holder's answer leads to (`unknown_user_id` at
+    /// bc-authorize; `refresh_expired`: the refresh token is refused with `invalid_grant`).
+    Consent(&'static str),
 }
 
 /// One row of the table.
@@ -103,7 +108,7 @@ const MSISDNS: [&str; 15] = [
 
 const SEQ: [&str; 13] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13"];
 
-use Effect::{Fail, Inactive, StayPending, SucceedAfter, SyncError};
+use Effect::{Consent, Fail, Inactive, StayPending, SucceedAfter, SyncError};
 
 /// Documented request to pay / withdraw / deposit: the 14 RequestToPayPayer cases from …450.
 const RTP_DOCUMENTED: [(&str, Effect); 14] = [
@@ -197,6 +202,16 @@ const HOLDER: [(&str, Effect); 6] = [
     ("ServiceUnavailable", SyncError("SERVICE_UNAVAILABLE")),
 ];
 
+/// The first five Oauth2 cases; the financial and scope ones (…455 to …462) concern operations
+/// with consent that openmomo does not emulate, and succeed.
+const CONSENT: [(&str, Effect); 5] = [
+    ("AccountHolderNotFound", Consent("unknown_user_id")),
+    ("ConsentRejected", Consent("access_denied")),
+    ("ConsentPending", Consent("authorization_pending")),
+    ("ConsentExpired", Consent("expired_token")),
+    ("ConsentExpiredRefreshToken", Consent("refresh_expired")),
+];
+
 const HOLDER_EMAILS: [&str; 6] = [
     "notfound@email.com",
     "notactive@email.com",
@@ -248,6 +263,7 @@ pub fn rows() -> Vec<Row> {
     add(Op::AccountHolderActive, None, msisdn, &MSISDNS, &HOLDER);
     add(Op::AccountHolderActive, None, Some(PartyIdType::Email), &HOLDER_EMAILS, &HOLDER);
     add(Op::AccountHolderActive, None, Some(PartyIdType::PartyCode), &HOLDER_PARTY_CODES, &HOLDER);
+    add(Op::Consent, None, msisdn, &MSISDNS, &CONSENT);
     rows
 }
 
@@ -295,6 +311,11 @@ pub fn markdown_tables() -> String {
                 let status = if code == "SERVICE_UNAVAILABLE" { 503 } else { 500 };
                 format!("{status} `{code}`")
             }
+            Effect::Consent("unknown_user_id") => "bc-authorize: 400 `{\"error\":\"unknown_user_id\"}`".to_owned(),
+            Effect::Consent("refresh_expired") => {
+                "token granted; the refresh token is refused: 400 `{\"error\":\"invalid_grant\"}`".to_owned()
+            }
+            Effect::Consent(error) => format!("oauth2/token: 400 `{{\"error\":\"{error}\"}}`"),
         };
         out.push_str(&format!("| `{}` | {} | {effect} |\n", row.trigger, row.use_case));
     }

@@ -32,6 +32,19 @@ pub struct Claims {
     pub prd: Product,
     /// The key version of the API user when it was issued.
     pub kv: i64,
+    /// Present on tokens from `/oauth2/token/`: the account holder's consent. Such a token works
+    /// only on `/oauth2/v1_0/userinfo`, and ordinary tokens never work there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentClaims>,
+}
+
+/// What an account holder consented to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentClaims {
+    /// The account holder's MSISDN.
+    pub sub: String,
+    pub scope: String,
+    pub auth_req_id: String,
 }
 
 /// Signs and checks tokens.
@@ -48,12 +61,13 @@ impl std::fmt::Debug for TokenSigner {
 }
 
 /// What to put into a new token.
-#[derive(Debug, Clone, Copy)]
-pub struct TokenRequest<'a> {
-    pub api_user: &'a str,
-    pub environment: &'a str,
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub api_user: String,
+    pub environment: String,
     pub product: Product,
     pub key_version: i64,
+    pub consent: Option<ConsentClaims>,
 }
 
 const MTN_EXPIRES: &[time::format_description::FormatItem<'static>] =
@@ -69,18 +83,19 @@ impl TokenSigner {
     }
 
     /// A signed token valid from `now` for `ttl_seconds`.
-    pub fn issue(&self, request: TokenRequest<'_>, now: OffsetDateTime, ttl_seconds: u64) -> anyhow::Result<String> {
+    pub fn issue(&self, request: TokenRequest, now: OffsetDateTime, ttl_seconds: u64) -> anyhow::Result<String> {
         let ttl = i64::try_from(ttl_seconds).unwrap_or(i64::MAX / 2);
         let expires_at = now + time::Duration::seconds(ttl);
         let claims = Claims {
-            client_id: request.api_user.to_owned(),
+            client_id: request.api_user,
             expires: expires_at.format(MTN_EXPIRES)?,
             session_id: uuid::Uuid::new_v4().to_string(),
             exp: expires_at.unix_timestamp(),
             iat: now.unix_timestamp(),
-            env: request.environment.to_owned(),
+            env: request.environment,
             prd: request.product,
             kv: request.key_version,
+            consent: request.consent,
         };
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
@@ -96,12 +111,13 @@ impl TokenSigner {
 mod tests {
     use super::*;
 
-    fn request() -> TokenRequest<'static> {
+    fn request() -> TokenRequest {
         TokenRequest {
-            api_user: "c72025f5-5cd1-4630-99e4-8ba4722fad56",
-            environment: "sandbox",
+            api_user: "c72025f5-5cd1-4630-99e4-8ba4722fad56".into(),
+            environment: "sandbox".into(),
             product: Product::Collection,
             key_version: 1,
+            consent: None,
         }
     }
 

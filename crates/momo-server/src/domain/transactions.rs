@@ -183,7 +183,7 @@ pub fn sandbox_plan(
     };
     let at = |ms: i64| Some(now + ms);
     match effect {
-        Effect::Succeed | Effect::Inactive | Effect::SyncError(_) => {
+        Effect::Succeed | Effect::Inactive | Effect::SyncError(_) | Effect::Consent(_) => {
             Plan { outcome: Some(Outcome::Successful), due_at: at(pending_delay_ms), awaiting_approval: false }
         }
         Effect::Fail(code) => {

@@ -20,12 +20,14 @@ pub(crate) const SQLITE: Embedded = Embedded(&[
     (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
     (2, "payments", include_str!("migrations/shared/0002_payments.sql")),
     (3, "cancellation", include_str!("migrations/shared/0003_cancellation.sql")),
+    (4, "consents", include_str!("migrations/shared/0004_consents.sql")),
 ]);
 
 pub(crate) const POSTGRES: Embedded = Embedded(&[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
     (2, "payments", include_str!("migrations/shared/0002_payments.sql")),
     (3, "cancellation", include_str!("migrations/shared/0003_cancellation.sql")),
+    (4, "consents", include_str!("migrations/shared/0004_consents.sql")),
 ]);
 
 impl<'s> MigrationSource<'s> for Embedded {

@@ -178,6 +178,19 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn delivery(&self, id: &str) -> StoreResult<Option<DeliveryRecord>>;
     async fn delivery_attempts(&self, id: &str) -> StoreResult<Vec<AttemptRecord>>;
 
+    /// Record a consent request.
+    async fn insert_consent(&self, consent: &ConsentRecord) -> StoreResult<()>;
+    async fn consent(&self, auth_req_id: &str) -> StoreResult<Option<ConsentRecord>>;
+    async fn consent_by_refresh_token(&self, hash: &SecretHash) -> StoreResult<Option<ConsentRecord>>;
+    /// Mark a consent used and give it a refresh token; `false` if it was used already.
+    async fn use_consent(
+        &self,
+        auth_req_id: &str,
+        refresh: &SecretHash,
+        refresh_expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
+
     /// Forget all transactions, ledger entries and deliveries (users and keys stay).
     async fn reset_payments(&self) -> StoreResult<()>;
 }
@@ -317,6 +330,25 @@ pub enum DeliveryNext {
     RetryAt(i64),
     Delivered,
     GaveUp,
+}
+
+/// A consent request (bc-authorize).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRecord {
+    pub auth_req_id: String,
+    pub api_user: String,
+    pub environment: String,
+    pub msisdn: String,
+    pub scope: String,
+    pub access_type: String,
+    /// `approved`, or the OAuth2 error the token request gets (`access_denied`, …).
+    pub outcome: String,
+    /// Before this, the token request gets `authorization_pending`.
+    pub ready_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub refresh_expires_at: Option<i64>,
+    pub created_at: i64,
 }
 
 /// An account with its balance and the sum of its postings.

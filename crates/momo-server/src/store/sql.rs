@@ -691,10 +691,74 @@ macro_rules! impl_store {
                 Ok(out)
             }
 
+            async fn insert_consent(&self, c: &$crate::store::ConsentRecord) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO consents (auth_req_id, api_user, environment, msisdn, scope, access_type, outcome, \
+                     ready_at, expires_at, used_at, refresh_token_hash, refresh_expires_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, NULL, $10)",
+                )
+                .bind(&c.auth_req_id)
+                .bind(&c.api_user)
+                .bind(&c.environment)
+                .bind(&c.msisdn)
+                .bind(&c.scope)
+                .bind(&c.access_type)
+                .bind(&c.outcome)
+                .bind(c.ready_at)
+                .bind(c.expires_at)
+                .bind(c.created_at)
+                .execute(self.writer())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn consent(&self, auth_req_id: &str) -> $crate::store::StoreResult<Option<$crate::store::ConsentRecord>> {
+                let row = sqlx::query(&format!("SELECT {CONSENT_COLUMNS} FROM consents WHERE auth_req_id = $1"))
+                    .bind(auth_req_id)
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(row.as_ref().map(consent_from_row).transpose()?)
+            }
+
+            async fn consent_by_refresh_token(
+                &self,
+                hash: &$crate::store::SecretHash,
+            ) -> $crate::store::StoreResult<Option<$crate::store::ConsentRecord>> {
+                let row = sqlx::query(&format!("SELECT {CONSENT_COLUMNS} FROM consents WHERE refresh_token_hash = $1"))
+                    .bind(hash.to_hex())
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(row.as_ref().map(consent_from_row).transpose()?)
+            }
+
+            async fn use_consent(
+                &self,
+                auth_req_id: &str,
+                refresh: &$crate::store::SecretHash,
+                refresh_expires_at: i64,
+                now: i64,
+            ) -> $crate::store::StoreResult<bool> {
+                let result = sqlx::query(
+                    "UPDATE consents SET used_at = $4, refresh_token_hash = $2, refresh_expires_at = $3 \
+                     WHERE auth_req_id = $1 AND used_at IS NULL",
+                )
+                .bind(auth_req_id)
+                .bind(refresh.to_hex())
+                .bind(refresh_expires_at)
+                .bind(now)
+                .execute(self.writer())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(result.rows_affected() == 1)
+            }
+
             async fn reset_payments(&self) -> $crate::store::StoreResult<()> {
                 use $crate::store::StoreError;
                 let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
-                for table in ["callback_attempts", "callback_deliveries", "ledger_postings", "accounts", "transactions"] {
+                for table in ["callback_attempts", "callback_deliveries", "ledger_postings", "accounts", "transactions", "consents"] {
                     sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 }
                 tx.commit().await.map_err(StoreError::from_sqlx)
@@ -740,6 +804,27 @@ macro_rules! impl_store {
                 created_at: row.try_get("created_at")?,
                 updated_at: row.try_get("updated_at")?,
                 cancelled_at: row.try_get("cancelled_at")?,
+            })
+        }
+
+        const CONSENT_COLUMNS: &str = "auth_req_id, api_user, environment, msisdn, scope, access_type, outcome, \
+             ready_at, expires_at, used_at, refresh_expires_at, created_at";
+
+        fn consent_from_row(row: &$row) -> Result<$crate::store::ConsentRecord, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::store::ConsentRecord {
+                auth_req_id: row.try_get("auth_req_id")?,
+                api_user: row.try_get("api_user")?,
+                environment: row.try_get("environment")?,
+                msisdn: row.try_get("msisdn")?,
+                scope: row.try_get("scope")?,
+                access_type: row.try_get("access_type")?,
+                outcome: row.try_get("outcome")?,
+                ready_at: row.try_get("ready_at")?,
+                expires_at: row.try_get("expires_at")?,
+                used_at: row.try_get("used_at")?,
+                refresh_expires_at: row.try_get("refresh_expires_at")?,
+                created_at: row.try_get("created_at")?,
             })
         }
 

@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod callbacks;
+mod consent;
 mod gateway;
 mod helpers;
 mod ledger;

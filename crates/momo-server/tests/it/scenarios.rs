@@ -6,6 +6,7 @@ use momo_server::config::ScenarioProfile;
 use momo_server::domain::scenarios::{rows, Effect, ScenarioOp};
 use serde_json::{json, Value};
 
+use crate::consent::{bc_authorize, consent_user, oauth2_token};
 use crate::helpers::*;
 
 async fn every_row_behaves_as_documented(profile: ScenarioProfile) {
@@ -69,6 +70,11 @@ async fn every_row_behaves_as_documented(profile: ScenarioProfile) {
                 checked += 1;
                 continue;
             }
+            ScenarioOp::Consent => {
+                check_consent_row(&app, &token, row).await;
+                checked += 1;
+                continue;
+            }
             ScenarioOp::PreApproval => (
                 "collection",
                 "/v2_0/preapproval",
@@ -115,6 +121,39 @@ async fn every_row_behaves_as_documented(profile: ScenarioProfile) {
         checked += 1;
     }
     assert!(checked > 100, "only {checked} rows checked");
+}
+
+/// A consent row: bc-authorize, then the token request once the holder has answered.
+async fn check_consent_row(app: &TestApp, token: &str, row: momo_server::domain::scenarios::Row) {
+    let Effect::Consent(error) = row.effect else { panic!("unexpected consent effect {row:?}") };
+    let (user, key) = consent_user(app).await;
+    let _ = token;
+    let (status, body) = bc_authorize(app, &user, &key, row.trigger).await;
+    if error == "unknown_user_id" {
+        assert_eq!((status, body.as_str()), (400, r#"{"error":"unknown_user_id"}"#), "{row:?}");
+        return;
+    }
+    assert_eq!(status, 200, "{row:?}: {body}");
+    let auth_req_id = serde_json::from_str::<Value>(&body).unwrap()["auth_req_id"].as_str().unwrap().to_owned();
+    app.clock.advance(Duration::from_secs(3));
+    let (status, body) = oauth2_token(
+        app,
+        &user,
+        &key,
+        &format!("grant_type=urn:openid:params:grant-type:ciba&auth_req_id={auth_req_id}"),
+    )
+    .await;
+    if error == "refresh_expired" {
+        assert_eq!(status, 200, "{row:?}: {body}");
+        let granted: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(granted["refresh_token_expired_in"], 0);
+        let refresh = granted["refresh_token"].as_str().unwrap();
+        let (status, body) =
+            oauth2_token(app, &user, &key, &format!("grant_type=refresh_token&refresh_token={refresh}")).await;
+        assert_eq!((status, body.as_str()), (400, r#"{"error":"invalid_grant"}"#), "{row:?}");
+    } else {
+        assert_eq!((status, body), (400, format!(r#"{{"error":"{error}"}}"#)), "{row:?}");
+    }
 }
 
 #[tokio::test]
