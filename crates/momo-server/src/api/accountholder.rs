@@ -70,14 +70,9 @@ pub async fn active(
     }
 }
 
-/// Basic KYC data. The sandbox answers the same "Sand Box" identity for everyone (reference §4).
-pub async fn basic_user_info(
-    State(state): State<AppState>,
-    _caller: Caller,
-    AccountHolder(_party): AccountHolder,
-) -> Json<Value> {
-    let updated_at = state.clock.now().unix_timestamp();
-    Json(json!({
+/// The sandbox's one identity, which it answers for every account holder (reference §4).
+pub fn sand_box(updated_at: i64) -> serde_json::Map<String, Value> {
+    let identity = json!({
         "sub": "0",
         "name": "Sand Box",
         "given_name": "Sand",
@@ -86,7 +81,20 @@ pub async fn basic_user_info(
         "locale": "sv_SE",
         "gender": "MALE",
         "updated_at": updated_at,
-    }))
+    });
+    match identity {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// Basic KYC data: the sandbox's identity.
+pub async fn basic_user_info(
+    State(state): State<AppState>,
+    _caller: Caller,
+    AccountHolder(_party): AccountHolder,
+) -> Json<Value> {
+    Json(Value::Object(sand_box(state.clock.now().unix_timestamp())))
 }
 
 /// How many notifications one transaction may get (the third is the last; then 429).

@@ -209,17 +209,12 @@ pub async fn oauth2_token(
         _ => return Err(ApiError::OAuth("unsupported_grant_type")),
     };
     let ttl = state.settings.token_ttl.as_secs();
-    let request = TokenRequest {
-        api_user: user.id.clone(),
-        environment: user.environment.clone(),
-        product,
-        key_version: user.key_version,
-        consent: Some(ConsentClaims {
-            sub: consent.msisdn.clone(),
-            scope: consent.scope.clone(),
-            auth_req_id: consent.auth_req_id.clone(),
-        }),
+    let claims = ConsentClaims {
+        sub: consent.msisdn.clone(),
+        scope: consent.scope.clone(),
+        auth_req_id: consent.auth_req_id.clone(),
     };
+    let request = TokenRequest::for_user(&user, product, Some(claims));
     let access_token = state.tokens.issue(request, state.clock.now(), ttl)?;
     let refresh_left = consent.refresh_expires_at.map_or(0, |at| (at - now).max(0) / 1000);
     Ok(Json(json!({
@@ -235,16 +230,9 @@ pub async fn oauth2_token(
 /// `GET /{product}/oauth2/v1_0/userinfo`: the consenting account holder's KYC data (the sandbox
 /// answers its "Sand Box" identity for everyone, reference §3.2).
 pub async fn userinfo(State(state): State<AppState>, consent: ConsentCaller) -> Json<Value> {
-    let updated_at = state.clock.now().unix_timestamp();
-    Json(json!({
-        "sub": "0",
-        "name": "Sand Box",
-        "given_name": "Sand",
-        "family_name": "Box",
-        "birthdate": "1976-08-13",
-        "locale": "sv_SE",
+    let mut info = super::accountholder::sand_box(state.clock.now().unix_timestamp());
+    let more = json!({
         "status": "ACTIVE",
-        "gender": "MALE",
         "email": "email@domain.test",
         "email_verified": true,
         "phone_number": consent.consent.sub,
@@ -257,7 +245,6 @@ pub async fn userinfo(State(state): State<AppState>, consent: ConsentCaller) -> 
             "region": "Blekinge",
             "country": "Sweden"
         },
-        "updated_at": updated_at,
         "credit_score": 123,
         "active": true,
         "country_of_birth": "Sweden",
@@ -267,5 +254,9 @@ pub async fn userinfo(State(state): State<AppState>, consent: ConsentCaller) -> 
         "employer_name": "Ericsson",
         "identification_type": "PASS",
         "identification_value": "S1234567"
-    }))
+    });
+    if let Value::Object(more) = more {
+        info.extend(more);
+    }
+    Json(Value::Object(info))
 }

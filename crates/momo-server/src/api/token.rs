@@ -49,13 +49,7 @@ pub async fn create_access_token(
         return Err(ApiError::TokenTargetEnvironment);
     }
     let ttl = state.settings.token_ttl.as_secs();
-    let request = TokenRequest {
-        api_user: user.id.clone(),
-        environment: user.environment.clone(),
-        product,
-        key_version: user.key_version,
-        consent: None,
-    };
+    let request = TokenRequest::for_user(&user, product, None);
     let access_token = state.tokens.issue(request, state.clock.now(), ttl)?;
     tracing::info!(product = %product, api_user = %user.id, "access token issued");
     Ok(Json(AccessToken { access_token, token_type: "access_token".into(), expires_in: ttl }))
