@@ -14,7 +14,7 @@ use crate::domain::transactions::{self, accounts, Flow, Kind, Outcome, StatusFie
 use crate::state::AppState;
 use crate::store::{AccountSpec, Finalization, Finalized, NewDelivery, Posting, RefundGuard, TransactionRecord, TxKey};
 
-/// Settle every due transaction (a batch at a time); returns how many became final.
+/// Settle every due transaction (a batch at a time); returns how many are final afterwards.
 pub async fn settle_due(state: &AppState) -> anyhow::Result<usize> {
     let now = state.clock.now_ms();
     let due = state.store.due_transactions(now, 200).await?;
@@ -27,7 +27,8 @@ pub async fn settle_due(state: &AppState) -> anyhow::Result<usize> {
     Ok(settled)
 }
 
-/// Settle this transaction if its outcome is due; `true` if it became final now.
+/// Settle this transaction if its outcome is due; `true` if it was due and is final now (made
+/// final here, or by another worker at the same moment): the caller's copy is then stale.
 pub async fn settle_if_due(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<bool> {
     let due = !tx.status.is_final() && tx.due_at.is_some_and(|at| at <= state.clock.now_ms());
     if !due {
@@ -36,10 +37,11 @@ pub async fn settle_if_due(state: &AppState, tx: &TransactionRecord) -> anyhow::
     settle_one(state, &tx.key).await
 }
 
+/// `true` if the transaction is final after this call (whoever made it so).
 async fn settle_one(state: &AppState, key: &TxKey) -> anyhow::Result<bool> {
     let Some(tx) = state.store.transaction(key).await? else { return Ok(false) };
     if tx.status.is_final() {
-        return Ok(false);
+        return Ok(true);
     }
     let outcome = tx
         .outcome
@@ -81,7 +83,8 @@ async fn settle_one(state: &AppState, key: &TxKey) -> anyhow::Result<bool> {
                 );
                 return Ok(true);
             }
-            Finalized::NotPending => return Ok(false),
+            // Another worker (or instance) made it final first: it is final all the same.
+            Finalized::NotPending => return Ok(true),
             Finalized::InsufficientFunds => attempt = Outcome::Failed("NOT_ENOUGH_FUNDS".into()),
             // A refund larger than what is left of its request to pay is refused.
             Finalized::RefundExceeded => attempt = Outcome::Failed("NOT_ALLOWED".into()),
