@@ -1,0 +1,389 @@
+//! Every operation of the three products. Creates return a [`Create`] builder: set the
+//! reference id (yours, for safe retries) or the callback URL, then `send()`; the reference id is
+//! returned either way.
+
+use momo_types::account::Balance;
+use momo_types::payments::{
+    BooleanResult, CashTransfer, CashTransferResult, CreateInvoice, CreatePayments, DeliveryNotification,
+    DepositResult, InvoiceResult, Party, PartyIdType, PaymentResult, PreApproval, PreApprovalDetails,
+    PreApprovalResult, Refund, RequestToPay, RequestToPayResult, Transfer, TransferResult,
+};
+use momo_types::{Product, ReferenceId};
+use reqwest::Method;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Auth, Body, Call, Client};
+use crate::error::{Error, Result};
+
+/// A create request, ready to send.
+#[derive(Debug)]
+#[must_use = "a create request does nothing until `.send()`"]
+pub struct Create<'a, B> {
+    client: &'a Client,
+    product: Product,
+    path: &'static str,
+    body: B,
+    reference: Option<ReferenceId>,
+    callback_url: Option<String>,
+}
+
+impl<B: Serialize> Create<'_, B> {
+    /// Use this `X-Reference-Id` (keep it: a retry with the same id can never pay twice).
+    pub fn reference_id(mut self, reference: ReferenceId) -> Self {
+        self.reference = Some(reference);
+        self
+    }
+
+    /// Send the final status here (its host must be the API user's callback host).
+    pub fn callback_url(mut self, url: impl Into<String>) -> Self {
+        self.callback_url = Some(url.into());
+        self
+    }
+
+    /// Send it: `Ok(reference)` once MoMo has accepted it (202). Retries reuse the reference id,
+    /// and a 409 after a retry means the first attempt was accepted.
+    pub async fn send(self) -> Result<ReferenceId> {
+        let reference = self.reference.unwrap_or_else(ReferenceId::new_v4);
+        let mut call = Call::new(Method::POST, Some(self.product), self.path);
+        call.body = Some(Body::Json(serde_json::to_string(&self.body).map_err(|e| Error::Config(e.to_string()))?));
+        call.reference = Some(reference);
+        call.callback_url = self.callback_url.or_else(|| self.client.config().callback_url.clone());
+        call.create = true;
+        self.client.check_call(&call)?;
+        self.client.send(&call).await?;
+        Ok(reference)
+    }
+}
+
+impl Client {
+    fn create<B>(&self, product: Product, path: &'static str, body: B) -> Create<'_, B> {
+        Create { client: self, product, path, body, reference: None, callback_url: None }
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, product: Product, path: String) -> Result<T> {
+        let call = Call::new(Method::GET, Some(product), path);
+        self.check_call(&call)?;
+        self.send(&call).await?.json()
+    }
+
+    async fn without_answer(&self, call: Call) -> Result<()> {
+        self.check_call(&call)?;
+        self.send(&call).await.map(|_| ())
+    }
+
+    /// Collection operations.
+    pub fn collection(&self) -> Collection<'_> {
+        Collection { client: self }
+    }
+
+    /// Disbursement operations.
+    pub fn disbursement(&self) -> Disbursement<'_> {
+        Disbursement { client: self }
+    }
+
+    /// Remittance operations.
+    pub fn remittance(&self) -> Remittance<'_> {
+        Remittance { client: self }
+    }
+}
+
+/// The answer of `bc-authorize`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BcAuthorizeResponse {
+    pub auth_req_id: String,
+    pub interval: u64,
+    pub expires_in: u64,
+}
+
+/// The answer of `oauth2/token/`: a consent token for `userinfo`.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ConsentToken {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub scope: String,
+    pub refresh_token: String,
+    pub refresh_token_expired_in: i64,
+}
+
+impl std::fmt::Debug for ConsentToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsentToken")
+            .field("scope", &self.scope)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+fn holder_path(party: &Party, what: &str) -> String {
+    let kind = match party.party_id_type {
+        PartyIdType::Msisdn => "msisdn",
+        PartyIdType::Email => "email",
+        PartyIdType::PartyCode => "party_code",
+    };
+    let id: String = url::form_urlencoded::byte_serialize(party.party_id.as_bytes()).collect();
+    format!("/v1_0/accountholder/{kind}/{id}/{what}")
+}
+
+macro_rules! common_operations {
+    ($handle:ident, $product:expr) => {
+        impl $handle<'_> {
+            /// The API user's balance in the environment's currency.
+            pub async fn balance(&self) -> Result<Balance> {
+                self.client.get($product, "/v1_0/account/balance".into()).await
+            }
+
+            /// The balance in a named currency.
+            pub async fn balance_in_currency(&self, currency: &str) -> Result<Balance> {
+                self.client.get($product, format!("/v1_0/account/balance/{currency}")).await
+            }
+
+            /// Whether an account holder can be paid or asked to pay.
+            pub async fn account_holder_active(&self, holder: &Party) -> Result<bool> {
+                let result: BooleanResult = self.client.get($product, holder_path(holder, "active")).await?;
+                Ok(result.result)
+            }
+
+            /// Basic KYC data of an account holder.
+            pub async fn basic_user_info(&self, holder: &Party) -> Result<serde_json::Value> {
+                self.client.get($product, holder_path(holder, "basicuserinfo")).await
+            }
+
+            /// Ask an account holder for consent (OAuth2 / CIBA): `scope` e.g. `all_info`,
+            /// `offline` access for a refresh token that lasts.
+            pub async fn bc_authorize(&self, msisdn: &str, scope: &str, offline: bool) -> Result<BcAuthorizeResponse> {
+                let mut call = Call::new(Method::POST, Some($product), "/v1_0/bc-authorize");
+                let access = if offline { "offline" } else { "online" };
+                call.body = Some(Body::Form(form(&[
+                    ("login_hint", &format!("ID:{msisdn}/MSISDN")),
+                    ("scope", scope),
+                    ("access_type", access),
+                ])));
+                self.client.check_call(&call)?;
+                self.client.send(&call).await?.json()
+            }
+
+            /// Exchange an answered consent request for a consent token (`Error::OAuth` with
+            /// `authorization_pending` until the holder has answered).
+            pub async fn oauth2_token(&self, auth_req_id: &str) -> Result<ConsentToken> {
+                self.oauth2(&[("grant_type", "urn:openid:params:grant-type:ciba"), ("auth_req_id", auth_req_id)]).await
+            }
+
+            /// A new consent token from a refresh token.
+            pub async fn oauth2_refresh(&self, refresh_token: &str) -> Result<ConsentToken> {
+                self.oauth2(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
+            }
+
+            async fn oauth2(&self, fields: &[(&str, &str)]) -> Result<ConsentToken> {
+                let mut call = Call::new(Method::POST, Some($product), "/oauth2/token/");
+                call.auth = Auth::Basic;
+                call.body = Some(Body::Form(form(fields)));
+                self.client.check_call(&call)?;
+                self.client.send(&call).await?.json()
+            }
+
+            /// The KYC data a consent token grants.
+            pub async fn userinfo(&self, consent: &ConsentToken) -> Result<serde_json::Value> {
+                let mut call = Call::new(Method::GET, Some($product), "/oauth2/v1_0/userinfo");
+                call.explicit_bearer = Some(SecretString::from(consent.access_token.clone()));
+                self.client.check_call(&call)?;
+                self.client.send(&call).await?.json()
+            }
+        }
+    };
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in fields {
+        serializer.append_pair(name, value);
+    }
+    serializer.finish()
+}
+
+/// Collection: get paid.
+#[derive(Debug, Clone, Copy)]
+pub struct Collection<'a> {
+    client: &'a Client,
+}
+
+common_operations!(Collection, Product::Collection);
+
+impl Collection<'_> {
+    /// Ask a payer to approve a payment.
+    ///
+    /// ```no_run
+    /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
+    /// use momo_types::payments::{Party, RequestToPay};
+    /// let reference = client
+    ///     .collection()
+    ///     .request_to_pay(RequestToPay {
+    ///         amount: "50".into(),
+    ///         currency: "EUR".into(),
+    ///         external_id: Some("order-1".into()),
+    ///         payer: Party::msisdn("46733123450"),
+    ///         payer_message: Some("Order 1".into()),
+    ///         payee_note: Some("Order 1".into()),
+    ///     })
+    ///     .send()
+    ///     .await?;
+    /// let status = client.collection().request_to_pay_status(&reference).await?;
+    /// # let _ = status; Ok(()) }
+    /// ```
+    pub fn request_to_pay(&self, body: RequestToPay) -> Create<'_, RequestToPay> {
+        self.client.create(Product::Collection, "/v1_0/requesttopay", body)
+    }
+
+    pub async fn request_to_pay_status(&self, reference: &ReferenceId) -> Result<RequestToPayResult> {
+        self.client.get(Product::Collection, format!("/v1_0/requesttopay/{reference}")).await
+    }
+
+    /// Tell the payer of a successful request to pay something (at most 160 characters).
+    pub async fn request_to_pay_delivery_notification(&self, reference: &ReferenceId, message: &str) -> Result<()> {
+        let mut call = Call::new(
+            Method::POST,
+            Some(Product::Collection),
+            format!("/v1_0/requesttopay/{reference}/deliverynotification"),
+        );
+        call.headers.push(("notificationMessage", message.to_owned()));
+        let body = DeliveryNotification { notification_message: message.to_owned() };
+        call.body = Some(Body::Json(serde_json::to_string(&body).map_err(|e| Error::Config(e.to_string()))?));
+        self.client.without_answer(call).await
+    }
+
+    /// Request to withdraw (v1: callback by POST).
+    pub fn request_to_withdraw(&self, body: RequestToPay) -> Create<'_, RequestToPay> {
+        self.client.create(Product::Collection, "/v1_0/requesttowithdraw", body)
+    }
+
+    /// Request to withdraw (v2: callback by PUT).
+    pub fn request_to_withdraw_v2(&self, body: RequestToPay) -> Create<'_, RequestToPay> {
+        self.client.create(Product::Collection, "/v2_0/requesttowithdraw", body)
+    }
+
+    pub async fn request_to_withdraw_status(&self, reference: &ReferenceId) -> Result<RequestToPayResult> {
+        self.client.get(Product::Collection, format!("/v1_0/requesttowithdraw/{reference}")).await
+    }
+
+    pub fn create_invoice(&self, body: CreateInvoice) -> Create<'_, CreateInvoice> {
+        self.client.create(Product::Collection, "/v2_0/invoice", body)
+    }
+
+    pub async fn invoice_status(&self, reference: &ReferenceId) -> Result<InvoiceResult> {
+        self.client.get(Product::Collection, format!("/v2_0/invoice/{reference}")).await
+    }
+
+    /// Cancel an unpaid invoice.
+    pub async fn cancel_invoice(&self, reference: &ReferenceId, external_id: Option<&str>) -> Result<()> {
+        let mut call = Call::new(Method::DELETE, Some(Product::Collection), format!("/v2_0/invoice/{reference}"));
+        call.reference = Some(ReferenceId::new_v4());
+        let body = momo_types::payments::CancelInvoice { external_id: external_id.map(str::to_owned) };
+        call.body = Some(Body::Json(serde_json::to_string(&body).map_err(|e| Error::Config(e.to_string()))?));
+        self.client.without_answer(call).await
+    }
+
+    pub fn pre_approval(&self, body: PreApproval) -> Create<'_, PreApproval> {
+        self.client.create(Product::Collection, "/v2_0/preapproval", body)
+    }
+
+    pub async fn pre_approval_status(&self, reference: &ReferenceId) -> Result<PreApprovalResult> {
+        self.client.get(Product::Collection, format!("/v2_0/preapproval/{reference}")).await
+    }
+
+    /// A payer's approved pre-approvals.
+    pub async fn approved_pre_approvals(&self, payer: &Party) -> Result<Vec<PreApprovalDetails>> {
+        let kind = match payer.party_id_type {
+            PartyIdType::Msisdn => "msisdn",
+            PartyIdType::Email => "email",
+            PartyIdType::PartyCode => "id",
+        };
+        self.client.get(Product::Collection, format!("/v1_0/preapprovals/{kind}/{}", payer.party_id)).await
+    }
+
+    pub async fn cancel_pre_approval(&self, pre_approval: &ReferenceId) -> Result<()> {
+        let call = Call::new(Method::DELETE, Some(Product::Collection), format!("/v1_0/preapproval/{pre_approval}"));
+        self.client.without_answer(call).await
+    }
+
+    /// Pay a service provider from the Collection account.
+    pub fn create_payment(&self, body: CreatePayments) -> Create<'_, CreatePayments> {
+        self.client.create(Product::Collection, "/v2_0/payment", body)
+    }
+
+    pub async fn payment_status(&self, reference: &ReferenceId) -> Result<PaymentResult> {
+        self.client.get(Product::Collection, format!("/v2_0/payment/{reference}")).await
+    }
+}
+
+/// Disbursement: pay out.
+#[derive(Debug, Clone, Copy)]
+pub struct Disbursement<'a> {
+    client: &'a Client,
+}
+
+common_operations!(Disbursement, Product::Disbursement);
+
+impl Disbursement<'_> {
+    pub fn transfer(&self, body: Transfer) -> Create<'_, Transfer> {
+        self.client.create(Product::Disbursement, "/v1_0/transfer", body)
+    }
+
+    pub async fn transfer_status(&self, reference: &ReferenceId) -> Result<TransferResult> {
+        self.client.get(Product::Disbursement, format!("/v1_0/transfer/{reference}")).await
+    }
+
+    /// Deposit (v1: callback by POST).
+    pub fn deposit(&self, body: Transfer) -> Create<'_, Transfer> {
+        self.client.create(Product::Disbursement, "/v1_0/deposit", body)
+    }
+
+    /// Deposit (v2: callback by PUT).
+    pub fn deposit_v2(&self, body: Transfer) -> Create<'_, Transfer> {
+        self.client.create(Product::Disbursement, "/v2_0/deposit", body)
+    }
+
+    pub async fn deposit_status(&self, reference: &ReferenceId) -> Result<DepositResult> {
+        self.client.get(Product::Disbursement, format!("/v1_0/deposit/{reference}")).await
+    }
+
+    /// Refund (v1: callback by POST) a request to pay, to its payer.
+    pub fn refund(&self, body: Refund) -> Create<'_, Refund> {
+        self.client.create(Product::Disbursement, "/v1_0/refund", body)
+    }
+
+    /// Refund (v2: callback by PUT).
+    pub fn refund_v2(&self, body: Refund) -> Create<'_, Refund> {
+        self.client.create(Product::Disbursement, "/v2_0/refund", body)
+    }
+
+    pub async fn refund_status(&self, reference: &ReferenceId) -> Result<DepositResult> {
+        self.client.get(Product::Disbursement, format!("/v1_0/refund/{reference}")).await
+    }
+}
+
+/// Remittance: cross-border payments.
+#[derive(Debug, Clone, Copy)]
+pub struct Remittance<'a> {
+    client: &'a Client,
+}
+
+common_operations!(Remittance, Product::Remittance);
+
+impl Remittance<'_> {
+    pub fn transfer(&self, body: Transfer) -> Create<'_, Transfer> {
+        self.client.create(Product::Remittance, "/v1_0/transfer", body)
+    }
+
+    pub async fn transfer_status(&self, reference: &ReferenceId) -> Result<TransferResult> {
+        self.client.get(Product::Remittance, format!("/v1_0/transfer/{reference}")).await
+    }
+
+    pub fn cash_transfer(&self, body: CashTransfer) -> Create<'_, CashTransfer> {
+        self.client.create(Product::Remittance, "/v2_0/cashtransfer", body)
+    }
+
+    pub async fn cash_transfer_status(&self, reference: &ReferenceId) -> Result<CashTransferResult> {
+        self.client.get(Product::Remittance, format!("/v2_0/cashtransfer/{reference}")).await
+    }
+}

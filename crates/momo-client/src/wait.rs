@@ -1,0 +1,130 @@
+//! Any transaction's status, and waiting for it to be final.
+
+use std::time::Duration;
+
+use momo_types::payments::{Reason, TransactionStatus};
+use momo_types::{Product, ReferenceId};
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+
+/// The kinds of transaction, with their status endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransactionKind {
+    RequestToPay,
+    RequestToWithdraw,
+    Invoice,
+    PreApproval,
+    Payment,
+    DisbursementTransfer,
+    Deposit,
+    Refund,
+    RemittanceTransfer,
+    CashTransfer,
+}
+
+impl TransactionKind {
+    pub fn product(self) -> Product {
+        match self {
+            TransactionKind::RequestToPay
+            | TransactionKind::RequestToWithdraw
+            | TransactionKind::Invoice
+            | TransactionKind::PreApproval
+            | TransactionKind::Payment => Product::Collection,
+            TransactionKind::DisbursementTransfer | TransactionKind::Deposit | TransactionKind::Refund => {
+                Product::Disbursement
+            }
+            TransactionKind::RemittanceTransfer | TransactionKind::CashTransfer => Product::Remittance,
+        }
+    }
+
+    fn status_path(self, reference: &ReferenceId) -> String {
+        match self {
+            TransactionKind::RequestToPay => format!("/v1_0/requesttopay/{reference}"),
+            TransactionKind::RequestToWithdraw => format!("/v1_0/requesttowithdraw/{reference}"),
+            TransactionKind::Invoice => format!("/v2_0/invoice/{reference}"),
+            TransactionKind::PreApproval => format!("/v2_0/preapproval/{reference}"),
+            TransactionKind::Payment => format!("/v2_0/payment/{reference}"),
+            TransactionKind::DisbursementTransfer | TransactionKind::RemittanceTransfer => {
+                format!("/v1_0/transfer/{reference}")
+            }
+            TransactionKind::Deposit => format!("/v1_0/deposit/{reference}"),
+            TransactionKind::Refund => format!("/v1_0/refund/{reference}"),
+            TransactionKind::CashTransfer => format!("/v2_0/cashtransfer/{reference}"),
+        }
+    }
+}
+
+/// What any status body says, whatever its kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransactionState {
+    pub status: TransactionStatus,
+    /// Why it failed, in either of MoMo's shapes (`reason`, or `errorReason` for invoices).
+    pub reason: Option<Reason>,
+    pub financial_transaction_id: Option<String>,
+    /// The whole body.
+    pub body: serde_json::Value,
+}
+
+impl TransactionState {
+    pub(crate) fn from_body(body: serde_json::Value) -> Result<Self> {
+        let status = body["status"].as_str().and_then(TransactionStatus::parse).ok_or_else(|| Error::Decode {
+            status: 200,
+            body: body.to_string(),
+            error: "no known status".into(),
+        })?;
+        let reason = [&body["reason"], &body["errorReason"]]
+            .into_iter()
+            .find(|r| !r.is_null())
+            .and_then(|r| serde_json::from_value::<Reason>(r.clone()).ok());
+        let financial_transaction_id = body["financialTransactionId"].as_str().map(str::to_owned);
+        Ok(TransactionState { status, reason, financial_transaction_id, body })
+    }
+}
+
+impl Client {
+    /// The current status of any transaction.
+    pub async fn transaction_status(&self, kind: TransactionKind, reference: &ReferenceId) -> Result<TransactionState> {
+        let call = crate::client::Call::new(reqwest::Method::GET, Some(kind.product()), kind.status_path(reference));
+        self.check_call(&call)?;
+        let body: serde_json::Value = self.send(&call).await?.json()?;
+        TransactionState::from_body(body)
+    }
+
+    /// Poll until the transaction is SUCCESSFUL or FAILED, with backoff (0.5 s growing to 5 s,
+    /// never more than MTN's 10 status requests a second). A FAILED transaction is `Ok`.
+    pub async fn wait_for_final_status(
+        &self,
+        kind: TransactionKind,
+        reference: &ReferenceId,
+        timeout: Duration,
+    ) -> Result<TransactionState> {
+        self.wait_with_progress(kind, reference, timeout, |_| {}).await
+    }
+
+    /// [`Client::wait_for_final_status`], calling `progress` with every status seen.
+    pub async fn wait_with_progress(
+        &self,
+        kind: TransactionKind,
+        reference: &ReferenceId,
+        timeout: Duration,
+        mut progress: impl FnMut(&TransactionState),
+    ) -> Result<TransactionState> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut delay = Duration::from_millis(500);
+        loop {
+            let state = self.transaction_status(kind, reference).await?;
+            progress(&state);
+            if state.status.is_final() {
+                return Ok(state);
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(Error::Timeout { last_status: state.status.to_string() });
+            }
+            tokio::time::sleep(delay.min(deadline - now)).await;
+            delay = (delay.mul_f64(1.5)).clamp(Duration::from_millis(100), Duration::from_secs(5));
+        }
+    }
+}
