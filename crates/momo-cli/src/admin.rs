@@ -23,10 +23,6 @@ pub struct AdminArgs {
     #[arg(long, global = true, env = "MOMO_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<SecretString>,
 
-    /// Print JSON instead of text.
-    #[arg(long, global = true)]
-    json: bool,
-
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -211,8 +207,8 @@ struct Failure {
     code: u8,
 }
 
-pub async fn run(args: AdminArgs) -> ExitCode {
-    match execute(&args).await {
+pub async fn run(args: AdminArgs, json: bool) -> ExitCode {
+    match execute(&args, json).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("error: {}", failure.message);
@@ -222,8 +218,8 @@ pub async fn run(args: AdminArgs) -> ExitCode {
     }
 }
 
-async fn execute(args: &AdminArgs) -> Result<(), Failure> {
-    let client = Admin::new(args)?;
+async fn execute(args: &AdminArgs, json: bool) -> Result<(), Failure> {
+    let client = Admin::new(args, json)?;
     match &args.command {
         AdminCommand::Users(UsersCommand::List) => {
             let users: Vec<User> = client.call(reqwest::Method::GET, "/users", None::<&()>).await?;
@@ -461,7 +457,7 @@ struct Admin {
 }
 
 impl Admin {
-    fn new(args: &AdminArgs) -> Result<Self, Failure> {
+    fn new(args: &AdminArgs, json: bool) -> Result<Self, Failure> {
         let token = args.admin_token.clone().ok_or(Failure {
             message: "no operator token".into(),
             hint: "pass --admin-token or set MOMO_ADMIN_TOKEN to the token `momo serve` printed on first start",
@@ -471,7 +467,7 @@ impl Admin {
             Failure { message: format!("cannot build an HTTP client: {e}"), hint: "this is a bug", code: 3 }
         })?;
         let base = format!("{}{}", args.server.trim_end_matches('/'), "/_momo/admin");
-        Ok(Self { http, base, token, json: args.json })
+        Ok(Self { http, base, token, json })
     }
 
     async fn call<T: DeserializeOwned>(
