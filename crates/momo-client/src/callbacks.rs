@@ -84,6 +84,14 @@ pub fn verify_signature(
 impl Client {
     /// Confirm a callback: fetch the transaction's status and check the callback tells the same.
     /// Returns the fetched state; an error if the callback disagrees with it.
+    ///
+    /// ```no_run
+    /// # use momo_client::TransactionKind; use momo_types::{Product, ReferenceId};
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId, body: Vec<u8>) -> momo_client::Result<()> {
+    /// let received = momo_client::callbacks::parse(&body)?;
+    /// let confirmed = client.confirm_callback(TransactionKind::RequestToPay, &reference, &received).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn confirm_callback(
         &self,
         kind: TransactionKind,

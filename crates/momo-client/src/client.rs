@@ -121,6 +121,11 @@ impl Client {
     /// `MOMO_{COLLECTION,DISBURSEMENT,REMITTANCE}_SUBSCRIPTION_KEY`, `MOMO_API_USER`,
     /// `MOMO_API_KEY`, `MOMO_CALLBACK_HOST`, `MOMO_CALLBACK_URL`, `MOMO_CURRENCY`, `MOMO_PLATFORM`.
     /// A malformed value is an error naming its variable.
+    ///
+    /// ```no_run
+    /// let client = momo_client::Client::from_env()?;
+    /// # Ok::<(), momo_client::Error>(())
+    /// ```
     pub fn from_env() -> Result<Client> {
         crate::config::from_env()?.build()
     }
@@ -146,6 +151,13 @@ impl Client {
 
     /// A valid access token for `product`: cached, renewed before it expires, one renewal at a
     /// time however many calls wait for it.
+    ///
+    /// ```no_run
+    /// # use momo_client::TransactionKind; use momo_types::{Product, ReferenceId};
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let token = client.access_token(Product::Collection).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn access_token(&self, product: Product) -> Result<SecretString> {
         let slot = self.slot(product);
         let mut cached = slot.lock().await;

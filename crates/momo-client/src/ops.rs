@@ -127,31 +127,66 @@ fn holder_path(party: &Party, what: &str) -> String {
 }
 
 macro_rules! common_operations {
-    ($handle:ident, $product:expr) => {
+    ($handle:ident, $product:expr, $accessor:literal) => {
         impl $handle<'_> {
             /// The API user's balance in the environment's currency.
+            #[doc = ""]
+            #[doc = "```no_run"]
+            #[doc = "# use momo_types::payments::*;"]
+            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
+            #[doc = concat!("let balance = client.", $accessor, "().balance().await?;")]
+            #[doc = "# Ok(()) }"]
+            #[doc = "```"]
             pub async fn balance(&self) -> Result<Balance> {
                 self.client.get($product, "/v1_0/account/balance".into()).await
             }
 
             /// The balance in a named currency.
+            #[doc = ""]
+            #[doc = "```no_run"]
+            #[doc = "# use momo_types::payments::*;"]
+            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
+            #[doc = concat!("let balance = client.", $accessor, "().balance_in_currency(\"EUR\").await?;")]
+            #[doc = "# Ok(()) }"]
+            #[doc = "```"]
             pub async fn balance_in_currency(&self, currency: &str) -> Result<Balance> {
                 self.client.get($product, format!("/v1_0/account/balance/{currency}")).await
             }
 
             /// Whether an account holder can be paid or asked to pay.
+            #[doc = ""]
+            #[doc = "```no_run"]
+            #[doc = "# use momo_types::payments::*;"]
+            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
+            #[doc = concat!("let active = client.", $accessor, "().account_holder_active(&Party::msisdn(\"46733123450\")).await?;")]
+            #[doc = "# Ok(()) }"]
+            #[doc = "```"]
             pub async fn account_holder_active(&self, holder: &Party) -> Result<bool> {
                 let result: BooleanResult = self.client.get($product, holder_path(holder, "active")).await?;
                 Ok(result.result)
             }
 
             /// Basic KYC data of an account holder.
+            #[doc = ""]
+            #[doc = "```no_run"]
+            #[doc = "# use momo_types::payments::*;"]
+            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
+            #[doc = concat!("let info = client.", $accessor, "().basic_user_info(&Party::msisdn(\"46733123450\")).await?;")]
+            #[doc = "# Ok(()) }"]
+            #[doc = "```"]
             pub async fn basic_user_info(&self, holder: &Party) -> Result<serde_json::Value> {
                 self.client.get($product, holder_path(holder, "basicuserinfo")).await
             }
 
             /// Ask an account holder for consent (OAuth2 / CIBA): `scope` e.g. `all_info`,
             /// `offline` access for a refresh token that lasts.
+            #[doc = ""]
+            #[doc = "```no_run"]
+            #[doc = "# use momo_types::payments::*;"]
+            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
+            #[doc = concat!("let asked = client.", $accessor, "().bc_authorize(\"46733123450\", \"all_info\", true).await?;")]
+            #[doc = "# Ok(()) }"]
+            #[doc = "```"]
             pub async fn bc_authorize(&self, msisdn: &str, scope: &str, offline: bool) -> Result<BcAuthorizeResponse> {
                 let mut call = Call::new(Method::POST, Some($product), "/v1_0/bc-authorize");
                 let access = if offline { "offline" } else { "online" };
@@ -166,11 +201,25 @@ macro_rules! common_operations {
 
             /// Exchange an answered consent request for a consent token (`Error::OAuth` with
             /// `authorization_pending` until the holder has answered).
+            #[doc = ""]
+            #[doc = "```no_run"]
+            #[doc = "# use momo_types::payments::*;"]
+            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
+            #[doc = concat!("let consent = client.", $accessor, "().oauth2_token(\"auth-req-id\").await?;")]
+            #[doc = "# Ok(()) }"]
+            #[doc = "```"]
             pub async fn oauth2_token(&self, auth_req_id: &str) -> Result<ConsentToken> {
                 self.oauth2(&[("grant_type", "urn:openid:params:grant-type:ciba"), ("auth_req_id", auth_req_id)]).await
             }
 
             /// A new consent token from a refresh token.
+            #[doc = ""]
+            #[doc = "```no_run"]
+            #[doc = "# use momo_types::payments::*;"]
+            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
+            #[doc = concat!("let consent = client.", $accessor, "().oauth2_refresh(\"refresh-token\").await?;")]
+            #[doc = "# Ok(()) }"]
+            #[doc = "```"]
             pub async fn oauth2_refresh(&self, refresh_token: &str) -> Result<ConsentToken> {
                 self.oauth2(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
             }
@@ -184,6 +233,14 @@ macro_rules! common_operations {
             }
 
             /// The KYC data a consent token grants.
+            #[doc = ""]
+            #[doc = "```no_run"]
+            #[doc = "# use momo_types::payments::*;"]
+            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
+            #[doc = concat!("let consent = client.", $accessor, "().oauth2_token(\"auth-req-id\").await?;")]
+            #[doc = concat!("let info = client.", $accessor, "().userinfo(&consent).await?;")]
+            #[doc = "# Ok(()) }"]
+            #[doc = "```"]
             pub async fn userinfo(&self, consent: &ConsentToken) -> Result<serde_json::Value> {
                 let mut call = Call::new(Method::GET, Some($product), "/oauth2/v1_0/userinfo");
                 call.explicit_bearer = Some(SecretString::from(consent.access_token.clone()));
@@ -208,7 +265,7 @@ pub struct Collection<'a> {
     client: &'a Client,
 }
 
-common_operations!(Collection, Product::Collection);
+common_operations!(Collection, Product::Collection, "collection");
 
 impl Collection<'_> {
     /// Ask a payer to approve a payment.
@@ -235,11 +292,28 @@ impl Collection<'_> {
         self.client.create(Product::Collection, "/v1_0/requesttopay", body)
     }
 
+    /// Request to pay status.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let status = client.collection().request_to_pay_status(&reference).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn request_to_pay_status(&self, reference: &ReferenceId) -> Result<RequestToPayResult> {
         self.client.get(Product::Collection, format!("/v1_0/requesttopay/{reference}")).await
     }
 
     /// Tell the payer of a successful request to pay something (at most 160 characters).
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// client.collection().request_to_pay_delivery_notification(&reference, "Your order is on its way").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn request_to_pay_delivery_notification(&self, reference: &ReferenceId, message: &str) -> Result<()> {
         let mut call = Call::new(
             Method::POST,
@@ -253,28 +327,79 @@ impl Collection<'_> {
     }
 
     /// Request to withdraw (v1: callback by POST).
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let reference = client.collection().request_to_withdraw(body()).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn request_to_withdraw(&self, body: RequestToPay) -> Create<'_, RequestToPay> {
         self.client.create(Product::Collection, "/v1_0/requesttowithdraw", body)
     }
 
     /// Request to withdraw (v2: callback by PUT).
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let reference = client.collection().request_to_withdraw_v2(body()).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn request_to_withdraw_v2(&self, body: RequestToPay) -> Create<'_, RequestToPay> {
         self.client.create(Product::Collection, "/v2_0/requesttowithdraw", body)
     }
 
+    /// Request to withdraw status.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let status = client.collection().request_to_withdraw_status(&reference).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn request_to_withdraw_status(&self, reference: &ReferenceId) -> Result<RequestToPayResult> {
         self.client.get(Product::Collection, format!("/v1_0/requesttowithdraw/{reference}")).await
     }
 
+    /// Create invoice.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let reference = client.collection().create_invoice(body()).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn create_invoice(&self, body: CreateInvoice) -> Create<'_, CreateInvoice> {
         self.client.create(Product::Collection, "/v2_0/invoice", body)
     }
 
+    /// Invoice status.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let status = client.collection().invoice_status(&reference).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn invoice_status(&self, reference: &ReferenceId) -> Result<InvoiceResult> {
         self.client.get(Product::Collection, format!("/v2_0/invoice/{reference}")).await
     }
 
     /// Cancel an unpaid invoice.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// client.collection().cancel_invoice(&reference, Some("order-1")).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn cancel_invoice(&self, reference: &ReferenceId, external_id: Option<&str>) -> Result<()> {
         let mut call = Call::new(Method::DELETE, Some(Product::Collection), format!("/v2_0/invoice/{reference}"));
         call.reference = Some(ReferenceId::new_v4());
@@ -283,15 +408,41 @@ impl Collection<'_> {
         self.client.without_answer(call).await
     }
 
+    /// Pre approval.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let reference = client.collection().pre_approval(body()).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn pre_approval(&self, body: PreApproval) -> Create<'_, PreApproval> {
         self.client.create(Product::Collection, "/v2_0/preapproval", body)
     }
 
+    /// Pre approval status.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let status = client.collection().pre_approval_status(&reference).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn pre_approval_status(&self, reference: &ReferenceId) -> Result<PreApprovalResult> {
         self.client.get(Product::Collection, format!("/v2_0/preapproval/{reference}")).await
     }
 
     /// A payer's approved pre-approvals.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let approved = client.collection().approved_pre_approvals(&Party::msisdn("46733123450")).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn approved_pre_approvals(&self, payer: &Party) -> Result<Vec<PreApprovalDetails>> {
         let kind = match payer.party_id_type {
             PartyIdType::Msisdn => "msisdn",
@@ -301,16 +452,42 @@ impl Collection<'_> {
         self.client.get(Product::Collection, format!("/v1_0/preapprovals/{kind}/{}", payer.party_id)).await
     }
 
+    /// Cancel pre approval.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// client.collection().cancel_pre_approval(&reference).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn cancel_pre_approval(&self, pre_approval: &ReferenceId) -> Result<()> {
         let call = Call::new(Method::DELETE, Some(Product::Collection), format!("/v1_0/preapproval/{pre_approval}"));
         self.client.without_answer(call).await
     }
 
     /// Pay a service provider from the Collection account.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let reference = client.collection().create_payment(body()).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn create_payment(&self, body: CreatePayments) -> Create<'_, CreatePayments> {
         self.client.create(Product::Collection, "/v2_0/payment", body)
     }
 
+    /// Payment status.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let status = client.collection().payment_status(&reference).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn payment_status(&self, reference: &ReferenceId) -> Result<PaymentResult> {
         self.client.get(Product::Collection, format!("/v2_0/payment/{reference}")).await
     }
@@ -322,41 +499,109 @@ pub struct Disbursement<'a> {
     client: &'a Client,
 }
 
-common_operations!(Disbursement, Product::Disbursement);
+common_operations!(Disbursement, Product::Disbursement, "disbursement");
 
 impl Disbursement<'_> {
+    /// Transfer.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let reference = client.disbursement().transfer(body()).callback_url("https://shop.example/momo").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn transfer(&self, body: Transfer) -> Create<'_, Transfer> {
         self.client.create(Product::Disbursement, "/v1_0/transfer", body)
     }
 
+    /// Transfer status.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let status = client.disbursement().transfer_status(&reference).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn transfer_status(&self, reference: &ReferenceId) -> Result<TransferResult> {
         self.client.get(Product::Disbursement, format!("/v1_0/transfer/{reference}")).await
     }
 
     /// Deposit (v1: callback by POST).
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let reference = client.disbursement().deposit(body()).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn deposit(&self, body: Transfer) -> Create<'_, Transfer> {
         self.client.create(Product::Disbursement, "/v1_0/deposit", body)
     }
 
     /// Deposit (v2: callback by PUT).
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let reference = client.disbursement().deposit_v2(body()).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn deposit_v2(&self, body: Transfer) -> Create<'_, Transfer> {
         self.client.create(Product::Disbursement, "/v2_0/deposit", body)
     }
 
+    /// Deposit status.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let status = client.disbursement().deposit_status(&reference).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn deposit_status(&self, reference: &ReferenceId) -> Result<DepositResult> {
         self.client.get(Product::Disbursement, format!("/v1_0/deposit/{reference}")).await
     }
 
     /// Refund (v1: callback by POST) a request to pay, to its payer.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let reference = client.disbursement().refund(body()).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn refund(&self, body: Refund) -> Create<'_, Refund> {
         self.client.create(Product::Disbursement, "/v1_0/refund", body)
     }
 
     /// Refund (v2: callback by PUT).
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let reference = client.disbursement().refund_v2(body()).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn refund_v2(&self, body: Refund) -> Create<'_, Refund> {
         self.client.create(Product::Disbursement, "/v2_0/refund", body)
     }
 
+    /// Refund status.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let status = client.disbursement().refund_status(&reference).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn refund_status(&self, reference: &ReferenceId) -> Result<DepositResult> {
         self.client.get(Product::Disbursement, format!("/v1_0/refund/{reference}")).await
     }
@@ -368,21 +613,57 @@ pub struct Remittance<'a> {
     client: &'a Client,
 }
 
-common_operations!(Remittance, Product::Remittance);
+common_operations!(Remittance, Product::Remittance, "remittance");
 
 impl Remittance<'_> {
+    /// Transfer.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let reference = client.remittance().transfer(body()).callback_url("https://shop.example/momo").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn transfer(&self, body: Transfer) -> Create<'_, Transfer> {
         self.client.create(Product::Remittance, "/v1_0/transfer", body)
     }
 
+    /// Transfer status.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let status = client.remittance().transfer_status(&reference).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn transfer_status(&self, reference: &ReferenceId) -> Result<TransferResult> {
         self.client.get(Product::Remittance, format!("/v1_0/transfer/{reference}")).await
     }
 
+    /// Cash transfer.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let reference = client.remittance().cash_transfer(body()).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn cash_transfer(&self, body: CashTransfer) -> Create<'_, CashTransfer> {
         self.client.create(Product::Remittance, "/v2_0/cashtransfer", body)
     }
 
+    /// Cash transfer status.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let status = client.remittance().cash_transfer_status(&reference).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn cash_transfer_status(&self, reference: &ReferenceId) -> Result<CashTransferResult> {
         self.client.get(Product::Remittance, format!("/v2_0/cashtransfer/{reference}")).await
     }

@@ -30,6 +30,13 @@ impl Client {
     /// Provision a sandbox API user for `callback_host`: create it (the sandbox's 5xx are retried
     /// with the same reference id, and a 409 after a retry means it was created), check it with
     /// `GET`, then create its key. Needs only a subscription key.
+    ///
+    /// ```no_run
+    /// # use momo_client::TransactionKind; use momo_types::{Product, ReferenceId};
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let credentials = client.provision_sandbox_user("webhook.site").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn provision_sandbox_user(&self, callback_host: &str) -> Result<Credentials> {
         let api_user = ReferenceId::new_v4();
         let mut create = Call::new(Method::POST, None, "/v1_0/apiuser");

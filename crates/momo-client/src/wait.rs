@@ -85,6 +85,13 @@ impl TransactionState {
 
 impl Client {
     /// The current status of any transaction.
+    ///
+    /// ```no_run
+    /// # use momo_client::TransactionKind; use momo_types::{Product, ReferenceId};
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let state = client.transaction_status(TransactionKind::Deposit, &reference).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn transaction_status(&self, kind: TransactionKind, reference: &ReferenceId) -> Result<TransactionState> {
         let call = crate::client::Call::new(reqwest::Method::GET, Some(kind.product()), kind.status_path(reference));
         self.check_call(&call)?;
@@ -94,6 +101,13 @@ impl Client {
 
     /// Poll until the transaction is SUCCESSFUL or FAILED, with backoff (0.5 s growing to 5 s,
     /// never more than MTN's 10 status requests a second). A FAILED transaction is `Ok`.
+    ///
+    /// ```no_run
+    /// # use momo_client::TransactionKind; use momo_types::{Product, ReferenceId};
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let state = client.wait_for_final_status(TransactionKind::RequestToPay, &reference, std::time::Duration::from_secs(60)).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_for_final_status(
         &self,
         kind: TransactionKind,
@@ -104,6 +118,13 @@ impl Client {
     }
 
     /// [`Client::wait_for_final_status`], calling `progress` with every status seen.
+    ///
+    /// ```no_run
+    /// # use momo_client::TransactionKind; use momo_types::{Product, ReferenceId};
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let state = client.wait_with_progress(TransactionKind::RequestToPay, &reference, std::time::Duration::from_secs(60), |s| println!("{}", s.status)).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_with_progress(
         &self,
         kind: TransactionKind,
