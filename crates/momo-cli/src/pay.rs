@@ -506,17 +506,9 @@ pub async fn collect(command: CollectCommand, json: bool) -> Result<(), Failure>
         }
         CollectCommand::Payment { amount, currency: cur, provider, customer_reference, options } => {
             let body = CreatePayments {
-                external_transaction_id: None,
-                money: Money { amount, currency: currency(&client, &cur) },
                 customer_reference,
                 service_provider_user_name: Some(provider),
-                coupon_id: None,
-                product_id: None,
-                product_offering_id: None,
-                receiver_message: None,
-                sender_note: None,
-                max_number_of_retries: None,
-                include_sender_charges: None,
+                ..CreatePayments::new(Money { amount, currency: currency(&client, &cur) })
             };
             let r = send(c.create_payment(body), &options).await?;
             accepted(&client, TransactionKind::Payment, "payment", r, &options, json).await
@@ -569,24 +561,11 @@ pub async fn remit(command: RemitCommand, json: bool) -> Result<(), Failure> {
         }
         RemitCommand::CashTransfer { payee, payment, originating_country, options } => {
             let body = CashTransfer {
-                amount: payment.amount.clone(),
-                currency: currency(&client, &payment.currency),
-                payee: payee.party(),
                 external_id: payment.external_id.clone(),
                 orginating_country: originating_country,
-                original_amount: None,
-                original_currency: None,
                 payer_message: payment.payer_message.clone(),
                 payee_note: payment.payee_note.clone(),
-                payer_identification_type: None,
-                payer_identification_number: None,
-                payer_identity: None,
-                payer_first_name: None,
-                payer_sur_name: None,
-                payer_language_code: None,
-                payer_email: None,
-                payer_msisdn: None,
-                payer_gender: None,
+                ..CashTransfer::new(payment.amount.clone(), currency(&client, &payment.currency), payee.party())
             };
             let reference = send(r.cash_transfer(body), &options).await?;
             accepted(&client, TransactionKind::CashTransfer, "cash transfer", reference, &options, json).await

@@ -163,16 +163,8 @@ async fn every_operation_works_against_the_server() {
     assert!(client.collection().approved_pre_approvals(&payer).await.unwrap().is_empty());
     let payment = CreatePayments {
         external_transaction_id: Some("p".into()),
-        money: Money { amount: "5".into(), currency: "EUR".into() },
-        customer_reference: None,
         service_provider_user_name: Some("Power Co".into()),
-        coupon_id: None,
-        product_id: None,
-        product_offering_id: None,
-        receiver_message: None,
-        sender_note: None,
-        max_number_of_retries: None,
-        include_sender_charges: None,
+        ..CreatePayments::new(Money { amount: "5".into(), currency: "EUR".into() })
     };
     let payment = client.collection().create_payment(payment).send().await.unwrap();
     client.wait_for_final_status(TransactionKind::Payment, &payment, WAIT).await.unwrap();
@@ -211,24 +203,9 @@ async fn every_operation_works_against_the_server() {
     client.wait_for_final_status(TransactionKind::RemittanceTransfer, &t, WAIT).await.unwrap();
     assert_eq!(client.remittance().transfer_status(&t).await.unwrap().status, TransactionStatus::Successful);
     let cash = CashTransfer {
-        amount: "30".into(),
-        currency: "EUR".into(),
-        payee: Party::msisdn("56733123453"),
         external_id: Some("c".into()),
         orginating_country: Some("SE".into()),
-        original_amount: None,
-        original_currency: None,
-        payer_message: None,
-        payee_note: None,
-        payer_identification_type: None,
-        payer_identification_number: None,
-        payer_identity: None,
-        payer_first_name: None,
-        payer_sur_name: None,
-        payer_language_code: None,
-        payer_email: None,
-        payer_msisdn: None,
-        payer_gender: None,
+        ..CashTransfer::new("30", "EUR", Party::msisdn("56733123453"))
     };
     let c = client.remittance().cash_transfer(cash).send().await.unwrap();
     client.wait_for_final_status(TransactionKind::CashTransfer, &c, WAIT).await.unwrap();

@@ -373,6 +373,25 @@ pub struct CreatePayments {
     pub include_sender_charges: Option<bool>,
 }
 
+impl CreatePayments {
+    /// A payment of `money` with no optional field set.
+    pub fn new(money: Money) -> Self {
+        CreatePayments {
+            external_transaction_id: None,
+            money,
+            customer_reference: None,
+            service_provider_user_name: None,
+            coupon_id: None,
+            product_id: None,
+            product_offering_id: None,
+            receiver_message: None,
+            sender_note: None,
+            max_number_of_retries: None,
+            include_sender_charges: None,
+        }
+    }
+}
+
 /// The status of a payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -423,6 +442,32 @@ pub struct CashTransfer {
     pub payer_msisdn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payer_gender: Option<String>,
+}
+
+impl CashTransfer {
+    /// A cash transfer of `amount` `currency` to `payee` with no optional field set.
+    pub fn new(amount: impl Into<String>, currency: impl Into<String>, payee: Party) -> Self {
+        CashTransfer {
+            amount: amount.into(),
+            currency: currency.into(),
+            payee,
+            external_id: None,
+            orginating_country: None,
+            original_amount: None,
+            original_currency: None,
+            payer_message: None,
+            payee_note: None,
+            payer_identification_type: None,
+            payer_identification_number: None,
+            payer_identity: None,
+            payer_first_name: None,
+            payer_sur_name: None,
+            payer_language_code: None,
+            payer_email: None,
+            payer_msisdn: None,
+            payer_gender: None,
+        }
+    }
 }
 
 /// The status of a cash transfer: its request, then the result fields (`reason` a string).

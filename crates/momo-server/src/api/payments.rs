@@ -126,53 +126,77 @@ fn to_json<T: serde::Serialize>(value: &T) -> ApiResult<String> {
     serde_json::to_string(value).map_err(|e| ApiError::Internal(e.into()))
 }
 
-async fn create_request_to_pay(
-    state: AppState,
-    caller: Caller,
-    reference: ReferenceIdHeader,
-    callback: CallbackUrlHeader,
-    body: RequestToPay,
-    kind: Kind,
-    version: ApiVersion,
-) -> ApiResult<StatusCode> {
-    let incoming = Incoming {
-        kind,
-        version,
-        amount: Some(&body.amount),
-        currency: &body.currency,
-        external_id: body.external_id.as_deref(),
-        payer_message: body.payer_message.as_deref(),
-        payee_note: body.payee_note.as_deref(),
-        party: Some(("payer", &body.payer)),
-        related: None,
-        request: to_json(&body)?,
-        window_ms: None,
-    };
-    accept(&state, &caller, reference.0, callback.0, incoming).await
+/// The request bodies with an amount, a currency, the two messages and one party.
+trait SimplePayment: serde::Serialize {
+    fn incoming(&self, kind: Kind, version: ApiVersion) -> ApiResult<Incoming<'_>>;
 }
 
-async fn create_transfer(
+impl SimplePayment for RequestToPay {
+    fn incoming(&self, kind: Kind, version: ApiVersion) -> ApiResult<Incoming<'_>> {
+        simple(
+            self,
+            kind,
+            version,
+            &self.amount,
+            &self.currency,
+            self.external_id.as_deref(),
+            ("payer", &self.payer),
+            [self.payer_message.as_deref(), self.payee_note.as_deref()],
+        )
+    }
+}
+
+impl SimplePayment for Transfer {
+    fn incoming(&self, kind: Kind, version: ApiVersion) -> ApiResult<Incoming<'_>> {
+        simple(
+            self,
+            kind,
+            version,
+            &self.amount,
+            &self.currency,
+            self.external_id.as_deref(),
+            ("payee", &self.payee),
+            [self.payer_message.as_deref(), self.payee_note.as_deref()],
+        )
+    }
+}
+
+#[expect(clippy::too_many_arguments, reason = "the fields the two body types share, named")]
+fn simple<'a>(
+    body: &impl serde::Serialize,
+    kind: Kind,
+    version: ApiVersion,
+    amount: &'a str,
+    currency: &'a str,
+    external_id: Option<&'a str>,
+    party: (&'static str, &'a Party),
+    [payer_message, payee_note]: [Option<&'a str>; 2],
+) -> ApiResult<Incoming<'a>> {
+    Ok(Incoming {
+        kind,
+        version,
+        amount: Some(amount),
+        currency,
+        external_id,
+        payer_message,
+        payee_note,
+        party: Some(party),
+        related: None,
+        request: to_json(body)?,
+        window_ms: None,
+    })
+}
+
+async fn create_simple<B: SimplePayment>(
     state: AppState,
     caller: Caller,
     reference: ReferenceIdHeader,
     callback: CallbackUrlHeader,
-    body: Transfer,
+    body: B,
     kind: Kind,
     version: ApiVersion,
 ) -> ApiResult<StatusCode> {
-    let incoming = Incoming {
-        kind,
-        version,
-        amount: Some(&body.amount),
-        currency: &body.currency,
-        external_id: body.external_id.as_deref(),
-        payer_message: body.payer_message.as_deref(),
-        payee_note: body.payee_note.as_deref(),
-        party: Some(("payee", &body.payee)),
-        related: None,
-        request: to_json(&body)?,
-        window_ms: None,
-    };
+    let incoming = body.incoming(kind, version)?;
     accept(&state, &caller, reference.0, callback.0, incoming).await
 }
 
@@ -190,12 +214,12 @@ macro_rules! create_handler {
     };
 }
 
-create_handler!(request_to_pay, create_request_to_pay, RequestToPay, Kind::RequestToPay, ApiVersion::V1);
-create_handler!(request_to_withdraw_v1, create_request_to_pay, RequestToPay, Kind::RequestToWithdraw, ApiVersion::V1);
-create_handler!(request_to_withdraw_v2, create_request_to_pay, RequestToPay, Kind::RequestToWithdraw, ApiVersion::V2);
-create_handler!(transfer, create_transfer, Transfer, Kind::Transfer, ApiVersion::V1);
-create_handler!(deposit_v1, create_transfer, Transfer, Kind::Deposit, ApiVersion::V1);
-create_handler!(deposit_v2, create_transfer, Transfer, Kind::Deposit, ApiVersion::V2);
+create_handler!(request_to_pay, create_simple, RequestToPay, Kind::RequestToPay, ApiVersion::V1);
+create_handler!(request_to_withdraw_v1, create_simple, RequestToPay, Kind::RequestToWithdraw, ApiVersion::V1);
+create_handler!(request_to_withdraw_v2, create_simple, RequestToPay, Kind::RequestToWithdraw, ApiVersion::V2);
+create_handler!(transfer, create_simple, Transfer, Kind::Transfer, ApiVersion::V1);
+create_handler!(deposit_v1, create_simple, Transfer, Kind::Deposit, ApiVersion::V1);
+create_handler!(deposit_v2, create_simple, Transfer, Kind::Deposit, ApiVersion::V2);
 create_handler!(refund_v1, create_refund, Refund, Kind::Refund, ApiVersion::V1);
 create_handler!(refund_v2, create_refund, Refund, Kind::Refund, ApiVersion::V2);
 
