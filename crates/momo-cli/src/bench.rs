@@ -86,7 +86,14 @@ impl Process {
             .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(match std::env::var_os("MOMO_BENCH_SERVER_LOG") {
+                Some(path) => std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_or_else(|_| Stdio::null(), Stdio::from),
+                None => Stdio::null(),
+            })
             .spawn()
             .map_err(|e| Failure::new(3, format!("cannot start a server: {e}"), ""))?;
         let stdout = child.stdout.take().ok_or_else(|| Failure::new(3, "no stdout", ""))?;
@@ -495,16 +502,25 @@ async fn verify(http: &reqwest::Client, bases: &[String], token: &str, accepted:
         let base = bases[i % bases.len()].clone();
         checks.spawn(async move {
             for id in chunk {
-                let found = http
+                let answer = http
                     .get(format!("{base}/collection/v1_0/requesttopay/{id}"))
                     .header("Ocp-Apim-Subscription-Key", KEY)
                     .bearer_auth(&token)
                     .header("X-Target-Environment", "sandbox")
                     .send()
-                    .await
-                    .is_ok_and(|r| r.status() == 200);
-                if !found {
-                    missing.fetch_add(1, Ordering::Relaxed);
+                    .await;
+                match answer {
+                    Ok(r) if r.status() == 200 => {}
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        let body = r.text().await.unwrap_or_default();
+                        eprintln!("verify {id}: {status} {body}");
+                        missing.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        eprintln!("verify {id}: {e}");
+                        missing.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
         });

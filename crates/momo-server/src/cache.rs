@@ -11,6 +11,10 @@
 //!
 //! Misses are cached too (so random keys cannot make every request query the database), up to
 //! a bound on the number of entries.
+//!
+//! The same cache keeps the status bodies of final transactions: a SUCCESSFUL or FAILED
+//! transaction never changes, so its status needs no database read. Resetting payment state bumps
+//! the epoch, which clears these too.
 
 use std::hash::Hash;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -18,7 +22,14 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 
-use crate::store::{ApiUserRecord, SecretHash, Store, StoreResult, SubscriptionKeyRecord};
+use crate::store::{ApiUserRecord, SecretHash, Store, StoreResult, SubscriptionKeyRecord, TxKey};
+
+/// A final transaction's owner and status body.
+#[derive(Debug)]
+pub struct FinalStatus {
+    pub api_user: String,
+    pub body: String,
+}
 
 /// At most this many entries per map; past it, lookups go to the database uncached.
 const MAX_ENTRIES: usize = 100_000;
@@ -27,6 +38,7 @@ const MAX_ENTRIES: usize = 100_000;
 pub struct CredentialCache {
     users: DashMap<String, Option<Arc<ApiUserRecord>>>,
     keys: DashMap<SecretHash, Option<Arc<SubscriptionKeyRecord>>>,
+    finals: DashMap<TxKey, Arc<FinalStatus>>,
     generation: AtomicU64,
     epoch: AtomicI64,
 }
@@ -67,11 +79,29 @@ impl CredentialCache {
         Ok(loaded)
     }
 
-    /// Forget everything (after a credential change).
+    /// The status body of a final transaction, if known.
+    pub fn final_status(&self, key: &TxKey) -> Option<Arc<FinalStatus>> {
+        self.finals.get(key).map(|entry| entry.clone())
+    }
+
+    /// Remember a final transaction's status body (only ever call it for a final one).
+    pub fn remember_final(&self, key: TxKey, api_user: &str, body: &str) {
+        if self.finals.len() >= MAX_ENTRIES {
+            self.finals.clear();
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        self.finals.insert(key.clone(), Arc::new(FinalStatus { api_user: api_user.to_owned(), body: body.to_owned() }));
+        if self.generation.load(Ordering::SeqCst) != generation {
+            self.finals.remove(&key);
+        }
+    }
+
+    /// Forget everything (after a credential change or a reset).
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.users.clear();
         self.keys.clear();
+        self.finals.clear();
     }
 
     /// Clear if another instance changed credentials since the last look.

@@ -14,17 +14,75 @@ use crate::domain::transactions::{self, accounts, Flow, Kind, Outcome, StatusFie
 use crate::state::AppState;
 use crate::store::{AccountSpec, Finalization, Finalized, NewDelivery, Posting, RefundGuard, TransactionRecord, TxKey};
 
-/// Settle every due transaction (a batch at a time); returns how many are final afterwards.
+/// Settle every due transaction, a batch at a time in one commit; returns how many it took.
 pub async fn settle_due(state: &AppState) -> anyhow::Result<usize> {
     let now = state.clock.now_ms();
-    let due = state.store.due_transactions(now, 200).await?;
-    let mut settled = 0;
-    for key in due {
-        if settle_one(state, &key).await? {
-            settled += 1;
+    // Small batches: the SQLite writer alternates between settlement and new inserts.
+    let due = state.store.due_transactions(now, 32).await?;
+    let mut planned = Vec::with_capacity(due.len());
+    for key in &due {
+        if let Some(tx) = state.store.transaction(key).await?.filter(|tx| !tx.status.is_final()) {
+            let refund_payee = refund_payee(state, &tx).await?;
+            let outcome = planned_outcome(&tx);
+            planned.push((tx, refund_payee, outcome));
         }
     }
-    Ok(settled)
+    // First the planned outcomes; those refused for funds (or an exceeded refund) fail instead.
+    let first: Vec<_> = planned
+        .iter()
+        .map(|(tx, payee, outcome)| build(state, tx, outcome, payee.clone()))
+        .collect::<anyhow::Result<_>>()?;
+    let results = state.store.finalize_batch(&first).await?;
+    let mut retry = Vec::new();
+    for ((tx, payee, _), result) in planned.iter().zip(&results) {
+        if let Some(code) = failure_for(*result) {
+            retry.push(build(state, tx, &Outcome::Failed(code.into()), payee.clone())?);
+        }
+    }
+    if !retry.is_empty() {
+        state.store.finalize_batch(&retry).await?;
+    }
+    Ok(due.len())
+}
+
+/// The reason a refused finalization becomes, if it was refused for money.
+fn failure_for(result: Finalized) -> Option<&'static str> {
+    match result {
+        Finalized::InsufficientFunds => Some("NOT_ENOUGH_FUNDS"),
+        // A refund larger than what is left of its request to pay is refused.
+        Finalized::RefundExceeded => Some("NOT_ALLOWED"),
+        Finalized::Done | Finalized::NotPending => None,
+    }
+}
+
+fn planned_outcome(tx: &TransactionRecord) -> Outcome {
+    tx.outcome
+        .as_deref()
+        .and_then(Outcome::from_column)
+        .unwrap_or_else(|| Outcome::Failed("INTERNAL_PROCESSING_ERROR".into()))
+}
+
+/// The finalization of `tx` with `outcome`.
+fn build(
+    state: &AppState,
+    tx: &TransactionRecord,
+    outcome: &Outcome,
+    refund_payee: Option<Party>,
+) -> anyhow::Result<Finalization> {
+    let env = Environment::lookup(&tx.environment).ok_or_else(|| {
+        anyhow::anyhow!("transaction {} has unknown environment {}", tx.key.reference_id, tx.environment)
+    })?;
+    match outcome {
+        Outcome::Successful => {
+            let postings = postings(state, tx, env, refund_payee.as_ref());
+            let guard = (tx.key.kind == Kind::Refund)
+                .then(|| RefundGuard { original: refunded_key(tx), amount: tx.amount_minor });
+            finalization(state, tx, TransactionStatus::Successful, None, postings, guard, refund_payee)
+        }
+        Outcome::Failed(code) => {
+            finalization(state, tx, TransactionStatus::Failed, Some(code.clone()), Vec::new(), None, refund_payee)
+        }
+    }
 }
 
 /// Settle this transaction if its outcome is due; `true` if it was due and is final now (made
@@ -43,51 +101,20 @@ async fn settle_one(state: &AppState, key: &TxKey) -> anyhow::Result<bool> {
     if tx.status.is_final() {
         return Ok(true);
     }
-    let outcome = tx
-        .outcome
-        .as_deref()
-        .and_then(Outcome::from_column)
-        .unwrap_or_else(|| Outcome::Failed("INTERNAL_PROCESSING_ERROR".into()));
-    let env = Environment::lookup(&tx.environment).ok_or_else(|| {
-        anyhow::anyhow!("transaction {} has unknown environment {}", key.reference_id, tx.environment)
-    })?;
     let refund_payee = refund_payee(state, &tx).await?;
-
-    let mut attempt = outcome;
+    let mut outcome = planned_outcome(&tx);
     loop {
-        let finalization = match &attempt {
-            Outcome::Successful => {
-                let postings = postings(state, &tx, env, refund_payee.as_ref());
-                let guard = (tx.key.kind == Kind::Refund)
-                    .then(|| RefundGuard { original: refunded_key(&tx), amount: tx.amount_minor });
-                finalization(state, &tx, TransactionStatus::Successful, None, postings, guard, refund_payee.clone())?
-            }
-            Outcome::Failed(code) => finalization(
-                state,
-                &tx,
-                TransactionStatus::Failed,
-                Some(code.clone()),
-                Vec::new(),
-                None,
-                refund_payee.clone(),
-            )?,
-        };
-        match state.store.finalize(&finalization).await? {
-            Finalized::Done => {
-                tracing::info!(
-                    reference_id = %key.reference_id,
-                    kind = key.kind.as_str(),
-                    status = %finalization.status,
-                    reason = finalization.reason.as_deref().unwrap_or(""),
-                    "transaction final"
-                );
+        let finalization = build(state, &tx, &outcome, refund_payee.clone())?;
+        let result = state.store.finalize(&finalization).await?;
+        match (result, failure_for(result)) {
+            (Finalized::Done, _) => {
+                tracing::debug!(reference_id = %key.reference_id, status = %finalization.status, "transaction final");
                 return Ok(true);
             }
             // Another worker (or instance) made it final first: it is final all the same.
-            Finalized::NotPending => return Ok(true),
-            Finalized::InsufficientFunds => attempt = Outcome::Failed("NOT_ENOUGH_FUNDS".into()),
-            // A refund larger than what is left of its request to pay is refused.
-            Finalized::RefundExceeded => attempt = Outcome::Failed("NOT_ALLOWED".into()),
+            (Finalized::NotPending, _) => return Ok(true),
+            (_, Some(code)) => outcome = Outcome::Failed(code.into()),
+            (_, None) => return Ok(false),
         }
     }
 }

@@ -453,6 +453,7 @@ async fn clear_faults(State(state): State<AppState>, _: Operator) -> StatusCode 
 /// Forget all transactions, ledger entries, deliveries and fault rules; users and keys stay.
 async fn reset(State(state): State<AppState>, _: Operator) -> ApiResult<StatusCode> {
     state.store.reset_payments().await?;
+    state.cache.clear();
     state.faults.clear();
     tracing::info!("operator reset all payment state");
     Ok(StatusCode::NO_CONTENT)

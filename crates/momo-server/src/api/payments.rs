@@ -262,10 +262,16 @@ pub async fn load(state: &AppState, caller: &Caller, kind: Kind, reference: &str
     let key = TxKey { product: caller.product, kind, reference_id: reference.to_string() };
     let found = state.store.transaction(&key).await?.filter(|tx| tx.api_user == caller.user.id);
     let tx = found.ok_or(ApiError::ResourceNotFound)?;
-    if settle::settle_if_due(state, &tx).await? {
-        return state.store.transaction(&key).await?.ok_or(ApiError::ResourceNotFound);
+    match settle::settle_if_due(state, &tx).await {
+        Ok(true) => state.store.transaction(&key).await?.ok_or(ApiError::ResourceNotFound),
+        Ok(false) => Ok(tx),
+        // A read never fails because settling did (e.g. a lock conflict with another instance):
+        // answer the state as it is; the settler tries again.
+        Err(e) => {
+            tracing::warn!(reference_id = %key.reference_id, error = format!("{e:#}"), "inline settlement failed");
+            Ok(tx)
+        }
     }
-    Ok(tx)
 }
 
 /// The status body of a transaction.
@@ -297,6 +303,25 @@ fn json_response(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// The status body a status endpoint answers: from the final-status cache when the
+/// transaction is final (it never changes again), else read, settled if due, and built.
+async fn status_of(state: &AppState, caller: &Caller, kind: Kind, reference: &str) -> ApiResult<String> {
+    let reference = parse_reference_id(reference, "The reference id")?;
+    let key = TxKey { product: caller.product, kind, reference_id: reference.to_string() };
+    if let Some(known) = state.cache.final_status(&key) {
+        if known.api_user == caller.user.id {
+            return Ok(known.body.clone());
+        }
+        return Err(ApiError::ResourceNotFound);
+    }
+    let tx = load(state, caller, kind, &key.reference_id).await?;
+    let body = status_json(state, &tx).await?;
+    if tx.status.is_final() {
+        state.cache.remember_final(key, &tx.api_user, &body);
+    }
+    Ok(body)
+}
+
 macro_rules! status_handler {
     ($name:ident, $kind:expr) => {
         pub async fn $name(
@@ -304,8 +329,7 @@ macro_rules! status_handler {
             caller: Caller,
             PathParam(reference): PathParam,
         ) -> ApiResult<Response> {
-            let tx = load(&state, &caller, $kind, &reference).await?;
-            Ok(json_response(status_json(&state, &tx).await?))
+            Ok(json_response(status_of(&state, &caller, $kind, &reference).await?))
         }
     };
 }

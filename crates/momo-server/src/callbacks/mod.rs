@@ -66,7 +66,8 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Send every due delivery (a batch at a time); returns how many were attempted.
+/// Send every due delivery (a batch at a time, at once), then record all their attempts in one
+/// commit; returns how many were attempted.
 pub async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
     let now = state.clock.now_ms();
     let lease_until = now + lease(state.settings.callback_timeout);
@@ -75,17 +76,21 @@ pub async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
     let mut sending = tokio::task::JoinSet::new();
     for delivery in batch {
         let state = state.clone();
-        sending.spawn(async move {
-            if let Err(e) = attempt(&state, &delivery).await {
-                tracing::warn!(delivery_id = %delivery.id, error = format!("{e:#}"), "could not record a callback attempt");
-            }
-        });
+        sending.spawn(async move { attempt(&state, &delivery).await });
     }
-    while sending.join_next().await.is_some() {}
+    let mut attempts = Vec::with_capacity(count);
+    while let Some(done) = sending.join_next().await {
+        if let Ok(attempt) = done {
+            attempts.push(attempt);
+        }
+    }
+    // If recording fails, the leases expire and the deliveries are tried again: at least once.
+    state.store.record_attempts(&attempts).await?;
     Ok(count)
 }
 
-async fn attempt(state: &AppState, delivery: &DeliveryRecord) -> anyhow::Result<()> {
+/// Send one delivery; what to record about it.
+async fn attempt(state: &AppState, delivery: &DeliveryRecord) -> (String, AttemptRecord, DeliveryNext) {
     let number = delivery.attempts + 1;
     let started = Instant::now();
     let at = state.clock.now_ms();
@@ -117,8 +122,7 @@ async fn attempt(state: &AppState, delivery: &DeliveryRecord) -> anyhow::Result<
         "callback attempt"
     );
     let record = AttemptRecord { attempt: number, at, status_code, latency_ms, error };
-    state.store.record_attempt(&delivery.id, &record, next).await?;
-    Ok(())
+    (delivery.id.clone(), record, next)
 }
 
 enum SendError {

@@ -150,8 +150,15 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn transaction(&self, key: &TxKey) -> StoreResult<Option<TransactionRecord>>;
     /// Pending transactions whose planned outcome is due at `now`.
     async fn due_transactions(&self, now: i64, limit: i64) -> StoreResult<Vec<TxKey>>;
-    /// Make a pending transaction final, atomically with its ledger entry and its callback.
-    async fn finalize(&self, finalization: &Finalization) -> StoreResult<Finalized>;
+    /// Make pending transactions final, each atomically with its ledger entry and its callback,
+    /// all in one commit (a transaction that cannot be finalized rolls back alone).
+    async fn finalize_batch(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>>;
+
+    /// [`Store::finalize_batch`] for one transaction.
+    async fn finalize(&self, finalization: &Finalization) -> StoreResult<Finalized> {
+        let mut results = self.finalize_batch(std::slice::from_ref(finalization)).await?;
+        Ok(results.pop().unwrap_or(Finalized::NotPending))
+    }
     /// Change the plan of a pending transaction (approve, reject, force). With
     /// `only_awaiting_approval`, only a request waiting for the payer. `false` if nothing changed.
     async fn replan(&self, key: &TxKey, outcome: &str, due_at: i64, only_awaiting_approval: bool) -> StoreResult<bool>;
@@ -172,8 +179,8 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Lease up to `limit` due deliveries until `lease_until`.
     async fn claim_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
-    /// Record an attempt and what happens next.
-    async fn record_attempt(&self, id: &str, attempt: &AttemptRecord, next: DeliveryNext) -> StoreResult<()>;
+    /// Record attempts (delivery id, attempt, what happens next), all in one commit.
+    async fn record_attempts(&self, attempts: &[(String, AttemptRecord, DeliveryNext)]) -> StoreResult<()>;
     async fn deliveries(&self, reference_id: Option<&str>, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
     async fn delivery(&self, id: &str) -> StoreResult<Option<DeliveryRecord>>;
     async fn delivery_attempts(&self, id: &str) -> StoreResult<Vec<AttemptRecord>>;

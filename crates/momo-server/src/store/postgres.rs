@@ -29,6 +29,19 @@ impl PgStore {
     fn reader(&self) -> &PgPool {
         &self.pool
     }
+
+    /// One insert, one commit: PostgreSQL's own group commit batches concurrent commits.
+    async fn insert_one_transaction(&self, tx: &super::TransactionRecord) -> super::StoreResult<()> {
+        let mut db = self.pool.begin().await.map_err(super::StoreError::from_sqlx)?;
+        let inserted =
+            insert_transactions(&mut db, std::slice::from_ref(tx)).await.map_err(super::StoreError::from_sqlx)?;
+        db.commit().await.map_err(super::StoreError::from_sqlx)?;
+        if inserted.first() == Some(&true) {
+            Ok(())
+        } else {
+            Err(super::StoreError::Conflict)
+        }
+    }
 }
 
 super::sql::impl_store!(

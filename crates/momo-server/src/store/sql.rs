@@ -288,39 +288,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_transaction(&self, tx: &$crate::store::TransactionRecord) -> $crate::store::StoreResult<()> {
-                sqlx::query(&format!(
-                    "INSERT INTO transactions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                     $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
-                    $crate::store::sql::TX_COLUMNS
-                ))
-                .bind(tx.key.product.as_str())
-                .bind(tx.key.kind.as_str())
-                .bind(&tx.key.reference_id)
-                .bind(&tx.api_user)
-                .bind(&tx.environment)
-                .bind(&tx.currency)
-                .bind(tx.amount_minor)
-                .bind(tx.party.as_ref().map(|p| p.party_id_type.as_str()))
-                .bind(tx.party.as_ref().map(|p| p.party_id.as_str()))
-                .bind(&tx.external_id)
-                .bind(&tx.request)
-                .bind(tx.api_version.number())
-                .bind(tx.status.as_str())
-                .bind(&tx.reason)
-                .bind(&tx.financial_transaction_id)
-                .bind(&tx.callback_url)
-                .bind(&tx.outcome)
-                .bind(tx.due_at)
-                .bind(i64::from(tx.awaiting_approval))
-                .bind(&tx.related_reference_id)
-                .bind(tx.notifications)
-                .bind(tx.created_at)
-                .bind(tx.updated_at)
-                .bind(tx.cancelled_at)
-                .execute(self.writer())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(())
+                self.insert_one_transaction(tx).await
             }
 
             async fn transaction(
@@ -354,89 +322,43 @@ macro_rules! impl_store {
                 Ok(rows.iter().map(|r| tx_from_row(r).map(|t| t.key)).collect::<Result<_, _>>()?)
             }
 
-            async fn finalize(
+            async fn finalize_batch(
                 &self,
-                f: &$crate::store::Finalization,
-            ) -> $crate::store::StoreResult<$crate::store::Finalized> {
-                use sqlx::Row as _;
+                finalizations: &[$crate::store::Finalization],
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Finalized>> {
                 use $crate::store::{Finalized, StoreError};
-                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
-                if let Some(guard) = &f.refund_guard {
-                    let original = sqlx::query(concat!(
-                        "SELECT amount_minor, status FROM transactions WHERE product = $1 AND kind = $2 AND reference_id = $3",
-                        $lock
-                    ))
-                    .bind(guard.original.product.as_str())
-                    .bind(guard.original.kind.as_str())
-                    .bind(&guard.original.reference_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(StoreError::from_sqlx)?;
-                    let Some(original) = original else { return Ok(Finalized::RefundExceeded) };
-                    let status: String = original.try_get("status")?;
-                    if status != "SUCCESSFUL" {
-                        return Ok(Finalized::RefundExceeded);
+                if $backend == "postgres" {
+                    // PostgreSQL groups concurrent commits itself; one transaction each keeps row
+                    // locks short where several instances settle at once.
+                    let mut results = Vec::with_capacity(finalizations.len());
+                    for f in finalizations {
+                        let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
+                        let result = finalize_one(&mut tx, f).await.map_err(StoreError::from_sqlx)?;
+                        if result == Finalized::Done {
+                            tx.commit().await.map_err(StoreError::from_sqlx)?;
+                        } else {
+                            tx.rollback().await.map_err(StoreError::from_sqlx)?;
+                        }
+                        results.push(result);
                     }
-                    let original: i64 = original.try_get("amount_minor")?;
-                    let refunded: i64 = sqlx::query(
-                        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM transactions \
-                         WHERE kind = 'refund' AND related_reference_id = $1 AND status = 'SUCCESSFUL'",
-                    )
-                    .bind(&guard.original.reference_id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(StoreError::from_sqlx)?
-                    .try_get("refunded")?;
-                    if refunded + guard.amount > original {
-                        return Ok(Finalized::RefundExceeded);
+                    return Ok(results);
+                }
+                // SQLite has one writer: one commit for the batch shares its fsync.
+                let mut outer = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
+                let mut results = Vec::with_capacity(finalizations.len());
+                for f in finalizations {
+                    // A savepoint per transaction: one that cannot be finalized rolls back alone.
+                    let mut tx = sqlx::Acquire::begin(&mut *outer).await.map_err(StoreError::from_sqlx)?;
+                    let result = finalize_one(&mut tx, f).await.map_err(StoreError::from_sqlx)?;
+                    if result == Finalized::Done {
+                        tx.commit().await.map_err(StoreError::from_sqlx)?;
+                    } else {
+                        tx.rollback().await.map_err(StoreError::from_sqlx)?;
                     }
+                    results.push(result);
                 }
-                let updated = sqlx::query(
-                    "UPDATE transactions SET status = $4, reason = $5, financial_transaction_id = $6, outcome = NULL, \
-                     due_at = NULL, awaiting_approval = 0, updated_at = $7 \
-                     WHERE product = $1 AND kind = $2 AND reference_id = $3 AND status = 'PENDING'",
-                )
-                .bind(f.key.product.as_str())
-                .bind(f.key.kind.as_str())
-                .bind(&f.key.reference_id)
-                .bind(f.status.as_str())
-                .bind(&f.reason)
-                .bind(&f.financial_transaction_id)
-                .bind(f.now)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from_sqlx)?;
-                if updated.rows_affected() == 0 {
-                    return Ok(Finalized::NotPending);
-                }
-                let entry = format!("{}:{}:{}", f.key.product, f.key.kind.as_str(), f.key.reference_id);
-                for posting in &f.postings {
-                    if !post(&mut tx, posting, &f.issuance, &entry, f.now).await.map_err(StoreError::from_sqlx)? {
-                        return Ok(Finalized::InsufficientFunds);
-                    }
-                }
-                if let Some(d) = &f.delivery {
-                    sqlx::query(&format!(
-                        "INSERT INTO callback_deliveries ({}, locked_until) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10, NULL, NULL)",
-                        $crate::store::sql::DELIVERY_COLUMNS
-                    ))
-                    .bind(&d.id)
-                    .bind(&d.api_user)
-                    .bind(f.key.product.as_str())
-                    .bind(f.key.kind.as_str())
-                    .bind(&f.key.reference_id)
-                    .bind(&d.url)
-                    .bind(&d.method)
-                    .bind(&d.body)
-                    .bind(f.now)
-                    .bind(f.now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::from_sqlx)?;
-                }
-                tx.commit().await.map_err(StoreError::from_sqlx)?;
-                Ok(Finalized::Done)
+                outer.commit().await.map_err(StoreError::from_sqlx)?;
+                Ok(results)
             }
 
             async fn replan(
@@ -597,44 +519,44 @@ macro_rules! impl_store {
                 Ok(rows.iter().map(delivery_from_row).collect::<Result<_, _>>()?)
             }
 
-            async fn record_attempt(
+            async fn record_attempts(
                 &self,
-                id: &str,
-                attempt: &$crate::store::AttemptRecord,
-                next: $crate::store::DeliveryNext,
+                attempts: &[(String, $crate::store::AttemptRecord, $crate::store::DeliveryNext)],
             ) -> $crate::store::StoreResult<()> {
                 use $crate::store::{DeliveryNext, StoreError};
                 let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
-                sqlx::query(
-                    "INSERT INTO callback_attempts (delivery_id, attempt, at, status_code, latency_ms, error) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                )
-                .bind(id)
-                .bind(attempt.attempt)
-                .bind(attempt.at)
-                .bind(attempt.status_code)
-                .bind(attempt.latency_ms)
-                .bind(&attempt.error)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from_sqlx)?;
-                let (state, next_at, finished): (&str, Option<i64>, Option<i64>) = match next {
-                    DeliveryNext::RetryAt(at) => ("pending", Some(at), None),
-                    DeliveryNext::Delivered => ("delivered", None, Some(attempt.at)),
-                    DeliveryNext::GaveUp => ("failed", None, Some(attempt.at)),
-                };
-                sqlx::query(
-                    "UPDATE callback_deliveries SET state = $2, attempts = $3, next_attempt_at = $4, \
-                     finished_at = $5, locked_until = NULL WHERE id = $1",
-                )
-                .bind(id)
-                .bind(state)
-                .bind(attempt.attempt)
-                .bind(next_at)
-                .bind(finished)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from_sqlx)?;
+                for (id, attempt, next) in attempts {
+                    sqlx::query(
+                        "INSERT INTO callback_attempts (delivery_id, attempt, at, status_code, latency_ms, error) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(attempt.attempt)
+                    .bind(attempt.at)
+                    .bind(attempt.status_code)
+                    .bind(attempt.latency_ms)
+                    .bind(&attempt.error)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                    let (state, next_at, finished): (&str, Option<i64>, Option<i64>) = match next {
+                        DeliveryNext::RetryAt(at) => ("pending", Some(*at), None),
+                        DeliveryNext::Delivered => ("delivered", None, Some(attempt.at)),
+                        DeliveryNext::GaveUp => ("failed", None, Some(attempt.at)),
+                    };
+                    sqlx::query(
+                        "UPDATE callback_deliveries SET state = $2, attempts = $3, next_attempt_at = $4, \
+                         finished_at = $5, locked_until = NULL WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(state)
+                    .bind(attempt.attempt)
+                    .bind(next_at)
+                    .bind(finished)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                }
                 tx.commit().await.map_err(StoreError::from_sqlx)
             }
 
@@ -761,6 +683,8 @@ macro_rules! impl_store {
                 for table in ["callback_attempts", "callback_deliveries", "ledger_postings", "accounts", "transactions", "consents"] {
                     sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 }
+                // Instances cache final statuses: the epoch tells them to forget.
+                sqlx::query($crate::store::sql::BUMP_EPOCH).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 tx.commit().await.map_err(StoreError::from_sqlx)
             }
         }
@@ -850,6 +774,140 @@ macro_rules! impl_store {
                 created_at: row.try_get("created_at")?,
                 finished_at: row.try_get("finished_at")?,
             })
+        }
+
+        /// Finalize one transaction inside the caller's database transaction (nothing is written
+        /// unless it returns `Done`: the caller rolls back otherwise).
+        async fn finalize_one(
+            tx: &mut <$db as sqlx::Database>::Connection,
+            f: &$crate::store::Finalization,
+        ) -> Result<$crate::store::Finalized, sqlx::Error> {
+            use sqlx::Row as _;
+            use $crate::store::Finalized;
+            if let Some(guard) = &f.refund_guard {
+                let original = sqlx::query(concat!(
+                    "SELECT amount_minor, status FROM transactions WHERE product = $1 AND kind = $2 AND reference_id = $3",
+                    $lock
+                ))
+                .bind(guard.original.product.as_str())
+                .bind(guard.original.kind.as_str())
+                .bind(&guard.original.reference_id)
+                .fetch_optional(&mut *tx)
+                .await
+                ?;
+                let Some(original) = original else { return Ok(Finalized::RefundExceeded) };
+                let status: String = original.try_get("status")?;
+                if status != "SUCCESSFUL" {
+                    return Ok(Finalized::RefundExceeded);
+                }
+                let original: i64 = original.try_get("amount_minor")?;
+                let refunded: i64 = sqlx::query(
+                    "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM transactions \
+                     WHERE kind = 'refund' AND related_reference_id = $1 AND status = 'SUCCESSFUL'",
+                )
+                .bind(&guard.original.reference_id)
+                .fetch_one(&mut *tx)
+                .await
+                ?
+                .try_get("refunded")?;
+                if refunded + guard.amount > original {
+                    return Ok(Finalized::RefundExceeded);
+                }
+            }
+            let updated = sqlx::query(
+                "UPDATE transactions SET status = $4, reason = $5, financial_transaction_id = $6, outcome = NULL, \
+                 due_at = NULL, awaiting_approval = 0, updated_at = $7 \
+                 WHERE product = $1 AND kind = $2 AND reference_id = $3 AND status = 'PENDING'",
+            )
+            .bind(f.key.product.as_str())
+            .bind(f.key.kind.as_str())
+            .bind(&f.key.reference_id)
+            .bind(f.status.as_str())
+            .bind(&f.reason)
+            .bind(&f.financial_transaction_id)
+            .bind(f.now)
+            .execute(&mut *tx)
+            .await
+            ?;
+            if updated.rows_affected() == 0 {
+                return Ok(Finalized::NotPending);
+            }
+            let entry = format!("{}:{}:{}", f.key.product, f.key.kind.as_str(), f.key.reference_id);
+            // Always in account-id order, so concurrent settlements lock accounts in one global
+            // order and cannot deadlock each other.
+            let mut postings: Vec<&$crate::store::Posting> = f.postings.iter().collect();
+            postings.sort_by(|a, b| a.account.id.cmp(&b.account.id));
+            for posting in postings {
+                if !post(&mut *tx, posting, &f.issuance, &entry, f.now).await? {
+                    return Ok(Finalized::InsufficientFunds);
+                }
+            }
+            if let Some(d) = &f.delivery {
+                sqlx::query(&format!(
+                    "INSERT INTO callback_deliveries ({}, locked_until) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10, NULL, NULL)",
+                    $crate::store::sql::DELIVERY_COLUMNS
+                ))
+                .bind(&d.id)
+                .bind(&d.api_user)
+                .bind(f.key.product.as_str())
+                .bind(f.key.kind.as_str())
+                .bind(&f.key.reference_id)
+                .bind(&d.url)
+                .bind(&d.method)
+                .bind(&d.body)
+                .bind(f.now)
+                .bind(f.now)
+                .execute(&mut *tx)
+                .await
+                ?;
+            }
+            Ok(Finalized::Done)
+        }
+
+        /// Insert transactions in the caller's database transaction; for each, whether it was new
+        /// (`false`: its reference id is taken). A taken id does not fail the others.
+        async fn insert_transactions(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            txs: &[$crate::store::TransactionRecord],
+        ) -> Result<Vec<bool>, sqlx::Error> {
+            let sql = format!(
+                "INSERT INTO transactions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+                 $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) ON CONFLICT DO NOTHING",
+                $crate::store::sql::TX_COLUMNS
+            );
+            let mut inserted = Vec::with_capacity(txs.len());
+            for tx in txs {
+                let result = sqlx::query(&sql)
+                    .bind(tx.key.product.as_str())
+                    .bind(tx.key.kind.as_str())
+                    .bind(&tx.key.reference_id)
+                    .bind(&tx.api_user)
+                    .bind(&tx.environment)
+                    .bind(&tx.currency)
+                    .bind(tx.amount_minor)
+                    .bind(tx.party.as_ref().map(|p| p.party_id_type.as_str()))
+                    .bind(tx.party.as_ref().map(|p| p.party_id.as_str()))
+                    .bind(&tx.external_id)
+                    .bind(&tx.request)
+                    .bind(tx.api_version.number())
+                    .bind(tx.status.as_str())
+                    .bind(&tx.reason)
+                    .bind(&tx.financial_transaction_id)
+                    .bind(&tx.callback_url)
+                    .bind(&tx.outcome)
+                    .bind(tx.due_at)
+                    .bind(i64::from(tx.awaiting_approval))
+                    .bind(&tx.related_reference_id)
+                    .bind(tx.notifications)
+                    .bind(tx.created_at)
+                    .bind(tx.updated_at)
+                    .bind(tx.cancelled_at)
+                    .execute(&mut *conn)
+                    .await?;
+                inserted.push(result.rows_affected() == 1);
+            }
+            Ok(inserted)
         }
 
         /// Create an account on first use, crediting its opening balance from issuance.

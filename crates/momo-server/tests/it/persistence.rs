@@ -108,3 +108,70 @@ async fn two_instances_sharing_postgres_share_users_tokens_and_revocations() {
     statuses.sort_unstable();
     assert_eq!(statuses, [201, 409]);
 }
+
+/// Two instances settle the same transactions at once (the background settler on one, status
+/// requests on both): a status request never fails, and each transaction ends final once, its
+/// money booked once.
+#[tokio::test]
+async fn concurrent_settlement_on_two_postgres_instances_never_fails_a_status_request() {
+    let Some(url) = fresh_postgres_database().await else { return };
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let clock = Clock::manual();
+    let settings = || {
+        let mut settings = test_settings(dir.path());
+        settings.database_url = Some(SecretString::from(url.clone()));
+        settings.pending_delay = Duration::ZERO;
+        settings.worker_interval = Duration::from_millis(5);
+        settings
+    };
+    let first = start(settings(), dir.clone(), clock.clone()).await;
+    let second = start(settings(), dir.clone(), clock.clone()).await;
+    let (_, token) = payer_ready(&first).await;
+    let mut work = tokio::task::JoinSet::new();
+    for i in 0..400 {
+        let (a, b) = (first.url(""), second.url(""));
+        let (client, token) = (first.client.clone(), token.clone());
+        work.spawn(async move {
+            let id = uuid::Uuid::new_v4().to_string();
+            let (create_on, poll_on) = if i % 2 == 0 { (a, b) } else { (b, a) };
+            let body = serde_json::json!({"amount": "1", "currency": "EUR", "payer": {"partyIdType": "MSISDN", "partyId": "56733123453"}});
+            let created = client
+                .post(format!("{create_on}/collection/v1_0/requesttopay"))
+                .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+                .bearer_auth(&token)
+                .header("X-Target-Environment", "sandbox")
+                .header("X-Reference-Id", &id)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(created.status(), StatusCode::ACCEPTED);
+            let mut statuses = Vec::new();
+            for _ in 0..3 {
+                let polled = client
+                    .get(format!("{poll_on}/collection/v1_0/requesttopay/{id}"))
+                    .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+                    .bearer_auth(&token)
+                    .header("X-Target-Environment", "sandbox")
+                    .send()
+                    .await
+                    .unwrap();
+                statuses.push(polled.status().as_u16());
+            }
+            statuses
+        });
+    }
+    for statuses in work.join_all().await {
+        assert!(statuses.iter().all(|s| *s == 200), "a status request failed: {statuses:?}");
+    }
+    // Every transaction booked once: 400 × 1 EUR in the API user's collection account.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let balance: serde_json::Value = first.balance("collection", &token, "sandbox").await.json().await.unwrap();
+        if balance["availableBalance"] == "400" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "balance never reached 400: {balance}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
