@@ -286,3 +286,44 @@ async fn two_instances_on_postgres_send_each_callback_once() {
     ids.sort();
     assert_eq!(references, ids);
 }
+
+#[tokio::test]
+async fn a_receiver_that_resets_connections_gets_the_callback_later() {
+    let app = spawn_app().await;
+    let (_, token) = payer_ready(&app).await;
+    // Accept and drop the first two connections without answering, then serve normally.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let resets = tokio::spawn(async move {
+        for _ in 0..2 {
+            let (socket, _) = listener.accept().await.unwrap();
+            // A zero linger makes the close an RST: a reset, not an orderly close.
+            socket.set_zero_linger().unwrap();
+            drop(socket);
+        }
+        listener
+    });
+    let url = format!("http://127.0.0.1:{port}/cb");
+    app.create(
+        "collection",
+        "/v1_0/requesttopay",
+        &token,
+        "sandbox",
+        &new_id(),
+        Some(&url),
+        &rtp_body("56733123453", "1"),
+    )
+    .await;
+    app.clock.advance(Duration::from_secs(3));
+    let listener = resets.await.unwrap();
+    let std_listener = listener.into_std().unwrap();
+    drop(std_listener);
+    let receiver = Receiver::start_on(port, 200).await;
+    receiver.wait_for(1).await;
+    let deliveries = deliveries_when(&app, |d| d.len() == 1 && d[0]["state"] == "delivered").await;
+    let id = deliveries[0]["id"].as_str().unwrap();
+    let detail: Value = app.admin(Method::GET, &format!("/deliveries/{id}"), None).await.json().await.unwrap();
+    let log = detail["attemptLog"].as_array().unwrap();
+    assert!(log.len() >= 3, "two resets, then delivered: {detail}");
+    assert!(log[0]["statusCode"].is_null() && log[0]["error"].is_string(), "{detail}");
+}
