@@ -133,7 +133,23 @@ pub fn parse_reference_id(value: &str, what: &str) -> Result<ReferenceId, ApiErr
     value.parse().map_err(|e| ApiError::BadRequest(format!("{what} {e}; UUID version 4 is required.")))
 }
 
-/// A single path parameter (percent-decoded), with a MoMo-style 400 when it cannot be decoded.
+/// Path parameters (percent-decoded), with a MoMo-style 400 when they cannot be decoded, never
+/// axum's plain-text rejection.
+#[derive(Debug, Clone)]
+pub struct MomoPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for MomoPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| MomoPath(value))
+            .map_err(|_| ApiError::BadRequest("A path parameter is malformed.".into()))
+    }
+}
+
+/// A single path parameter: [`MomoPath`] of one string.
 #[derive(Debug, Clone)]
 pub struct PathParam(pub String);
 
@@ -141,10 +157,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParam {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<String>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(value)| PathParam(value))
-            .map_err(|_| ApiError::BadRequest("A path parameter is malformed.".into()))
+        MomoPath::<String>::from_request_parts(parts, state).await.map(|MomoPath(value)| PathParam(value))
     }
 }
 

@@ -15,7 +15,7 @@ use crate::domain::money::format_minor;
 use crate::domain::transactions::{accounts, Outcome};
 use crate::domain::validation::{check_party, parse_amount};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{MomoJson, MomoQuery, Operator, PathParam};
+use crate::extract::{MomoJson, MomoPath, MomoQuery, Operator, PathParam};
 use crate::faults::{FaultSpec, FaultView};
 use crate::state::AppState;
 use crate::store::{AccountSpec, DeliveryRecord, TransactionRecord};
@@ -358,7 +358,7 @@ fn parse_balance(amount: &str, env: &Environment) -> ApiResult<i64> {
 async fn set_wallet_balance(
     State(state): State<AppState>,
     _: Operator,
-    axum::extract::Path((env_name, party_type, party_id)): axum::extract::Path<(String, String, String)>,
+    MomoPath((env_name, party_type, party_id)): MomoPath<(String, String, String)>,
     MomoJson(body): MomoJson<BalanceBody>,
 ) -> ApiResult<Json<AccountView>> {
     let env = environment(&env_name)?;
@@ -384,7 +384,7 @@ async fn set_wallet_balance(
 async fn set_user_balance(
     State(state): State<AppState>,
     _: Operator,
-    axum::extract::Path((id, product)): axum::extract::Path<(String, String)>,
+    MomoPath((id, product)): MomoPath<(String, String)>,
     MomoJson(body): MomoJson<BalanceBody>,
 ) -> ApiResult<Json<AccountView>> {
     let user = state.store.api_user(&id).await?.ok_or(ApiError::ResourceNotFound)?;

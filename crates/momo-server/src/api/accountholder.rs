@@ -1,7 +1,7 @@
 //! Account holders: `…/accountholder/{type}/{id}/active` and `…/basicuserinfo`, and the delivery
 //! notification of a request to pay.
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
@@ -13,7 +13,7 @@ use crate::domain::scenarios::{self, Effect, ScenarioOp};
 use crate::domain::transactions::Kind;
 use crate::domain::validation::{check_message, check_party};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{optional_header, Caller, OptionalJson};
+use crate::extract::{optional_header, Caller, MomoPath, OptionalJson, PathParam};
 use crate::state::AppState;
 
 /// `{accountHolderIdType}/{accountHolderId}`: MTN documents lowercase types; any case is read.
@@ -24,9 +24,7 @@ impl FromRequestParts<AppState> for AccountHolder {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Path((kind, id)) = Path::<(String, String)>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::BadRequest("A path parameter is malformed.".into()))?;
+        let MomoPath((kind, id)) = MomoPath::<(String, String)>::from_request_parts(parts, state).await?;
         let party_id_type = match kind.to_ascii_lowercase().as_str() {
             "msisdn" => PartyIdType::Msisdn,
             "email" => PartyIdType::Email,
@@ -120,7 +118,7 @@ impl<S: Send + Sync> FromRequestParts<S> for NotificationHeader {
 pub async fn delivery_notification(
     State(state): State<AppState>,
     caller: Caller,
-    Path(reference): Path<String>,
+    PathParam(reference): PathParam,
     NotificationHeader(header): NotificationHeader,
     OptionalJson(body): OptionalJson<DeliveryNotification>,
 ) -> ApiResult<StatusCode> {

@@ -199,3 +199,29 @@ fn arbitrary_tokens_and_path_segments_never_get_a_5xx() {
         .unwrap();
     runtime.block_on(app.stop());
 }
+
+/// Path segments that do not decode (invalid UTF-8 after percent-decoding) get MoMo's 400 on
+/// every route that takes one, never axum's plain-text rejection.
+#[tokio::test]
+async fn undecodable_path_segments_get_momo_shaped_errors() {
+    let app = spawn_app().await;
+    let (user, key) = app.sandbox_user().await;
+    let token = app.access_token("collection", &user, &key).await;
+    let notify = app
+        .client
+        .post(app.url("/collection/v1_0/requesttopay/%FF/deliverynotification"))
+        .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+        .bearer_auth(&token)
+        .header("X-Target-Environment", "sandbox")
+        .header("notificationMessage", "hello")
+        .send()
+        .await
+        .unwrap();
+    assert_answer(notify, 400, r#"{"code":"VALIDATION_ERROR","message":"A path parameter is malformed."}"#).await;
+    for path in ["/wallets/mtnuganda/MSISDN/%FF/balance", "/users/%FF/accounts/collection/balance"] {
+        let response = app.admin(Method::PUT, path, Some(serde_json::json!({"amount": "1"}))).await;
+        assert_answer(response, 400, r#"{"code":"VALIDATION_ERROR","message":"A path parameter is malformed."}"#).await;
+    }
+    let holder = app.get_with_token("/collection/v1_0/accountholder/msisdn/%FF/active", &token).await;
+    assert_answer(holder, 400, r#"{"code":"VALIDATION_ERROR","message":"A path parameter is malformed."}"#).await;
+}

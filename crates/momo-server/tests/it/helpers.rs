@@ -386,3 +386,17 @@ impl Drop for Receiver {
         self.task.abort();
     }
 }
+
+impl TestApp {
+    /// A sandbox GET with the collection key and this token.
+    pub async fn get_with_token(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+            .bearer_auth(token)
+            .header("X-Target-Environment", "sandbox")
+            .send()
+            .await
+            .unwrap()
+    }
+}
