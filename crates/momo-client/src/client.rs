@@ -235,6 +235,7 @@ impl Client {
     /// re-authentication after a 401.
     pub(crate) async fn send(&self, call: &Call) -> Result<Answer> {
         let retry = self.inner.config.retry;
+        let url = self.url(call)?;
         let mut attempt = 0u32;
         let mut retried = false;
         let mut reauthenticated = false;
@@ -245,7 +246,7 @@ impl Client {
                 (None, Auth::Bearer, Some(product)) => Some(self.access_token(product).await?),
                 _ => None,
             };
-            let result = self.send_once(call, bearer.as_ref()).await;
+            let result = self.send_once(call, url.clone(), bearer.as_ref()).await;
             let retry_after = match result {
                 Err(error) => {
                     if attempt >= retry.max_attempts {
@@ -288,12 +289,9 @@ impl Client {
     async fn send_once(
         &self,
         call: &Call,
+        url: url::Url,
         bearer: Option<&SecretString>,
     ) -> std::result::Result<(u16, Option<Duration>, String), reqwest::Error> {
-        let url = match self.url(call) {
-            Ok(url) => url,
-            Err(_) => unreachable_url(),
-        };
         let mut request = self.inner.http.request(call.method.clone(), url);
         if let Ok(key) = self.subscription_key(call.product) {
             request = request.header("Ocp-Apim-Subscription-Key", key.expose_secret());
@@ -351,11 +349,6 @@ impl Client {
         }
         Ok(())
     }
-}
-
-/// Never used: `url()` is checked by `check_call` before any send.
-fn unreachable_url() -> url::Url {
-    url::Url::parse("http://invalid.invalid/").unwrap_or_else(|_| unreachable!("a constant URL parses"))
 }
 
 /// Whether an error answer is worth retrying: the gateway's failures and overload, never MoMo's
