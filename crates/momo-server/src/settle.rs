@@ -129,7 +129,7 @@ fn refunded_key(tx: &TransactionRecord) -> TxKey {
 }
 
 /// A refund's payee: the payer of the refunded request to pay.
-async fn refund_payee(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<Option<Party>> {
+pub async fn refund_payee(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<Option<Party>> {
     if tx.key.kind != Kind::Refund {
         return Ok(None);
     }

@@ -258,8 +258,17 @@ async fn create_refund(
 /// The caller's transaction of this kind, settled first if its outcome is due; 404 if it does
 /// not exist or belongs to another API user.
 pub async fn load(state: &AppState, caller: &Caller, kind: Kind, reference: &str) -> ApiResult<TransactionRecord> {
+    load_key(state, caller, caller_key(caller, kind, reference)?).await
+}
+
+/// The key of the caller's transaction of this kind, from a reference id in a path.
+fn caller_key(caller: &Caller, kind: Kind, reference: &str) -> ApiResult<TxKey> {
     let reference = parse_reference_id(reference, "The reference id")?;
-    let key = TxKey { product: caller.product, kind, reference_id: reference.to_string() };
+    Ok(TxKey { product: caller.product, kind, reference_id: reference.to_string() })
+}
+
+/// [`load`] for a key already parsed.
+async fn load_key(state: &AppState, caller: &Caller, key: TxKey) -> ApiResult<TransactionRecord> {
     let found = state.store.transaction(&key).await?.filter(|tx| tx.api_user == caller.user.id);
     let tx = found.ok_or(ApiError::ResourceNotFound)?;
     match settle::settle_if_due(state, &tx).await {
@@ -276,16 +285,7 @@ pub async fn load(state: &AppState, caller: &Caller, kind: Kind, reference: &str
 
 /// The status body of a transaction.
 pub async fn status_json(state: &AppState, tx: &TransactionRecord) -> ApiResult<String> {
-    let refund_payee = if tx.key.kind == Kind::Refund {
-        let key = TxKey {
-            product: Product::Collection,
-            kind: Kind::RequestToPay,
-            reference_id: tx.related_reference_id.clone().unwrap_or_default(),
-        };
-        state.store.transaction(&key).await?.and_then(|rtp| rtp.party)
-    } else {
-        None
-    };
+    let refund_payee = settle::refund_payee(state, tx).await?;
     let fields = StatusFields {
         kind: tx.key.kind,
         request: &tx.request,
@@ -306,15 +306,14 @@ fn json_response(body: String) -> Response {
 /// The status body a status endpoint answers: from the final-status cache when the
 /// transaction is final (it never changes again), else read, settled if due, and built.
 async fn status_of(state: &AppState, caller: &Caller, kind: Kind, reference: &str) -> ApiResult<String> {
-    let reference = parse_reference_id(reference, "The reference id")?;
-    let key = TxKey { product: caller.product, kind, reference_id: reference.to_string() };
+    let key = caller_key(caller, kind, reference)?;
     if let Some(known) = state.cache.final_status(&key) {
         if known.api_user == caller.user.id {
             return Ok(known.body.clone());
         }
         return Err(ApiError::ResourceNotFound);
     }
-    let tx = load(state, caller, kind, &key.reference_id).await?;
+    let tx = load_key(state, caller, key.clone()).await?;
     let body = status_json(state, &tx).await?;
     if tx.status.is_final() {
         state.cache.remember_final(key, &tx.api_user, &body);
