@@ -15,35 +15,26 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::SecretHash;
 
-/// The subscription that let a request through (in the request's extensions).
-#[derive(Debug, Clone)]
-pub struct Subscription {
-    pub key_id: String,
-}
-
 /// Check `Ocp-Apim-Subscription-Key` (or `?subscription-key=`) against the request's product.
 /// Provisioning (`/v1_0/apiuser…`, no product prefix) accepts a key of any product.
 pub async fn subscription_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let (mut parts, body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     match check(&state, &parts).await {
-        Ok(subscription) => {
-            parts.extensions.insert(subscription);
-            next.run(Request::from_parts(parts, body)).await
-        }
+        Ok(()) => next.run(Request::from_parts(parts, body)).await,
         Err(e) => e.into_response(),
     }
 }
 
-async fn check(state: &AppState, parts: &Parts) -> Result<Subscription, ApiError> {
+async fn check(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
     let presented = presented_key(parts)?.ok_or(ApiError::MissingSubscriptionKey)?;
     let product = Product::from_path(parts.uri.path());
-    let key = state
+    state
         .cache
         .subscription_key(state.store.as_ref(), &SecretHash::of(&presented))
         .await?
         .filter(|key| key.admits(product))
         .ok_or(ApiError::InvalidSubscriptionKey)?;
-    Ok(Subscription { key_id: key.id.clone() })
+    Ok(())
 }
 
 /// The key the client sent: the header wins over the query parameter, as at APIM.

@@ -9,7 +9,6 @@
 use momo_types::payments::{Party, TransactionStatus};
 use momo_types::{Environment, Product};
 
-use crate::domain::money::format_minor;
 use crate::domain::transactions::{self, accounts, Flow, Kind, Outcome, StatusFields};
 use crate::state::AppState;
 use crate::store::{AccountSpec, Finalization, Finalized, NewDelivery, Posting, RefundGuard, TransactionRecord, TxKey};
@@ -229,9 +228,4 @@ fn finalization(
         delivery,
         now,
     })
-}
-
-/// Amount of minor units as a MoMo amount string in an environment's currency.
-pub fn amount_string(minor: i64, env: &Environment) -> String {
-    format_minor(minor, env.currency_decimals)
 }
