@@ -2,51 +2,17 @@
 
 #![expect(clippy::unwrap_used, reason = "a test fails loudly on the first surprise")]
 
+#[expect(dead_code, reason = "the crash tests use only the server helpers")]
+mod common;
+
+use common::{Server, ADMIN, KEY};
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-
-const KEY: &str = "crash-test-subscription-key-0001";
-const ADMIN: &str = "crash-test-operator-token-0000000000000000000000000000001";
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(dir: &std::path::Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_momo"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--subscription-key", KEY, "--admin-token", ADMIN, "--data-dir"])
-            .arg(dir)
-            .args(extra)
-            .env_remove("MOMO_DATABASE_URL")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-        let base = first.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_owned();
-        Server { child, base }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// A sandbox user on 127.0.0.1 with a token.
 async fn token(client: &reqwest::Client, base: &str) -> String {
@@ -122,7 +88,7 @@ async fn status(client: &reqwest::Client, base: &str, token: &str, id: &str) -> 
 async fn every_request_that_got_a_202_survives_sigkill_during_a_burst() {
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
-    let mut server = Server::start(dir.path(), &["--pending-delay", "0.2"]);
+    let mut server = Server::start_in(dir.path(), &["--pending-delay", "0.2"]);
     let base = server.base.clone();
     let token = token(&client, &base).await;
 
@@ -148,7 +114,7 @@ async fn every_request_that_got_a_202_survives_sigkill_during_a_burst() {
     let accepted = accepted.lock().unwrap().clone();
     assert!(accepted.len() >= 40);
 
-    let server = Server::start(dir.path(), &["--pending-delay", "0.2"]);
+    let server = Server::start_in(dir.path(), &["--pending-delay", "0.2"]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     for id in &accepted {
         let (code, body) = status(&client, &server.base, &token, id).await;
@@ -224,7 +190,7 @@ async fn callbacks_due_when_the_server_is_killed_are_delivered_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
     let args = ["--pending-delay", "0", "--callback-timeout", "1"];
-    let mut server = Server::start(dir.path(), &args);
+    let mut server = Server::start_in(dir.path(), &args);
     let token = token(&client, &server.base).await;
     let open = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (port, seen) = gated_receiver(5, open.clone());
@@ -245,7 +211,7 @@ async fn callbacks_due_when_the_server_is_killed_are_delivered_after_restart() {
     server.kill();
     assert_eq!(seen.lock().unwrap().len(), 5, "only the first five were accepted before the crash");
 
-    let _server = Server::start(dir.path(), &args);
+    let _server = Server::start_in(dir.path(), &args);
     open.store(true, std::sync::atomic::Ordering::SeqCst);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

@@ -11,16 +11,25 @@ pub const ADMIN: &str = "cli-operator-token-000000000000000000000000000000000000
 pub struct Server {
     child: Child,
     pub base: String,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Server {
+    /// A server in a fresh data directory, with a short pending delay.
     pub fn start(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
+        let mut args = vec!["--pending-delay", "0.3"];
+        args.extend_from_slice(extra);
+        let mut server = Server::start_in(dir.path(), &args);
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A server on the data directory `dir` (kept by the caller, so a restart finds its data).
+    pub fn start_in(dir: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_momo"))
             .args(["serve", "--bind", "127.0.0.1:0", "--subscription-key", KEY, "--admin-token", ADMIN, "--data-dir"])
-            .arg(dir.path())
-            .args(["--pending-delay", "0.3"])
+            .arg(dir)
             .args(extra)
             .env_remove("MOMO_DATABASE_URL")
             .env("RUST_LOG", "warn")
@@ -31,7 +40,13 @@ impl Server {
         let mut first = String::new();
         BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("banner");
         let base = first.split_whitespace().find(|w| w.starts_with("http://")).expect("address").to_owned();
-        Server { child, base, _dir: dir }
+        Server { child, base, _dir: None }
+    }
+
+    /// SIGKILL, and wait until the process is gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// A call to the operator API.
@@ -70,8 +85,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
