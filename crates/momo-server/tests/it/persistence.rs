@@ -46,9 +46,24 @@ async fn secrets_never_reach_the_database_files() {
     let dir = app.data_dir.clone();
     app.stop().await;
 
+    // The last connection may still be closing: SQLite then checkpoints the WAL into momo.db and
+    // deletes it, possibly between listing and reading. Read again until the files hold still.
     let mut bytes = Vec::new();
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
-        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    for _ in 0..100 {
+        let read: std::io::Result<Vec<u8>> = std::fs::read_dir(dir.path()).and_then(|entries| {
+            let mut all = Vec::new();
+            for entry in entries {
+                all.extend(std::fs::read(entry?.path())?);
+            }
+            Ok(all)
+        });
+        match read {
+            Ok(all) => {
+                bytes = all;
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
     }
     assert!(bytes.len() > 4096, "the database was written");
     let contains = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
