@@ -13,18 +13,17 @@ use crate::domain::transactions::{self, accounts, Flow, Kind, Outcome, StatusFie
 use crate::state::AppState;
 use crate::store::{AccountSpec, Finalization, Finalized, NewDelivery, Posting, RefundGuard, TransactionRecord, TxKey};
 
+/// How many due transactions one round of the settler takes.
+pub const BATCH: i64 = 256;
+
 /// Settle every due transaction, a batch at a time in one commit; returns how many it took.
 pub async fn settle_due(state: &AppState) -> anyhow::Result<usize> {
     let now = state.clock.now_ms();
-    // Small batches: the SQLite writer alternates between settlement and new inserts.
-    let due = state.store.due_transactions(now, 32).await?;
+    let due = state.store.due_transactions(now, BATCH).await?;
     let mut planned = Vec::with_capacity(due.len());
-    for key in &due {
-        if let Some(tx) = state.store.transaction(key).await?.filter(|tx| !tx.status.is_final()) {
-            let refund_payee = refund_payee(state, &tx).await?;
-            let outcome = planned_outcome(&tx);
-            planned.push((tx, refund_payee, outcome));
-        }
+    for tx in &due {
+        let refund_payee = refund_payee(state, tx).await?;
+        planned.push((tx, refund_payee, planned_outcome(tx)));
     }
     // First the planned outcomes; those refused for funds (or an exceeded refund) fail instead.
     let first: Vec<_> = planned
@@ -84,37 +83,43 @@ fn build(
     }
 }
 
-/// Settle this transaction if its outcome is due; `true` if it was due and is final now (made
-/// final here, or by another worker at the same moment): the caller's copy is then stale.
-pub async fn settle_if_due(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<bool> {
+/// Settle this transaction if its outcome is due. `Some` (the transaction as it is now, final)
+/// if it was due, whoever made it final: this call, or another worker or instance at the same
+/// moment; `None` if it was not due, and the caller's copy stands.
+pub async fn settle_if_due(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<Option<TransactionRecord>> {
     let due = !tx.status.is_final() && tx.due_at.is_some_and(|at| at <= state.clock.now_ms());
     if !due {
-        return Ok(false);
+        return Ok(None);
     }
-    settle_one(state, &tx.key).await
-}
-
-/// `true` if the transaction is final after this call (whoever made it so).
-async fn settle_one(state: &AppState, key: &TxKey) -> anyhow::Result<bool> {
-    let Some(tx) = state.store.transaction(key).await? else { return Ok(false) };
-    if tx.status.is_final() {
-        return Ok(true);
-    }
-    let refund_payee = refund_payee(state, &tx).await?;
-    let mut outcome = planned_outcome(&tx);
+    let refund_payee = refund_payee(state, tx).await?;
+    let mut outcome = planned_outcome(tx);
     loop {
-        let finalization = build(state, &tx, &outcome, refund_payee.clone())?;
+        let finalization = build(state, tx, &outcome, refund_payee.clone())?;
         let result = state.store.finalize(&finalization).await?;
         match (result, failure_for(result)) {
             (Finalized::Done, _) => {
-                tracing::debug!(reference_id = %key.reference_id, status = %finalization.status, "transaction final");
-                return Ok(true);
+                tracing::debug!(reference_id = %tx.key.reference_id, status = %finalization.status, "transaction final");
+                return Ok(Some(finalized(tx, &finalization)));
             }
-            // Another worker (or instance) made it final first: it is final all the same.
-            (Finalized::NotPending, _) => return Ok(true),
+            // Another worker (or instance) made it final first (or changed its plan): read it.
+            (Finalized::NotPending, _) => return Ok(state.store.transaction(&tx.key).await?),
             (_, Some(code)) => outcome = Outcome::Failed(code.into()),
-            (_, None) => return Ok(false),
+            (_, None) => return Ok(None),
         }
+    }
+}
+
+/// `tx` as [`Store::finalize`](crate::store::Store::finalize) left it.
+fn finalized(tx: &TransactionRecord, f: &Finalization) -> TransactionRecord {
+    TransactionRecord {
+        status: f.status,
+        reason: f.reason.clone(),
+        financial_transaction_id: f.financial_transaction_id.clone(),
+        outcome: None,
+        due_at: None,
+        awaiting_approval: false,
+        updated_at: f.now,
+        ..tx.clone()
     }
 }
 

@@ -123,7 +123,7 @@ async fn settle_transactions(state: AppState) {
     loop {
         match crate::settle::settle_due(&state).await {
             // A full batch: go again at once.
-            Ok(n) if n >= 32 => continue,
+            Ok(n) if n >= crate::settle::BATCH as usize => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = format!("{e:#}"), "settlement failed; will retry"),
         }

@@ -136,8 +136,8 @@ async fn get_transaction(
     PathParam(reference): PathParam,
 ) -> ApiResult<Json<TransactionDetail>> {
     let mut tx = one(&state, &reference).await?;
-    if crate::settle::settle_if_due(&state, &tx).await? {
-        tx = one(&state, &reference).await?;
+    if let Some(now) = crate::settle::settle_if_due(&state, &tx).await? {
+        tx = now;
     }
     let body = crate::api::payments::status_json(&state, &tx).await?;
     let deliveries = state.store.deliveries(Some(&tx.key.reference_id), 100).await?;
@@ -159,8 +159,8 @@ async fn decide(state: &AppState, reference: &str, outcome: Outcome) -> ApiResul
 
 async fn settled_view(state: &AppState, reference: &str) -> ApiResult<Json<TransactionView>> {
     let tx = one(state, reference).await?;
-    crate::settle::settle_if_due(state, &tx).await?;
-    Ok(Json(transaction_view(&one(state, reference).await?)))
+    let tx = crate::settle::settle_if_due(state, &tx).await?.unwrap_or(tx);
+    Ok(Json(transaction_view(&tx)))
 }
 
 async fn approve(

@@ -272,8 +272,8 @@ async fn load_key(state: &AppState, caller: &Caller, key: TxKey) -> ApiResult<Tr
     let found = state.store.transaction(&key).await?.filter(|tx| tx.api_user == caller.user.id);
     let tx = found.ok_or(ApiError::ResourceNotFound)?;
     match settle::settle_if_due(state, &tx).await {
-        Ok(true) => state.store.transaction(&key).await?.ok_or(ApiError::ResourceNotFound),
-        Ok(false) => Ok(tx),
+        Ok(Some(now)) => Ok(now),
+        Ok(None) => Ok(tx),
         // A read never fails because settling did (e.g. a lock conflict with another instance):
         // answer the state as it is; the settler tries again.
         Err(e) => {

@@ -149,7 +149,7 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn insert_transaction(&self, tx: &TransactionRecord) -> StoreResult<()>;
     async fn transaction(&self, key: &TxKey) -> StoreResult<Option<TransactionRecord>>;
     /// Pending transactions whose planned outcome is due at `now`.
-    async fn due_transactions(&self, now: i64, limit: i64) -> StoreResult<Vec<TxKey>>;
+    async fn due_transactions(&self, now: i64, limit: i64) -> StoreResult<Vec<TransactionRecord>>;
     /// Make pending transactions final, each atomically with its ledger entry and its callback,
     /// all in one commit (a transaction that cannot be finalized rolls back alone).
     async fn finalize_batch(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>>;
@@ -280,6 +280,19 @@ pub struct Finalization {
     pub refund_guard: Option<RefundGuard>,
     pub delivery: Option<NewDelivery>,
     pub now: i64,
+}
+
+impl Finalization {
+    /// The ledger entry id of its postings.
+    pub fn entry_id(&self) -> String {
+        format!("{}:{}:{}", self.key.product, self.key.kind.as_str(), self.key.reference_id)
+    }
+
+    /// Whether it can never be refused: no refund guard, and no posting to an account with a
+    /// floor or an opening balance (sandbox accounts). Such finalizations can be written in bulk.
+    pub fn unconditional(&self) -> bool {
+        self.refund_guard.is_none() && self.postings.iter().all(|p| p.account.floor.is_none() && p.account.opening == 0)
+    }
 }
 
 /// What [`Store::finalize`] did.

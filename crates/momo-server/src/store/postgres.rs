@@ -42,6 +42,26 @@ impl PgStore {
             Err(super::StoreError::Conflict)
         }
     }
+
+    /// One database transaction per finalization: PostgreSQL groups concurrent commits itself,
+    /// and short transactions keep row locks short where several instances settle at once (a
+    /// batch holding account rows while waiting for a transaction row that an inline settlement
+    /// holds deadlocked; see docs/performance.md).
+    async fn finalize_all(&self, finalizations: &[super::Finalization]) -> super::StoreResult<Vec<super::Finalized>> {
+        use super::StoreError;
+        let mut results = Vec::with_capacity(finalizations.len());
+        for f in finalizations {
+            let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+            let result = finalize_one(&mut tx, f).await.map_err(StoreError::from_sqlx)?;
+            if result == super::Finalized::Done {
+                tx.commit().await.map_err(StoreError::from_sqlx)?;
+            } else {
+                tx.rollback().await.map_err(StoreError::from_sqlx)?;
+            }
+            results.push(result);
+        }
+        Ok(results)
+    }
 }
 
 super::sql::impl_store!(

@@ -308,7 +308,11 @@ macro_rules! impl_store {
                 Ok(row.as_ref().map(tx_from_row).transpose()?)
             }
 
-            async fn due_transactions(&self, now: i64, limit: i64) -> $crate::store::StoreResult<Vec<$crate::store::TxKey>> {
+            async fn due_transactions(
+                &self,
+                now: i64,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::TransactionRecord>> {
                 let rows = sqlx::query(&format!(
                     "SELECT {} FROM transactions WHERE status = 'PENDING' AND due_at IS NOT NULL AND due_at <= $1 \
                      ORDER BY due_at LIMIT $2",
@@ -319,46 +323,14 @@ macro_rules! impl_store {
                 .fetch_all(self.reader())
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(rows.iter().map(|r| tx_from_row(r).map(|t| t.key)).collect::<Result<_, _>>()?)
+                Ok(rows.iter().map(tx_from_row).collect::<Result<_, _>>()?)
             }
 
             async fn finalize_batch(
                 &self,
                 finalizations: &[$crate::store::Finalization],
             ) -> $crate::store::StoreResult<Vec<$crate::store::Finalized>> {
-                use $crate::store::{Finalized, StoreError};
-                if $backend == "postgres" {
-                    // PostgreSQL groups concurrent commits itself; one transaction each keeps row
-                    // locks short where several instances settle at once.
-                    let mut results = Vec::with_capacity(finalizations.len());
-                    for f in finalizations {
-                        let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
-                        let result = finalize_one(&mut tx, f).await.map_err(StoreError::from_sqlx)?;
-                        if result == Finalized::Done {
-                            tx.commit().await.map_err(StoreError::from_sqlx)?;
-                        } else {
-                            tx.rollback().await.map_err(StoreError::from_sqlx)?;
-                        }
-                        results.push(result);
-                    }
-                    return Ok(results);
-                }
-                // SQLite has one writer: one commit for the batch shares its fsync.
-                let mut outer = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
-                let mut results = Vec::with_capacity(finalizations.len());
-                for f in finalizations {
-                    // A savepoint per transaction: one that cannot be finalized rolls back alone.
-                    let mut tx = sqlx::Acquire::begin(&mut *outer).await.map_err(StoreError::from_sqlx)?;
-                    let result = finalize_one(&mut tx, f).await.map_err(StoreError::from_sqlx)?;
-                    if result == Finalized::Done {
-                        tx.commit().await.map_err(StoreError::from_sqlx)?;
-                    } else {
-                        tx.rollback().await.map_err(StoreError::from_sqlx)?;
-                    }
-                    results.push(result);
-                }
-                outer.commit().await.map_err(StoreError::from_sqlx)?;
-                Ok(results)
+                self.finalize_all(finalizations).await
             }
 
             async fn replan(
@@ -832,7 +804,7 @@ macro_rules! impl_store {
             if updated.rows_affected() == 0 {
                 return Ok(Finalized::NotPending);
             }
-            let entry = format!("{}:{}:{}", f.key.product, f.key.kind.as_str(), f.key.reference_id);
+            let entry = f.entry_id();
             // Always in account-id order, so concurrent settlements lock accounts in one global
             // order and cannot deadlock each other.
             let mut postings: Vec<&$crate::store::Posting> = f.postings.iter().collect();
@@ -866,46 +838,60 @@ macro_rules! impl_store {
         }
 
         /// Insert transactions in the caller's database transaction; for each, whether it was new
-        /// (`false`: its reference id is taken). A taken id does not fail the others.
+        /// (`false`: its reference id is taken, or an earlier one in `txs` has it). A taken id does
+        /// not fail the others. One multi-row statement per chunk: each statement is a round trip
+        /// to the driver, and under load those round trips, not SQL, are what the writer spends.
         async fn insert_transactions(
             conn: &mut <$db as sqlx::Database>::Connection,
             txs: &[$crate::store::TransactionRecord],
         ) -> Result<Vec<bool>, sqlx::Error> {
-            let sql = format!(
-                "INSERT INTO transactions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                 $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) ON CONFLICT DO NOTHING",
-                $crate::store::sql::TX_COLUMNS
-            );
+            use sqlx::Row as _;
             let mut inserted = Vec::with_capacity(txs.len());
-            for tx in txs {
-                let result = sqlx::query(&sql)
-                    .bind(tx.key.product.as_str())
-                    .bind(tx.key.kind.as_str())
-                    .bind(&tx.key.reference_id)
-                    .bind(&tx.api_user)
-                    .bind(&tx.environment)
-                    .bind(&tx.currency)
-                    .bind(tx.amount_minor)
-                    .bind(tx.party.as_ref().map(|p| p.party_id_type.as_str()))
-                    .bind(tx.party.as_ref().map(|p| p.party_id.as_str()))
-                    .bind(&tx.external_id)
-                    .bind(&tx.request)
-                    .bind(tx.api_version.number())
-                    .bind(tx.status.as_str())
-                    .bind(&tx.reason)
-                    .bind(&tx.financial_transaction_id)
-                    .bind(&tx.callback_url)
-                    .bind(&tx.outcome)
-                    .bind(tx.due_at)
-                    .bind(i64::from(tx.awaiting_approval))
-                    .bind(&tx.related_reference_id)
-                    .bind(tx.notifications)
-                    .bind(tx.created_at)
-                    .bind(tx.updated_at)
-                    .bind(tx.cancelled_at)
-                    .execute(&mut *conn)
-                    .await?;
-                inserted.push(result.rows_affected() == 1);
+            // 24 parameters a row: well under both engines' limits on parameters per statement.
+            for chunk in txs.chunks(512) {
+                let mut query = sqlx::QueryBuilder::<$db>::new(format!(
+                    "INSERT INTO transactions ({}) ",
+                    $crate::store::sql::TX_COLUMNS
+                ));
+                query.push_values(chunk, |mut row, tx| {
+                    row.push_bind(tx.key.product.as_str())
+                        .push_bind(tx.key.kind.as_str())
+                        .push_bind(&tx.key.reference_id)
+                        .push_bind(&tx.api_user)
+                        .push_bind(&tx.environment)
+                        .push_bind(&tx.currency)
+                        .push_bind(tx.amount_minor)
+                        .push_bind(tx.party.as_ref().map(|p| p.party_id_type.as_str()))
+                        .push_bind(tx.party.as_ref().map(|p| p.party_id.as_str()))
+                        .push_bind(&tx.external_id)
+                        .push_bind(&tx.request)
+                        .push_bind(tx.api_version.number())
+                        .push_bind(tx.status.as_str())
+                        .push_bind(&tx.reason)
+                        .push_bind(&tx.financial_transaction_id)
+                        .push_bind(&tx.callback_url)
+                        .push_bind(&tx.outcome)
+                        .push_bind(tx.due_at)
+                        .push_bind(i64::from(tx.awaiting_approval))
+                        .push_bind(&tx.related_reference_id)
+                        .push_bind(tx.notifications)
+                        .push_bind(tx.created_at)
+                        .push_bind(tx.updated_at)
+                        .push_bind(tx.cancelled_at);
+                });
+                query.push(" ON CONFLICT DO NOTHING RETURNING product, kind, reference_id");
+                let rows = query.build().fetch_all(&mut *conn).await?;
+                let mut new = std::collections::HashSet::with_capacity(rows.len());
+                for row in &rows {
+                    let key: (String, String, String) =
+                        (row.try_get("product")?, row.try_get("kind")?, row.try_get("reference_id")?);
+                    new.insert(key);
+                }
+                // Rows go in in order, so of two with one id the first is the one inserted.
+                for tx in chunk {
+                    let key = (tx.key.product.as_str().to_owned(), tx.key.kind.as_str().to_owned(), tx.key.reference_id.clone());
+                    inserted.push(new.remove(&key));
+                }
             }
             Ok(inserted)
         }
