@@ -105,6 +105,11 @@ enum CallbacksCommand {
     Listen(listen::ListenArgs),
 }
 
+/// mimalloc: the server allocates many small, short-lived buffers on several threads (requests,
+/// SQLite rows); glibc's allocator spent a tenth of the write path's CPU (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.log_format);

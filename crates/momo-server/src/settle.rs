@@ -83,6 +83,18 @@ fn build(
     }
 }
 
+/// The finalization of a transaction being accepted, if its outcome is due at once and cannot
+/// be refused (sandbox with no pending delay): written in the same commit as the transaction, it
+/// saves a second write of the row. Anything else settles later, by the worker or a status read.
+pub fn immediate(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<Option<Finalization>> {
+    let due = tx.due_at.is_some_and(|at| at <= tx.created_at) && !tx.awaiting_approval;
+    if !due || tx.key.kind == Kind::Refund {
+        return Ok(None);
+    }
+    let finalization = build(state, tx, &planned_outcome(tx), None)?;
+    Ok(finalization.unconditional().then_some(finalization))
+}
+
 /// Settle this transaction if its outcome is due. `Some` (the transaction as it is now, final)
 /// if it was due, whoever made it final: this call, or another worker or instance at the same
 /// moment; `None` if it was not due, and the caller's copy stands.

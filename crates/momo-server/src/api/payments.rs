@@ -93,7 +93,10 @@ async fn accept(
         updated_at: now,
         cancelled_at: None,
     };
-    state.store.insert_transaction(&record).await?;
+    match settle::immediate(state, &record).map_err(ApiError::Internal)? {
+        Some(finalization) => state.store.insert_settled(&record, &finalization).await?,
+        None => state.store.insert_transaction(&record).await?,
+    }
     tracing::info!(reference_id = %reference, kind = incoming.kind.as_str(), api_user = %caller.user.id, "transaction accepted");
     Ok(StatusCode::ACCEPTED)
 }

@@ -231,7 +231,12 @@ const HOLDER_PARTY_CODES: [&str; 6] = [
 ];
 
 /// Every row, in the order of `docs/scenarios.md`.
-pub fn rows() -> Vec<Row> {
+pub fn rows() -> &'static [Row] {
+    static ROWS: std::sync::LazyLock<Vec<Row>> = std::sync::LazyLock::new(build_rows);
+    &ROWS
+}
+
+fn build_rows() -> Vec<Row> {
     use ScenarioOp as Op;
     use ScenarioProfile::{Documented, Observed};
     let msisdn = Some(PartyIdType::Msisdn);
@@ -275,7 +280,7 @@ pub fn effect(
     party: Option<(PartyIdType, &str)>,
     external_id: Option<&str>,
 ) -> Effect {
-    let found = rows().into_iter().find(|row| {
+    let found = rows().iter().find(|row| {
         row.op == op
             && row.profile.is_none_or(|p| p == profile)
             && match op.trigger_field() {

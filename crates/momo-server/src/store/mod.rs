@@ -147,6 +147,9 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Record an accepted transaction; [`StoreError::Conflict`] if its reference id is taken.
     async fn insert_transaction(&self, tx: &TransactionRecord) -> StoreResult<()>;
+    /// [`Store::insert_transaction`] and, in the same commit if the insert took, a finalization
+    /// that cannot be refused ([`Finalization::unconditional`]): for an outcome due at once.
+    async fn insert_settled(&self, tx: &TransactionRecord, finalization: &Finalization) -> StoreResult<()>;
     async fn transaction(&self, key: &TxKey) -> StoreResult<Option<TransactionRecord>>;
     /// Pending transactions whose planned outcome is due at `now`.
     async fn due_transactions(&self, now: i64, limit: i64) -> StoreResult<Vec<TransactionRecord>>;

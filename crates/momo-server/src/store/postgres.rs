@@ -30,17 +30,23 @@ impl PgStore {
         &self.pool
     }
 
-    /// One insert, one commit: PostgreSQL's own group commit batches concurrent commits.
-    async fn insert_one_transaction(&self, tx: &super::TransactionRecord) -> super::StoreResult<()> {
-        let mut db = self.pool.begin().await.map_err(super::StoreError::from_sqlx)?;
-        let inserted =
-            insert_transactions(&mut db, std::slice::from_ref(tx)).await.map_err(super::StoreError::from_sqlx)?;
-        db.commit().await.map_err(super::StoreError::from_sqlx)?;
-        if inserted.first() == Some(&true) {
-            Ok(())
-        } else {
-            Err(super::StoreError::Conflict)
+    /// One insert (and its immediate finalization), one commit: PostgreSQL's own group commit
+    /// batches concurrent commits.
+    async fn insert_with(
+        &self,
+        tx: &super::TransactionRecord,
+        finalization: Option<&super::Finalization>,
+    ) -> super::StoreResult<()> {
+        use super::StoreError;
+        let mut db = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        let inserted = insert_transactions(&mut db, std::slice::from_ref(tx)).await.map_err(StoreError::from_sqlx)?;
+        if inserted.first() != Some(&true) {
+            return Err(StoreError::Conflict);
         }
+        if let Some(f) = finalization {
+            finalize_one(&mut db, f).await.map_err(StoreError::from_sqlx)?;
+        }
+        db.commit().await.map_err(StoreError::from_sqlx)
     }
 
     /// One database transaction per finalization: PostgreSQL groups concurrent commits itself,

@@ -288,7 +288,15 @@ macro_rules! impl_store {
             }
 
             async fn insert_transaction(&self, tx: &$crate::store::TransactionRecord) -> $crate::store::StoreResult<()> {
-                self.insert_one_transaction(tx).await
+                self.insert_with(tx, None).await
+            }
+
+            async fn insert_settled(
+                &self,
+                tx: &$crate::store::TransactionRecord,
+                finalization: &$crate::store::Finalization,
+            ) -> $crate::store::StoreResult<()> {
+                self.insert_with(tx, Some(finalization)).await
             }
 
             async fn transaction(
@@ -496,38 +504,43 @@ macro_rules! impl_store {
                 attempts: &[(String, $crate::store::AttemptRecord, $crate::store::DeliveryNext)],
             ) -> $crate::store::StoreResult<()> {
                 use $crate::store::{DeliveryNext, StoreError};
+                if attempts.is_empty() {
+                    return Ok(());
+                }
+                // Two statements for the whole batch, not two per attempt.
                 let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
-                for (id, attempt, next) in attempts {
-                    sqlx::query(
-                        "INSERT INTO callback_attempts (delivery_id, attempt, at, status_code, latency_ms, error) \
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(id)
-                    .bind(attempt.attempt)
-                    .bind(attempt.at)
-                    .bind(attempt.status_code)
-                    .bind(attempt.latency_ms)
-                    .bind(&attempt.error)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::from_sqlx)?;
-                    let (state, next_at, finished): (&str, Option<i64>, Option<i64>) = match next {
-                        DeliveryNext::RetryAt(at) => ("pending", Some(*at), None),
-                        DeliveryNext::Delivered => ("delivered", None, Some(attempt.at)),
-                        DeliveryNext::GaveUp => ("failed", None, Some(attempt.at)),
-                    };
-                    sqlx::query(
-                        "UPDATE callback_deliveries SET state = $2, attempts = $3, next_attempt_at = $4, \
-                         finished_at = $5, locked_until = NULL WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(state)
-                    .bind(attempt.attempt)
-                    .bind(next_at)
-                    .bind(finished)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::from_sqlx)?;
+                for chunk in attempts.chunks(1024) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO callback_attempts (delivery_id, attempt, at, status_code, latency_ms, error) ",
+                    );
+                    insert.push_values(chunk, |mut row, (id, attempt, _)| {
+                        row.push_bind(id)
+                            .push_bind(attempt.attempt)
+                            .push_bind(attempt.at)
+                            .push_bind(attempt.status_code)
+                            .push_bind(attempt.latency_ms)
+                            .push_bind(&attempt.error);
+                    });
+                    insert.push(" ON CONFLICT DO NOTHING");
+                    insert.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                    let mut update = sqlx::QueryBuilder::<$db>::new(
+                        "UPDATE callback_deliveries SET state = v.column2, attempts = v.column3, \
+                         next_attempt_at = v.column4, finished_at = v.column5, locked_until = NULL FROM (",
+                    );
+                    // Typed, so that PostgreSQL does not take the parameters of a VALUES list for text.
+                    update.push_values(chunk, |mut row, (id, attempt, next)| {
+                        let (state, next_at, finished): (&str, Option<i64>, Option<i64>) = match next {
+                            DeliveryNext::RetryAt(at) => ("pending", Some(*at), None),
+                            DeliveryNext::Delivered => ("delivered", None, Some(attempt.at)),
+                            DeliveryNext::GaveUp => ("failed", None, Some(attempt.at)),
+                        };
+                        row.push_bind(id).push_bind(state);
+                        for number in [Some(attempt.attempt), next_at, finished] {
+                            row.push("CAST(").push_bind_unseparated(number).push_unseparated(" AS BIGINT)");
+                        }
+                    });
+                    update.push(") AS v WHERE callback_deliveries.id = v.column1");
+                    update.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 }
                 tx.commit().await.map_err(StoreError::from_sqlx)
             }

@@ -32,7 +32,8 @@ pub struct SqliteStore {
 /// A write waiting for the group commit, and where to send its outcome.
 #[derive(Debug)]
 enum Op {
-    Insert(Box<TransactionRecord>, oneshot::Sender<StoreResult<()>>),
+    /// A new transaction, and its finalization when its outcome is due at once.
+    Insert(Box<(TransactionRecord, Option<Finalization>)>, oneshot::Sender<StoreResult<()>>),
     Finalize(Vec<Finalization>, oneshot::Sender<StoreResult<Vec<Finalized>>>),
 }
 
@@ -73,9 +74,12 @@ impl SqliteStore {
         Ok(Self { writer, reader, committer })
     }
 
-    async fn insert_one_transaction(&self, tx: &TransactionRecord) -> StoreResult<()> {
+    /// Insert, and finalize in the same commit if the insert took (a taken reference id leaves
+    /// the transaction that has it alone).
+    async fn insert_with(&self, tx: &TransactionRecord, finalization: Option<&Finalization>) -> StoreResult<()> {
         let (reply, outcome) = oneshot::channel();
-        self.committer.send(Op::Insert(Box::new(tx.clone()), reply)).await.map_err(|_| stopped())?;
+        let op = Op::Insert(Box::new((tx.clone(), finalization.cloned())), reply);
+        self.committer.send(op).await.map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
     }
 
@@ -115,34 +119,53 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
                 Err(_) => break,
             }
         }
+        // Move the rows out of the queue; keep where each answer goes.
+        enum Reply {
+            Insert(oneshot::Sender<StoreResult<()>>),
+            Finalize(usize, oneshot::Sender<StoreResult<Vec<Finalized>>>),
+        }
         let mut inserts = Vec::new();
+        let mut immediate = Vec::new();
         let mut finalizations = Vec::new();
-        for op in &ops {
+        let mut replies = Vec::with_capacity(ops.len());
+        for op in ops {
             match op {
-                Op::Insert(tx, _) => inserts.push(tx.as_ref().clone()),
-                Op::Finalize(f, _) => finalizations.extend(f.iter().cloned()),
+                Op::Insert(new, reply) => {
+                    let (tx, finalization) = *new;
+                    immediate.push(finalization);
+                    inserts.push(tx);
+                    replies.push(Reply::Insert(reply));
+                }
+                Op::Finalize(f, reply) => {
+                    replies.push(Reply::Finalize(f.len(), reply));
+                    finalizations.extend(f);
+                }
             }
         }
         let written = async {
             let mut db = writer.begin().await?;
             let inserted = insert_transactions(&mut db, &inserts).await?;
-            let finalized = finalize_many(&mut db, &finalizations).await?;
+            // The finalizations due at once of the rows just inserted, then those asked for.
+            let settle_now: Vec<Finalization> =
+                immediate.into_iter().zip(&inserted).filter_map(|(f, new)| f.filter(|_| *new)).collect();
+            let skip = settle_now.len();
+            let all: Vec<Finalization> = settle_now.into_iter().chain(finalizations).collect();
+            let finalized = finalize_many(&mut db, &all).await?;
             db.commit().await?;
-            Ok::<_, sqlx::Error>((inserted, finalized))
+            Ok::<_, sqlx::Error>((inserted, finalized.into_iter().skip(skip)))
         }
         .await;
         match written {
-            Ok((inserted, finalized)) => {
+            Ok((inserted, mut finalized)) => {
                 let mut inserted = inserted.into_iter();
-                let mut finalized = finalized.into_iter();
-                for op in ops {
-                    match op {
-                        Op::Insert(_, reply) => {
+                for reply in replies {
+                    match reply {
+                        Reply::Insert(reply) => {
                             let new = inserted.next().unwrap_or(false);
                             let _ = reply.send(if new { Ok(()) } else { Err(StoreError::Conflict) });
                         }
-                        Op::Finalize(f, reply) => {
-                            let _ = reply.send(Ok(finalized.by_ref().take(f.len()).collect()));
+                        Reply::Finalize(n, reply) => {
+                            let _ = reply.send(Ok(finalized.by_ref().take(n).collect()));
                         }
                     }
                 }
@@ -150,12 +173,12 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
             Err(e) => {
                 tracing::error!(error = %e, rows = size, "group commit failed");
                 let failed = || StoreError::Backend(sqlx::Error::Protocol(format!("group commit failed: {e}")));
-                for op in ops {
-                    match op {
-                        Op::Insert(_, reply) => {
+                for reply in replies {
+                    match reply {
+                        Reply::Insert(reply) => {
                             let _ = reply.send(Err(failed()));
                         }
-                        Op::Finalize(_, reply) => {
+                        Reply::Finalize(_, reply) => {
                             let _ = reply.send(Err(failed()));
                         }
                     }

@@ -521,3 +521,64 @@ async fn payments_and_cash_transfers_settle_with_their_own_bodies() {
     assert!(status.starts_with(r#"{"amount":"100","currency":"EUR","payee":{"partyIdType":"MSISDN","partyId":"56733123453"},"externalId":"c-1","orginatingCountry":"SE","originalAmount":"1100""#), "{status}");
     assert!(status.contains(r#""status":"SUCCESSFUL""#), "{status}");
 }
+
+/// With no pending delay, a sandbox transaction is made final in the commit that accepts it:
+/// its ledger entry and callback exist before any status read or settler round.
+#[tokio::test]
+async fn with_no_pending_delay_the_outcome_is_written_with_the_transaction() {
+    let app = spawn_with(|s| {
+        s.pending_delay = Duration::ZERO;
+        // The settler and the callback worker run once at start, then not again in this test.
+        s.worker_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let (_, token) = payer_ready(&app).await;
+    let id = new_id();
+    let callback = "http://127.0.0.1:9/callback";
+    let accepted = app
+        .create(
+            "collection",
+            "/v1_0/requesttopay",
+            &token,
+            "sandbox",
+            &id,
+            Some(callback),
+            &rtp_body("56733123453", "75"),
+        )
+        .await;
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let balance = app.balance("collection", &token, "sandbox").await;
+    assert_answer(balance, 200, r#"{"availableBalance":"75","currency":"EUR"}"#).await;
+    let deliveries: Vec<Value> = app.admin(Method::GET, "/deliveries", None).await.json().await.unwrap();
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(deliveries[0]["referenceId"], id.as_str());
+    let status: Value =
+        app.get("collection", &format!("/v1_0/requesttopay/{id}"), &token, "sandbox").await.json().await.unwrap();
+    assert_eq!(status["status"], "SUCCESSFUL");
+}
+
+/// A reused reference id must not settle the transaction that already has it.
+#[tokio::test]
+async fn with_no_pending_delay_a_reused_reference_id_leaves_the_first_transaction_alone() {
+    let app = spawn_with(|s| {
+        s.pending_delay = Duration::ZERO;
+        s.scenario_profile = momo_server::config::ScenarioProfile::Documented;
+    })
+    .await;
+    let (_, token) = payer_ready(&app).await;
+    let id = new_id();
+    // Documented profile: this number stays PENDING.
+    let first = app
+        .create("collection", "/v1_0/requesttopay", &token, "sandbox", &id, None, &rtp_body("46733123454", "5"))
+        .await;
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let again = app
+        .create("collection", "/v1_0/requesttopay", &token, "sandbox", &id, None, &rtp_body("56733123453", "9"))
+        .await;
+    assert_answer(again, 409, ALREADY_EXISTS_BODY).await;
+    let status: Value =
+        app.get("collection", &format!("/v1_0/requesttopay/{id}"), &token, "sandbox").await.json().await.unwrap();
+    assert_eq!((status["status"].as_str(), status["amount"].as_str()), (Some("PENDING"), Some("5")), "{status}");
+    let balance = app.balance("collection", &token, "sandbox").await;
+    assert_answer(balance, 200, r#"{"availableBalance":"0","currency":"EUR"}"#).await;
+}

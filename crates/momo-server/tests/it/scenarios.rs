@@ -13,7 +13,7 @@ async fn every_row_behaves_as_documented(profile: ScenarioProfile) {
     let app = spawn_with(|s| s.scenario_profile = profile).await;
     let (_, token) = payer_ready(&app).await;
     let mut checked = 0;
-    for row in rows().into_iter().filter(|r| r.profile.is_none_or(|p| p == profile)) {
+    for row in rows().iter().copied().filter(|r| r.profile.is_none_or(|p| p == profile)) {
         let party = |field: &str| {
             let kind = row.party_type.map_or("MSISDN", |t| t.as_str());
             json!({ field: {"partyIdType": kind, "partyId": row.trigger} })

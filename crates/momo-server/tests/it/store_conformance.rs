@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 
+use momo_server::domain::transactions::{ApiVersion, Kind};
 use momo_server::store::{
-    self, ApiUserRecord, CredentialStyle, SecretHash, Store, StoreError, SubscriptionKeyRecord, UserOrigin,
+    self, AccountSpec, ApiUserRecord, AttemptRecord, CredentialStyle, DeliveryNext, Finalization, Finalized,
+    NewDelivery, Posting, SecretHash, Store, StoreError, SubscriptionKeyRecord, TransactionRecord, TxKey, UserOrigin,
 };
+use momo_types::payments::{Party, TransactionStatus};
 use momo_types::Product;
 
 use crate::helpers::fresh_postgres_database;
@@ -113,6 +116,149 @@ async fn concurrent_inserts_of_one_id_conflict(store: Arc<dyn Store>) {
     assert!(results.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(StoreError::Conflict))));
 }
 
+fn pending(reference_id: &str, amount: i64) -> TransactionRecord {
+    TransactionRecord {
+        key: TxKey { product: Product::Collection, kind: Kind::RequestToPay, reference_id: reference_id.to_owned() },
+        api_user: "u1".into(),
+        environment: "sandbox".into(),
+        currency: "EUR".into(),
+        amount_minor: amount,
+        party: Some(Party::msisdn("56733123453")),
+        external_id: None,
+        request: "{}".into(),
+        api_version: ApiVersion::V1,
+        status: TransactionStatus::Pending,
+        reason: None,
+        financial_transaction_id: None,
+        callback_url: Some("http://127.0.0.1:9/cb".into()),
+        outcome: Some("SUCCESSFUL".into()),
+        due_at: Some(1_000),
+        awaiting_approval: false,
+        related_reference_id: None,
+        notifications: 0,
+        created_at: 1_000,
+        updated_at: 1_000,
+        cancelled_at: None,
+    }
+}
+
+fn account(id: &str, floor: Option<i64>) -> AccountSpec {
+    AccountSpec { id: id.to_owned(), currency: "EUR".into(), floor, opening: 0 }
+}
+
+/// Success for `tx`: `amount` moves from `from` to `to`, with a callback.
+fn success(tx: &TransactionRecord, from: AccountSpec, to: AccountSpec) -> Finalization {
+    Finalization {
+        key: tx.key.clone(),
+        status: TransactionStatus::Successful,
+        reason: None,
+        financial_transaction_id: Some(format!("fti-{}", tx.key.reference_id)),
+        postings: vec![
+            Posting { account: from, amount: -tx.amount_minor },
+            Posting { account: to, amount: tx.amount_minor },
+        ],
+        issuance: "issuance:sandbox".into(),
+        refund_guard: None,
+        delivery: Some(NewDelivery {
+            id: format!("d-{}", tx.key.reference_id),
+            api_user: tx.api_user.clone(),
+            url: "http://127.0.0.1:9/cb".into(),
+            method: "PUT".into(),
+            body: "{}".into(),
+        }),
+        now: 2_000,
+    }
+}
+
+/// Settlement in bulk and one by one, in one call: each transaction once, its postings and its
+/// callback with it, a refused one with nothing, and a second finalization of one transaction
+/// changing nothing.
+async fn settlements_write_state_ledger_and_callback_once(store: Arc<dyn Store>) {
+    let (payer, user) = (account("wallet:p", None), account("api-user:u1", None));
+    let txs: Vec<_> = (1..=5).map(|i| pending(&format!("r{i}"), 100 * i)).collect();
+    for tx in &txs[1..] {
+        store.insert_transaction(tx).await.unwrap();
+    }
+    // r1 is accepted and settled in one commit; a second insert of r1 settles nothing.
+    let first = success(&txs[0], payer.clone(), user.clone());
+    store.insert_settled(&txs[0], &first).await.unwrap();
+    let mut other = pending("r1", 999);
+    other.api_user = "u2".into();
+    let again = success(&other, payer.clone(), account("api-user:u2", None));
+    assert!(matches!(store.insert_settled(&other, &again).await, Err(StoreError::Conflict)));
+    // r2 and r3 in bulk, r2 twice; r4 from an account with a floor it would cross; r5 not at all.
+    let floored = account("wallet:poor", Some(0));
+    let batch = vec![
+        success(&txs[1], payer.clone(), user.clone()),
+        success(&txs[2], payer.clone(), user.clone()),
+        success(&txs[1], payer.clone(), user.clone()),
+        success(&txs[3], floored, user.clone()),
+    ];
+    let results = store.finalize_batch(&batch).await.unwrap();
+    assert_eq!(results, vec![Finalized::Done, Finalized::Done, Finalized::NotPending, Finalized::InsufficientFunds]);
+    for (i, status) in [(0, "SUCCESSFUL"), (1, "SUCCESSFUL"), (2, "SUCCESSFUL"), (3, "PENDING"), (4, "PENDING")] {
+        let stored = store.transaction(&txs[i].key).await.unwrap().unwrap();
+        assert_eq!(stored.status.as_str(), status, "{stored:?}");
+        assert_eq!(stored.amount_minor, txs[i].amount_minor);
+        if status == "SUCCESSFUL" {
+            assert_eq!(stored.financial_transaction_id, Some(format!("fti-r{}", i + 1)));
+            assert_eq!(stored.due_at, None);
+        }
+    }
+    assert_eq!(store.balance("api-user:u1").await.unwrap(), 100 + 200 + 300);
+    assert_eq!(store.balance("wallet:p").await.unwrap(), -600);
+    assert_eq!(store.balance("api-user:u2").await.unwrap(), 0);
+    for account in store.accounts().await.unwrap() {
+        assert_eq!(account.balance, account.postings_sum, "{account:?}");
+    }
+    let mut deliveries: Vec<_> = store.deliveries(None, 100).await.unwrap().into_iter().map(|d| d.id).collect();
+    deliveries.sort();
+    assert_eq!(deliveries, ["d-r1", "d-r2", "d-r3"]);
+}
+
+async fn attempts_are_recorded_for_a_batch(store: Arc<dyn Store>) {
+    let txs: Vec<_> = (1..=3).map(|i| pending(&format!("a{i}"), 10)).collect();
+    let batch: Vec<_> =
+        txs.iter().map(|tx| success(tx, account("wallet:p", None), account("api-user:u1", None))).collect();
+    for tx in &txs {
+        store.insert_transaction(tx).await.unwrap();
+    }
+    store.finalize_batch(&batch).await.unwrap();
+    let claimed = store.claim_deliveries(2_000, 60_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert!(
+        store.claim_deliveries(2_000, 60_000, 10).await.unwrap().is_empty(),
+        "leased deliveries are not claimed twice"
+    );
+    let attempt =
+        |status: Option<i64>| AttemptRecord { attempt: 1, at: 3_000, status_code: status, latency_ms: 5, error: None };
+    store
+        .record_attempts(&[
+            ("d-a1".into(), attempt(Some(200)), DeliveryNext::Delivered),
+            ("d-a2".into(), attempt(Some(500)), DeliveryNext::RetryAt(4_000)),
+            ("d-a3".into(), attempt(None), DeliveryNext::GaveUp),
+        ])
+        .await
+        .unwrap();
+    for (id, state, next, finished) in [
+        ("d-a1", "delivered", None, Some(3_000)),
+        ("d-a2", "pending", Some(4_000), None),
+        ("d-a3", "failed", None, Some(3_000)),
+    ] {
+        let d = store.delivery(id).await.unwrap().unwrap();
+        assert_eq!(
+            (d.state.as_str(), d.attempts, d.next_attempt_at, d.finished_at),
+            (state, 1, next, finished),
+            "{id}"
+        );
+        assert_eq!(store.delivery_attempts(id).await.unwrap().len(), 1);
+    }
+    // Only the one to retry comes back, and only once it is due.
+    assert!(store.claim_deliveries(3_999, 60_000, 10).await.unwrap().is_empty());
+    let again = store.claim_deliveries(4_000, 60_000, 10).await.unwrap();
+    assert_eq!(again.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["d-a2"]);
+}
+
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("momo.db").display());
@@ -151,4 +297,6 @@ conformance!(
     subscription_keys_are_found_by_hash_replaced_and_revoked,
     operator_tokens_and_server_secrets,
     concurrent_inserts_of_one_id_conflict,
+    settlements_write_state_ledger_and_callback_once,
+    attempts_are_recorded_for_a_batch,
 );
