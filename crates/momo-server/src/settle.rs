@@ -40,6 +40,9 @@ pub async fn settle_due(state: &AppState) -> anyhow::Result<usize> {
     if !retry.is_empty() {
         state.store.finalize_batch(&retry).await?;
     }
+    if !due.is_empty() {
+        state.callbacks_waiting.notify_one();
+    }
     Ok(due.len())
 }
 
@@ -110,6 +113,7 @@ pub async fn settle_if_due(state: &AppState, tx: &TransactionRecord) -> anyhow::
         let result = state.store.finalize(&finalization).await?;
         match (result, failure_for(result)) {
             (Finalized::Done, _) => {
+                state.callbacks_waiting.notify_one();
                 tracing::debug!(reference_id = %tx.key.reference_id, status = %finalization.status, "transaction final");
                 return Ok(Some(finalized(tx, &finalization)));
             }

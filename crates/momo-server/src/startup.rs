@@ -77,7 +77,7 @@ impl Application {
         let workers = [
             tokio::spawn(refresh_credentials(self.state.clone())),
             tokio::spawn(settle_transactions(self.state.clone())),
-            tokio::spawn(deliver_callbacks(self.state.clone())),
+            tokio::spawn(crate::callbacks::run(self.state.clone())),
         ];
         let app = app(self.state);
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
@@ -126,18 +126,6 @@ async fn settle_transactions(state: AppState) {
             Ok(n) if n >= crate::settle::BATCH as usize => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = format!("{e:#}"), "settlement failed; will retry"),
-        }
-        tokio::time::sleep(state.settings.worker_interval).await;
-    }
-}
-
-/// Send due callbacks.
-async fn deliver_callbacks(state: AppState) {
-    loop {
-        match crate::callbacks::deliver_due(&state).await {
-            Ok(n) if n > 0 => continue,
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = format!("{e:#}"), "callback delivery failed; will retry"),
         }
         tokio::time::sleep(state.settings.worker_interval).await;
     }

@@ -26,6 +26,9 @@ pub struct Inner {
     pub http: reqwest::Client,
     /// Fault-injection rules of this instance.
     pub faults: crate::faults::Faults,
+    /// Woken when a callback may have become due (a transaction was made final), so that the
+    /// delivery worker need not wait for its next round.
+    pub callbacks_waiting: tokio::sync::Notify,
 }
 
 impl AppState {
@@ -46,6 +49,7 @@ impl AppState {
             callback_root,
             http,
             faults: crate::faults::Faults::default(),
+            callbacks_waiting: tokio::sync::Notify::new(),
         }))
     }
 }

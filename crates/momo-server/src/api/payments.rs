@@ -94,7 +94,10 @@ async fn accept(
         cancelled_at: None,
     };
     match settle::immediate(state, &record).map_err(ApiError::Internal)? {
-        Some(finalization) => state.store.insert_settled(&record, &finalization).await?,
+        Some(finalization) => {
+            state.store.insert_settled(&record, &finalization).await?;
+            state.callbacks_waiting.notify_one();
+        }
         None => state.store.insert_transaction(&record).await?,
     }
     tracing::info!(reference_id = %reference, kind = incoming.kind.as_str(), api_user = %caller.user.id, "transaction accepted");

@@ -31,8 +31,10 @@ use crate::store::{AttemptRecord, DeliveryNext, DeliveryRecord};
 fn lease(timeout: Duration) -> i64 {
     i64::try_from((timeout * 3).max(Duration::from_secs(5)).as_millis()).unwrap_or(i64::MAX / 4)
 }
-/// Deliveries sent at once by one worker.
-const BATCH: i64 = 64;
+/// Deliveries in flight at once in one instance.
+const IN_FLIGHT: usize = 256;
+/// Attempts recorded in one commit at most.
+const RECORD_BATCH: usize = 1024;
 
 /// The delay before the next attempt after `attempts` attempts, or `None` to give up.
 /// MTN's schedule: the first callback, 20 retries 1 s apart, 30 more every 2 minutes, then
@@ -66,27 +68,76 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Send every due delivery (a batch at a time, at once), then record all their attempts in one
-/// commit; returns how many were attempted.
-pub async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
-    let now = state.clock.now_ms();
-    let lease_until = now + lease(state.settings.callback_timeout);
-    let batch = state.store.claim_deliveries(now, lease_until, BATCH).await?;
-    let count = batch.len();
-    let mut sending = tokio::task::JoinSet::new();
-    for delivery in batch {
-        let state = state.clone();
-        sending.spawn(async move { attempt(&state, &delivery).await });
-    }
-    let mut attempts = Vec::with_capacity(count);
-    while let Some(done) = sending.join_next().await {
-        if let Ok(attempt) = done {
-            attempts.push(attempt);
+/// The delivery worker: keeps up to [`IN_FLIGHT`] deliveries in flight, claiming more as
+/// room frees up (a slow receiver holds one slot, not a whole batch), and hands every finished
+/// attempt to a recorder that writes them in batches. Woken by [`crate::state::Inner::callbacks_waiting`]
+/// when a transaction is made final, and every `worker_interval` for retries that come due.
+pub async fn run(state: AppState) {
+    let room = std::sync::Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let (finished, attempts) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(record(state.clone(), attempts));
+    loop {
+        // Wait for room for at least one, then claim as many as there is room for.
+        let Ok(first) = room.clone().acquire_owned().await else { return };
+        let free = room.available_permits() + 1;
+        let now = state.clock.now_ms();
+        let lease_until = now + lease(state.settings.callback_timeout);
+        let limit = i64::try_from(free).unwrap_or(i64::MAX);
+        let claimed = match state.store.claim_deliveries(now, lease_until, limit).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not claim callbacks; will retry");
+                Vec::new()
+            }
+        };
+        let full = claimed.len() == free;
+        let mut permits = Some(first);
+        for delivery in claimed {
+            let permit = match permits.take() {
+                Some(p) => p,
+                None => match room.clone().try_acquire_owned() {
+                    Ok(p) => p,
+                    // Unreachable: only this loop takes permits, and it asked for no more than were free.
+                    Err(_) => break,
+                },
+            };
+            let (state, finished) = (state.clone(), finished.clone());
+            tokio::spawn(async move {
+                let attempt = attempt(&state, &delivery).await;
+                // If the recorder is gone the server is stopping; the lease expires and the
+                // delivery is tried again after a restart: at least once.
+                let _ = finished.send(attempt);
+                drop(permit);
+            });
+        }
+        drop(permits);
+        if !full {
+            tokio::select! {
+                () = state.callbacks_waiting.notified() => {}
+                () = tokio::time::sleep(state.settings.worker_interval) => {}
+            }
         }
     }
-    // If recording fails, the leases expire and the deliveries are tried again: at least once.
-    state.store.record_attempts(&attempts).await?;
-    Ok(count)
+}
+
+/// Record finished attempts, everything waiting in one commit. If recording fails, the leases
+/// expire and the deliveries are tried again: at least once.
+async fn record(
+    state: AppState,
+    mut attempts: tokio::sync::mpsc::UnboundedReceiver<(String, AttemptRecord, DeliveryNext)>,
+) {
+    while let Some(first) = attempts.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < RECORD_BATCH {
+            match attempts.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = state.store.record_attempts(&batch).await {
+            tracing::warn!(error = %e, attempts = batch.len(), "could not record callback attempts; they will be retried");
+        }
+    }
 }
 
 /// Send one delivery; what to record about it.

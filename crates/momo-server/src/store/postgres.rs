@@ -49,6 +49,27 @@ impl PgStore {
         db.commit().await.map_err(StoreError::from_sqlx)
     }
 
+    async fn claim_with(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> super::StoreResult<Vec<super::DeliveryRecord>> {
+        let mut db = self.pool.begin().await.map_err(super::StoreError::from_sqlx)?;
+        let claimed = claim_in(&mut db, now, lease_until, limit).await.map_err(super::StoreError::from_sqlx)?;
+        db.commit().await.map_err(super::StoreError::from_sqlx)?;
+        Ok(claimed)
+    }
+
+    async fn record_with(
+        &self,
+        attempts: &[(String, super::AttemptRecord, super::DeliveryNext)],
+    ) -> super::StoreResult<()> {
+        let mut db = self.pool.begin().await.map_err(super::StoreError::from_sqlx)?;
+        record_in(&mut db, attempts).await.map_err(super::StoreError::from_sqlx)?;
+        db.commit().await.map_err(super::StoreError::from_sqlx)
+    }
+
     /// One database transaction per finalization: PostgreSQL groups concurrent commits itself,
     /// and short transactions keep row locks short where several instances settle at once (a
     /// batch holding account rows while waiting for a transaction row that an inline settlement

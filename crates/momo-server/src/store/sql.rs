@@ -482,67 +482,17 @@ macro_rules! impl_store {
                 lease_until: i64,
                 limit: i64,
             ) -> $crate::store::StoreResult<Vec<$crate::store::DeliveryRecord>> {
-                let rows = sqlx::query(&format!(
-                    "UPDATE callback_deliveries SET locked_until = $2 WHERE state = 'pending' AND id IN (\
-                     SELECT id FROM callback_deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
-                     AND (locked_until IS NULL OR locked_until <= $1) ORDER BY next_attempt_at LIMIT $3{}) \
-                     RETURNING {}",
-                    $skip_locked,
-                    $crate::store::sql::DELIVERY_COLUMNS
-                ))
-                .bind(now)
-                .bind(lease_until)
-                .bind(limit)
-                .fetch_all(self.writer())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(rows.iter().map(delivery_from_row).collect::<Result<_, _>>()?)
+                self.claim_with(now, lease_until, limit).await
             }
 
             async fn record_attempts(
                 &self,
                 attempts: &[(String, $crate::store::AttemptRecord, $crate::store::DeliveryNext)],
             ) -> $crate::store::StoreResult<()> {
-                use $crate::store::{DeliveryNext, StoreError};
                 if attempts.is_empty() {
                     return Ok(());
                 }
-                // Two statements for the whole batch, not two per attempt.
-                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
-                for chunk in attempts.chunks(1024) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO callback_attempts (delivery_id, attempt, at, status_code, latency_ms, error) ",
-                    );
-                    insert.push_values(chunk, |mut row, (id, attempt, _)| {
-                        row.push_bind(id)
-                            .push_bind(attempt.attempt)
-                            .push_bind(attempt.at)
-                            .push_bind(attempt.status_code)
-                            .push_bind(attempt.latency_ms)
-                            .push_bind(&attempt.error);
-                    });
-                    insert.push(" ON CONFLICT DO NOTHING");
-                    insert.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
-                    let mut update = sqlx::QueryBuilder::<$db>::new(
-                        "UPDATE callback_deliveries SET state = v.column2, attempts = v.column3, \
-                         next_attempt_at = v.column4, finished_at = v.column5, locked_until = NULL FROM (",
-                    );
-                    // Typed, so that PostgreSQL does not take the parameters of a VALUES list for text.
-                    update.push_values(chunk, |mut row, (id, attempt, next)| {
-                        let (state, next_at, finished): (&str, Option<i64>, Option<i64>) = match next {
-                            DeliveryNext::RetryAt(at) => ("pending", Some(*at), None),
-                            DeliveryNext::Delivered => ("delivered", None, Some(attempt.at)),
-                            DeliveryNext::GaveUp => ("failed", None, Some(attempt.at)),
-                        };
-                        row.push_bind(id).push_bind(state);
-                        for number in [Some(attempt.attempt), next_at, finished] {
-                            row.push("CAST(").push_bind_unseparated(number).push_unseparated(" AS BIGINT)");
-                        }
-                    });
-                    update.push(") AS v WHERE callback_deliveries.id = v.column1");
-                    update.build().execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
-                }
-                tx.commit().await.map_err(StoreError::from_sqlx)
+                self.record_with(attempts).await
             }
 
             async fn deliveries(
@@ -759,6 +709,72 @@ macro_rules! impl_store {
                 created_at: row.try_get("created_at")?,
                 finished_at: row.try_get("finished_at")?,
             })
+        }
+
+        /// Lease up to `limit` due deliveries until `lease_until`, in the caller's transaction.
+        async fn claim_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            now: i64,
+            lease_until: i64,
+            limit: i64,
+        ) -> Result<Vec<$crate::store::DeliveryRecord>, sqlx::Error> {
+            let rows = sqlx::query(&format!(
+                "UPDATE callback_deliveries SET locked_until = $2 WHERE state = 'pending' AND id IN (\
+                 SELECT id FROM callback_deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
+                 AND (locked_until IS NULL OR locked_until <= $1) ORDER BY next_attempt_at LIMIT $3{}) \
+                 RETURNING {}",
+                $skip_locked,
+                $crate::store::sql::DELIVERY_COLUMNS
+            ))
+            .bind(now)
+            .bind(lease_until)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.iter().map(delivery_from_row).collect()
+        }
+
+        /// Record callback attempts in the caller's transaction: two statements for the whole
+        /// batch, not two per attempt.
+        async fn record_in(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            attempts: &[(String, $crate::store::AttemptRecord, $crate::store::DeliveryNext)],
+        ) -> Result<(), sqlx::Error> {
+            use $crate::store::DeliveryNext;
+            for chunk in attempts.chunks(1024) {
+                let mut insert = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO callback_attempts (delivery_id, attempt, at, status_code, latency_ms, error) ",
+                );
+                insert.push_values(chunk, |mut row, (id, attempt, _)| {
+                    row.push_bind(id)
+                        .push_bind(attempt.attempt)
+                        .push_bind(attempt.at)
+                        .push_bind(attempt.status_code)
+                        .push_bind(attempt.latency_ms)
+                        .push_bind(&attempt.error);
+                });
+                insert.push(" ON CONFLICT DO NOTHING");
+                insert.build().execute(&mut *conn).await?;
+                let mut update = sqlx::QueryBuilder::<$db>::new(
+                    "UPDATE callback_deliveries SET state = v.column2, attempts = v.column3, \
+                     next_attempt_at = v.column4, finished_at = v.column5, locked_until = NULL FROM (",
+                );
+                // Typed, so that PostgreSQL does not take the parameters of a VALUES list for text.
+                update.push_values(chunk, |mut row, (id, attempt, next)| {
+                    let (state, next_at, finished): (&str, Option<i64>, Option<i64>) = match next {
+                        DeliveryNext::RetryAt(at) => ("pending", Some(*at), None),
+                        DeliveryNext::Delivered => ("delivered", None, Some(attempt.at)),
+                        DeliveryNext::GaveUp => ("failed", None, Some(attempt.at)),
+                    };
+                    row.push_bind(id).push_bind(state);
+                    for number in [Some(attempt.attempt), next_at, finished] {
+                        row.push("CAST(").push_bind_unseparated(number).push_unseparated(" AS BIGINT)");
+                    }
+                });
+                update.push(") AS v WHERE callback_deliveries.id = v.column1");
+                update.build().execute(&mut *conn).await?;
+            }
+            Ok(())
         }
 
         /// Finalize one transaction inside the caller's database transaction (nothing is written

@@ -19,7 +19,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Row as _, Sqlite, SqliteConnection};
 use tokio::sync::oneshot;
 
-use super::{migrations, Finalization, Finalized, StoreError, StoreResult, TransactionRecord};
+use super::{
+    migrations, AttemptRecord, DeliveryNext, DeliveryRecord, Finalization, Finalized, StoreError, StoreResult,
+    TransactionRecord,
+};
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
@@ -35,13 +38,22 @@ enum Op {
     /// A new transaction, and its finalization when its outcome is due at once.
     Insert(Box<(TransactionRecord, Option<Finalization>)>, oneshot::Sender<StoreResult<()>>),
     Finalize(Vec<Finalization>, oneshot::Sender<StoreResult<Vec<Finalized>>>),
+    /// Callback attempts to record.
+    Record(Vec<Attempt>, oneshot::Sender<StoreResult<()>>),
+    /// Lease due deliveries: `(now, lease_until, limit)`. Last in its commit, so it also sees
+    /// the callbacks of transactions finalized in it.
+    Claim((i64, i64, i64), oneshot::Sender<StoreResult<Vec<DeliveryRecord>>>),
 }
+
+type Attempt = (String, AttemptRecord, DeliveryNext);
 
 impl Op {
     fn size(&self) -> usize {
         match self {
             Op::Insert(..) => 1,
             Op::Finalize(f, _) => f.len().max(1),
+            Op::Record(a, _) => a.len().max(1),
+            Op::Claim(..) => 1,
         }
     }
 }
@@ -92,6 +104,18 @@ impl SqliteStore {
         outcome.await.map_err(|_| stopped())?
     }
 
+    async fn claim_with(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
+        let (reply, outcome) = oneshot::channel();
+        self.committer.send(Op::Claim((now, lease_until, limit), reply)).await.map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
+    }
+
+    async fn record_with(&self, attempts: &[Attempt]) -> StoreResult<()> {
+        let (reply, outcome) = oneshot::channel();
+        self.committer.send(Op::Record(attempts.to_vec(), reply)).await.map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
+    }
+
     fn writer(&self) -> &SqlitePool {
         &self.writer
     }
@@ -123,10 +147,14 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
         enum Reply {
             Insert(oneshot::Sender<StoreResult<()>>),
             Finalize(usize, oneshot::Sender<StoreResult<Vec<Finalized>>>),
+            Record(oneshot::Sender<StoreResult<()>>),
+            Claim(usize, oneshot::Sender<StoreResult<Vec<DeliveryRecord>>>),
         }
         let mut inserts = Vec::new();
         let mut immediate = Vec::new();
         let mut finalizations = Vec::new();
+        let mut attempts = Vec::new();
+        let mut claims = Vec::new();
         let mut replies = Vec::with_capacity(ops.len());
         for op in ops {
             match op {
@@ -140,6 +168,14 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
                     replies.push(Reply::Finalize(f.len(), reply));
                     finalizations.extend(f);
                 }
+                Op::Record(a, reply) => {
+                    replies.push(Reply::Record(reply));
+                    attempts.extend(a);
+                }
+                Op::Claim(claim, reply) => {
+                    replies.push(Reply::Claim(claims.len(), reply));
+                    claims.push(claim);
+                }
             }
         }
         let written = async {
@@ -151,12 +187,19 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
             let skip = settle_now.len();
             let all: Vec<Finalization> = settle_now.into_iter().chain(finalizations).collect();
             let finalized = finalize_many(&mut db, &all).await?;
+            if !attempts.is_empty() {
+                record_in(&mut db, &attempts).await?;
+            }
+            let mut claimed = Vec::with_capacity(claims.len());
+            for (now, lease_until, limit) in claims {
+                claimed.push(claim_in(&mut db, now, lease_until, limit).await?);
+            }
             db.commit().await?;
-            Ok::<_, sqlx::Error>((inserted, finalized.into_iter().skip(skip)))
+            Ok::<_, sqlx::Error>((inserted, finalized.into_iter().skip(skip), claimed))
         }
         .await;
         match written {
-            Ok((inserted, mut finalized)) => {
+            Ok((inserted, mut finalized, mut claimed)) => {
                 let mut inserted = inserted.into_iter();
                 for reply in replies {
                     match reply {
@@ -166,6 +209,12 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
                         }
                         Reply::Finalize(n, reply) => {
                             let _ = reply.send(Ok(finalized.by_ref().take(n).collect()));
+                        }
+                        Reply::Record(reply) => {
+                            let _ = reply.send(Ok(()));
+                        }
+                        Reply::Claim(i, reply) => {
+                            let _ = reply.send(Ok(std::mem::take(&mut claimed[i])));
                         }
                     }
                 }
@@ -179,6 +228,12 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
                             let _ = reply.send(Err(failed()));
                         }
                         Reply::Finalize(_, reply) => {
+                            let _ = reply.send(Err(failed()));
+                        }
+                        Reply::Record(reply) => {
+                            let _ = reply.send(Err(failed()));
+                        }
+                        Reply::Claim(_, reply) => {
                             let _ = reply.send(Err(failed()));
                         }
                     }
