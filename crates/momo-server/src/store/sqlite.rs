@@ -58,6 +58,9 @@ impl Op {
     }
 }
 
+/// How long the committer keeps the writer connection while busy.
+const HOLD: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// How many rows one group commit takes at most (it may go over by one caller's batch).
 const GROUP: usize = 512;
 
@@ -72,17 +75,29 @@ impl SqliteStore {
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            // A health check on every acquire is a round trip to the driver's thread per
+            // commit; a broken SQLite connection (a local file) fails its next statement anyway.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            // The group commit's statements differ by row count: keep them all prepared.
+            .connect_with(options.clone().statement_cache_capacity(4096))
             .await?;
         migrations::SQLITE.migrator().await?.run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
         let (committer, queue) = tokio::sync::mpsc::channel(4 * GROUP);
-        tokio::spawn(group_commit(writer.clone(), queue));
+        // The committer gets a thread of its own: each statement is a round trip between it and
+        // sqlx's SQLite thread, and on the shared runtime every one of those also waited behind
+        // the HTTP tasks.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let committing = writer.clone();
+        std::thread::Builder::new()
+            .name("momo-committer".into())
+            .spawn(move || runtime.block_on(group_commit(committing, queue)))?;
         Ok(Self { writer, reader, committer })
     }
 
@@ -130,8 +145,23 @@ fn stopped() -> StoreError {
 }
 
 /// The committer: take what is waiting (at least one), write it in one transaction, answer each.
+///
+/// While work keeps coming, it keeps the writer connection from one commit to the next (taking
+/// it from the pool costs as much as a statement), giving it back when the queue is empty or
+/// after [`HOLD`] so that the other writers (credential changes, the operator) get their turn.
 async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<Op>) {
-    while let Some(first) = queue.recv().await {
+    let mut held: Option<(sqlx::pool::PoolConnection<Sqlite>, std::time::Instant)> = None;
+    loop {
+        let first = match queue.try_recv() {
+            Ok(op) => op,
+            Err(_) => {
+                held = None;
+                match queue.recv().await {
+                    Some(op) => op,
+                    None => return,
+                }
+            }
+        };
         let mut size = first.size();
         let mut ops = vec![first];
         while size < GROUP {
@@ -178,8 +208,16 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
                 }
             }
         }
+        if held.as_ref().is_some_and(|(_, since)| since.elapsed() > HOLD) {
+            held = None;
+        }
+        let conn = match held.take() {
+            Some(conn) => Ok(conn),
+            None => writer.acquire().await.map(|c| (c, std::time::Instant::now())),
+        };
         let written = async {
-            let mut db = writer.begin().await?;
+            let (mut conn, since) = conn?;
+            let mut db = sqlx::Connection::begin(&mut *conn).await?;
             let inserted = insert_transactions(&mut db, &inserts).await?;
             // The finalizations due at once of the rows just inserted, then those asked for.
             let settle_now: Vec<Finalization> =
@@ -195,6 +233,7 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
                 claimed.push(claim_in(&mut db, now, lease_until, limit).await?);
             }
             db.commit().await?;
+            held = Some((conn, since));
             Ok::<_, sqlx::Error>((inserted, finalized.into_iter().skip(skip), claimed))
         }
         .await;
@@ -311,66 +350,69 @@ async fn finalize_many(conn: &mut SqliteConnection, fs: &[Finalization]) -> Resu
 }
 
 /// The postings, balance changes and callbacks of unconditional finalizations that were made.
+///
+/// One round trip for all three kinds of row: sqlx's SQLite driver runs the statements of one
+/// query string in order, numbering their parameters on from one statement to the next.
 async fn write_entries(conn: &mut SqliteConnection, done: &[&Finalization]) -> Result<(), sqlx::Error> {
-    // The net change of each account (the issuance account too, as a single settlement
-    // creates it), in one upsert.
-    let mut accounts: BTreeMap<&str, (&str, i64)> = BTreeMap::new();
-    let mut postings = Vec::new();
-    for f in done {
-        for p in &f.postings {
-            accounts.entry(&p.account.id).or_insert((&p.account.currency, 0)).1 += p.amount;
-            accounts.entry(&f.issuance).or_insert((&p.account.currency, 0));
-            postings.push((f.entry_id(), p, f.now));
+    // At most 2 postings and a callback each: ~15,000 parameters a chunk, under SQLite's 32,766.
+    for chunk in done.chunks(512) {
+        // The net change of each account (the issuance account too, as a single settlement
+        // creates it), in one upsert.
+        let mut accounts: BTreeMap<&str, (&str, i64)> = BTreeMap::new();
+        let mut postings = Vec::new();
+        for f in chunk {
+            for p in &f.postings {
+                accounts.entry(&p.account.id).or_insert((&p.account.currency, 0)).1 += p.amount;
+                accounts.entry(&f.issuance).or_insert((&p.account.currency, 0));
+                postings.push((f.entry_id(), p, f.now));
+            }
         }
-    }
-    let now = done.first().map_or(0, |f| f.now);
-    let accounts: Vec<_> = accounts.into_iter().collect();
-    for chunk in accounts.chunks(1024) {
-        let mut query = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) ",
-        );
-        query.push_values(chunk, |mut row, (id, (currency, delta))| {
-            row.push_bind(*id).push_bind(*currency).push("NULL").push_bind(*delta).push_bind(now);
-        });
-        query.push(" ON CONFLICT (id) DO UPDATE SET balance_minor = accounts.balance_minor + excluded.balance_minor");
-        query.build().execute(&mut *conn).await?;
-    }
-    for chunk in postings.chunks(1024) {
-        let mut query = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) ",
-        );
-        query.push_values(chunk, |mut row, (entry, p, at)| {
-            row.push_bind(entry.as_str())
-                .push_bind(&p.account.id)
-                .push_bind(&p.account.currency)
-                .push_bind(p.amount)
-                .push_bind(*at);
-        });
-        query.build().execute(&mut *conn).await?;
-    }
-    let deliveries: Vec<_> = done.iter().filter_map(|f| f.delivery.as_ref().map(|d| (*f, d))).collect();
-    for chunk in deliveries.chunks(1024) {
-        let mut query = sqlx::QueryBuilder::<Sqlite>::new(format!(
-            "INSERT INTO callback_deliveries ({}, locked_until) ",
-            super::sql::DELIVERY_COLUMNS
-        ));
-        query.push_values(chunk, |mut row, (f, d)| {
-            row.push_bind(&d.id)
-                .push_bind(&d.api_user)
-                .push_bind(f.key.product.as_str())
-                .push_bind(f.key.kind.as_str())
-                .push_bind(&f.key.reference_id)
-                .push_bind(&d.url)
-                .push_bind(&d.method)
-                .push_bind(&d.body)
-                .push("'pending'")
-                .push("0")
-                .push_bind(f.now)
-                .push_bind(f.now)
-                .push("NULL")
-                .push("NULL");
-        });
-        query.build().execute(&mut *conn).await?;
+        let deliveries: Vec<_> = chunk.iter().filter_map(|f| f.delivery.as_ref().map(|d| (*f, d))).collect();
+        let now = chunk.first().map_or(0, |f| f.now);
+        let mut query = sqlx::QueryBuilder::<Sqlite>::new("");
+        if !accounts.is_empty() {
+            query.push("INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) ");
+            query.push_values(&accounts, |mut row, (id, (currency, delta))| {
+                row.push_bind(*id).push_bind(*currency).push("NULL").push_bind(*delta).push_bind(now);
+            });
+            query.push(
+                " ON CONFLICT (id) DO UPDATE SET balance_minor = accounts.balance_minor + excluded.balance_minor;\n",
+            );
+        }
+        if !postings.is_empty() {
+            query.push("INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) ");
+            query.push_values(&postings, |mut row, (entry, p, at)| {
+                row.push_bind(entry.as_str())
+                    .push_bind(&p.account.id)
+                    .push_bind(&p.account.currency)
+                    .push_bind(p.amount)
+                    .push_bind(*at);
+            });
+            query.push(";\n");
+        }
+        if !deliveries.is_empty() {
+            query.push(format!("INSERT INTO callback_deliveries ({}, locked_until) ", super::sql::DELIVERY_COLUMNS));
+            query.push_values(&deliveries, |mut row, (f, d)| {
+                row.push_bind(&d.id)
+                    .push_bind(&d.api_user)
+                    .push_bind(f.key.product.as_str())
+                    .push_bind(f.key.kind.as_str())
+                    .push_bind(&f.key.reference_id)
+                    .push_bind(&d.url)
+                    .push_bind(&d.method)
+                    .push_bind(&d.body)
+                    .push("'pending'")
+                    .push("0")
+                    .push_bind(f.now)
+                    .push_bind(f.now)
+                    .push("NULL")
+                    .push("NULL");
+            });
+            query.push(";\n");
+        }
+        if !query.sql().is_empty() {
+            query.build().execute(&mut *conn).await?;
+        }
     }
     Ok(())
 }
