@@ -79,8 +79,7 @@ impl SqliteStore {
             // commit; a broken SQLite connection (a local file) fails its next statement anyway.
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            // The group commit's statements differ by row count: keep them all prepared.
-            .connect_with(options.clone().statement_cache_capacity(4096))
+            .connect_with(options.clone())
             .await?;
         migrations::SQLITE.migrator().await?.run(&writer).await?;
         let reader = SqlitePoolOptions::new()
@@ -317,7 +316,7 @@ async fn finalize_many(conn: &mut SqliteConnection, fs: &[Finalization]) -> Resu
              AND transactions.reference_id = v.column3 AND transactions.status = 'PENDING' \
              RETURNING product, kind, reference_id",
         );
-        let rows = query.build().fetch_all(&mut *conn).await?;
+        let rows = query.build().persistent(false).fetch_all(&mut *conn).await?;
         let mut updated = HashSet::with_capacity(rows.len());
         for row in &rows {
             let key: (String, String, String) =
@@ -411,7 +410,7 @@ async fn write_entries(conn: &mut SqliteConnection, done: &[&Finalization]) -> R
             query.push(";\n");
         }
         if !query.sql().is_empty() {
-            query.build().execute(&mut *conn).await?;
+            query.build().persistent(false).execute(&mut *conn).await?;
         }
     }
     Ok(())
