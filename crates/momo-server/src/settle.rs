@@ -115,27 +115,13 @@ pub async fn settle_if_due(state: &AppState, tx: &TransactionRecord) -> anyhow::
             (Finalized::Done, _) => {
                 state.callbacks_waiting.notify_one();
                 tracing::debug!(reference_id = %tx.key.reference_id, status = %finalization.status, "transaction final");
-                return Ok(Some(finalized(tx, &finalization)));
+                return Ok(Some(finalization.applied_to(tx)));
             }
             // Another worker (or instance) made it final first (or changed its plan): read it.
             (Finalized::NotPending, _) => return Ok(state.store.transaction(&tx.key).await?),
             (_, Some(code)) => outcome = Outcome::Failed(code.into()),
             (_, None) => return Ok(None),
         }
-    }
-}
-
-/// `tx` as [`Store::finalize`](crate::store::Store::finalize) left it.
-fn finalized(tx: &TransactionRecord, f: &Finalization) -> TransactionRecord {
-    TransactionRecord {
-        status: f.status,
-        reason: f.reason.clone(),
-        financial_transaction_id: f.financial_transaction_id.clone(),
-        outcome: None,
-        due_at: None,
-        awaiting_approval: false,
-        updated_at: f.now,
-        ..tx.clone()
     }
 }
 

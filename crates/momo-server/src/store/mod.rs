@@ -291,6 +291,20 @@ impl Finalization {
         format!("{}:{}:{}", self.key.product, self.key.kind.as_str(), self.key.reference_id)
     }
 
+    /// `tx` as it is once this finalization is made.
+    pub fn applied_to(&self, tx: &TransactionRecord) -> TransactionRecord {
+        TransactionRecord {
+            status: self.status,
+            reason: self.reason.clone(),
+            financial_transaction_id: self.financial_transaction_id.clone(),
+            outcome: None,
+            due_at: None,
+            awaiting_approval: false,
+            updated_at: self.now,
+            ..tx.clone()
+        }
+    }
+
     /// Whether it can never be refused: no refund guard, and no posting to an account with a
     /// floor or an opening balance (sandbox accounts). Such finalizations can be written in bulk.
     pub fn unconditional(&self) -> bool {

@@ -189,8 +189,17 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
             match op {
                 Op::Insert(new, reply) => {
                     let (tx, finalization) = *new;
-                    immediate.push(finalization);
-                    inserts.push(tx);
+                    // One that cannot be refused is inserted final: no second write of the row.
+                    match finalization {
+                        Some(f) if f.unconditional() => {
+                            inserts.push(f.applied_to(&tx));
+                            immediate.push(Some(f));
+                        }
+                        other => {
+                            inserts.push(tx);
+                            immediate.push(other);
+                        }
+                    }
                     replies.push(Reply::Insert(reply));
                 }
                 Op::Finalize(f, reply) => {
@@ -218,12 +227,19 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
             let (mut conn, since) = conn?;
             let mut db = sqlx::Connection::begin(&mut *conn).await?;
             let inserted = insert_transactions(&mut db, &inserts).await?;
-            // The finalizations due at once of the rows just inserted, then those asked for.
-            let settle_now: Vec<Finalization> =
-                immediate.into_iter().zip(&inserted).filter_map(|(f, new)| f.filter(|_| *new)).collect();
+            // The rows inserted final need their ledger entries and callbacks; the others with
+            // a finalization due at once are finalized with those asked for, first.
+            let (mut applied, mut settle_now) = (Vec::new(), Vec::new());
+            for (f, new) in immediate.iter().zip(&inserted) {
+                match f {
+                    Some(f) if *new && f.unconditional() => applied.push(f),
+                    Some(f) if *new => settle_now.push(f.clone()),
+                    _ => {}
+                }
+            }
             let skip = settle_now.len();
             let all: Vec<Finalization> = settle_now.into_iter().chain(finalizations).collect();
-            let finalized = finalize_many(&mut db, &all).await?;
+            let finalized = finalize_many(&mut db, &all, &applied).await?;
             if !attempts.is_empty() {
                 record_in(&mut db, &attempts).await?;
             }
@@ -289,12 +305,19 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
 /// postings and one for all callbacks. The others (floors, opening balances, refund limits, and
 /// a second finalization of one transaction) go one by one, each in a savepoint so that one
 /// refused rolls back alone.
-async fn finalize_many(conn: &mut SqliteConnection, fs: &[Finalization]) -> Result<Vec<Finalized>, sqlx::Error> {
+///
+/// `applied` are unconditional finalizations whose transactions were inserted final in this
+/// database transaction: only their entries and callbacks remain to be written, with the others'.
+async fn finalize_many(
+    conn: &mut SqliteConnection,
+    fs: &[Finalization],
+    applied: &[&Finalization],
+) -> Result<Vec<Finalized>, sqlx::Error> {
     let mut results = vec![Finalized::NotPending; fs.len()];
     let mut keys = HashSet::new();
     let (bulk, single): (Vec<usize>, Vec<usize>) =
         (0..fs.len()).partition(|&i| fs[i].unconditional() && keys.insert(&fs[i].key));
-    let mut done = Vec::with_capacity(bulk.len());
+    let mut done = applied.to_vec();
     // 7 parameters a row.
     for chunk in bulk.chunks(1024) {
         let mut query = sqlx::QueryBuilder::<Sqlite>::new(
