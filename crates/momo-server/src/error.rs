@@ -74,16 +74,34 @@ pub enum ApiError {
     /// An MTN operation openmomo does not implement yet.
     #[error("not implemented: {0}")]
     NotImplemented(&'static str),
+    /// The database is out of reach for now (down, restarting): 503 `SERVICE_UNAVAILABLE`,
+    /// which MTN's clients (and ours) retry.
+    #[error("database unavailable: {0:#}")]
+    Unavailable(anyhow::Error),
     /// Anything else: a database failure, a bug.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
             crate::store::StoreError::Conflict => ApiError::ResourceAlreadyExist,
+            crate::store::StoreError::Unavailable(e) => ApiError::Unavailable(e.into()),
             crate::store::StoreError::Backend(e) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    /// Internal, unless a store failure in its chain says the database is out of reach.
+    fn from(e: anyhow::Error) -> Self {
+        let unavailable =
+            e.chain().any(|cause| matches!(cause.downcast_ref(), Some(crate::store::StoreError::Unavailable(_))));
+        if unavailable {
+            ApiError::Unavailable(e)
+        } else {
+            ApiError::Internal(e)
         }
     }
 }
@@ -126,6 +144,7 @@ impl ApiError {
             ApiError::OperatorConflict(_) => StatusCode::CONFLICT,
             ApiError::Business(status, _) | ApiError::Refused(status, _, _) => *status,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -174,6 +193,9 @@ impl ApiError {
                 ErrorCode::NotImplemented,
                 format!("openmomo does not implement {operation} yet; see docs/compatibility.md."),
             ),
+            ApiError::Unavailable(_) => {
+                Body::Momo(ErrorCode::ServiceUnavailable, ErrorCode::ServiceUnavailable.default_message().into())
+            }
             ApiError::Internal(_) => {
                 Body::Momo(ErrorCode::InternalProcessingError, "An internal error occurred while processing.".into())
             }
@@ -186,8 +208,10 @@ const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json;charse
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(e) = &self {
-            tracing::error!(error = format!("{e:#}"), "request failed");
+        match &self {
+            ApiError::Internal(e) => tracing::error!(error = format!("{e:#}"), "request failed"),
+            ApiError::Unavailable(e) => tracing::warn!(error = format!("{e:#}"), "database unavailable"),
+            _ => {}
         }
         let status = self.status();
         let (content_type, text, no_store) = match self.body() {

@@ -31,16 +31,63 @@ pub enum StoreError {
     /// A uniqueness constraint refused the write (a reused id).
     #[error("conflict: the record exists already")]
     Conflict,
+    /// The database cannot be reached or is not answering (down, restarting, out of
+    /// connections, locked past the busy timeout): worth trying again later.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
     #[error(transparent)]
-    Backend(#[from] sqlx::Error),
+    Backend(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::from_sqlx(e)
+    }
 }
 
 impl StoreError {
     fn from_sqlx(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-            _ => StoreError::Backend(e),
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                return StoreError::Conflict;
+            }
         }
+        if unavailable(&e) {
+            StoreError::Unavailable(e)
+        } else {
+            StoreError::Backend(e)
+        }
+    }
+
+    /// A failure of the same class as `e`, for each of several callers of one failed commit.
+    pub(crate) fn like(e: &sqlx::Error, context: &str) -> Self {
+        let copy = sqlx::Error::Protocol(format!("{context}: {e}"));
+        if unavailable(e) {
+            StoreError::Unavailable(copy)
+        } else {
+            StoreError::Backend(copy)
+        }
+    }
+}
+
+/// Whether `e` means the database is out of reach for now rather than that the request failed:
+/// I/O and pool errors, PostgreSQL's connection exceptions (class 08) and shutdown or start-up
+/// states (57P01–57P03), SQLite's busy and locked.
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => match db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+            // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
+            Some(_) => db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6)),
+            None => {
+                db.code().is_some_and(|code| code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03"))
+            }
+        },
+        _ => false,
     }
 }
 

@@ -16,8 +16,10 @@ impl PgStore {
     /// Connect to `url` (`postgres://…`) and migrate the database. Migrations take an advisory
     /// lock, so instances starting together do not race.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
+        // While PostgreSQL is down, a request waits this long for a connection before it gets
+        // 503 SERVICE_UNAVAILABLE: long enough to ride out a brief failover, short of a hang.
         let pool =
-            PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)).connect(url).await?;
+            PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(3)).connect(url).await?;
         migrations::POSTGRES.migrator().await?.run(&pool).await?;
         Ok(Self { pool })
     }

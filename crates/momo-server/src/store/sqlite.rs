@@ -140,7 +140,7 @@ impl SqliteStore {
 }
 
 fn stopped() -> StoreError {
-    StoreError::Backend(sqlx::Error::PoolClosed)
+    StoreError::Unavailable(sqlx::Error::PoolClosed)
 }
 
 /// The committer: take what is waiting (at least one), write it in one transaction, answer each.
@@ -275,7 +275,7 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
             }
             Err(e) => {
                 tracing::error!(error = %e, rows = size, "group commit failed");
-                let failed = || StoreError::Backend(sqlx::Error::Protocol(format!("group commit failed: {e}")));
+                let failed = || StoreError::like(&e, "group commit failed");
                 for reply in replies {
                     match reply {
                         Reply::Insert(reply) => {

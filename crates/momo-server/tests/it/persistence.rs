@@ -135,7 +135,9 @@ async fn concurrent_settlement_on_two_postgres_instances_never_fails_a_status_re
     let settings = || {
         let mut settings = test_settings(dir.path());
         settings.database_url = Some(SecretString::from(url.clone()));
-        settings.pending_delay = Duration::ZERO;
+        // Not zero: an outcome due at once is written with the transaction, and nothing would
+        // be left to settle concurrently. Each task moves the clock past its due time.
+        settings.pending_delay = Duration::from_millis(1);
         settings.worker_interval = Duration::from_millis(5);
         settings
     };
@@ -145,7 +147,7 @@ async fn concurrent_settlement_on_two_postgres_instances_never_fails_a_status_re
     let mut work = tokio::task::JoinSet::new();
     for i in 0..400 {
         let (a, b) = (first.url(""), second.url(""));
-        let (client, token) = (first.client.clone(), token.clone());
+        let (client, token, clock) = (first.client.clone(), token.clone(), clock.clone());
         work.spawn(async move {
             let id = uuid::Uuid::new_v4().to_string();
             let (create_on, poll_on) = if i % 2 == 0 { (a, b) } else { (b, a) };
@@ -161,6 +163,7 @@ async fn concurrent_settlement_on_two_postgres_instances_never_fails_a_status_re
                 .await
                 .unwrap();
             assert_eq!(created.status(), StatusCode::ACCEPTED);
+            clock.advance(Duration::from_millis(1));
             let mut statuses = Vec::new();
             for _ in 0..3 {
                 let polled = client
@@ -188,5 +191,128 @@ async fn concurrent_settlement_on_two_postgres_instances_never_fails_a_status_re
         }
         assert!(Instant::now() < deadline, "balance never reached 400: {balance}");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A TCP proxy in front of PostgreSQL that the test can cut (every open connection dropped, new
+/// ones closed at once, as when the database restarts) and restore.
+struct Outage {
+    addr: std::net::SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Outage {
+    async fn in_front_of(target: String) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (up2, open2) = (up.clone(), open.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !up2.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees its connection closed
+                }
+                let target = target.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                open2.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Outage { addr, up, open }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for task in self.open.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// PostgreSQL goes away under load and comes back: meanwhile every request is answered, in
+/// MoMo's shape (202, or 503 SERVICE_UNAVAILABLE when the write cannot be made; never a hang or
+/// another error); afterwards the server recovers by itself, and every transaction that got a
+/// 202 is there.
+#[tokio::test]
+async fn a_postgresql_outage_under_load_is_503_then_recovers_by_itself() {
+    let Some(url) = fresh_postgres_database().await else { return };
+    let mut through = url::Url::parse(&url).unwrap();
+    let target = format!("{}:{}", through.host_str().unwrap(), through.port().unwrap_or(5432));
+    let outage = Outage::in_front_of(target).await;
+    through.set_host(Some("127.0.0.1")).unwrap();
+    through.set_port(Some(outage.addr.port())).unwrap();
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(dir.path());
+    settings.database_url = Some(SecretString::from(through.to_string()));
+    settings.worker_interval = Duration::from_millis(20);
+    let app = start(settings, dir, Clock::system()).await;
+    let (_, token) = payer_ready(&app).await;
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (client, base, token, stop) = (app.client.clone(), app.url(""), token.clone(), stop.clone());
+        load.spawn(async move {
+            let mut answers = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let id = uuid::Uuid::new_v4().to_string();
+                let answer = client
+                    .post(format!("{base}/collection/v1_0/requesttopay"))
+                    .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+                    .bearer_auth(&token)
+                    .header("X-Target-Environment", "sandbox")
+                    .header("X-Reference-Id", &id)
+                    .json(&rtp_body("56733123453", "1"))
+                    .timeout(Duration::from_secs(30))
+                    .send()
+                    .await
+                    .expect("every request is answered");
+                let status = answer.status().as_u16();
+                answers.push((id, status, answer.text().await.unwrap(), Instant::now()));
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            answers
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    outage.cut();
+    let cut_at = Instant::now();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    outage.restore();
+    let restored_at = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let answers: Vec<_> = load.join_all().await.into_iter().flatten().collect();
+
+    let unavailable = r#"{"code":"SERVICE_UNAVAILABLE","message":"Service temporary unavailable, try again later"}"#;
+    for (_, status, body, _) in &answers {
+        assert!(
+            *status == 202 || (*status == 503 && body == unavailable),
+            "during the outage only 202 or MoMo's 503: {status} {body}"
+        );
+    }
+    let during = answers.iter().filter(|(_, _, _, at)| *at > cut_at + Duration::from_secs(1) && *at < restored_at);
+    assert!(during.clone().count() > 0 && during.clone().all(|a| a.1 == 503), "writes during the outage are 503");
+    // Recovered by itself: the last second's requests were accepted.
+    let last: Vec<_> = answers.iter().filter(|a| a.3 > restored_at + Duration::from_secs(2)).collect();
+    assert!(
+        !last.is_empty() && last.iter().all(|a| a.1 == 202),
+        "not recovered: {:?}",
+        last.iter().map(|a| a.1).collect::<Vec<_>>()
+    );
+    // Every 202 is stored.
+    for (id, status, _, _) in answers.iter().filter(|a| a.1 == 202) {
+        let polled = app.get("collection", &format!("/v1_0/requesttopay/{id}"), &token, "sandbox").await;
+        assert_eq!(polled.status(), StatusCode::OK, "accepted {id} ({status}) is missing");
     }
 }
