@@ -225,3 +225,180 @@ async fn undecodable_path_segments_get_momo_shaped_errors() {
     let holder = app.get_with_token("/collection/v1_0/accountholder/msisdn/%FF/active", &token).await;
     assert_answer(holder, 400, r#"{"code":"VALIDATION_ERROR","message":"A path parameter is malformed."}"#).await;
 }
+
+/// Arbitrary JSON: scalars, and arrays and objects of them, two levels deep.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_filter("JSON has no NaN", |f| f.is_finite()).prop_map(Value::from),
+        "\\PC{0,24}".prop_map(Value::from),
+        "-?[0-9]{0,30}(\\.[0-9]{0,8})?".prop_map(Value::from),
+        prop_oneof![Just("MSISDN"), Just("EMAIL"), Just("PARTY_CODE"), Just("msisdn"), Just("")].prop_map(Value::from),
+    ];
+    leaf.prop_recursive(2, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map("[a-zA-Z]{1,12}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A payment body: some of the fields MoMo's create operations take, each with any value.
+fn payment_body() -> impl Strategy<Value = Vec<u8>> {
+    const FIELDS: &[&str] = &[
+        "amount",
+        "currency",
+        "externalId",
+        "payer",
+        "payee",
+        "payerMessage",
+        "payeeNote",
+        "validityTime",
+        "intendedPayer",
+        "description",
+        "originatingCountry",
+        "originalAmount",
+        "payerIdentificationType",
+        "serviceProviderUserName",
+        "receivingMessage",
+        "supportedPaymentMethods",
+    ];
+    let party = ("\\PC{0,12}", "\\PC{0,20}").prop_map(|(t, id)| serde_json::json!({"partyIdType": t, "partyId": id}));
+    let value = prop_oneof![3 => json_value(), 1 => party];
+    // A body every create operation accepts (each ignores the fields of the others), with up
+    // to three fields replaced by anything or removed: this reaches each field's validation.
+    let valid = serde_json::json!({
+        "amount": "5", "currency": "EUR", "externalId": "6353636", "payerMessage": "m", "payeeNote": "n",
+        "payer": {"partyIdType": "MSISDN", "partyId": "46733123450"},
+        "payee": {"partyIdType": "MSISDN", "partyId": "46733123450"},
+        "intendedPayer": {"partyIdType": "MSISDN", "partyId": "46733123450"},
+        "validityDuration": "360", "validityTime": 3600, "payerCurrency": "EUR",
+        "money": {"amount": "5", "currency": "EUR"}, "externalTransactionId": "e1",
+        "originalAmount": "5", "originalCurrency": "EUR", "payerIdentificationType": "PASS",
+        "payerIdentificationNumber": "1", "payerIdentity": "1", "payerFirstName": "A", "payerSurname": "B",
+        "payerLanguageCode": "en", "payerEmail": "a@b.c", "payerMsisdn": "46733123450", "payerGender": "M",
+    });
+    let mutated = (prop::collection::vec((prop::sample::select(FIELDS), prop::option::of(json_value())), 0..3))
+        .prop_map(move |changes| {
+            let mut body = valid.clone();
+            for (field, value) in changes {
+                match value {
+                    Some(value) => body[field] = value,
+                    None => {
+                        body.as_object_mut().unwrap().remove(field);
+                    }
+                }
+            }
+            serde_json::to_vec(&body).unwrap()
+        });
+    prop_oneof![
+        6 => mutated,
+        4 => prop::collection::btree_map(prop::sample::select(FIELDS), value, 0..8).prop_map(|fields| {
+            let object: serde_json::Map<String, Value> = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            serde_json::to_vec(&object).unwrap()
+        }),
+        1 => any::<Vec<u8>>(),
+        1 => json_value().prop_map(|v| serde_json::to_vec(&v).unwrap()),
+    ]
+}
+
+/// 202, or a 4xx with a clear body, or a 500/503 carrying one of MTN's business codes (MTN
+/// answers several refusals with 500). Never INTERNAL_PROCESSING_ERROR: that would be ours.
+async fn assert_accepted_or_refused(response: reqwest::Response, context: &str) {
+    let status = response.status();
+    if status == StatusCode::ACCEPTED {
+        return;
+    }
+    if status.is_client_error() {
+        return assert_clear_error(response, context).await;
+    }
+    let text = response.text().await.unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{context}: not JSON: {status} {text}"));
+    assert!(
+        matches!(status.as_u16(), 500 | 503)
+            && body["code"].is_string()
+            && body["code"] != "INTERNAL_PROCESSING_ERROR"
+            && body["message"].is_string(),
+        "{context}: {status} {text}"
+    );
+}
+
+/// Arbitrary bodies, target environments, callback URLs, reference ids and path segments on
+/// every create operation and a status read: no panic, no 5xx of our own making.
+#[test]
+fn arbitrary_payment_requests_get_202_or_a_clear_refusal() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let app = runtime.block_on(spawn_app());
+    let (user, key) = runtime.block_on(app.sandbox_user());
+    let tokens: Vec<(&str, String)> = ["collection", "disbursement", "remittance"]
+        .into_iter()
+        .map(|product| (product, runtime.block_on(app.access_token(product, &user, &key))))
+        .collect();
+    const CREATES: &[(usize, &str)] = &[
+        (0, "/collection/v1_0/requesttopay"),
+        (0, "/collection/v1_0/requesttowithdraw"),
+        (0, "/collection/v2_0/invoice"),
+        (0, "/collection/v2_0/preapproval"),
+        (0, "/collection/v2_0/payment"),
+        (1, "/disbursement/v1_0/transfer"),
+        (1, "/disbursement/v2_0/deposit"),
+        (1, "/disbursement/v2_0/refund"),
+        (2, "/remittance/v1_0/transfer"),
+        (2, "/remittance/v2_0/cashtransfer"),
+    ];
+    let mut runner = TestRunner::new(Config { cases: 160, failure_persistence: None, ..Config::default() });
+    let strategy = (
+        prop::sample::select(CREATES),
+        payment_body(),
+        prop_oneof![4 => Just("sandbox".to_owned()), 1 => Just("mtnuganda".to_owned()), 1 => "[ -~]{0,20}"],
+        prop_oneof![2 => Just(None), 1 => Just(Some("http://127.0.0.1/cb".to_owned())), 1 => "[ -~]{0,60}".prop_map(Some)],
+        prop_oneof![6 => Just(None), 1 => "[ -~]{0,40}".prop_map(Some)],
+        "[a-zA-Z0-9%._~-]{1,40}",
+    );
+    runner
+        .run(&strategy, |((product, path), body, environment, callback, reference, segment)| {
+            runtime.block_on(async {
+                let (product_name, token) = &tokens[product];
+                let reference = reference.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                let mut request = app
+                    .client
+                    .post(app.url(path))
+                    .header("Ocp-Apim-Subscription-Key", key_for(product_name))
+                    .bearer_auth(token)
+                    .header("Content-Type", "application/json")
+                    .body(body.clone());
+                for (name, value) in [
+                    ("X-Target-Environment", Some(&environment)),
+                    ("X-Reference-Id", Some(&reference)),
+                    ("X-Callback-Url", callback.as_ref()),
+                ] {
+                    if let Some(value) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
+                        request = request.header(name, value);
+                    }
+                }
+                let context = format!(
+                    "POST {path} env {environment:?} callback {callback:?} body {}",
+                    String::from_utf8_lossy(&body)
+                );
+                assert_accepted_or_refused(request.send().await.unwrap(), &context).await;
+                let status = app
+                    .client
+                    .get(app.url(&format!("{path}/{segment}")))
+                    .header("Ocp-Apim-Subscription-Key", key_for(product_name))
+                    .bearer_auth(token)
+                    .header("X-Target-Environment", "sandbox")
+                    .send()
+                    .await
+                    .unwrap();
+                if status.status() != StatusCode::OK {
+                    assert_accepted_or_refused(status, &format!("GET {path}/{segment}")).await;
+                }
+            });
+            Ok(())
+        })
+        .unwrap();
+    runtime.block_on(app.stop());
+}
