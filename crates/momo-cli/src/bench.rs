@@ -49,6 +49,13 @@ pub struct BenchArgs {
     /// Which scenarios to run.
     #[arg(long, value_delimiter = ',', default_value = "read,write,end-to-end,token")]
     scenarios: Vec<Scenario>,
+    /// Open loop: send this many requests per second in all, spread evenly over the
+    /// connections, and measure each latency from when its request was due (as wrk2 does), so
+    /// that a slow answer is not hidden by the next request waiting for it. Without it, each
+    /// connection sends its next request as soon as the last is answered (closed loop: the
+    /// most throughput, but latency is then connections / throughput).
+    #[arg(long)]
+    rate: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -142,7 +149,7 @@ struct Report {
 
 /// Drive `bases` round-robin with `connections` workers for `duration`; `request(i)` builds the
 /// i-th request of a worker against a base, `ok` says whether a status is the expected one.
-async fn drive<F, Fut>(connections: usize, duration: Duration, request: F) -> Figures
+async fn drive<F, Fut>(connections: usize, duration: Duration, rate: Option<f64>, request: F) -> Figures
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
@@ -151,15 +158,25 @@ where
     let counter = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + duration;
     let started = Instant::now();
+    // Open loop: connection c sends at started + (c + k * connections) / rate.
+    let interval = rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(connections as f64 / r));
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..connections {
+    for c in 0..connections {
         let (request, counter) = (request.clone(), counter.clone());
         workers.spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
+            let mut due = interval.map(|every| started + every.mul_f64(c as f64 / connections as f64));
             while Instant::now() < deadline {
                 let i = counter.fetch_add(1, Ordering::Relaxed);
-                let at = Instant::now();
+                let at = match (due, interval) {
+                    (Some(when), Some(every)) => {
+                        tokio::time::sleep_until(when.into()).await;
+                        due = Some(when + every);
+                        when
+                    }
+                    _ => Instant::now(),
+                };
                 let ok = request(i).await;
                 latencies.push(u32::try_from(at.elapsed().as_micros()).unwrap_or(u32::MAX));
                 if !ok {
@@ -320,7 +337,7 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), Failure> {
             let (http, token, basic, body_json, callback_url) =
                 (http.clone(), token.clone(), basic.clone(), body_json.clone(), callback_url.clone());
             let read_ref = read_ref.to_string();
-            drive(args.connections, duration, move |i| {
+            drive(args.connections, duration, args.rate, move |i| {
                 let (http, token, basic, body_json, callback_url, read_ref, targets, accepted) = (
                     http.clone(),
                     token.clone(),
@@ -444,14 +461,19 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), Failure> {
         "instances": args.instances,
         "connections": args.connections,
         "duration_s": args.duration,
+        "rate": args.rate,
         "startup_ms": startup_ms,
         "peak_rss_mib": rss,
         "baseline_peak_rss_mib": baseline.peak_rss_mib(),
         "scenarios": reports,
     });
     print(json, &summary, || {
+        let load = match args.rate {
+            Some(rate) => format!("open loop at {rate:.0} requests/s"),
+            None => "closed loop".to_owned(),
+        };
         let mut out = format!(
-            "openmomo on {} ({} instance(s)), {} connections, {} s per run, {} CPUs\n\n",
+            "openmomo on {} ({} instance(s)), {} connections, {load}, {} s per run, {} CPUs\n\n",
             summary["database"].as_str().unwrap_or("?"),
             args.instances,
             args.connections,
@@ -459,18 +481,19 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), Failure> {
             summary["machine"]["cpus"]
         );
         out.push_str(&format!(
-            "{:<11} {:>10} {:>10} {:>6} {:>8} {:>8} {:>9} {:>7}  target\n",
-            "scenario", "base rps", "rps", "ratio", "p50 ms", "p99 ms", "p99.9 ms", "errors"
+            "{:<11} {:>10} {:>10} {:>6} {:>8} {:>8} {:>11} {:>9} {:>7}  target\n",
+            "scenario", "base rps", "rps", "ratio", "p50 ms", "p99 ms", "base p99 ms", "p99.9 ms", "errors"
         ));
         for r in &reports {
             out.push_str(&format!(
-                "{:<11} {:>10.0} {:>10.0} {:>5.0}% {:>8.2} {:>8.2} {:>9.2} {:>7}  {}\n",
+                "{:<11} {:>10.0} {:>10.0} {:>5.0}% {:>8.2} {:>8.2} {:>11.2} {:>9.2} {:>7}  {}\n",
                 format!("{:?}", r.scenario).to_lowercase(),
                 r.baseline.requests_per_second,
                 r.openmomo.requests_per_second,
                 r.ratio * 100.0,
                 r.openmomo.p50_ms,
                 r.openmomo.p99_ms,
+                r.baseline.p99_ms,
                 r.openmomo.p999_ms,
                 r.openmomo.errors,
                 r.target
