@@ -41,7 +41,8 @@ impl PgStore {
     ) -> super::StoreResult<()> {
         use super::StoreError;
         let mut db = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-        let inserted = insert_transactions(&mut db, std::slice::from_ref(tx)).await.map_err(StoreError::from_sqlx)?;
+        let inserted =
+            insert_transactions(&mut db, std::slice::from_ref(tx), "").await.map_err(StoreError::from_sqlx)?;
         if inserted.first() != Some(&true) {
             return Err(StoreError::Conflict);
         }
@@ -68,7 +69,15 @@ impl PgStore {
         attempts: &[(String, super::AttemptRecord, super::DeliveryNext)],
     ) -> super::StoreResult<()> {
         let mut db = self.pool.begin().await.map_err(super::StoreError::from_sqlx)?;
-        record_in(&mut db, attempts).await.map_err(super::StoreError::from_sqlx)?;
+        // Two statements a chunk: PostgreSQL prepares one statement per query.
+        for chunk in attempts.chunks(1024) {
+            let mut insert = sqlx::QueryBuilder::new("");
+            push_attempts_insert(&mut insert, chunk);
+            insert.build().persistent(false).execute(&mut *db).await.map_err(super::StoreError::from_sqlx)?;
+            let mut update = sqlx::QueryBuilder::new("");
+            push_attempts_update(&mut update, chunk);
+            update.build().persistent(false).execute(&mut *db).await.map_err(super::StoreError::from_sqlx)?;
+        }
         db.commit().await.map_err(super::StoreError::from_sqlx)
     }
 

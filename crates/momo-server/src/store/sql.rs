@@ -722,63 +722,65 @@ macro_rules! impl_store {
             lease_until: i64,
             limit: i64,
         ) -> Result<Vec<$crate::store::DeliveryRecord>, sqlx::Error> {
-            let rows = sqlx::query(&format!(
-                "UPDATE callback_deliveries SET locked_until = $2 WHERE state = 'pending' AND id IN (\
-                 SELECT id FROM callback_deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
-                 AND (locked_until IS NULL OR locked_until <= $1) ORDER BY next_attempt_at LIMIT $3{}) \
-                 RETURNING {}",
-                $skip_locked,
-                $crate::store::sql::DELIVERY_COLUMNS
-            ))
-            .bind(now)
-            .bind(lease_until)
-            .bind(limit)
-            .fetch_all(&mut *conn)
-            .await?;
+            let mut query = sqlx::QueryBuilder::<$db>::new("");
+            push_claim(&mut query, now, lease_until, limit);
+            let rows = query.build().fetch_all(&mut *conn).await?;
             rows.iter().map(delivery_from_row).collect()
         }
 
-        /// Record callback attempts in the caller's transaction: two statements for the whole
-        /// batch, not two per attempt.
-        async fn record_in(
-            conn: &mut <$db as sqlx::Database>::Connection,
-            attempts: &[(String, $crate::store::AttemptRecord, $crate::store::DeliveryNext)],
-        ) -> Result<(), sqlx::Error> {
+        /// The lease statement of [`claim_in`] (returns the deliveries).
+        fn push_claim(query: &mut sqlx::QueryBuilder<'_, $db>, now: i64, lease_until: i64, limit: i64) {
+            query.push("UPDATE callback_deliveries SET locked_until = ");
+            query.push_bind(lease_until);
+            query.push(" WHERE state = 'pending' AND id IN (SELECT id FROM callback_deliveries WHERE state = 'pending' AND next_attempt_at <= ");
+            query.push_bind(now);
+            query.push(" AND (locked_until IS NULL OR locked_until <= ");
+            query.push_bind(now);
+            query.push(") ORDER BY next_attempt_at LIMIT ");
+            query.push_bind(limit);
+            query.push(format!("{}) RETURNING {}", $skip_locked, $crate::store::sql::DELIVERY_COLUMNS));
+        }
+
+        /// The attempts' rows (6 parameters each).
+        fn push_attempts_insert<'a>(
+            query: &mut sqlx::QueryBuilder<'a, $db>,
+            attempts: &'a [(String, $crate::store::AttemptRecord, $crate::store::DeliveryNext)],
+        ) {
+            query.push("INSERT INTO callback_attempts (delivery_id, attempt, at, status_code, latency_ms, error) ");
+            query.push_values(attempts, |mut row, (id, attempt, _)| {
+                row.push_bind(id)
+                    .push_bind(attempt.attempt)
+                    .push_bind(attempt.at)
+                    .push_bind(attempt.status_code)
+                    .push_bind(attempt.latency_ms)
+                    .push_bind(&attempt.error);
+            });
+            query.push(" ON CONFLICT DO NOTHING");
+        }
+
+        /// What the attempts leave their deliveries in (5 parameters each).
+        fn push_attempts_update<'a>(
+            query: &mut sqlx::QueryBuilder<'a, $db>,
+            attempts: &'a [(String, $crate::store::AttemptRecord, $crate::store::DeliveryNext)],
+        ) {
             use $crate::store::DeliveryNext;
-            for chunk in attempts.chunks(1024) {
-                let mut insert = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO callback_attempts (delivery_id, attempt, at, status_code, latency_ms, error) ",
-                );
-                insert.push_values(chunk, |mut row, (id, attempt, _)| {
-                    row.push_bind(id)
-                        .push_bind(attempt.attempt)
-                        .push_bind(attempt.at)
-                        .push_bind(attempt.status_code)
-                        .push_bind(attempt.latency_ms)
-                        .push_bind(&attempt.error);
-                });
-                insert.push(" ON CONFLICT DO NOTHING");
-                insert.build().persistent(false).execute(&mut *conn).await?;
-                let mut update = sqlx::QueryBuilder::<$db>::new(
-                    "UPDATE callback_deliveries SET state = v.column2, attempts = v.column3, \
-                     next_attempt_at = v.column4, finished_at = v.column5, locked_until = NULL FROM (",
-                );
-                // Typed, so that PostgreSQL does not take the parameters of a VALUES list for text.
-                update.push_values(chunk, |mut row, (id, attempt, next)| {
-                    let (state, next_at, finished): (&str, Option<i64>, Option<i64>) = match next {
-                        DeliveryNext::RetryAt(at) => ("pending", Some(*at), None),
-                        DeliveryNext::Delivered => ("delivered", None, Some(attempt.at)),
-                        DeliveryNext::GaveUp => ("failed", None, Some(attempt.at)),
-                    };
-                    row.push_bind(id).push_bind(state);
-                    for number in [Some(attempt.attempt), next_at, finished] {
-                        row.push("CAST(").push_bind_unseparated(number).push_unseparated(" AS BIGINT)");
-                    }
-                });
-                update.push(") AS v WHERE callback_deliveries.id = v.column1");
-                update.build().persistent(false).execute(&mut *conn).await?;
-            }
-            Ok(())
+            query.push(
+                "UPDATE callback_deliveries SET state = v.column2, attempts = v.column3, \
+                 next_attempt_at = v.column4, finished_at = v.column5, locked_until = NULL FROM (",
+            );
+            // Typed, so that PostgreSQL does not take the parameters of a VALUES list for text.
+            query.push_values(attempts, |mut row, (id, attempt, next)| {
+                let (state, next_at, finished): (&str, Option<i64>, Option<i64>) = match next {
+                    DeliveryNext::RetryAt(at) => ("pending", Some(*at), None),
+                    DeliveryNext::Delivered => ("delivered", None, Some(attempt.at)),
+                    DeliveryNext::GaveUp => ("failed", None, Some(attempt.at)),
+                };
+                row.push_bind(id).push_bind(state);
+                for number in [Some(attempt.attempt), next_at, finished] {
+                    row.push("CAST(").push_bind_unseparated(number).push_unseparated(" AS BIGINT)");
+                }
+            });
+            query.push(") AS v WHERE callback_deliveries.id = v.column1");
         }
 
         /// Finalize one transaction inside the caller's database transaction (nothing is written
@@ -874,16 +876,23 @@ macro_rules! impl_store {
         /// (`false`: its reference id is taken, or an earlier one in `txs` has it). A taken id does
         /// not fail the others. One multi-row statement per chunk: each statement is a round trip
         /// to the driver, and under load those round trips, not SQL, are what the writer spends.
+        ///
+        /// `prefix` (SQLite's `BEGIN`) goes in front of the first statement, saving a round trip.
         async fn insert_transactions(
             conn: &mut <$db as sqlx::Database>::Connection,
             txs: &[$crate::store::TransactionRecord],
+            prefix: &str,
         ) -> Result<Vec<bool>, sqlx::Error> {
             use sqlx::Row as _;
+            if txs.is_empty() && !prefix.is_empty() {
+                sqlx::query(prefix).execute(&mut *conn).await?;
+            }
             let mut inserted = Vec::with_capacity(txs.len());
             // 24 parameters a row: well under both engines' limits on parameters per statement.
-            for chunk in txs.chunks(512) {
+            for (i, chunk) in txs.chunks(512).enumerate() {
                 let mut query = sqlx::QueryBuilder::<$db>::new(format!(
-                    "INSERT INTO transactions ({}) ",
+                    "{}INSERT INTO transactions ({}) ",
+                    if i == 0 { prefix } else { "" },
                     $crate::store::sql::TX_COLUMNS
                 ));
                 query.push_values(chunk, |mut row, tx| {

@@ -225,35 +225,23 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
         };
         let written = async {
             let (mut conn, since) = conn?;
-            let mut db = sqlx::Connection::begin(&mut *conn).await?;
-            let inserted = insert_transactions(&mut db, &inserts).await?;
-            // The rows inserted final need their ledger entries and callbacks; the others with
-            // a finalization due at once are finalized with those asked for, first.
-            let (mut applied, mut settle_now) = (Vec::new(), Vec::new());
-            for (f, new) in immediate.iter().zip(&inserted) {
-                match f {
-                    Some(f) if *new && f.unconditional() => applied.push(f),
-                    Some(f) if *new => settle_now.push(f.clone()),
-                    _ => {}
+            match cycle(&mut conn, &inserts, &immediate, finalizations, &attempts, &claims).await {
+                Ok(done) => {
+                    held = Some((conn, since));
+                    Ok(done)
+                }
+                Err(e) => {
+                    // A transaction begun and not ended is rolled back when the connection
+                    // closes; the pool opens a new one for the next commit.
+                    conn.close_on_drop();
+                    Err(e)
                 }
             }
-            let skip = settle_now.len();
-            let all: Vec<Finalization> = settle_now.into_iter().chain(finalizations).collect();
-            let finalized = finalize_many(&mut db, &all, &applied).await?;
-            if !attempts.is_empty() {
-                record_in(&mut db, &attempts).await?;
-            }
-            let mut claimed = Vec::with_capacity(claims.len());
-            for (now, lease_until, limit) in claims {
-                claimed.push(claim_in(&mut db, now, lease_until, limit).await?);
-            }
-            db.commit().await?;
-            held = Some((conn, since));
-            Ok::<_, sqlx::Error>((inserted, finalized.into_iter().skip(skip), claimed))
         }
         .await;
         match written {
-            Ok((inserted, mut finalized, mut claimed)) => {
+            Ok((inserted, finalized, mut claimed)) => {
+                let mut finalized = finalized.into_iter();
                 let mut inserted = inserted.into_iter();
                 for reply in replies {
                     match reply {
@@ -297,6 +285,93 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
     }
 }
 
+/// What one commit of the group gives back: for each insert whether it took, the results of
+/// the finalizations asked for, and the deliveries each claim leased.
+type Cycle = (Vec<bool>, Vec<Finalized>, Vec<Vec<DeliveryRecord>>);
+
+/// One commit of the group, in as few round trips to sqlx's SQLite thread as the work allows
+/// (each costs more than the SQL it carries): `BEGIN` goes with the inserts, and the ledger
+/// entries, callbacks, attempt records, one claim and `COMMIT` go in one multi-statement query.
+/// A bulk settlement adds one round trip, each conditional settlement a few.
+async fn cycle(
+    conn: &mut SqliteConnection,
+    inserts: &[TransactionRecord],
+    immediate: &[Option<Finalization>],
+    finalizations: Vec<Finalization>,
+    attempts: &[Attempt],
+    claims: &[(i64, i64, i64)],
+) -> Result<Cycle, sqlx::Error> {
+    let inserted = insert_transactions(&mut *conn, inserts, "BEGIN;\n").await?;
+    // The rows inserted final need their ledger entries and callbacks; the others with a
+    // finalization due at once are finalized with those asked for, first.
+    let (mut done, mut settle_now) = (Vec::new(), Vec::new());
+    for (f, new) in immediate.iter().zip(&inserted) {
+        match f {
+            Some(f) if *new && f.unconditional() => done.push(f),
+            Some(f) if *new => settle_now.push(f.clone()),
+            _ => {}
+        }
+    }
+    let skip = settle_now.len();
+    let all: Vec<Finalization> = settle_now.into_iter().chain(finalizations).collect();
+    let finalized = finalize_many(&mut *conn, &all, &mut done).await?;
+    // Claims past the first (there is one delivery worker, so rarely any) go on their own.
+    let mut claimed = vec![Vec::new(); claims.len()];
+    for (i, &(now, lease_until, limit)) in claims.iter().enumerate().skip(1) {
+        claimed[i] = claim_in(&mut *conn, now, lease_until, limit).await?;
+    }
+    if let Some(first) = claimed.first_mut() {
+        *first = finish(&mut *conn, &done, attempts, claims.first().copied()).await?;
+    } else {
+        finish(&mut *conn, &done, attempts, None).await?;
+    }
+    Ok((inserted, finalized.into_iter().skip(skip).collect(), claimed))
+}
+
+/// Write the entries and callbacks of `done`, record `attempts`, lease for `claim`, and commit:
+/// in one query when it fits SQLite's limit on parameters. Returns what the claim leased.
+async fn finish(
+    conn: &mut SqliteConnection,
+    done: &[&Finalization],
+    attempts: &[Attempt],
+    claim: Option<(i64, i64, i64)>,
+) -> Result<Vec<DeliveryRecord>, sqlx::Error> {
+    const LIMIT: usize = 30_000;
+    let mut query = sqlx::QueryBuilder::<Sqlite>::new("");
+    let mut params = 0;
+    // At most 2 postings (5 parameters), 3 accounts (4) and a callback (10) each.
+    for chunk in done.chunks(512) {
+        let need = 32 * chunk.len();
+        if params + need > LIMIT {
+            query.build().persistent(false).execute(&mut *conn).await?;
+            query.reset();
+            params = 0;
+        }
+        push_entries(&mut query, chunk);
+        params += need;
+    }
+    for chunk in attempts.chunks(1024) {
+        let need = 11 * chunk.len();
+        if params + need > LIMIT {
+            query.build().persistent(false).execute(&mut *conn).await?;
+            query.reset();
+            params = 0;
+        }
+        push_attempts_insert(&mut query, chunk);
+        query.push(";\n");
+        push_attempts_update(&mut query, chunk);
+        query.push(";\n");
+        params += need;
+    }
+    if let Some((now, lease_until, limit)) = claim {
+        push_claim(&mut query, now, lease_until, limit);
+        query.push(";\n");
+    }
+    query.push("COMMIT;");
+    let rows = query.build().persistent(false).fetch_all(&mut *conn).await?;
+    rows.iter().map(delivery_from_row).collect()
+}
+
 /// Finalize in the caller's database transaction; a result per finalization, in order.
 ///
 /// Those that cannot be refused ([`Finalization::unconditional`]: every sandbox settlement but
@@ -308,16 +383,15 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
 ///
 /// `applied` are unconditional finalizations whose transactions were inserted final in this
 /// database transaction: only their entries and callbacks remain to be written, with the others'.
-async fn finalize_many(
+async fn finalize_many<'a>(
     conn: &mut SqliteConnection,
-    fs: &[Finalization],
-    applied: &[&Finalization],
+    fs: &'a [Finalization],
+    done: &mut Vec<&'a Finalization>,
 ) -> Result<Vec<Finalized>, sqlx::Error> {
     let mut results = vec![Finalized::NotPending; fs.len()];
     let mut keys = HashSet::new();
     let (bulk, single): (Vec<usize>, Vec<usize>) =
         (0..fs.len()).partition(|&i| fs[i].unconditional() && keys.insert(&fs[i].key));
-    let mut done = applied.to_vec();
     // 7 parameters a row.
     for chunk in bulk.chunks(1024) {
         let mut query = sqlx::QueryBuilder::<Sqlite>::new(
@@ -358,85 +432,70 @@ async fn finalize_many(
             }
         }
     }
-    write_entries(conn, &done).await?;
+    // The committer's transaction is begun with plain SQL (see [`cycle`]), so savepoints are too.
     for i in single {
-        let mut savepoint = sqlx::Acquire::begin(&mut *conn).await?;
-        results[i] = finalize_one(&mut savepoint, &fs[i]).await?;
-        if results[i] == Finalized::Done {
-            savepoint.commit().await?;
+        sqlx::query("SAVEPOINT finalization").execute(&mut *conn).await?;
+        results[i] = finalize_one(&mut *conn, &fs[i]).await?;
+        let end = if results[i] == Finalized::Done {
+            "RELEASE finalization"
         } else {
-            savepoint.rollback().await?;
-        }
+            "ROLLBACK TO finalization; RELEASE finalization"
+        };
+        sqlx::query(end).execute(&mut *conn).await?;
     }
     Ok(results)
 }
 
-/// The postings, balance changes and callbacks of unconditional finalizations that were made.
-///
-/// One round trip for all three kinds of row: sqlx's SQLite driver runs the statements of one
-/// query string in order, numbering their parameters on from one statement to the next.
-async fn write_entries(conn: &mut SqliteConnection, done: &[&Finalization]) -> Result<(), sqlx::Error> {
-    // At most 2 postings and a callback each: ~15,000 parameters a chunk, under SQLite's 32,766.
-    for chunk in done.chunks(512) {
-        // The net change of each account (the issuance account too, as a single settlement
-        // creates it), in one upsert.
-        let mut accounts: BTreeMap<&str, (&str, i64)> = BTreeMap::new();
-        let mut postings = Vec::new();
-        for f in chunk {
-            for p in &f.postings {
-                accounts.entry(&p.account.id).or_insert((&p.account.currency, 0)).1 += p.amount;
-                accounts.entry(&f.issuance).or_insert((&p.account.currency, 0));
-                postings.push((f.entry_id(), p, f.now));
-            }
-        }
-        let deliveries: Vec<_> = chunk.iter().filter_map(|f| f.delivery.as_ref().map(|d| (*f, d))).collect();
-        let now = chunk.first().map_or(0, |f| f.now);
-        let mut query = sqlx::QueryBuilder::<Sqlite>::new("");
-        if !accounts.is_empty() {
-            query.push("INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) ");
-            query.push_values(&accounts, |mut row, (id, (currency, delta))| {
-                row.push_bind(*id).push_bind(*currency).push("NULL").push_bind(*delta).push_bind(now);
-            });
-            query.push(
-                " ON CONFLICT (id) DO UPDATE SET balance_minor = accounts.balance_minor + excluded.balance_minor;\n",
-            );
-        }
-        if !postings.is_empty() {
-            query.push("INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) ");
-            query.push_values(&postings, |mut row, (entry, p, at)| {
-                row.push_bind(entry.as_str())
-                    .push_bind(&p.account.id)
-                    .push_bind(&p.account.currency)
-                    .push_bind(p.amount)
-                    .push_bind(*at);
-            });
-            query.push(";\n");
-        }
-        if !deliveries.is_empty() {
-            query.push(format!("INSERT INTO callback_deliveries ({}, locked_until) ", super::sql::DELIVERY_COLUMNS));
-            query.push_values(&deliveries, |mut row, (f, d)| {
-                row.push_bind(&d.id)
-                    .push_bind(&d.api_user)
-                    .push_bind(f.key.product.as_str())
-                    .push_bind(f.key.kind.as_str())
-                    .push_bind(&f.key.reference_id)
-                    .push_bind(&d.url)
-                    .push_bind(&d.method)
-                    .push_bind(&d.body)
-                    .push("'pending'")
-                    .push("0")
-                    .push_bind(f.now)
-                    .push_bind(f.now)
-                    .push("NULL")
-                    .push("NULL");
-            });
-            query.push(";\n");
-        }
-        if !query.sql().is_empty() {
-            query.build().persistent(false).execute(&mut *conn).await?;
+/// The postings, balance changes and callbacks of unconditional finalizations that were made:
+/// the net change of each account (the issuance account too, as a single settlement creates
+/// it) in one upsert, all postings in one insert, all callbacks in another.
+fn push_entries(query: &mut sqlx::QueryBuilder<'_, Sqlite>, done: &[&Finalization]) {
+    let mut accounts: BTreeMap<String, (String, i64)> = BTreeMap::new();
+    let mut postings = Vec::new();
+    for f in done {
+        for p in &f.postings {
+            accounts.entry(p.account.id.clone()).or_insert((p.account.currency.clone(), 0)).1 += p.amount;
+            accounts.entry(f.issuance.clone()).or_insert((p.account.currency.clone(), 0));
+            postings.push((f.entry_id(), p.account.id.clone(), p.account.currency.clone(), p.amount, f.now));
         }
     }
-    Ok(())
+    let now = done.first().map_or(0, |f| f.now);
+    if !accounts.is_empty() {
+        query.push("INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) ");
+        query.push_values(accounts, |mut row, (id, (currency, delta))| {
+            row.push_bind(id).push_bind(currency).push("NULL").push_bind(delta).push_bind(now);
+        });
+        query
+            .push(" ON CONFLICT (id) DO UPDATE SET balance_minor = accounts.balance_minor + excluded.balance_minor;\n");
+    }
+    if !postings.is_empty() {
+        query.push("INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) ");
+        query.push_values(postings, |mut row, (entry, account, currency, amount, at)| {
+            row.push_bind(entry).push_bind(account).push_bind(currency).push_bind(amount).push_bind(at);
+        });
+        query.push(";\n");
+    }
+    let deliveries: Vec<_> = done.iter().filter_map(|f| f.delivery.as_ref().map(|d| (*f, d))).collect();
+    if !deliveries.is_empty() {
+        query.push(format!("INSERT INTO callback_deliveries ({}, locked_until) ", super::sql::DELIVERY_COLUMNS));
+        query.push_values(deliveries, |mut row, (f, d)| {
+            row.push_bind(d.id.clone())
+                .push_bind(d.api_user.clone())
+                .push_bind(f.key.product.as_str())
+                .push_bind(f.key.kind.as_str())
+                .push_bind(f.key.reference_id.clone())
+                .push_bind(d.url.clone())
+                .push_bind(d.method.clone())
+                .push_bind(d.body.clone())
+                .push("'pending'")
+                .push("0")
+                .push_bind(f.now)
+                .push_bind(f.now)
+                .push("NULL")
+                .push("NULL");
+        });
+        query.push(";\n");
+    }
 }
 
 super::sql::impl_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow, "sqlite", "", "");

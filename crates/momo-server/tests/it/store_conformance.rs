@@ -216,6 +216,27 @@ async fn settlements_write_state_ledger_and_callback_once(store: Arc<dyn Store>)
     assert_eq!(deliveries, ["d-r1", "d-r2", "d-r3"]);
 }
 
+/// A settlement that fails in the database (here a callback id that is taken) fails as a
+/// whole, leaves nothing behind, and the store goes on working.
+async fn a_failed_settlement_writes_nothing_and_the_store_recovers(store: Arc<dyn Store>) {
+    let (payer, user) = (account("wallet:p", None), account("api-user:u1", None));
+    let (first, second) = (pending("f1", 100), pending("f2", 200));
+    store.insert_transaction(&first).await.unwrap();
+    store.insert_transaction(&second).await.unwrap();
+    assert_eq!(store.finalize(&success(&first, payer.clone(), user.clone())).await.unwrap(), Finalized::Done);
+    let mut clash = success(&second, payer.clone(), user.clone());
+    clash.delivery.as_mut().unwrap().id = "d-f1".into();
+    assert!(store.finalize(&clash).await.is_err());
+    let stored = store.transaction(&second.key).await.unwrap().unwrap();
+    assert_eq!(stored.status, TransactionStatus::Pending, "{stored:?}");
+    assert_eq!(store.balance("api-user:u1").await.unwrap(), 100);
+    assert_eq!(store.finalize(&success(&second, payer, user)).await.unwrap(), Finalized::Done);
+    assert_eq!(store.balance("api-user:u1").await.unwrap(), 300);
+    for account in store.accounts().await.unwrap() {
+        assert_eq!(account.balance, account.postings_sum, "{account:?}");
+    }
+}
+
 async fn attempts_are_recorded_for_a_batch(store: Arc<dyn Store>) {
     let txs: Vec<_> = (1..=3).map(|i| pending(&format!("a{i}"), 10)).collect();
     let batch: Vec<_> =
@@ -299,4 +320,5 @@ conformance!(
     concurrent_inserts_of_one_id_conflict,
     settlements_write_state_ledger_and_callback_once,
     attempts_are_recorded_for_a_batch,
+    a_failed_settlement_writes_nothing_and_the_store_recovers,
 );
