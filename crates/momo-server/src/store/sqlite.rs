@@ -72,7 +72,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Statement journals (multi-row statements inside a transaction need one) in memory,
+            // not a temporary file opened, written and deleted per statement.
+            .pragma("temp_store", "memory");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             // A health check on every acquire is a round trip to the driver's thread per
