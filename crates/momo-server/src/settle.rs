@@ -214,7 +214,9 @@ fn finalization(
                 state.settings.reason_format,
             )?;
             Some(NewDelivery {
-                id: uuid::Uuid::new_v4().to_string(),
+                // Time-ordered: the outbox's primary key (and the attempts', which start with it)
+                // then grows at its end instead of touching a random page per callback.
+                id: uuid::Uuid::now_v7().to_string(),
                 api_user: tx.api_user.clone(),
                 url: url.clone(),
                 method: tx.key.kind.callback_method(tx.api_version).into(),
