@@ -80,7 +80,14 @@ impl Application {
             tokio::spawn(crate::callbacks::run(self.state.clone())),
         ];
         let app = app(self.state);
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        // No Nagle: a response written in two pieces would otherwise wait for the client's
+        // delayed ACK (up to 40 ms) before its second piece goes out.
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
         for worker in workers {
             worker.abort();
         }
