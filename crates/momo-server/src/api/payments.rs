@@ -95,8 +95,9 @@ async fn accept(
     };
     match settle::immediate(state, &record).map_err(ApiError::Internal)? {
         Some(finalization) => {
-            state.store.insert_settled(&record, &finalization).await?;
-            state.callbacks_waiting.notify_one();
+            if state.store.insert_settled(&record, &finalization).await? {
+                state.callbacks_waiting.notify_one();
+            }
         }
         None => state.store.insert_transaction(&record).await?,
     }

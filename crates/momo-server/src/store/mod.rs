@@ -194,9 +194,12 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Record an accepted transaction; [`StoreError::Conflict`] if its reference id is taken.
     async fn insert_transaction(&self, tx: &TransactionRecord) -> StoreResult<()>;
-    /// [`Store::insert_transaction`] and, in the same commit if the insert took, a finalization
-    /// that cannot be refused ([`Finalization::unconditional`]): for an outcome due at once.
-    async fn insert_settled(&self, tx: &TransactionRecord, finalization: &Finalization) -> StoreResult<()>;
+    /// [`Store::insert_transaction`] for a transaction whose outcome is due at once, with the
+    /// finalization that makes it so (one that cannot be refused, [`Finalization::unconditional`]).
+    /// `true` if the engine made it in the same commit (SQLite, where it joins the group commit);
+    /// `false` if it left it to the settler (PostgreSQL: settling holds the ledger's account rows
+    /// until the commit, which would make concurrent requests to pay wait for each other's).
+    async fn insert_settled(&self, tx: &TransactionRecord, finalization: &Finalization) -> StoreResult<bool>;
     async fn transaction(&self, key: &TxKey) -> StoreResult<Option<TransactionRecord>>;
     /// Pending transactions whose planned outcome is due at `now`.
     async fn due_transactions(&self, now: i64, limit: i64) -> StoreResult<Vec<TransactionRecord>>;

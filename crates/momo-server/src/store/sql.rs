@@ -299,8 +299,8 @@ macro_rules! impl_store {
                 &self,
                 tx: &$crate::store::TransactionRecord,
                 finalization: &$crate::store::Finalization,
-            ) -> $crate::store::StoreResult<()> {
-                self.insert_with(tx, Some(finalization)).await
+            ) -> $crate::store::StoreResult<bool> {
+                self.insert_settled_with(tx, finalization).await
             }
 
             async fn transaction(

@@ -105,6 +105,10 @@ impl SqliteStore {
 
     /// Insert, and finalize in the same commit if the insert took (a taken reference id leaves
     /// the transaction that has it alone).
+    async fn insert_settled_with(&self, tx: &TransactionRecord, finalization: &Finalization) -> StoreResult<bool> {
+        self.insert_with(tx, Some(finalization)).await.map(|()| true)
+    }
+
     async fn insert_with(&self, tx: &TransactionRecord, finalization: Option<&Finalization>) -> StoreResult<()> {
         let (reply, outcome) = oneshot::channel();
         let op = Op::Insert(Box::new((tx.clone(), finalization.cloned())), reply);
