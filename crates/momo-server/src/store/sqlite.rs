@@ -335,40 +335,25 @@ async fn cycle(
     Ok((inserted, finalized.into_iter().skip(skip).collect(), claimed))
 }
 
-/// Write the entries and callbacks of `done`, record `attempts`, lease for `claim`, and commit:
-/// in one query when it fits SQLite's limit on parameters. Returns what the claim leased.
+/// Write the entries and callbacks of `done`, record `attempts`, lease for `claim`, and commit,
+/// in one multi-statement query. Returns what the claim leased.
 async fn finish(
     conn: &mut SqliteConnection,
     done: &[&Finalization],
     attempts: &[Attempt],
     claim: Option<(i64, i64, i64)>,
 ) -> Result<Vec<DeliveryRecord>, sqlx::Error> {
-    const LIMIT: usize = 30_000;
+    // SQLite limits the parameters of each statement, not of a query string: chunks keep
+    // every statement well under it (at most 2,048 postings of 5, 1,024 attempts of 6).
     let mut query = sqlx::QueryBuilder::<Sqlite>::new("");
-    let mut params = 0;
-    // At most 2 postings (5 parameters), 3 accounts (4) and a callback (10) each.
     for chunk in done.chunks(512) {
-        let need = 32 * chunk.len();
-        if params + need > LIMIT {
-            query.build().persistent(false).execute(&mut *conn).await?;
-            query.reset();
-            params = 0;
-        }
         push_entries(&mut query, chunk);
-        params += need;
     }
     for chunk in attempts.chunks(1024) {
-        let need = 11 * chunk.len();
-        if params + need > LIMIT {
-            query.build().persistent(false).execute(&mut *conn).await?;
-            query.reset();
-            params = 0;
-        }
         push_attempts_insert(&mut query, chunk);
         query.push(";\n");
         push_attempts_update(&mut query, chunk);
         query.push(";\n");
-        params += need;
     }
     if let Some((now, lease_until, limit)) = claim {
         push_claim(&mut query, now, lease_until, limit);

@@ -244,6 +244,35 @@ async fn a_failed_settlement_writes_nothing_and_the_store_recovers(store: Arc<dy
     }
 }
 
+/// A batch larger than one statement's chunk (512 settlements, 1,024 attempts) is written whole.
+async fn a_batch_larger_than_one_statement_is_written_whole(store: Arc<dyn Store>) {
+    const N: usize = 1_200;
+    let txs: Vec<_> = (0..N).map(|i| pending(&format!("big{i}"), 1)).collect();
+    let mut inserts = tokio::task::JoinSet::new();
+    for tx in txs.clone() {
+        let store = store.clone();
+        inserts.spawn(async move { store.insert_transaction(&tx).await });
+    }
+    assert!(inserts.join_all().await.iter().all(Result::is_ok));
+    let batch: Vec<_> =
+        txs.iter().map(|tx| success(tx, account("wallet:p", None), account("api-user:u1", None))).collect();
+    let results = store.finalize_batch(&batch).await.unwrap();
+    assert!(results.iter().all(|r| *r == Finalized::Done), "{results:?}");
+    assert_eq!(store.balance("api-user:u1").await.unwrap(), N as i64);
+    let claimed = store.claim_deliveries(2_000, 60_000, 10_000).await.unwrap();
+    assert_eq!(claimed.len(), N);
+    let attempts: Vec<_> = claimed
+        .iter()
+        .map(|d| {
+            let attempt = AttemptRecord { attempt: 1, at: 3_000, status_code: Some(200), latency_ms: 1, error: None };
+            (d.id.clone(), attempt, DeliveryNext::Delivered)
+        })
+        .collect();
+    store.record_attempts(&attempts).await.unwrap();
+    let deliveries = store.deliveries(None, 10_000).await.unwrap();
+    assert_eq!(deliveries.iter().filter(|d| d.state == "delivered").count(), N);
+}
+
 async fn attempts_are_recorded_for_a_batch(store: Arc<dyn Store>) {
     let txs: Vec<_> = (1..=3).map(|i| pending(&format!("a{i}"), 10)).collect();
     let batch: Vec<_> =
@@ -328,4 +357,5 @@ conformance!(
     settlements_write_state_ledger_and_callback_once,
     attempts_are_recorded_for_a_batch,
     a_failed_settlement_writes_nothing_and_the_store_recovers,
+    a_batch_larger_than_one_statement_is_written_whole,
 );
