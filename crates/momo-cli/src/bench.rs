@@ -56,6 +56,10 @@ pub struct BenchArgs {
     /// most throughput, but latency is then connections / throughput).
     #[arg(long)]
     rate: Option<f64>,
+    /// Seconds of load before each measured run (not measured): connections are opened and
+    /// warm, for the baseline and openmomo alike.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
 }
 
 #[derive(Debug, Args)]
@@ -126,8 +130,14 @@ impl Process {
 /// What one run measured.
 #[derive(Debug, Clone, Default, Serialize)]
 struct Figures {
+    /// Measured, after the warm-up.
     requests: u64,
     errors: u64,
+    /// Sent in all, the warm-up's too, and how many of those failed.
+    #[serde(skip)]
+    sent: u64,
+    #[serde(skip)]
+    sent_errors: u64,
     requests_per_second: f64,
     p50_ms: f64,
     p99_ms: f64,
@@ -149,15 +159,24 @@ struct Report {
 
 /// Drive `bases` round-robin with `connections` workers for `duration`; `request(i)` builds the
 /// i-th request of a worker against a base, `ok` says whether a status is the expected one.
-async fn drive<F, Fut>(connections: usize, duration: Duration, rate: Option<f64>, request: F) -> Figures
+/// Run the load for `warmup` (connections opened, buffers and caches warm: not measured, as
+/// with wrk2's and oha's warm-up), then for `duration`, measured.
+async fn drive<F, Fut>(
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+    rate: Option<f64>,
+    request: F,
+) -> Figures
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
 {
     let request = Arc::new(request);
     let counter = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + duration;
     let started = Instant::now();
+    let measured_from = started + warmup;
+    let deadline = measured_from + duration;
     // Open loop: connection c sends at started + (c + k * connections) / rate.
     let interval = rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(connections as f64 / r));
     let mut workers = tokio::task::JoinSet::new();
@@ -165,7 +184,7 @@ where
         let (request, counter) = (request.clone(), counter.clone());
         workers.spawn(async move {
             let mut latencies = Vec::new();
-            let mut errors = 0u64;
+            let (mut errors, mut sent, mut sent_errors) = (0u64, 0u64, 0u64);
             let mut due = interval.map(|every| started + every.mul_f64(c as f64 / connections as f64));
             while Instant::now() < deadline {
                 let i = counter.fetch_add(1, Ordering::Relaxed);
@@ -178,21 +197,25 @@ where
                     _ => Instant::now(),
                 };
                 let ok = request(i).await;
-                latencies.push(u32::try_from(at.elapsed().as_micros()).unwrap_or(u32::MAX));
-                if !ok {
-                    errors += 1;
+                sent += 1;
+                sent_errors += u64::from(!ok);
+                if at >= measured_from {
+                    latencies.push(u32::try_from(at.elapsed().as_micros()).unwrap_or(u32::MAX));
+                    errors += u64::from(!ok);
                 }
             }
-            (latencies, errors)
+            (latencies, errors, sent, sent_errors)
         });
     }
     let mut all = Vec::new();
-    let mut errors = 0;
-    while let Some(Ok((latencies, e))) = workers.join_next().await {
+    let (mut errors, mut sent, mut sent_errors) = (0, 0, 0);
+    while let Some(Ok((latencies, e, s, se))) = workers.join_next().await {
         all.extend(latencies);
         errors += e;
+        sent += s;
+        sent_errors += se;
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = (Instant::now() - measured_from).as_secs_f64();
     all.sort_unstable();
     let pct = |p: f64| {
         if all.is_empty() {
@@ -204,6 +227,8 @@ where
     Figures {
         requests: all.len() as u64,
         errors,
+        sent,
+        sent_errors,
         requests_per_second: all.len() as f64 / elapsed,
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
@@ -249,6 +274,7 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), Failure> {
         return Err(Failure::new(2, "several instances need a shared database", "add --database-url postgres://…"));
     }
     let duration = Duration::from_secs(args.duration);
+    let warmup = Duration::from_secs_f64(args.warmup.max(0.0));
     let data = tempfile::tempdir().map_err(|e| Failure::new(3, e.to_string(), ""))?;
 
     // openmomo, as separate processes (for their memory), timed to their first served request.
@@ -337,7 +363,7 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), Failure> {
             let (http, token, basic, body_json, callback_url) =
                 (http.clone(), token.clone(), basic.clone(), body_json.clone(), callback_url.clone());
             let read_ref = read_ref.to_string();
-            drive(args.connections, duration, args.rate, move |i| {
+            drive(args.connections, warmup, duration, args.rate, move |i| {
                 let (http, token, basic, body_json, callback_url, read_ref, targets, accepted) = (
                     http.clone(),
                     token.clone(),
@@ -416,7 +442,7 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), Failure> {
         let ours = run(bases.clone(), accepted.clone()).await;
         let mut callbacks_per_second = None;
         if scenario == Scenario::EndToEnd {
-            let expected = before + ours.requests - ours.errors;
+            let expected = before + ours.sent - ours.sent_errors;
             let wait_until = Instant::now() + Duration::from_secs(60);
             while received.load(Ordering::Relaxed) < expected && Instant::now() < wait_until {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -462,6 +488,7 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), Failure> {
         "connections": args.connections,
         "duration_s": args.duration,
         "rate": args.rate,
+        "warmup_s": args.warmup,
         "startup_ms": startup_ms,
         "peak_rss_mib": rss,
         "baseline_peak_rss_mib": baseline.peak_rss_mib(),
