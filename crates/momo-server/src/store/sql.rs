@@ -783,6 +783,105 @@ macro_rules! impl_store {
             query.push(") AS v WHERE callback_deliveries.id = v.column1");
         }
 
+        /// The bulk settlement of the unconditional finalizations `fs[indices]` (each key once): one
+        /// `UPDATE … FROM (VALUES …)` of those still pending, returning the keys it made final.
+        /// Typed casts, so that PostgreSQL does not take a VALUES list's parameters for text.
+        fn push_finalize_update<'a>(
+            query: &mut sqlx::QueryBuilder<'a, $db>,
+            fs: &'a [$crate::store::Finalization],
+            indices: &[usize],
+        ) {
+            query.push(
+                "UPDATE transactions SET status = v.column4, reason = v.column5, financial_transaction_id = v.column6, \
+                 outcome = NULL, due_at = NULL, awaiting_approval = 0, updated_at = v.column7 FROM (",
+            );
+            query.push_values(indices, |mut row, &i| {
+                let f = &fs[i];
+                row.push_bind(f.key.product.as_str())
+                    .push_bind(f.key.kind.as_str())
+                    .push_bind(&f.key.reference_id)
+                    .push_bind(f.status.as_str())
+                    .push_bind(&f.reason)
+                    .push_bind(&f.financial_transaction_id)
+                    .push("CAST(")
+                    .push_bind_unseparated(f.now)
+                    .push_unseparated(" AS BIGINT)");
+            });
+            query.push(
+                ") AS v WHERE transactions.product = v.column1 AND transactions.kind = v.column2 \
+                 AND transactions.reference_id = v.column3 AND transactions.status = 'PENDING' \
+                 RETURNING product, kind, reference_id",
+            );
+        }
+
+        /// The net change of each account that unconditional finalizations move money in (the
+        /// issuance account too, as a single settlement creates it), as one upsert; `false` if
+        /// nothing moves. No floors to check: unconditional ones have none.
+        fn push_account_changes(query: &mut sqlx::QueryBuilder<'_, $db>, done: &[&$crate::store::Finalization]) -> bool {
+            let mut accounts: std::collections::BTreeMap<String, (String, i64)> = std::collections::BTreeMap::new();
+            for f in done {
+                for p in &f.postings {
+                    accounts.entry(p.account.id.clone()).or_insert((p.account.currency.clone(), 0)).1 += p.amount;
+                    accounts.entry(f.issuance.clone()).or_insert((p.account.currency.clone(), 0));
+                }
+            }
+            if accounts.is_empty() {
+                return false;
+            }
+            let now = done.first().map_or(0, |f| f.now);
+            // In account-id order (a BTreeMap's), as every settlement locks accounts.
+            query.push("INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) ");
+            query.push_values(accounts, |mut row, (id, (currency, delta))| {
+                row.push_bind(id).push_bind(currency).push("NULL").push_bind(delta).push_bind(now);
+            });
+            query.push(" ON CONFLICT (id) DO UPDATE SET balance_minor = accounts.balance_minor + excluded.balance_minor");
+            true
+        }
+
+        /// The postings of `done`, as one insert; `false` if there are none.
+        fn push_postings(query: &mut sqlx::QueryBuilder<'_, $db>, done: &[&$crate::store::Finalization]) -> bool {
+            let postings: Vec<_> = done
+                .iter()
+                .flat_map(|f| {
+                    f.postings.iter().map(|p| (f.entry_id(), p.account.id.clone(), p.account.currency.clone(), p.amount, f.now))
+                })
+                .collect();
+            if postings.is_empty() {
+                return false;
+            }
+            query.push("INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) ");
+            query.push_values(postings, |mut row, (entry, account, currency, amount, at)| {
+                row.push_bind(entry).push_bind(account).push_bind(currency).push_bind(amount).push_bind(at);
+            });
+            true
+        }
+
+        /// The callbacks of `done`, as one insert; `false` if there are none.
+        fn push_deliveries(query: &mut sqlx::QueryBuilder<'_, $db>, done: &[&$crate::store::Finalization]) -> bool {
+            let deliveries: Vec<_> = done.iter().filter_map(|f| f.delivery.as_ref().map(|d| (*f, d))).collect();
+            if deliveries.is_empty() {
+                return false;
+            }
+            query.push(format!("INSERT INTO callback_deliveries ({}, locked_until) ", $crate::store::sql::DELIVERY_COLUMNS));
+            query.push_values(deliveries, |mut row, (f, d)| {
+                row.push_bind(d.id.clone())
+                    .push_bind(d.api_user.clone())
+                    .push_bind(f.key.product.as_str())
+                    .push_bind(f.key.kind.as_str())
+                    .push_bind(f.key.reference_id.clone())
+                    .push_bind(d.url.clone())
+                    .push_bind(d.method.clone())
+                    .push_bind(d.body.clone())
+                    .push("'pending'")
+                    .push("0")
+                    .push_bind(f.now)
+                    .push_bind(f.now)
+                    .push("NULL")
+                    .push("NULL");
+            });
+            true
+        }
+
         /// Finalize one transaction inside the caller's database transaction (nothing is written
         /// unless it returns `Done`: the caller rolls back otherwise).
         async fn finalize_one(

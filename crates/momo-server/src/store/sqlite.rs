@@ -11,7 +11,7 @@
 //! (see [`finalize_many`]): sqlx runs each statement on its driver thread, and under load the
 //! round trips to that thread, not SQLite, were what the writer spent its time on.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -386,25 +386,8 @@ async fn finalize_many<'a>(
         (0..fs.len()).partition(|&i| fs[i].unconditional() && keys.insert(&fs[i].key));
     // 7 parameters a row.
     for chunk in bulk.chunks(1024) {
-        let mut query = sqlx::QueryBuilder::<Sqlite>::new(
-            "UPDATE transactions SET status = v.column4, reason = v.column5, financial_transaction_id = v.column6, \
-             outcome = NULL, due_at = NULL, awaiting_approval = 0, updated_at = v.column7 FROM (",
-        );
-        query.push_values(chunk, |mut row, &i| {
-            let f = &fs[i];
-            row.push_bind(f.key.product.as_str())
-                .push_bind(f.key.kind.as_str())
-                .push_bind(&f.key.reference_id)
-                .push_bind(f.status.as_str())
-                .push_bind(&f.reason)
-                .push_bind(&f.financial_transaction_id)
-                .push_bind(f.now);
-        });
-        query.push(
-            ") AS v WHERE transactions.product = v.column1 AND transactions.kind = v.column2 \
-             AND transactions.reference_id = v.column3 AND transactions.status = 'PENDING' \
-             RETURNING product, kind, reference_id",
-        );
+        let mut query = sqlx::QueryBuilder::<Sqlite>::new("");
+        push_finalize_update(&mut query, fs, chunk);
         let rows = query.build().persistent(false).fetch_all(&mut *conn).await?;
         let mut updated = HashSet::with_capacity(rows.len());
         for row in &rows {
@@ -442,51 +425,10 @@ async fn finalize_many<'a>(
 /// the net change of each account (the issuance account too, as a single settlement creates
 /// it) in one upsert, all postings in one insert, all callbacks in another.
 fn push_entries(query: &mut sqlx::QueryBuilder<'_, Sqlite>, done: &[&Finalization]) {
-    let mut accounts: BTreeMap<String, (String, i64)> = BTreeMap::new();
-    let mut postings = Vec::new();
-    for f in done {
-        for p in &f.postings {
-            accounts.entry(p.account.id.clone()).or_insert((p.account.currency.clone(), 0)).1 += p.amount;
-            accounts.entry(f.issuance.clone()).or_insert((p.account.currency.clone(), 0));
-            postings.push((f.entry_id(), p.account.id.clone(), p.account.currency.clone(), p.amount, f.now));
+    for push in [push_account_changes, push_postings, push_deliveries] {
+        if push(query, done) {
+            query.push(";\n");
         }
-    }
-    let now = done.first().map_or(0, |f| f.now);
-    if !accounts.is_empty() {
-        query.push("INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) ");
-        query.push_values(accounts, |mut row, (id, (currency, delta))| {
-            row.push_bind(id).push_bind(currency).push("NULL").push_bind(delta).push_bind(now);
-        });
-        query
-            .push(" ON CONFLICT (id) DO UPDATE SET balance_minor = accounts.balance_minor + excluded.balance_minor;\n");
-    }
-    if !postings.is_empty() {
-        query.push("INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) ");
-        query.push_values(postings, |mut row, (entry, account, currency, amount, at)| {
-            row.push_bind(entry).push_bind(account).push_bind(currency).push_bind(amount).push_bind(at);
-        });
-        query.push(";\n");
-    }
-    let deliveries: Vec<_> = done.iter().filter_map(|f| f.delivery.as_ref().map(|d| (*f, d))).collect();
-    if !deliveries.is_empty() {
-        query.push(format!("INSERT INTO callback_deliveries ({}, locked_until) ", super::sql::DELIVERY_COLUMNS));
-        query.push_values(deliveries, |mut row, (f, d)| {
-            row.push_bind(d.id.clone())
-                .push_bind(d.api_user.clone())
-                .push_bind(f.key.product.as_str())
-                .push_bind(f.key.kind.as_str())
-                .push_bind(f.key.reference_id.clone())
-                .push_bind(d.url.clone())
-                .push_bind(d.method.clone())
-                .push_bind(d.body.clone())
-                .push("'pending'")
-                .push("0")
-                .push_bind(f.now)
-                .push_bind(f.now)
-                .push("NULL")
-                .push("NULL");
-        });
-        query.push(";\n");
     }
 }
 
