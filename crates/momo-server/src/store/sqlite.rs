@@ -4,12 +4,14 @@
 //! than lock retries) and a pool of readers, which WAL lets run beside the writer.
 //! `synchronous=FULL`: a commit is on disk before the server acknowledges it.
 //!
-//! The hot writes go through a group commit: new transactions and settlements queue to one
-//! committer task, which writes everything waiting in one database transaction (one fsync) and
-//! then answers each caller. A caller's 202 still comes only after its row is durable; the fsync
-//! is shared. Inside that transaction the work is done a statement per kind of row, not per item
-//! (see [`finalize_many`]): sqlx runs each statement on its driver thread, and under load the
-//! round trips to that thread, not SQLite, were what the writer spent its time on.
+//! The hot writes go through a group commit: new transactions, settlements, callback claims and
+//! attempt records queue to one committer (on a thread of its own), which writes everything
+//! waiting in one database transaction (one fsync) and then answers each caller. A caller's 202
+//! still comes only after its row is durable; the fsync is shared. Inside that transaction the
+//! work is done a statement per kind of row, not per item, in two round trips when it can (see
+//! [`cycle`]): sqlx runs each statement on its driver thread, and under load the round trips to
+//! that thread, not SQLite, were what the writer spent its time on. docs/performance.md has the
+//! measurements behind each choice.
 
 use std::collections::HashSet;
 use std::str::FromStr;
