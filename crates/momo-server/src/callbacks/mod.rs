@@ -68,7 +68,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// The delivery worker: keeps up to [`IN_FLIGHT`] deliveries in flight, claiming more as
+/// The delivery worker: keeps up to `IN_FLIGHT` deliveries in flight, claiming more as
 /// room frees up (a slow receiver holds one slot, not a whole batch), and hands every finished
 /// attempt to a recorder that writes them in batches. Woken by [`crate::state::Inner::callbacks_waiting`]
 /// when a transaction is made final, and every `worker_interval` for retries that come due.

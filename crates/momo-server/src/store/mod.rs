@@ -4,7 +4,7 @@
 //!   before it is acknowledged), one writer connection and a small pool of readers.
 //! - [`postgres::PgStore`], for several instances sharing one database.
 //!
-//! Both run the same SQL (written once in [`sql`]) and the same conformance tests
+//! Both run the same SQL (written once in `sql`) and the same conformance tests
 //! (`tests/it/store_conformance.rs`). Migrations are embedded in the binary and run at start.
 //!
 //! Secrets are stored only as [`SecretHash`]es. Every change to credentials bumps a counter,
@@ -281,7 +281,7 @@ pub struct TransactionRecord {
     pub reason: Option<String>,
     pub financial_transaction_id: Option<String>,
     pub callback_url: Option<String>,
-    /// The planned outcome ([`Outcome::to_column`]), while pending.
+    /// The planned outcome ([`Outcome::to_column`](crate::domain::transactions::Outcome::to_column)), while pending.
     pub outcome: Option<String>,
     pub due_at: Option<i64>,
     pub awaiting_approval: bool,

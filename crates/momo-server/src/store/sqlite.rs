@@ -9,7 +9,7 @@
 //! waiting in one database transaction (one fsync) and then answers each caller. A caller's 202
 //! still comes only after its row is durable; the fsync is shared. Inside that transaction the
 //! work is done a statement per kind of row, not per item, in two round trips when it can (see
-//! [`cycle`]): sqlx runs each statement on its driver thread, and under load the round trips to
+//! `cycle`): sqlx runs each statement on its driver thread, and under load the round trips to
 //! that thread, not SQLite, were what the writer spent its time on. docs/performance.md has the
 //! measurements behind each choice.
 
