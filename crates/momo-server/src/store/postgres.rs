@@ -33,11 +33,7 @@ impl PgStore {
     }
 
     /// One insert, one commit: PostgreSQL's own group commit batches concurrent commits.
-    async fn insert_with(
-        &self,
-        tx: &super::TransactionRecord,
-        _: Option<&super::Finalization>,
-    ) -> super::StoreResult<()> {
+    async fn insert_new(&self, tx: &super::TransactionRecord) -> super::StoreResult<()> {
         use super::StoreError;
         let mut db = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
         let inserted =
@@ -57,7 +53,7 @@ impl PgStore {
         tx: &super::TransactionRecord,
         _: &super::Finalization,
     ) -> super::StoreResult<bool> {
-        self.insert_with(tx, None).await.map(|()| false)
+        self.insert_new(tx).await.map(|()| false)
     }
 
     async fn claim_with(
@@ -129,7 +125,6 @@ impl PgStore {
 
     /// One commit for the unconditional finalizations `fs[chunk]`; which of them it made.
     async fn finalize_bulk(&self, fs: &[super::Finalization], chunk: &[usize]) -> Result<Vec<usize>, sqlx::Error> {
-        use sqlx::Row as _;
         let mut db = self.pool.begin().await?;
         let mut lock = sqlx::QueryBuilder::<sqlx::Postgres>::new(
             "SELECT t.product, t.kind, t.reference_id FROM transactions t JOIN (",
@@ -143,23 +138,8 @@ impl PgStore {
              AND t.reference_id = v.reference_id WHERE t.status = 'PENDING' \
              ORDER BY t.product, t.kind, t.reference_id FOR UPDATE OF t SKIP LOCKED",
         );
-        let mut locked = std::collections::HashSet::new();
-        for row in lock.build().persistent(false).fetch_all(&mut *db).await? {
-            let key: (String, String, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-            locked.insert(key);
-        }
-        let mine: Vec<usize> = chunk
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let key = &fs[i].key;
-                locked.contains(&(
-                    key.product.as_str().to_owned(),
-                    key.kind.as_str().to_owned(),
-                    key.reference_id.clone(),
-                ))
-            })
-            .collect();
+        let locked = returned_keys(&lock.build().persistent(false).fetch_all(&mut *db).await?)?;
+        let mine: Vec<usize> = chunk.iter().copied().filter(|&i| locked.contains(&key_columns(&fs[i].key))).collect();
         if mine.is_empty() {
             db.rollback().await?;
             return Ok(mine);

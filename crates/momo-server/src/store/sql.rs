@@ -292,7 +292,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_transaction(&self, tx: &$crate::store::TransactionRecord) -> $crate::store::StoreResult<()> {
-                self.insert_with(tx, None).await
+                self.insert_new(tx).await
             }
 
             async fn insert_settled(
@@ -982,7 +982,6 @@ macro_rules! impl_store {
             txs: &[$crate::store::TransactionRecord],
             prefix: &str,
         ) -> Result<Vec<bool>, sqlx::Error> {
-            use sqlx::Row as _;
             if txs.is_empty() && !prefix.is_empty() {
                 sqlx::query(prefix).execute(&mut *conn).await?;
             }
@@ -1021,20 +1020,25 @@ macro_rules! impl_store {
                         .push_bind(tx.cancelled_at);
                 });
                 query.push(" ON CONFLICT DO NOTHING RETURNING product, kind, reference_id");
-                let rows = query.build().persistent(false).fetch_all(&mut *conn).await?;
-                let mut new = std::collections::HashSet::with_capacity(rows.len());
-                for row in &rows {
-                    let key: (String, String, String) =
-                        (row.try_get("product")?, row.try_get("kind")?, row.try_get("reference_id")?);
-                    new.insert(key);
-                }
+                let mut new = returned_keys(&query.build().persistent(false).fetch_all(&mut *conn).await?)?;
                 // Rows go in in order, so of two with one id the first is the one inserted.
                 for tx in chunk {
-                    let key = (tx.key.product.as_str().to_owned(), tx.key.kind.as_str().to_owned(), tx.key.reference_id.clone());
-                    inserted.push(new.remove(&key));
+                    inserted.push(new.remove(&key_columns(&tx.key)));
                 }
             }
             Ok(inserted)
+        }
+
+        /// The transaction keys in rows whose first three columns are `product, kind,
+        /// reference_id` (what a `RETURNING` or a locking `SELECT` gave back), as [`key_columns`].
+        fn returned_keys(rows: &[$row]) -> Result<std::collections::HashSet<(String, String, String)>, sqlx::Error> {
+            use sqlx::Row as _;
+            rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))).collect()
+        }
+
+        /// A transaction key as its three columns.
+        fn key_columns(key: &$crate::store::TxKey) -> (String, String, String) {
+            (key.product.as_str().to_owned(), key.kind.as_str().to_owned(), key.reference_id.clone())
         }
 
         /// Create an account on first use, crediting its opening balance from issuance.

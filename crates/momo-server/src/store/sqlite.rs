@@ -18,7 +18,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row as _, Sqlite, SqliteConnection};
+use sqlx::{Sqlite, SqliteConnection};
 use tokio::sync::oneshot;
 
 use super::{
@@ -107,6 +107,10 @@ impl SqliteStore {
 
     /// Insert, and finalize in the same commit if the insert took (a taken reference id leaves
     /// the transaction that has it alone).
+    async fn insert_new(&self, tx: &TransactionRecord) -> StoreResult<()> {
+        self.insert_with(tx, None).await
+    }
+
     async fn insert_settled_with(&self, tx: &TransactionRecord, finalization: &Finalization) -> StoreResult<bool> {
         self.insert_with(tx, Some(finalization)).await.map(|()| true)
     }
@@ -390,20 +394,9 @@ async fn finalize_many<'a>(
     for chunk in bulk.chunks(1024) {
         let mut query = sqlx::QueryBuilder::<Sqlite>::new("");
         push_finalize_update(&mut query, fs, chunk);
-        let rows = query.build().persistent(false).fetch_all(&mut *conn).await?;
-        let mut updated = HashSet::with_capacity(rows.len());
-        for row in &rows {
-            let key: (String, String, String) =
-                (row.try_get("product")?, row.try_get("kind")?, row.try_get("reference_id")?);
-            updated.insert(key);
-        }
+        let updated = returned_keys(&query.build().persistent(false).fetch_all(&mut *conn).await?)?;
         for &i in chunk {
-            let key = &fs[i].key;
-            if updated.contains(&(
-                key.product.as_str().to_owned(),
-                key.kind.as_str().to_owned(),
-                key.reference_id.clone(),
-            )) {
+            if updated.contains(&key_columns(&fs[i].key)) {
                 results[i] = Finalized::Done;
                 done.push(&fs[i]);
             }
