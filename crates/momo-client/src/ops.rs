@@ -259,6 +259,38 @@ fn form(fields: &[(&str, &str)]) -> String {
     serializer.finish()
 }
 
+/// Transfers, which Disbursement and Remittance both offer at the same paths.
+macro_rules! transfer_operations {
+    ($handle:ident, $product:expr, $accessor:literal) => {
+        impl $handle<'_> {
+            /// Transfer.
+            #[doc = ""]
+            #[doc = "```no_run"]
+            #[doc = "# use momo_types::{payments::*, ReferenceId};"]
+            #[doc = "# fn body<T>() -> T { unimplemented!() }"]
+            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
+            #[doc = concat!("let reference = client.", $accessor, "().transfer(body()).callback_url(\"https://shop.example/momo\").send().await?;")]
+            #[doc = "# Ok(()) }"]
+            #[doc = "```"]
+            pub fn transfer(&self, body: Transfer) -> Create<'_, Transfer> {
+                self.client.create($product, "/v1_0/transfer", body)
+            }
+
+            /// Transfer status.
+            #[doc = ""]
+            #[doc = "```no_run"]
+            #[doc = "# use momo_types::{payments::*, ReferenceId};"]
+            #[doc = "# async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {"]
+            #[doc = concat!("let status = client.", $accessor, "().transfer_status(&reference).await?;")]
+            #[doc = "# Ok(()) }"]
+            #[doc = "```"]
+            pub async fn transfer_status(&self, reference: &ReferenceId) -> Result<TransferResult> {
+                self.client.get($product, format!("/v1_0/transfer/{reference}")).await
+            }
+        }
+    };
+}
+
 /// Collection: get paid.
 #[derive(Debug, Clone, Copy)]
 pub struct Collection<'a> {
@@ -500,34 +532,9 @@ pub struct Disbursement<'a> {
 }
 
 common_operations!(Disbursement, Product::Disbursement, "disbursement");
+transfer_operations!(Disbursement, Product::Disbursement, "disbursement");
 
 impl Disbursement<'_> {
-    /// Transfer.
-    ///
-    /// ```no_run
-    /// # use momo_types::{payments::*, ReferenceId};
-    /// # fn body<T>() -> T { unimplemented!() }
-    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
-    /// let reference = client.disbursement().transfer(body()).callback_url("https://shop.example/momo").send().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn transfer(&self, body: Transfer) -> Create<'_, Transfer> {
-        self.client.create(Product::Disbursement, "/v1_0/transfer", body)
-    }
-
-    /// Transfer status.
-    ///
-    /// ```no_run
-    /// # use momo_types::{payments::*, ReferenceId};
-    /// # fn body<T>() -> T { unimplemented!() }
-    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
-    /// let status = client.disbursement().transfer_status(&reference).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn transfer_status(&self, reference: &ReferenceId) -> Result<TransferResult> {
-        self.client.get(Product::Disbursement, format!("/v1_0/transfer/{reference}")).await
-    }
-
     /// Deposit (v1: callback by POST).
     ///
     /// ```no_run
@@ -614,34 +621,9 @@ pub struct Remittance<'a> {
 }
 
 common_operations!(Remittance, Product::Remittance, "remittance");
+transfer_operations!(Remittance, Product::Remittance, "remittance");
 
 impl Remittance<'_> {
-    /// Transfer.
-    ///
-    /// ```no_run
-    /// # use momo_types::{payments::*, ReferenceId};
-    /// # fn body<T>() -> T { unimplemented!() }
-    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
-    /// let reference = client.remittance().transfer(body()).callback_url("https://shop.example/momo").send().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn transfer(&self, body: Transfer) -> Create<'_, Transfer> {
-        self.client.create(Product::Remittance, "/v1_0/transfer", body)
-    }
-
-    /// Transfer status.
-    ///
-    /// ```no_run
-    /// # use momo_types::{payments::*, ReferenceId};
-    /// # fn body<T>() -> T { unimplemented!() }
-    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
-    /// let status = client.remittance().transfer_status(&reference).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn transfer_status(&self, reference: &ReferenceId) -> Result<TransferResult> {
-        self.client.get(Product::Remittance, format!("/v1_0/transfer/{reference}")).await
-    }
-
     /// Cash transfer.
     ///
     /// ```no_run
