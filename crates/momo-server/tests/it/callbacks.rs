@@ -327,3 +327,26 @@ async fn a_receiver_that_resets_connections_gets_the_callback_later() {
     assert!(log.len() >= 3, "two resets, then delivered: {detail}");
     assert!(log[0]["statusCode"].is_null() && log[0]["error"].is_string(), "{detail}");
 }
+
+/// A callback goes out when its transaction becomes final, not at the delivery worker's next
+/// round (here an hour away), and its delivery id is a time-ordered UUID (version 7), as
+/// docs/callbacks.md says.
+#[tokio::test]
+async fn a_callback_is_sent_as_soon_as_its_transaction_is_final() {
+    let app = spawn_with(|s| {
+        s.pending_delay = Duration::ZERO;
+        s.worker_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let receiver = Receiver::start(200).await;
+    let (_, token) = payer_ready(&app).await;
+    let url = receiver.url("/cb");
+    let id = new_id();
+    app.create("collection", "/v1_0/requesttopay", &token, "sandbox", &id, Some(&url), &rtp_body("56733123453", "1"))
+        .await;
+    let received = receiver.wait_for(1).await;
+    let delivery = received[0].headers["X-Momo-Delivery-Id"].to_str().unwrap();
+    let delivery = uuid::Uuid::parse_str(delivery).unwrap();
+    assert_eq!(delivery.get_version_num(), 7, "{delivery}");
+    assert_eq!(received[0].headers["X-Momo-Reference-Id"], id.as_str());
+}
