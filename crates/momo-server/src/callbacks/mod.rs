@@ -93,12 +93,12 @@ pub async fn run(state: AppState) {
         let full = claimed.len() == free;
         let mut permits = Some(first);
         for delivery in claimed {
+            // Only this loop takes permits and it claimed no more than were free: no wait here.
             let permit = match permits.take() {
                 Some(p) => p,
-                None => match room.clone().try_acquire_owned() {
+                None => match room.clone().acquire_owned().await {
                     Ok(p) => p,
-                    // Unreachable: only this loop takes permits, and it asked for no more than were free.
-                    Err(_) => break,
+                    Err(_) => return, // the semaphore is never closed
                 },
             };
             let (state, finished) = (state.clone(), finished.clone());
