@@ -45,7 +45,7 @@ pub struct Prepared {
 
 pub async fn run(store: &dyn Store, settings: &Settings, now: i64) -> anyhow::Result<Prepared> {
     let signing_key = store.server_secret(SIGNING_KEY, &generate_signing_key()).await?;
-    let signer = TokenSigner::new(&signing_key);
+    let signer = TokenSigner::new(&signing_key, settings.token_ttl);
     let callback_root = store.server_secret(CALLBACK_ROOT, &generate_signing_key()).await?;
     let mut created = Created::default();
 

@@ -8,6 +8,7 @@
 //! - [`admin`]: the operator API under `/_momo/admin`.
 //! - [`extract`]: typed extractors whose rejections are MoMo-shaped [`error::ApiError`]s.
 //! - [`domain`]: pure logic (credentials, tokens, clock, money).
+//! - [`data_dir`]: the data directory and database files, private to the server's user.
 //! - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL engines.
 //! - [`cache`]: the invalidated credential cache that keeps the database off the hot path.
 
@@ -17,6 +18,7 @@ pub mod bootstrap;
 pub mod cache;
 pub mod callbacks;
 pub mod config;
+pub mod data_dir;
 pub mod domain;
 pub mod error;
 pub mod extract;

@@ -21,7 +21,7 @@ use crate::bootstrap::{self, Created};
 use crate::config::Settings;
 use crate::domain::clock::Clock;
 use crate::state::AppState;
-use crate::{admin, api, gateway, store};
+use crate::{admin, api, data_dir, gateway, store};
 
 /// A server that is bound and ready to run.
 #[derive(Debug)]
@@ -106,12 +106,23 @@ fn database_url(settings: &Settings) -> anyhow::Result<(String, String)> {
             }
             _ => url.clone(),
         };
+        if let Some(path) = sqlite_file(&url) {
+            data_dir::protect_database(&path)?;
+        }
         return Ok((url, shown));
     }
-    std::fs::create_dir_all(&settings.data_dir)
-        .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", settings.data_dir.display()))?;
+    data_dir::prepare(&settings.data_dir)?;
     let path = settings.data_dir.join("momo.db");
+    data_dir::protect_database(&path)?;
     Ok((format!("sqlite://{}", path.display()), format!("sqlite: {}", path.display())))
+}
+
+/// The file a `sqlite:` URL names (`None` for an in-memory database or another engine).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    let path = path.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
 /// Watch for credential changes made by other instances.

@@ -52,7 +52,13 @@ pub struct TokenSigner {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// The longest a token is accepted after its `iat`, whatever its `exp` says.
+    max_lifetime: i64,
 }
+
+/// How far in the future a token's `iat` may be: instances sharing a database may disagree a
+/// little about the time.
+const CLOCK_SKEW_SECONDS: i64 = 60;
 
 impl std::fmt::Debug for TokenSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -87,12 +93,19 @@ const MTN_EXPIRES: &[time::format_description::FormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]");
 
 impl TokenSigner {
-    pub fn new(key: &[u8]) -> Self {
+    /// A signer under `key` that accepts a token for at most `max_lifetime` (the configured
+    /// token lifetime) after it was issued.
+    pub fn new(key: &[u8], max_lifetime: std::time::Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         // Expiry is checked against the server's (injectable) clock in `verify`.
         validation.validate_exp = false;
         validation.required_spec_claims.clear();
-        Self { encoding: EncodingKey::from_secret(key), decoding: DecodingKey::from_secret(key), validation }
+        Self {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            validation,
+            max_lifetime: i64::try_from(max_lifetime.as_secs()).unwrap_or(i64::MAX),
+        }
     }
 
     /// A signed token valid from `now` for `ttl_seconds`.
@@ -113,10 +126,17 @@ impl TokenSigner {
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
-    /// The claims of a token that is well formed, signed by us and not expired at `now`.
+    /// The claims of a token that is well formed, signed by us and not expired at `now`: its
+    /// `exp` is in the future, and it was issued (`iat`) less than the maximum lifetime ago and
+    /// not in the future. A token whose `exp` lies further out than this server would ever have
+    /// set (forged with a stolen key, or issued under a longer lifetime setting) ends with the
+    /// lifetime this server enforces.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Option<Claims> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        (data.claims.exp > now.unix_timestamp()).then_some(data.claims)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?.claims;
+        let now = now.unix_timestamp();
+        let fresh =
+            claims.iat <= now.saturating_add(CLOCK_SKEW_SECONDS) && now < claims.iat.saturating_add(self.max_lifetime);
+        (claims.exp > now && fresh).then_some(claims)
     }
 }
 
@@ -136,7 +156,7 @@ mod tests {
 
     #[test]
     fn issued_tokens_verify_until_they_expire() {
-        let signer = TokenSigner::new(b"0123456789abcdef0123456789abcdef");
+        let signer = TokenSigner::new(b"0123456789abcdef0123456789abcdef", HOUR);
         let now = OffsetDateTime::now_utc();
         let token = signer.issue(request(), now, 3600).unwrap();
         let claims = signer.verify(&token, now).unwrap();
@@ -147,10 +167,25 @@ mod tests {
         assert!(signer.verify(&token, now + time::Duration::seconds(3600)).is_none());
     }
 
+    const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+
+    #[test]
+    fn a_token_is_refused_past_the_maximum_lifetime_whatever_its_expiry() {
+        let signer = TokenSigner::new(b"0123456789abcdef0123456789abcdef", HOUR);
+        let now = OffsetDateTime::now_utc();
+        // Signed with the right key, but with a day's expiry: the server's lifetime wins.
+        let long = signer.issue(request(), now, 86_400).unwrap();
+        assert!(signer.verify(&long, now + time::Duration::seconds(3599)).is_some());
+        assert!(signer.verify(&long, now + time::Duration::seconds(3600)).is_none());
+        // Issued "in the future" to stretch the window: refused.
+        let ahead = signer.issue(request(), now + time::Duration::hours(2), 86_400).unwrap();
+        assert!(signer.verify(&ahead, now).is_none());
+    }
+
     #[test]
     fn tokens_of_another_key_and_garbage_are_refused() {
-        let ours = TokenSigner::new(b"0123456789abcdef0123456789abcdef");
-        let theirs = TokenSigner::new(b"fedcba9876543210fedcba9876543210");
+        let ours = TokenSigner::new(b"0123456789abcdef0123456789abcdef", HOUR);
+        let theirs = TokenSigner::new(b"fedcba9876543210fedcba9876543210", HOUR);
         let now = OffsetDateTime::now_utc();
         let forged = theirs.issue(request(), now, 3600).unwrap();
         assert!(ours.verify(&forged, now).is_none());

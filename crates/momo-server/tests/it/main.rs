@@ -14,6 +14,7 @@ mod persistence;
 mod production;
 mod provisioning;
 mod scenarios;
+mod security;
 mod store_conformance;
 mod surface;
 mod tokens;
