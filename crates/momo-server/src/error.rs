@@ -89,6 +89,12 @@ impl From<crate::store::StoreError> for ApiError {
             crate::store::StoreError::Conflict => ApiError::ResourceAlreadyExist,
             crate::store::StoreError::Unavailable(e) => ApiError::Unavailable(e.into()),
             crate::store::StoreError::Backend(e) => ApiError::Internal(e.into()),
+            // Only an operator's balance change can meet it here (payments are refused with
+            // PAYEE_LIMIT_REACHED / PAYER_LIMIT_REACHED when they settle).
+            crate::store::StoreError::BalanceLimit => ApiError::OperatorConflict(format!(
+                "the balance would pass the ledger's limit of {} minor units",
+                crate::domain::money::BALANCE_LIMIT_MINOR
+            )),
         }
     }
 }

@@ -52,6 +52,9 @@ fn failure_for(result: Finalized) -> Option<&'static str> {
         Finalized::InsufficientFunds => Some("NOT_ENOUGH_FUNDS"),
         // A refund larger than what is left of its request to pay is refused.
         Finalized::RefundExceeded => Some("NOT_ALLOWED"),
+        // The ledger's limit per account (docs/compatibility.md, "Amounts and balances").
+        Finalized::PayeeLimitReached => Some("PAYEE_LIMIT_REACHED"),
+        Finalized::PayerLimitReached => Some("PAYER_LIMIT_REACHED"),
         Finalized::Done | Finalized::NotPending => None,
     }
 }

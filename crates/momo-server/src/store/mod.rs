@@ -35,6 +35,10 @@ pub enum StoreError {
     /// connections, locked past the busy timeout): worth trying again later.
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// The write would take a ledger account past the balance limit
+    /// ([`BALANCE_LIMIT_MINOR`](crate::domain::money::BALANCE_LIMIT_MINOR)); nothing was written.
+    #[error("a ledger account would pass the balance limit")]
+    BalanceLimit,
     #[error(transparent)]
     Backend(sqlx::Error),
 }
@@ -51,6 +55,9 @@ impl StoreError {
             if db.is_unique_violation() {
                 return StoreError::Conflict;
             }
+        }
+        if sql::balance_limit_error(&e) {
+            return StoreError::BalanceLimit;
         }
         if unavailable(&e) {
             StoreError::Unavailable(e)
@@ -372,6 +379,12 @@ pub enum Finalized {
     InsufficientFunds,
     /// The refund would exceed its request to pay; nothing was written.
     RefundExceeded,
+    /// A credited account would go past the ledger's limit
+    /// ([`BALANCE_LIMIT_MINOR`](crate::domain::money::BALANCE_LIMIT_MINOR)); nothing was written.
+    PayeeLimitReached,
+    /// A debited account without a floor would go past the ledger's negative limit; nothing was
+    /// written.
+    PayerLimitReached,
 }
 
 /// A callback to send.

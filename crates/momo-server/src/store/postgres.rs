@@ -103,12 +103,22 @@ impl PgStore {
         // A lone finalization (a status read settling its transaction) waits for its row rather
         // than skip it, so that the read answers the final state; only the settler's batches skip.
         let batch = finalizations.len() > 1;
-        let (bulk, single): (Vec<usize>, Vec<usize>) = (0..finalizations.len())
+        let (bulk, mut single): (Vec<usize>, Vec<usize>) = (0..finalizations.len())
             .partition(|&i| batch && finalizations[i].unconditional() && keys.insert(&finalizations[i].key));
         for chunk in bulk.chunks(256) {
-            let made = self.finalize_bulk(finalizations, chunk).await.map_err(StoreError::from_sqlx)?;
-            for i in made {
-                results[i] = Finalized::Done;
+            match self.finalize_bulk(finalizations, chunk).await {
+                Ok(made) => {
+                    for i in made {
+                        results[i] = Finalized::Done;
+                    }
+                }
+                // The chunk would take an account past the ledger's limit and the database refused
+                // it whole: settle it one by one, so that only the crossing ones are refused.
+                Err(e) if super::sql::balance_limit_error(&e) => {
+                    tracing::info!("a batch reached the ledger's balance limit; settling it one by one");
+                    single.extend_from_slice(chunk);
+                }
+                Err(e) => return Err(StoreError::from_sqlx(e)),
             }
         }
         for i in single {

@@ -944,8 +944,9 @@ macro_rules! impl_store {
             let mut postings: Vec<&$crate::store::Posting> = f.postings.iter().collect();
             postings.sort_by(|a, b| a.account.id.cmp(&b.account.id));
             for posting in postings {
-                if !post(&mut *tx, posting, &f.issuance, &entry, f.now).await? {
-                    return Ok(Finalized::InsufficientFunds);
+                let refused = post(&mut *tx, posting, &f.issuance, &entry, f.now).await?;
+                if refused != Finalized::Done {
+                    return Ok(refused);
                 }
             }
             if let Some(d) = &f.delivery {
@@ -1110,30 +1111,51 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        /// Apply one posting if it keeps its account at or above the floor; `false` if not.
+        /// Apply one posting if it keeps its account at or above its floor and within the
+        /// ledger's limit: `Done`, or why not (nothing is written then).
+        ///
+        /// The sum in the condition cannot overflow: balances stay within the limit (10^17) and
+        /// amounts within the largest amount (10^15), far from the 64-bit range.
         async fn post(
             conn: &mut <$db as sqlx::Database>::Connection,
             posting: &$crate::store::Posting,
             issuance: &str,
             entry: &str,
             now: i64,
-        ) -> Result<bool, sqlx::Error> {
+        ) -> Result<$crate::store::Finalized, sqlx::Error> {
+            use sqlx::Row as _;
+            use $crate::store::Finalized;
             ensure_account(conn, &posting.account, issuance, now).await?;
             let applied = sqlx::query(
                 "UPDATE accounts SET balance_minor = balance_minor + $2 \
-                 WHERE id = $1 AND (floor_minor IS NULL OR balance_minor + $2 >= floor_minor)",
+                 WHERE id = $1 AND (floor_minor IS NULL OR balance_minor + $2 >= floor_minor) \
+                 AND balance_minor + $2 BETWEEN $3 AND $4",
             )
             .bind(&posting.account.id)
             .bind(posting.amount)
+            .bind(-$crate::domain::money::BALANCE_LIMIT_MINOR)
+            .bind($crate::domain::money::BALANCE_LIMIT_MINOR)
             .execute(&mut *conn)
             .await?
             .rows_affected()
                 == 1;
             if applied {
                 insert_posting(conn, entry, &posting.account.id, &posting.account.currency, posting.amount, now).await?;
+                return Ok(Finalized::Done);
             }
-            Ok(applied)
+            let balance: i64 = sqlx::query("SELECT balance_minor FROM accounts WHERE id = $1")
+                .bind(&posting.account.id)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get("balance_minor")?;
+            let after = balance.checked_add(posting.amount);
+            Ok(match after {
+                Some(after) if posting.account.floor.is_some_and(|floor| after < floor) => Finalized::InsufficientFunds,
+                _ if posting.amount > 0 => Finalized::PayeeLimitReached,
+                _ => Finalized::PayerLimitReached,
+            })
         }
+
 
         impl $store {
             /// Run a credential change (an `UPDATE … RETURNING`) and, if it changed a row, bump
@@ -1156,3 +1178,16 @@ macro_rules! impl_store {
 }
 
 pub(crate) use impl_store;
+
+/// Whether `e` is the database refusing a balance past the ledger's limit (migration 6), or
+/// PostgreSQL's 64-bit overflow (`22003`) on the way there.
+pub(crate) fn balance_limit_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.message().contains("momo: balance limit")
+                || db.constraint() == Some("accounts_balance_limit")
+                || db.code().as_deref() == Some("22003")
+        }
+        _ => false,
+    }
+}

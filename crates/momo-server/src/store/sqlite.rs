@@ -193,7 +193,6 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
             Claim(usize, oneshot::Sender<StoreResult<Vec<DeliveryRecord>>>),
         }
         let mut inserts = Vec::new();
-        let mut immediate = Vec::new();
         let mut finalizations = Vec::new();
         let mut attempts = Vec::new();
         let mut claims = Vec::new();
@@ -201,18 +200,7 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
         for op in ops {
             match op {
                 Op::Insert(new, reply) => {
-                    let (tx, finalization) = *new;
-                    // One that cannot be refused is inserted final: no second write of the row.
-                    match finalization {
-                        Some(f) if f.unconditional() => {
-                            inserts.push(f.applied_to(&tx));
-                            immediate.push(Some(f));
-                        }
-                        other => {
-                            inserts.push(tx);
-                            immediate.push(other);
-                        }
-                    }
+                    inserts.push(*new);
                     replies.push(Reply::Insert(reply));
                 }
                 Op::Finalize(f, reply) => {
@@ -238,16 +226,31 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
         };
         let written = async {
             let (mut conn, since) = conn?;
-            match cycle(&mut conn, &inserts, &immediate, finalizations, &attempts, &claims).await {
-                Ok(done) => {
-                    held = Some((conn, since));
-                    Ok(done)
-                }
-                Err(e) => {
-                    // A transaction begun and not ended is rolled back when the connection
-                    // closes; the pool opens a new one for the next commit.
-                    conn.close_on_drop();
-                    Err(e)
+            let mut settling = Settling::Bulk;
+            loop {
+                match cycle(&mut conn, &inserts, finalizations.clone(), &attempts, &claims, settling).await {
+                    Ok(done) => {
+                        held = Some((conn, since));
+                        return Ok(done);
+                    }
+                    // The bulk settlement would take an account past the ledger's limit: the
+                    // database refused the whole commit. Again, one settlement at a time, so
+                    // that only the ones that cross the limit are refused.
+                    Err(e) if settling == Settling::Bulk && super::sql::balance_limit_error(&e) => {
+                        tracing::info!("a batch reached the ledger's balance limit; settling it one by one");
+                        // The writer pool has one connection: give this one back (closed, which
+                        // rolls back the commit) before taking a fresh one.
+                        conn.close_on_drop();
+                        drop(conn);
+                        conn = writer.acquire().await?;
+                        settling = Settling::OneByOne;
+                    }
+                    Err(e) => {
+                        // A transaction begun and not ended is rolled back when the connection
+                        // closes; the pool opens a new one for the next commit.
+                        conn.close_on_drop();
+                        return Err(e);
+                    }
                 }
             }
         }
@@ -298,6 +301,16 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
     }
 }
 
+/// How a commit settles the finalizations that cannot be refused for funds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settling {
+    /// In bulk, a statement per kind of row (the fast way).
+    Bulk,
+    /// Each on its own, checked against the ledger's limit: after the database refused a bulk
+    /// commit that would have taken an account past it.
+    OneByOne,
+}
+
 /// What one commit of the group gives back: for each insert whether it took, the results of
 /// the finalizations asked for, and the deliveries each claim leased.
 type Cycle = (Vec<bool>, Vec<Finalized>, Vec<Vec<DeliveryRecord>>);
@@ -308,26 +321,36 @@ type Cycle = (Vec<bool>, Vec<Finalized>, Vec<Vec<DeliveryRecord>>);
 /// A bulk settlement adds one round trip, each conditional settlement a few.
 async fn cycle(
     conn: &mut SqliteConnection,
-    inserts: &[TransactionRecord],
-    immediate: &[Option<Finalization>],
+    new: &[(TransactionRecord, Option<Finalization>)],
     finalizations: Vec<Finalization>,
     attempts: &[Attempt],
     claims: &[(i64, i64, i64)],
+    settling: Settling,
 ) -> Result<Cycle, sqlx::Error> {
-    let inserted = insert_transactions(&mut *conn, inserts, "BEGIN;\n").await?;
+    // A new transaction whose finalization cannot be refused is inserted final: no second
+    // write of the row (unless settling one by one, where any finalization may be refused).
+    let inserted_final = |f: &Finalization| settling == Settling::Bulk && f.unconditional();
+    let inserts: Vec<TransactionRecord> = new
+        .iter()
+        .map(|(tx, f)| match f {
+            Some(f) if inserted_final(f) => f.applied_to(tx),
+            _ => tx.clone(),
+        })
+        .collect();
+    let inserted = insert_transactions(&mut *conn, &inserts, "BEGIN;\n").await?;
     // The rows inserted final need their ledger entries and callbacks; the others with a
     // finalization due at once are finalized with those asked for, first.
     let (mut done, mut settle_now) = (Vec::new(), Vec::new());
-    for (f, new) in immediate.iter().zip(&inserted) {
+    for ((_, f), new) in new.iter().zip(&inserted) {
         match f {
-            Some(f) if *new && f.unconditional() => done.push(f),
+            Some(f) if *new && inserted_final(f) => done.push(f),
             Some(f) if *new => settle_now.push(f.clone()),
             _ => {}
         }
     }
     let skip = settle_now.len();
     let all: Vec<Finalization> = settle_now.into_iter().chain(finalizations).collect();
-    let finalized = finalize_many(&mut *conn, &all, &mut done).await?;
+    let finalized = finalize_many(&mut *conn, &all, &mut done, settling).await?;
     // Claims past the first (there is one delivery worker, so rarely any) go on their own.
     let mut claimed = vec![Vec::new(); claims.len()];
     for (i, &(now, lease_until, limit)) in claims.iter().enumerate().skip(1) {
@@ -385,11 +408,12 @@ async fn finalize_many<'a>(
     conn: &mut SqliteConnection,
     fs: &'a [Finalization],
     done: &mut Vec<&'a Finalization>,
+    settling: Settling,
 ) -> Result<Vec<Finalized>, sqlx::Error> {
     let mut results = vec![Finalized::NotPending; fs.len()];
     let mut keys = HashSet::new();
     let (bulk, single): (Vec<usize>, Vec<usize>) =
-        (0..fs.len()).partition(|&i| fs[i].unconditional() && keys.insert(&fs[i].key));
+        (0..fs.len()).partition(|&i| settling == Settling::Bulk && fs[i].unconditional() && keys.insert(&fs[i].key));
     // 7 parameters a row.
     for chunk in bulk.chunks(1024) {
         let mut query = sqlx::QueryBuilder::<Sqlite>::new("");

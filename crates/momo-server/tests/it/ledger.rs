@@ -127,3 +127,126 @@ fn any_sequence_of_operations_conserves_money_and_respects_floors() {
         })
         .unwrap();
 }
+
+/// POST `bodies` concurrently; every one must be accepted. Returns the reference ids.
+async fn create_concurrently(app: &TestApp, product: &str, path: &str, token: &str, bodies: Vec<Value>) -> Vec<String> {
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut ids = Vec::new();
+    for body in bodies {
+        let id = new_id();
+        ids.push(id.clone());
+        let request = app
+            .client
+            .post(app.url(&format!("/{product}{path}")))
+            .header("Ocp-Apim-Subscription-Key", key_for(product))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("X-Target-Environment", "sandbox")
+            .header("X-Reference-Id", id)
+            .json(&body);
+        tasks.spawn(async move { request.send().await.unwrap().status() });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), 202);
+    }
+    ids
+}
+
+/// The final statuses (and reasons) of transactions, counted.
+async fn outcomes(app: &TestApp, product: &str, path: &str, token: &str, ids: &[String]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for id in ids {
+        // No pending delay: a status read finds (or makes) the transaction final.
+        let body: Value = app.get(product, &format!("{path}/{id}"), token, "sandbox").await.json().await.unwrap();
+        let outcome = match body["reason"].as_str() {
+            Some(reason) => format!("{} {reason}", body["status"].as_str().unwrap()),
+            None => body["status"].as_str().unwrap().to_owned(),
+        };
+        *counts.entry(outcome).or_default() += 1;
+    }
+    counts
+}
+
+/// The review's overflow: amounts at the largest accepted value, concurrently, until an
+/// account reaches the ledger's limit. Exactly the payments that fit settle; the rest fail
+/// with MoMo's limit codes; balances stay exact 64-bit integers that every endpoint can show.
+#[tokio::test]
+async fn concurrent_maximum_payments_and_refunds_stop_at_the_ledger_limit() {
+    let app = spawn_with(|s| s.pending_delay = Duration::ZERO).await;
+    let url = format!("sqlite://{}", app.data_dir.path().join("momo.db").display());
+    payments_up_to_the_ledger_limit(app, &url).await;
+}
+
+#[tokio::test]
+async fn concurrent_maximum_payments_and_refunds_stop_at_the_ledger_limit_on_postgres() {
+    let Some(url) = fresh_postgres_database().await else { return };
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(dir.path());
+    settings.database_url = Some(secrecy::SecretString::from(url.clone()));
+    settings.pending_delay = Duration::ZERO;
+    let app = start(settings, dir, momo_server::Clock::manual()).await;
+    payments_up_to_the_ledger_limit(app, &url).await;
+}
+
+async fn payments_up_to_the_ledger_limit(app: TestApp, url: &str) {
+    const MAX: &str = "10000000000000"; // 10^15 minor units of EUR
+    let (_, token) = payer_ready(&app).await;
+    let too_large = app
+        .create(
+            "collection",
+            "/v1_0/requesttopay",
+            &token,
+            "sandbox",
+            &new_id(),
+            None,
+            &rtp_body("56733123453", "10000000000000.01"),
+        )
+        .await;
+    assert_eq!(too_large.status(), 400);
+
+    // 100 maximum payments fill an account (10^17); 110 arrive at once, from one payer.
+    let rtps =
+        create_concurrently(&app, "collection", "/v1_0/requesttopay", &token, vec![rtp_body("56733123453", MAX); 110])
+            .await;
+    let paid = outcomes(&app, "collection", "/v1_0/requesttopay", &token, &rtps).await;
+    assert_eq!(paid.get("SUCCESSFUL"), Some(&100), "{paid:?}");
+    let refused: usize = paid.iter().filter(|(k, _)| k.ends_with("_LIMIT_REACHED")).map(|(_, n)| n).sum();
+    assert_eq!(refused, 10, "{paid:?}");
+    let balance = app.balance("collection", &token, "sandbox").await;
+    assert_eq!(balance.status(), 200);
+    let balance: Value = balance.json().await.unwrap();
+    assert_eq!(balance["availableBalance"], "1000000000000000");
+
+    // Refund every successful one in full, at once: the disbursement account pays them out.
+    let mut successful = Vec::new();
+    for id in &rtps {
+        let body =
+            app.get("collection", &format!("/v1_0/requesttopay/{id}"), &token, "sandbox").await.text().await.unwrap();
+        if body.contains("SUCCESSFUL") {
+            successful.push(json!({"amount": MAX, "currency": "EUR", "referenceIdToRefund": id}));
+        }
+    }
+    let refunds = create_concurrently(&app, "disbursement", "/v1_0/refund", &token, successful).await;
+    let refunded = outcomes(&app, "disbursement", "/v1_0/refund", &token, &refunds).await;
+    assert_eq!(refunded.get("SUCCESSFUL"), Some(&100), "{refunded:?}");
+    // Payouts past the limit are refused alone.
+    let transfers = create_concurrently(
+        &app,
+        "disbursement",
+        "/v1_0/transfer",
+        &token,
+        vec![transfer_body("56733123453", MAX, "EUR"); 5],
+    )
+    .await;
+    let transferred = outcomes(&app, "disbursement", "/v1_0/transfer", &token, &transfers).await;
+    assert_eq!(transferred.get("FAILED PAYER_LIMIT_REACHED"), Some(&5), "{transferred:?}");
+
+    // Every endpoint still answers, and the ledger is exact.
+    let accounts = app.admin(Method::GET, "/accounts", None).await;
+    assert_eq!(accounts.status(), 200);
+    let store = momo_server::store::open(url).await.unwrap();
+    for account in store.accounts().await.unwrap() {
+        assert_eq!(account.balance, account.postings_sum, "{account:?}");
+        assert!(account.balance.abs() <= momo_server::domain::money::BALANCE_LIMIT_MINOR, "{account:?}");
+    }
+    app.stop().await;
+}
