@@ -36,6 +36,11 @@ pub struct ServeArgs {
     #[arg(long, env = "MOMO_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<SecretString>,
 
+    /// File of the key stored secret hashes are keyed with (created 0600 on first start).
+    /// Default: DATA_DIR/credential-hash.key. Instances sharing a database need the same file.
+    #[arg(long, env = "MOMO_CREDENTIAL_HASH_KEY_FILE")]
+    credential_hash_key_file: Option<PathBuf>,
+
     /// MTN platform to behave like: legacy, or momo-africa (X-Target-Environment required on /token/).
     #[arg(long, env = "MOMO_PLATFORM", default_value = "legacy")]
     platform: Platform,
@@ -107,6 +112,7 @@ impl From<ServeArgs> for Settings {
             database_url: args.database_url,
             subscription_keys: args.subscription_keys,
             admin_token: args.admin_token,
+            credential_hash_key_file: args.credential_hash_key_file,
             platform: args.platform,
             token_error: args.token_error,
             token_scope: args.token_scope,

@@ -7,9 +7,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::admin::add_subscription_key;
 use crate::config::Settings;
-use crate::domain::credentials::{generate_operator_token, generate_signing_key, SecretHash};
+use crate::domain::credentials::{generate_operator_token, generate_signing_key, SecretHasher};
 use crate::domain::tokens::TokenSigner;
-use crate::store::Store;
+use crate::store::{KeyedHashes, Store};
 
 const SIGNING_KEY: &str = "token-signing-key";
 const CALLBACK_ROOT: &str = "callback-signing-root";
@@ -43,7 +43,22 @@ pub struct Prepared {
     pub created: Created,
 }
 
-pub async fn run(store: &dyn Store, settings: &Settings, now: i64) -> anyhow::Result<Prepared> {
+pub async fn run(
+    store: &dyn Store,
+    settings: &Settings,
+    hasher: &SecretHasher,
+    key_file: &std::path::Path,
+    now: i64,
+) -> anyhow::Result<Prepared> {
+    match store.key_secret_hashes(&hasher.key_check(), &|old| hasher.rehash(old)).await? {
+        KeyedHashes::Converted(0) | KeyedHashes::AlreadyKeyed => {}
+        KeyedHashes::Converted(n) => tracing::info!(secrets = n, "stored secret hashes are now keyed"),
+        KeyedHashes::OtherKey => anyhow::bail!(
+            "the secrets in this database were hashed with another credential hash key than {}: give this \
+             instance the key file of the instance that created the database (--credential-hash-key-file)",
+            key_file.display()
+        ),
+    }
     let signing_key = store.server_secret(SIGNING_KEY, &generate_signing_key()).await?;
     let signer = TokenSigner::new(&signing_key, settings.token_ttl);
     let callback_root = store.server_secret(CALLBACK_ROOT, &generate_signing_key()).await?;
@@ -52,7 +67,7 @@ pub async fn run(store: &dyn Store, settings: &Settings, now: i64) -> anyhow::Re
     for pinned in &settings.subscription_keys {
         let products = pinned.product.map_or_else(|| Product::ALL.to_vec(), |p| vec![p]);
         let value = pinned.key.expose_secret().to_owned();
-        match add_subscription_key(store, &products, "pinned", Some(value), now).await {
+        match add_subscription_key(store, hasher, &products, "pinned", Some(value), now).await {
             Ok(_) | Err(crate::error::ApiError::ResourceAlreadyExist) => {}
             Err(e) => anyhow::bail!("could not store a pinned subscription key: {e}"),
         }
@@ -63,7 +78,7 @@ pub async fn run(store: &dyn Store, settings: &Settings, now: i64) -> anyhow::Re
             continue;
         }
         for label in ["primary", "secondary"] {
-            let (_, key) = add_subscription_key(store, &[product], label, None, now)
+            let (_, key) = add_subscription_key(store, hasher, &[product], label, None, now)
                 .await
                 .map_err(|e| anyhow::anyhow!("could not create a subscription key: {e}"))?;
             created.subscription_keys.push(CreatedKey { product, label: label.into(), key: key.into() });
@@ -71,11 +86,11 @@ pub async fn run(store: &dyn Store, settings: &Settings, now: i64) -> anyhow::Re
     }
 
     if let Some(token) = &settings.admin_token {
-        store.insert_operator_token(&SecretHash::of(token.expose_secret()), now).await?;
+        store.insert_operator_token(&hasher.hash(token.expose_secret()), now).await?;
     }
     if !store.has_operator_tokens().await? {
         let token = generate_operator_token();
-        store.insert_operator_token(&SecretHash::of(&token), now).await?;
+        store.insert_operator_token(&hasher.hash(&token), now).await?;
         created.operator_token = Some(token.into());
     }
     Ok(Prepared { tokens: signer, callback_root, created })

@@ -22,6 +22,9 @@ pub struct Settings {
     pub subscription_keys: Vec<PinnedSubscriptionKey>,
     /// An operator token with a known value (`--admin-token`).
     pub admin_token: Option<SecretString>,
+    /// The file of the key stored secret hashes are keyed with; `None` means
+    /// `{data_dir}/credential-hash.key`. Instances sharing a database need the same key.
+    pub credential_hash_key_file: Option<PathBuf>,
     /// Which MTN platform to behave like.
     pub platform: Platform,
     /// How a token request with bad credentials is answered.
@@ -64,6 +67,7 @@ impl Default for Settings {
             database_url: None,
             subscription_keys: Vec::new(),
             admin_token: None,
+            credential_hash_key_file: None,
             platform: Platform::Legacy,
             token_error: TokenErrorStyle::Observed,
             token_scope: TokenScope::Shared,

@@ -82,6 +82,39 @@ pub fn protect_database(db: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The credential hash key in `path` (docs/configuration.md): 32 random bytes, kept as 64 hex
+/// digits in a file of its own, outside the database, so that a copy of the database alone does
+/// not allow guessing pinned keys against their hashes. Created `0600` on first use; tightened,
+/// with a warning, if others can read it.
+pub fn credential_hash_key(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let shown = path.display();
+    match OpenOptions::new().write(true).create_new(true).mode(FILE_MODE).open(path) {
+        Ok(mut file) => {
+            use std::io::Write as _;
+            let key: [u8; 32] = rand::random();
+            file.write_all(format!("{}\n", hex::encode(key)).as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(|e| anyhow::anyhow!("cannot write the credential hash key {shown}: {e}"))?;
+            tracing::info!(file = %shown, "created the credential hash key");
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => anyhow::bail!("cannot create the credential hash key {shown}: {e}"),
+    }
+    let mode =
+        fs::metadata(path).map_err(|e| anyhow::anyhow!("cannot read {shown}: {e}"))?.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(file = %shown, mode = format!("{mode:04o}"), "the credential hash key was readable by other users; its mode is now 0600");
+        fs::set_permissions(path, Permissions::from_mode(FILE_MODE))
+            .map_err(|e| anyhow::anyhow!("cannot make {shown} private: {e}"))?;
+    }
+    let text =
+        fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read the credential hash key {shown}: {e}"))?;
+    match hex::decode(text.trim()) {
+        Ok(key) if key.len() >= 16 => Ok(key),
+        _ => anyhow::bail!("the credential hash key {shown} must hold at least 32 hex digits (64 when generated)"),
+    }
+}
+
 /// The database file and the two files SQLite keeps beside it in WAL mode.
 fn companions(db: &Path) -> [PathBuf; 3] {
     let with_suffix = |suffix: &str| {
@@ -126,6 +159,21 @@ mod tests {
         for file in companions(&db) {
             assert_eq!(mode(&file), FILE_MODE, "{}", file.display());
         }
+    }
+
+    #[test]
+    fn the_credential_hash_key_is_created_private_and_read_back() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("credential-hash.key");
+        let key = credential_hash_key(&path).unwrap();
+        assert_eq!(key.len(), 32);
+        assert_eq!(mode(&path), FILE_MODE);
+        assert_eq!(credential_hash_key(&path).unwrap(), key, "the same key on the next start");
+        fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(credential_hash_key(&path).unwrap(), key);
+        assert_eq!(mode(&path), FILE_MODE, "tightened");
+        fs::write(&path, "not hex").unwrap();
+        assert!(credential_hash_key(&path).is_err());
     }
 
     #[test]

@@ -360,7 +360,7 @@ impl FromRequestParts<AppState> for Operator {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError::OperatorUnauthorized)?;
-        let hash = crate::store::SecretHash::of(token);
+        let hash = state.hasher.hash(token);
         if state.store.operator_token_exists(&hash).await? {
             Ok(Operator)
         } else {

@@ -13,7 +13,6 @@ use momo_types::{headers, Product};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::SecretHash;
 
 /// Check `Ocp-Apim-Subscription-Key` (or `?subscription-key=`) against the request's product.
 /// Provisioning (`/v1_0/apiuser…`, no product prefix) accepts a key of any product.
@@ -30,7 +29,7 @@ async fn check(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
     let product = Product::from_path(parts.uri.path());
     state
         .cache
-        .subscription_key(state.store.as_ref(), &SecretHash::of(&presented))
+        .subscription_key(state.store.as_ref(), &state.hasher.hash(&presented))
         .await?
         .filter(|key| key.admits(product))
         .ok_or(ApiError::InvalidSubscriptionKey)?;

@@ -20,6 +20,7 @@ use tracing::Level;
 use crate::bootstrap::{self, Created};
 use crate::config::Settings;
 use crate::domain::clock::Clock;
+use crate::domain::credentials::SecretHasher;
 use crate::state::AppState;
 use crate::{admin, api, data_dir, gateway, store};
 
@@ -41,14 +42,22 @@ impl Application {
     /// [`Application::build`] with a clock tests can move.
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let (url, database) = database_url(&settings)?;
+        let key_file = match &settings.credential_hash_key_file {
+            Some(file) => file.clone(),
+            None => {
+                data_dir::prepare(&settings.data_dir)?;
+                settings.data_dir.join("credential-hash.key")
+            }
+        };
+        let hasher = SecretHasher::new(&data_dir::credential_hash_key(&key_file)?);
         let store = store::open(&url).await?;
-        let prepared = bootstrap::run(store.as_ref(), &settings, clock.now_ms()).await?;
+        let prepared = bootstrap::run(store.as_ref(), &settings, &hasher, &key_file, clock.now_ms()).await?;
         let created = prepared.created;
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let http = crate::callbacks::http_client()?;
-        let state = AppState::new(settings, store, prepared.tokens, clock, prepared.callback_root, http);
+        let state = AppState::new(settings, store, prepared.tokens, hasher, clock, prepared.callback_root, http);
         state.cache.refresh(state.store.as_ref()).await?;
         Ok(Self { listener, state, created, database })
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::cache::CredentialCache;
 use crate::config::Settings;
 use crate::domain::clock::Clock;
+use crate::domain::credentials::SecretHasher;
 use crate::domain::tokens::TokenSigner;
 use crate::store::Store;
 
@@ -19,6 +20,8 @@ pub struct Inner {
     pub store: Arc<dyn Store>,
     pub cache: CredentialCache,
     pub tokens: TokenSigner,
+    /// Hashes presented secrets into their stored form.
+    pub hasher: SecretHasher,
     pub clock: Clock,
     /// The root of the per-API-user callback signing secrets.
     pub callback_root: Vec<u8>,
@@ -36,6 +39,7 @@ impl AppState {
         settings: Settings,
         store: Arc<dyn Store>,
         tokens: TokenSigner,
+        hasher: SecretHasher,
         clock: Clock,
         callback_root: Vec<u8>,
         http: reqwest::Client,
@@ -45,6 +49,7 @@ impl AppState {
             store,
             cache: CredentialCache::default(),
             tokens,
+            hasher,
             clock,
             callback_root,
             http,

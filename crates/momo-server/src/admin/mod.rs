@@ -16,7 +16,7 @@ use crate::config::Platform;
 use crate::domain::clock::rfc3339;
 use crate::domain::credentials::{
     check_subscription_key_value, generate_credential_token, generate_key, generate_momo_africa_user_id, hint,
-    SecretHash,
+    SecretHasher,
 };
 use crate::domain::hosts::check_callback_host;
 use crate::error::{ApiError, ApiResult};
@@ -109,7 +109,7 @@ async fn create_user(
         payment_server_url: body.payment_server_url.clone(),
         credential_style: body.credential_style,
         origin: UserOrigin::Operator,
-        key_hash: Some(SecretHash::of(&key)),
+        key_hash: Some(state.hasher.hash(&key)),
         key_version: 1,
         created_at: state.clock.now_ms(),
         revoked_at: None,
@@ -142,7 +142,7 @@ async fn regenerate_user_key(
     };
     let updated = state
         .store
-        .set_api_key(&id, &SecretHash::of(&key))
+        .set_api_key(&id, &state.hasher.hash(&key))
         .await?
         .ok_or_else(|| ApiError::OperatorConflict("The API user is revoked; create a new one.".into()))?;
     state.cache.clear();
@@ -175,8 +175,15 @@ async fn create_subscription_key(
     MomoJson(body): MomoJson<CreateSubscriptionKey>,
 ) -> ApiResult<(StatusCode, Json<SubscriptionKeyCreated>)> {
     let products = if body.products.is_empty() { Product::ALL.to_vec() } else { body.products.clone() };
-    let (record, key) =
-        add_subscription_key(state.store.as_ref(), &products, "added", body.key.clone(), state.clock.now_ms()).await?;
+    let (record, key) = add_subscription_key(
+        state.store.as_ref(),
+        &state.hasher,
+        &products,
+        "added",
+        body.key.clone(),
+        state.clock.now_ms(),
+    )
+    .await?;
     state.cache.clear();
     Ok((StatusCode::CREATED, Json(SubscriptionKeyCreated { key_info: key_view(&record), key })))
 }
@@ -190,7 +197,7 @@ async fn regenerate_subscription_key(
     let key = generate_key();
     let record = state
         .store
-        .replace_subscription_key(&id, &SecretHash::of(&key), &hint(&key))
+        .replace_subscription_key(&id, &state.hasher.hash(&key), &hint(&key))
         .await?
         .ok_or(ApiError::ResourceNotFound)?;
     state.cache.clear();
@@ -214,6 +221,7 @@ async fn revoke_subscription_key(
 /// A value that exists already is a 409.
 pub async fn add_subscription_key(
     store: &dyn Store,
+    hasher: &SecretHasher,
     products: &[Product],
     label: &str,
     value: Option<String>,
@@ -228,7 +236,7 @@ pub async fn add_subscription_key(
     };
     let record = SubscriptionKeyRecord {
         id: uuid::Uuid::new_v4().to_string(),
-        key_hash: SecretHash::of(&key),
+        key_hash: hasher.hash(&key),
         hint: hint(&key),
         products: products.to_vec(),
         label: label.to_owned(),

@@ -14,7 +14,6 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::domain::credentials::SecretHash;
 use crate::domain::scenarios::{self, Effect, ScenarioOp};
 use crate::domain::tokens::{ConsentClaims, TokenRequest};
 use crate::error::{ApiError, ApiResult};
@@ -190,7 +189,8 @@ pub async fn oauth2_token(
                 (_, "offline") => OFFLINE_REFRESH_MS,
                 _ => ONLINE_REFRESH_MS,
             };
-            if !state.store.use_consent(&consent.auth_req_id, &SecretHash::of(&refresh), now + lifetime, now).await? {
+            if !state.store.use_consent(&consent.auth_req_id, &state.hasher.hash(&refresh), now + lifetime, now).await?
+            {
                 return Err(ApiError::OAuth("invalid_grant"));
             }
             let consent = ConsentRecord { refresh_expires_at: Some(now + lifetime), ..consent };
@@ -200,7 +200,7 @@ pub async fn oauth2_token(
             let refresh = form.refresh_token.ok_or(ApiError::OAuth("invalid_request"))?;
             let consent = state
                 .store
-                .consent_by_refresh_token(&SecretHash::of(&refresh))
+                .consent_by_refresh_token(&state.hasher.hash(&refresh))
                 .await?
                 .filter(|c| c.api_user == user.id && c.refresh_expires_at.is_some_and(|at| at > now))
                 .ok_or(ApiError::OAuth("invalid_grant"))?;

@@ -8,7 +8,7 @@ use axum::Json;
 use momo_types::admin::{CredentialStyle, UserOrigin};
 use momo_types::provisioning::{ApiKeyCreated, ApiUserInfo, CreateApiUser};
 
-use crate::domain::credentials::{generate_key, SecretHash};
+use crate::domain::credentials::generate_key;
 use crate::domain::hosts::check_callback_host;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{parse_reference_id, MomoJson, PathParam, ReferenceIdHeader};
@@ -57,7 +57,7 @@ pub async fn create_api_key(
 ) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
     let user = sandbox_user(&state, &id).await?;
     let key = generate_key();
-    state.store.set_api_key(&user.id, &SecretHash::of(&key)).await?.ok_or(ApiError::ResourceNotFound)?;
+    state.store.set_api_key(&user.id, &state.hasher.hash(&key)).await?.ok_or(ApiError::ResourceNotFound)?;
     state.cache.clear();
     tracing::info!(api_user = %user.id, "sandbox API key issued");
     Ok((StatusCode::CREATED, Json(ApiKeyCreated { api_key: key })))

@@ -24,7 +24,7 @@ pub async fn check_basic(state: &AppState, credentials: Option<BasicCredentials>
         .api_user(state.store.as_ref(), &credentials.user)
         .await?
         .filter(|u| u.revoked_at.is_none())
-        .filter(|u| u.key_hash.as_ref().is_some_and(|h| h.matches(credentials.key.expose_secret())));
+        .filter(|u| u.key_hash.as_ref().is_some_and(|h| state.hasher.matches(h, credentials.key.expose_secret())));
     user.ok_or_else(|| {
         tracing::info!("credentials refused: unknown API user or wrong key");
         login_failed

@@ -1,23 +1,77 @@
 //! Generating, hashing and checking secrets.
 //!
-//! API keys, subscription keys and operator tokens are random values with at least 122 bits
-//! of entropy, so a plain SHA-256 is a sufficient one-way hash (a slow password hash would only
-//! cost time on every token request). Only the hash is stored; comparisons are constant time.
+//! Generated API keys, subscription keys and operator tokens carry at least 122 random bits, but
+//! subscription keys and operator tokens may also be chosen by a person (`--subscription-key`,
+//! `--admin-token`), and a plain hash of a guessable value can be reversed by trying guesses
+//! against a copy of the database. So the stored form is keyed: HMAC-SHA-256, under the
+//! credential hash key that the server keeps *outside* the database (a file of its own,
+//! docs/configuration.md), of the secret's SHA-256. A stolen database alone gives nothing to
+//! guess against. Hashing the SHA-256 rather than the secret lets a database of plain SHA-256
+//! hashes (before this scheme) be converted in place at start. Comparisons are constant time.
 
 use std::fmt;
 
 use base64::Engine as _;
+use hmac::{Hmac, Mac as _};
 use rand::Rng as _;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 
-/// The SHA-256 of a secret. Its `Debug` and `Display` show only a prefix of the hash.
+/// The stored form of a secret: see the module's documentation. Its `Debug` shows only a prefix.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SecretHash([u8; 32]);
 
+/// Hashes secrets under the credential hash key.
+#[derive(Clone)]
+pub struct SecretHasher {
+    key: Vec<u8>,
+}
+
+impl fmt::Debug for SecretHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretHasher { key: [redacted] }")
+    }
+}
+
+/// What the database keeps to tell which key its hashes were made with (the HMAC of this label).
+const KEY_CHECK_LABEL: &[u8] = b"openmomo credential hash key check";
+
+impl SecretHasher {
+    pub fn new(key: &[u8]) -> Self {
+        Self { key: key.to_vec() }
+    }
+
+    fn mac(&self, data: &[u8]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256>>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The stored form of a presented or generated secret.
+    pub fn hash(&self, secret: &str) -> SecretHash {
+        self.rehash(&SecretHash::unkeyed(secret))
+    }
+
+    /// The stored form of a secret whose plain SHA-256 (the scheme before keyed hashes) is `old`.
+    pub fn rehash(&self, old: &SecretHash) -> SecretHash {
+        SecretHash(self.mac(&old.0))
+    }
+
+    /// Whether `secret` is the secret behind `stored`, compared in constant time.
+    pub fn matches(&self, stored: &SecretHash, secret: &str) -> bool {
+        stored.0.ct_eq(&self.hash(secret).0).into()
+    }
+
+    /// A value that identifies the key without revealing it, kept in the database so that a
+    /// start with another key is refused instead of locking every credential out.
+    pub fn key_check(&self) -> Vec<u8> {
+        self.mac(KEY_CHECK_LABEL).to_vec()
+    }
+}
+
 impl SecretHash {
-    /// Hash a presented or generated secret.
-    pub fn of(secret: &str) -> Self {
+    /// The plain SHA-256 of a secret: what databases before keyed hashes stored.
+    pub fn unkeyed(secret: &str) -> Self {
         Self(Sha256::digest(secret.as_bytes()).into())
     }
 
@@ -36,12 +90,6 @@ impl SecretHash {
             *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
         }
         Some(Self(out))
-    }
-
-    /// Whether `secret` hashes to this value, compared in constant time.
-    pub fn matches(&self, secret: &str) -> bool {
-        let presented = Self::of(secret);
-        self.0.ct_eq(&presented.0).into()
     }
 }
 
@@ -114,11 +162,27 @@ mod tests {
 
     #[test]
     fn hash_roundtrips_through_hex_and_matches_only_its_secret() {
-        let hash = SecretHash::of("f1db798c98df4bcf83b538175893bbf0");
+        let hasher = SecretHasher::new(b"0123456789abcdef0123456789abcdef");
+        let hash = hasher.hash("f1db798c98df4bcf83b538175893bbf0");
         assert_eq!(SecretHash::from_hex(&hash.to_hex()), Some(hash.clone()));
-        assert!(hash.matches("f1db798c98df4bcf83b538175893bbf0"));
-        assert!(!hash.matches("f1db798c98df4bcf83b538175893bbf1"));
+        assert!(hasher.matches(&hash, "f1db798c98df4bcf83b538175893bbf0"));
+        assert!(!hasher.matches(&hash, "f1db798c98df4bcf83b538175893bbf1"));
         assert!(!format!("{hash:?}").contains(&hash.to_hex()));
+        assert!(!format!("{hasher:?}").contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn stored_hashes_are_keyed_and_an_old_plain_hash_converts_to_the_same_value() {
+        let one = SecretHasher::new(b"0123456789abcdef0123456789abcdef");
+        let other = SecretHasher::new(b"fedcba9876543210fedcba9876543210");
+        let pinned = "my-pinned-key-1";
+        // Without the key, a guess hashed the old way no longer finds the stored value.
+        assert_ne!(one.hash(pinned), SecretHash::unkeyed(pinned));
+        assert_ne!(one.hash(pinned), other.hash(pinned));
+        assert!(!other.matches(&one.hash(pinned), pinned));
+        // A database of plain SHA-256 hashes is converted in place.
+        assert_eq!(one.rehash(&SecretHash::unkeyed(pinned)), one.hash(pinned));
+        assert_ne!(one.key_check(), other.key_check());
     }
 
     #[test]

@@ -193,6 +193,16 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// whichever value won (so concurrent first starts agree).
     async fn server_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 
+    /// Make every stored secret hash keyed, once per database: if the database has no key check
+    /// yet, store `key_check` and replace each stored hash `h` (API keys, subscription keys,
+    /// operator tokens, refresh tokens) by `rehash(h)`, all in one transaction. Says whether it
+    /// converted, found the same key's check, or found another key's.
+    async fn key_secret_hashes(
+        &self,
+        key_check: &[u8],
+        rehash: &(dyn for<'h> Fn(&'h SecretHash) -> SecretHash + Send + Sync),
+    ) -> StoreResult<KeyedHashes>;
+
     /// The credentials epoch: changes whenever a user, key or subscription key changes.
     async fn credentials_epoch(&self) -> StoreResult<i64>;
 
@@ -260,6 +270,17 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Forget all transactions, ledger entries and deliveries (users and keys stay).
     async fn reset_payments(&self) -> StoreResult<()>;
+}
+
+/// What [`Store::key_secret_hashes`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyedHashes {
+    /// The database had plain hashes (or none yet): this many were converted.
+    Converted(u64),
+    /// The database's hashes are keyed with this key already.
+    AlreadyKeyed,
+    /// The database's hashes are keyed with another key.
+    OtherKey,
 }
 
 /// What names a transaction.

@@ -22,6 +22,17 @@ pub(crate) const DELIVERY_COLUMNS: &str =
     "id, api_user, product, kind, reference_id, url, method, body, state, attempts, \
      next_attempt_at, created_at, finished_at";
 
+/// The `server_secrets` row that identifies the credential hash key (`SecretHasher::key_check`).
+pub(crate) const HASH_KEY_CHECK: &str = "credential-hash-key-check";
+
+/// Every stored secret hash: `(table, column)`.
+pub(crate) const HASHED_SECRETS: [(&str, &str); 4] = [
+    ("api_users", "key_hash"),
+    ("subscription_keys", "key_hash"),
+    ("operator_tokens", "token_hash"),
+    ("consents", "refresh_token_hash"),
+];
+
 pub(crate) const BUMP_EPOCH: &str = "UPDATE credentials_epoch SET epoch = epoch + 1 WHERE id = 1";
 
 macro_rules! impl_store {
@@ -270,6 +281,62 @@ macro_rules! impl_store {
                     .await
                     .map_err(StoreError::from_sqlx)?;
                 Ok(row.try_get("value")?)
+            }
+
+            async fn key_secret_hashes(
+                &self,
+                key_check: &[u8],
+                rehash: &(dyn for<'h> Fn(&'h $crate::store::SecretHash) -> $crate::store::SecretHash + Send + Sync),
+            ) -> $crate::store::StoreResult<$crate::store::KeyedHashes> {
+                use sqlx::Row as _;
+                use $crate::store::{KeyedHashes, SecretHash, StoreError};
+                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
+                // Claiming the check first makes concurrent first starts on one PostgreSQL
+                // database wait for each other here; the later ones then find the check.
+                let claimed = sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind($crate::store::sql::HASH_KEY_CHECK)
+                    .bind(key_check)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_sqlx)?
+                    .rows_affected()
+                    == 1;
+                if !claimed {
+                    let stored: Vec<u8> = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+                        .bind($crate::store::sql::HASH_KEY_CHECK)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(StoreError::from_sqlx)?
+                        .try_get("value")?;
+                    tx.rollback().await.map_err(StoreError::from_sqlx)?;
+                    return Ok(if stored == key_check { KeyedHashes::AlreadyKeyed } else { KeyedHashes::OtherKey });
+                }
+                let mut converted = 0;
+                for (table, column) in $crate::store::sql::HASHED_SECRETS {
+                    let rows = sqlx::query(&format!("SELECT {column} AS hash FROM {table} WHERE {column} IS NOT NULL"))
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(StoreError::from_sqlx)?;
+                    for row in rows {
+                        let old: String = row.try_get("hash")?;
+                        let Some(plain) = SecretHash::from_hex(&old) else {
+                            tracing::warn!(table, "a stored secret hash is not 64 hex digits; left as it is");
+                            continue;
+                        };
+                        sqlx::query(&format!("UPDATE {table} SET {column} = $1 WHERE {column} = $2"))
+                            .bind(rehash(&plain).to_hex())
+                            .bind(&old)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(StoreError::from_sqlx)?;
+                        converted += 1;
+                    }
+                }
+                if converted > 0 {
+                    sqlx::query($crate::store::sql::BUMP_EPOCH).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
+                }
+                tx.commit().await.map_err(StoreError::from_sqlx)?;
+                Ok(KeyedHashes::Converted(converted))
             }
 
             async fn credentials_epoch(&self) -> $crate::store::StoreResult<i64> {

@@ -90,3 +90,69 @@ async fn a_token_signed_with_the_right_key_is_refused_past_the_configured_lifeti
     }
     app.stop().await;
 }
+
+/// A database from before keyed hashes: plain SHA-256 of a pinned subscription key and of an
+/// operator token, and no key check. The next start converts them in place: the same values
+/// still work, and the database no longer holds anything a guess could be checked against
+/// without the key file. A start with another key file is refused.
+#[tokio::test]
+async fn plain_hashes_of_an_older_database_are_keyed_on_start_and_another_key_is_refused() {
+    use sha2::Digest as _;
+    let root = Arc::new(tempfile::tempdir().unwrap());
+    let dir = root.path().join("data");
+    let app = start(test_settings(&dir), root.clone(), Clock::manual()).await;
+    app.stop().await;
+
+    let sha256 = |value: &str| hex::encode(sha2::Sha256::digest(value.as_bytes()));
+    let (pinned, operator) = ("chosen-by-a-person", "an-operator-token-chosen-by-a-person");
+    let url = format!("sqlite://{}", dir.join("momo.db").display());
+    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+    for statement in [
+        "DELETE FROM server_secrets WHERE name = 'credential-hash-key-check'".to_owned(),
+        format!(
+            "INSERT INTO subscription_keys (id, key_hash, hint, products, label, created_at) \
+             VALUES ('old', '{}', 'chos', 'collection', 'pinned', 0)",
+            sha256(pinned)
+        ),
+        format!("INSERT INTO operator_tokens (token_hash, created_at) VALUES ('{}', 0)", sha256(operator)),
+    ] {
+        sqlx::query(&statement).execute(&db).await.unwrap();
+    }
+    db.close().await;
+
+    let mut settings = test_settings(&dir);
+    settings.subscription_keys.clear();
+    settings.admin_token = None;
+    let app = start(settings, root.clone(), Clock::manual()).await;
+    let created = app
+        .client
+        .post(app.url("/v1_0/apiuser"))
+        .header("Ocp-Apim-Subscription-Key", pinned)
+        .header("X-Reference-Id", uuid::Uuid::new_v4().to_string())
+        .json(&serde_json::json!({"providerCallbackHost": "webhook.site"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED, "the old pinned key still works");
+    let users = app.client.get(app.url("/_momo/admin/users")).bearer_auth(operator).send().await.unwrap();
+    assert_eq!(users.status(), StatusCode::OK, "the old operator token still works");
+    app.stop().await;
+
+    let db = sqlx::SqlitePool::connect(&format!("{url}?mode=ro")).await.unwrap();
+    let stored: Vec<String> = sqlx::query_scalar(
+        "SELECT key_hash FROM subscription_keys UNION ALL SELECT token_hash FROM operator_tokens \
+         UNION ALL SELECT key_hash FROM api_users WHERE key_hash IS NOT NULL",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    db.close().await;
+    assert!(stored.len() >= 3);
+    for plain in [sha256(pinned), sha256(operator)] {
+        assert!(!stored.contains(&plain), "a plain SHA-256 is left in the database");
+    }
+
+    std::fs::write(dir.join("credential-hash.key"), format!("{}\n", "ab".repeat(32))).unwrap();
+    let refused = momo_server::Application::build(test_settings(&dir)).await.unwrap_err().to_string();
+    assert!(refused.contains("another credential hash key"), "{refused}");
+}

@@ -2,15 +2,26 @@
 
 use std::sync::Arc;
 
+use momo_server::domain::credentials::SecretHasher;
 use momo_server::domain::transactions::{ApiVersion, Kind};
 use momo_server::store::{
     self, AccountSpec, ApiUserRecord, AttemptRecord, CredentialStyle, DeliveryNext, Finalization, Finalized,
-    NewDelivery, Posting, SecretHash, Store, StoreError, SubscriptionKeyRecord, TransactionRecord, TxKey, UserOrigin,
+    KeyedHashes, NewDelivery, Posting, SecretHash, Store, StoreError, SubscriptionKeyRecord, TransactionRecord, TxKey,
+    UserOrigin,
 };
 use momo_types::payments::{Party, TransactionStatus};
 use momo_types::Product;
 
 use crate::helpers::fresh_postgres_database;
+
+/// The stored form of a test secret.
+fn hash(secret: &str) -> SecretHash {
+    hasher().hash(secret)
+}
+
+fn hasher() -> SecretHasher {
+    SecretHasher::new(b"conformance-test-credential-key!")
+}
 
 fn user(id: &str) -> ApiUserRecord {
     ApiUserRecord {
@@ -30,7 +41,7 @@ fn user(id: &str) -> ApiUserRecord {
 fn key(id: &str, value: &str, products: &[Product]) -> SubscriptionKeyRecord {
     SubscriptionKeyRecord {
         id: id.to_owned(),
-        key_hash: SecretHash::of(value),
+        key_hash: hash(value),
         hint: value.chars().take(4).collect(),
         products: products.to_vec(),
         label: "primary".into(),
@@ -53,21 +64,21 @@ async fn api_users_roundtrip_and_ids_are_unique(store: Arc<dyn Store>) {
 
 async fn keys_replace_and_revocation_is_final(store: Arc<dyn Store>) {
     store.insert_api_user(&user("u1")).await.unwrap();
-    let first = store.set_api_key("u1", &SecretHash::of("k1")).await.unwrap().unwrap();
+    let first = store.set_api_key("u1", &hash("k1")).await.unwrap().unwrap();
     assert_eq!(first.key_version, 1);
-    assert!(first.key_hash.as_ref().unwrap().matches("k1"));
+    assert!(hasher().matches(first.key_hash.as_ref().unwrap(), "k1"));
     let epoch = store.credentials_epoch().await.unwrap();
-    let second = store.set_api_key("u1", &SecretHash::of("k2")).await.unwrap().unwrap();
+    let second = store.set_api_key("u1", &hash("k2")).await.unwrap().unwrap();
     assert_eq!(second.key_version, 2);
-    assert!(!second.key_hash.as_ref().unwrap().matches("k1"));
+    assert!(!hasher().matches(second.key_hash.as_ref().unwrap(), "k1"));
     assert!(store.credentials_epoch().await.unwrap() > epoch);
-    assert!(store.set_api_key("nobody", &SecretHash::of("k")).await.unwrap().is_none());
+    assert!(store.set_api_key("nobody", &hash("k")).await.unwrap().is_none());
 
     let revoked = store.revoke_api_user("u1", 5_000).await.unwrap().unwrap();
     assert_eq!(revoked.revoked_at, Some(5_000));
     let again = store.revoke_api_user("u1", 9_000).await.unwrap().unwrap();
     assert_eq!(again.revoked_at, Some(5_000), "the first revocation time is kept");
-    assert!(store.set_api_key("u1", &SecretHash::of("k3")).await.unwrap().is_none(), "no key for a revoked user");
+    assert!(store.set_api_key("u1", &hash("k3")).await.unwrap().is_none(), "no key for a revoked user");
     assert!(store.revoke_api_user("nobody", 1).await.unwrap().is_none());
 }
 
@@ -75,34 +86,65 @@ async fn subscription_keys_are_found_by_hash_replaced_and_revoked(store: Arc<dyn
     assert!(store.insert_subscription_key(&key("s1", "value-one", &Product::ALL)).await.unwrap());
     assert!(!store.insert_subscription_key(&key("s2", "value-one", &[Product::Collection])).await.unwrap());
     assert!(store.insert_subscription_key(&key("s3", "value-two", &[Product::Remittance])).await.unwrap());
-    let found = store.subscription_key_by_hash(&SecretHash::of("value-one")).await.unwrap().unwrap();
+    let found = store.subscription_key_by_hash(&hash("value-one")).await.unwrap().unwrap();
     assert_eq!(found, key("s1", "value-one", &Product::ALL));
     assert!(found.admits(Some(Product::Disbursement)) && found.admits(None));
-    let two = store.subscription_key_by_hash(&SecretHash::of("value-two")).await.unwrap().unwrap();
+    let two = store.subscription_key_by_hash(&hash("value-two")).await.unwrap().unwrap();
     assert!(!two.admits(Some(Product::Collection)));
 
-    let replaced = store.replace_subscription_key("s3", &SecretHash::of("value-three"), "valu").await.unwrap().unwrap();
+    let replaced = store.replace_subscription_key("s3", &hash("value-three"), "valu").await.unwrap().unwrap();
     assert_eq!(replaced.id, "s3");
-    assert!(store.subscription_key_by_hash(&SecretHash::of("value-two")).await.unwrap().is_none());
+    assert!(store.subscription_key_by_hash(&hash("value-two")).await.unwrap().is_none());
     let revoked = store.revoke_subscription_key("s3", 7).await.unwrap().unwrap();
     assert!(!revoked.admits(Some(Product::Remittance)));
-    assert!(store.replace_subscription_key("s3", &SecretHash::of("x"), "x").await.unwrap().is_none());
+    assert!(store.replace_subscription_key("s3", &hash("x"), "x").await.unwrap().is_none());
     assert_eq!(store.subscription_keys().await.unwrap().len(), 2);
 }
 
 async fn operator_tokens_and_server_secrets(store: Arc<dyn Store>) {
     assert!(!store.has_operator_tokens().await.unwrap());
-    assert!(store.insert_operator_token(&SecretHash::of("op"), 1).await.unwrap());
-    assert!(!store.insert_operator_token(&SecretHash::of("op"), 2).await.unwrap());
+    assert!(store.insert_operator_token(&hash("op"), 1).await.unwrap());
+    assert!(!store.insert_operator_token(&hash("op"), 2).await.unwrap());
     assert!(store.has_operator_tokens().await.unwrap());
-    assert!(store.operator_token_exists(&SecretHash::of("op")).await.unwrap());
-    assert!(!store.operator_token_exists(&SecretHash::of("other")).await.unwrap());
+    assert!(store.operator_token_exists(&hash("op")).await.unwrap());
+    assert!(!store.operator_token_exists(&hash("other")).await.unwrap());
 
     let first = store.server_secret("signing", b"first").await.unwrap();
     let second = store.server_secret("signing", b"second").await.unwrap();
     assert_eq!((first.as_slice(), second.as_slice()), (&b"first"[..], &b"first"[..]));
     assert_eq!(store.balance("api-user:u1:collection").await.unwrap(), 0);
     store.ping().await.unwrap();
+}
+
+/// A database of plain SHA-256 hashes (before keyed hashes) is converted once, in place; a
+/// second key is told apart from the first.
+async fn secret_hashes_are_keyed_once_and_another_key_is_recognised(store: Arc<dyn Store>) {
+    let mut plain = user("u1");
+    plain.key_hash = Some(SecretHash::unkeyed("k1"));
+    store.insert_api_user(&plain).await.unwrap();
+    let mut old_key = key("s1", "value-one", &[Product::Collection]);
+    old_key.key_hash = SecretHash::unkeyed("value-one");
+    assert!(store.insert_subscription_key(&old_key).await.unwrap());
+    assert!(store.insert_operator_token(&SecretHash::unkeyed("op"), 1).await.unwrap());
+    let epoch = store.credentials_epoch().await.unwrap();
+
+    let rehash = |old: &SecretHash| hasher().rehash(old);
+    let converted = store.key_secret_hashes(&hasher().key_check(), &rehash).await.unwrap();
+    assert_eq!(converted, KeyedHashes::Converted(3));
+    assert!(store.credentials_epoch().await.unwrap() > epoch, "caches must forget the old hashes");
+    assert!(hasher().matches(store.api_user("u1").await.unwrap().unwrap().key_hash.as_ref().unwrap(), "k1"));
+    assert!(store.subscription_key_by_hash(&hash("value-one")).await.unwrap().is_some());
+    assert!(store.subscription_key_by_hash(&SecretHash::unkeyed("value-one")).await.unwrap().is_none());
+    assert!(store.operator_token_exists(&hash("op")).await.unwrap());
+
+    // Never twice: a second start finds the check and changes nothing.
+    let again = store.key_secret_hashes(&hasher().key_check(), &rehash).await.unwrap();
+    assert_eq!(again, KeyedHashes::AlreadyKeyed);
+    assert!(store.operator_token_exists(&hash("op")).await.unwrap());
+    let other = SecretHasher::new(b"another-key-another-key-another!");
+    let refused = store.key_secret_hashes(&other.key_check(), &|old: &SecretHash| other.rehash(old)).await.unwrap();
+    assert_eq!(refused, KeyedHashes::OtherKey);
+    assert!(store.operator_token_exists(&hash("op")).await.unwrap());
 }
 
 async fn concurrent_inserts_of_one_id_conflict(store: Arc<dyn Store>) {
@@ -353,6 +395,7 @@ conformance!(
     keys_replace_and_revocation_is_final,
     subscription_keys_are_found_by_hash_replaced_and_revoked,
     operator_tokens_and_server_secrets,
+    secret_hashes_are_keyed_once_and_another_key_is_recognised,
     concurrent_inserts_of_one_id_conflict,
     settlements_write_state_ledger_and_callback_once,
     attempts_are_recorded_for_a_batch,
