@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::Args;
 use momo_server::config::{
-    CallbackRetry, PinnedSubscriptionKey, Platform, ReasonFormat, ScenarioProfile, TokenErrorStyle, TokenScope,
+    CallbackRetry, PinnedSubscriptionKey, Platform, ReasonFormat, SandboxBalance, ScenarioProfile, TokenErrorStyle,
+    TokenScope,
 };
 use momo_server::{Application, Settings};
 use secrecy::{ExposeSecret, SecretString};
@@ -86,6 +87,11 @@ pub struct ServeArgs {
     #[arg(long, env = "MOMO_WALLET_OPENING_BALANCE", default_value = "1000000")]
     wallet_opening_balance: String,
 
+    /// Sandbox balances: ledger (what happened, never negative: the sandbox funds payouts) or
+    /// fixed (MTN's sandbox constants: 1000 on Collection, 0 elsewhere).
+    #[arg(long, env = "MOMO_SANDBOX_BALANCE", default_value = "ledger")]
+    sandbox_balance: SandboxBalance,
+
     /// Callback retries: mtn (20 × 1 s, 30 × 2 min, then hourly for a day) or once.
     #[arg(long, env = "MOMO_CALLBACK_RETRY", default_value = "mtn")]
     callback_retry: CallbackRetry,
@@ -124,6 +130,7 @@ impl From<ServeArgs> for Settings {
             approval_window: args.approval_window,
             auto_approve: args.auto_approve,
             wallet_opening_balance: args.wallet_opening_balance,
+            sandbox_balance: args.sandbox_balance,
             callback_retry: args.callback_retry,
             callback_timeout: args.callback_timeout,
             ..Settings::default()

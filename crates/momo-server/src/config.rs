@@ -51,6 +51,8 @@ pub struct Settings {
     pub auto_approve: bool,
     /// Production environments: the balance a payer wallet starts with, in major units.
     pub wallet_opening_balance: String,
+    /// What the balance endpoints show in the sandbox.
+    pub sandbox_balance: SandboxBalance,
     /// How callbacks are retried.
     pub callback_retry: CallbackRetry,
     /// How long a callback receiver has to answer.
@@ -80,6 +82,7 @@ impl Default for Settings {
             approval_window: Duration::from_secs(300),
             auto_approve: false,
             wallet_opening_balance: "1000000".into(),
+            sandbox_balance: SandboxBalance::Ledger,
             callback_retry: CallbackRetry::Mtn,
             callback_timeout: Duration::from_secs(2),
             worker_interval: Duration::from_millis(100),
@@ -194,6 +197,19 @@ setting_enum! {
         Object = "object",
         /// Always a bare string.
         String = "string",
+    }
+}
+
+setting_enum! {
+    /// What `GET …/account/balance` shows in the sandbox.
+    SandboxBalance {
+        /// The ledger's balance of the API user's account: requests to pay add to it, payouts
+        /// take from it, and a payout it cannot cover is funded from issuance first (visibly in
+        /// the ledger), so it is never negative.
+        Ledger = "ledger",
+        /// MTN's sandbox's constants: `1000` on Collection, `0` on Disbursement and Remittance,
+        /// whatever happens (the ledger still records everything).
+        Fixed = "fixed",
     }
 }
 

@@ -9,6 +9,7 @@
 use momo_types::payments::{Party, TransactionStatus};
 use momo_types::{Environment, Product};
 
+use crate::config::SandboxBalance;
 use crate::domain::transactions::{self, accounts, Flow, Kind, Outcome, StatusFields};
 use crate::state::AppState;
 use crate::store::{AccountSpec, Finalization, Finalized, NewDelivery, Posting, RefundGuard, TransactionRecord, TxKey};
@@ -158,6 +159,8 @@ fn postings(state: &AppState, tx: &TransactionRecord, env: &Environment, refund_
         currency: env.currency.into(),
         floor,
         opening: 0,
+        // A sandbox payout never takes the account below zero: the sandbox funds it.
+        top_up: !production && state.settings.sandbox_balance == SandboxBalance::Ledger,
     };
     let counterparty = match flow {
         Flow::FromParty | Flow::ToParty => {
@@ -168,7 +171,13 @@ fn postings(state: &AppState, tx: &TransactionRecord, env: &Environment, refund_
             } else {
                 0
             };
-            AccountSpec { id: accounts::wallet(env.name, party), currency: env.currency.into(), floor, opening }
+            AccountSpec {
+                id: accounts::wallet(env.name, party),
+                currency: env.currency.into(),
+                floor,
+                opening,
+                top_up: false,
+            }
         }
         Flow::ToProvider => {
             let name = serde_json::from_str::<momo_types::payments::CreatePayments>(&tx.request)
@@ -180,6 +189,7 @@ fn postings(state: &AppState, tx: &TransactionRecord, env: &Environment, refund_
                 currency: env.currency.into(),
                 floor: None,
                 opening: 0,
+                top_up: false,
             }
         }
     };

@@ -1,10 +1,11 @@
 //! `GET /{product}/v1_0/account/balance[/{currency}]`: the API user's account for the product,
-//! read from the ledger.
+//! read from the ledger (or, with `--sandbox-balance fixed`, MTN's sandbox constants).
 
 use axum::extract::State;
 use axum::Json;
 use momo_types::account::Balance;
 
+use crate::config::SandboxBalance;
 use crate::domain::money::format_minor;
 use crate::domain::transactions::accounts;
 use crate::error::{ApiError, ApiResult};
@@ -30,9 +31,22 @@ pub async fn balance_in_currency(
 
 async fn read_balance(state: &AppState, caller: &Caller) -> ApiResult<Json<Balance>> {
     let env = caller.environment;
-    let minor = state.store.balance(&accounts::api_user(&caller.user.id, caller.product)).await?;
+    let minor = if env.is_sandbox() && state.settings.sandbox_balance == SandboxBalance::Fixed {
+        fixed_sandbox_balance(caller.product)
+    } else {
+        state.store.balance(&accounts::api_user(&caller.user.id, caller.product)).await?
+    };
     Ok(Json(Balance {
         available_balance: format_minor(minor, env.currency_decimals),
         currency: env.currency.to_owned(),
     }))
+}
+
+/// What MTN's sandbox answers whatever happens: `{"availableBalance":"1000","currency":"EUR"}` on
+/// Collection, `"0"` on Disbursement and Remittance (docs/compatibility.md), in minor units.
+fn fixed_sandbox_balance(product: momo_types::Product) -> i64 {
+    match product {
+        momo_types::Product::Collection => 100_000,
+        momo_types::Product::Disbursement | momo_types::Product::Remittance => 0,
+    }
 }

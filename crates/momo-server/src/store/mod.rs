@@ -331,6 +331,10 @@ pub struct AccountSpec {
     pub floor: Option<i64>,
     /// Credited from issuance when the account is first used (production wallets).
     pub opening: i64,
+    /// Sandbox API-user accounts: instead of going below zero, the account is first funded from
+    /// issuance with the shortfall, in an entry of its own (`funding:…`), as MTN's sandbox
+    /// pretends its accounts are funded. So a sandbox balance is never negative.
+    pub top_up: bool,
 }
 
 /// One side of a journal entry.
@@ -384,9 +388,14 @@ impl Finalization {
     }
 
     /// Whether it can never be refused: no refund guard, and no posting to an account with a
-    /// floor or an opening balance (sandbox accounts). Such finalizations can be written in bulk.
+    /// floor, an opening balance or a top-up from issuance (the sandbox's requests to pay).
+    /// Such finalizations can be written in bulk.
     pub fn unconditional(&self) -> bool {
-        self.refund_guard.is_none() && self.postings.iter().all(|p| p.account.floor.is_none() && p.account.opening == 0)
+        self.refund_guard.is_none()
+            && self
+                .postings
+                .iter()
+                .all(|p| p.account.floor.is_none() && p.account.opening == 0 && !(p.account.top_up && p.amount < 0))
     }
 }
 

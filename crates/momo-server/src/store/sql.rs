@@ -510,7 +510,9 @@ macro_rules! impl_store {
                 use sqlx::Row as _;
                 use $crate::store::StoreError;
                 let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
-                ensure_account(&mut tx, account, issuance, now).await.map_err(StoreError::from_sqlx)?;
+                if !ensure_account(&mut tx, account, issuance, now).await.map_err(StoreError::from_sqlx)? {
+                    return Err(StoreError::BalanceLimit);
+                }
                 let current: i64 = sqlx::query(concat!("SELECT balance_minor FROM accounts WHERE id = $1", $lock))
                     .bind(&account.id)
                     .fetch_one(&mut *tx)
@@ -1109,13 +1111,14 @@ macro_rules! impl_store {
             (key.product.as_str().to_owned(), key.kind.as_str().to_owned(), key.reference_id.clone())
         }
 
-        /// Create an account on first use, crediting its opening balance from issuance.
+        /// Create an account on first use, crediting its opening balance from issuance; `false`
+        /// if issuance is at its limit and cannot (nothing is written then).
         async fn ensure_account(
             conn: &mut <$db as sqlx::Database>::Connection,
             account: &$crate::store::AccountSpec,
             issuance: &str,
             now: i64,
-        ) -> Result<(), sqlx::Error> {
+        ) -> Result<bool, sqlx::Error> {
             let create = "INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) \
                           VALUES ($1, $2, $3, 0, $4) ON CONFLICT DO NOTHING";
             let created = sqlx::query(create)
@@ -1130,9 +1133,44 @@ macro_rules! impl_store {
             sqlx::query(create).bind(issuance).bind(&account.currency).bind(None::<i64>).bind(now).execute(&mut *conn).await?;
             if created && account.opening != 0 {
                 let entry = format!("opening:{}", account.id);
-                move_money(conn, &account.id, issuance, &account.currency, account.opening, &entry, now).await?;
+                return issue(conn, &account.id, issuance, &account.currency, account.opening, &entry, now).await;
             }
-            Ok(())
+            Ok(true)
+        }
+
+        /// Credit `amount` to `to` from `issuance`, with both postings, unless that would take
+        /// issuance past the ledger's negative limit: `false` then, and nothing is written. (A
+        /// refusal here must not fail the whole commit, as the database's own check would.)
+        async fn issue(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            to: &str,
+            issuance: &str,
+            currency: &str,
+            amount: i64,
+            entry: &str,
+            now: i64,
+        ) -> Result<bool, sqlx::Error> {
+            let debited = sqlx::query(
+                "UPDATE accounts SET balance_minor = balance_minor - $2 WHERE id = $1 AND balance_minor - $2 >= $3",
+            )
+            .bind(issuance)
+            .bind(amount)
+            .bind(-$crate::domain::money::BALANCE_LIMIT_MINOR)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                == 1;
+            if !debited {
+                return Ok(false);
+            }
+            insert_posting(conn, entry, issuance, currency, -amount, now).await?;
+            sqlx::query("UPDATE accounts SET balance_minor = balance_minor + $2 WHERE id = $1")
+                .bind(to)
+                .bind(amount)
+                .execute(&mut *conn)
+                .await?;
+            insert_posting(conn, entry, to, currency, amount, now).await?;
+            Ok(true)
         }
 
         /// Credit `amount` to `to` and debit it from `from` (no floor check), with both postings.
@@ -1192,7 +1230,24 @@ macro_rules! impl_store {
         ) -> Result<$crate::store::Finalized, sqlx::Error> {
             use sqlx::Row as _;
             use $crate::store::Finalized;
-            ensure_account(conn, &posting.account, issuance, now).await?;
+            if !ensure_account(conn, &posting.account, issuance, now).await? {
+                // Issuance cannot give the opening balance.
+                return Ok(Finalized::PayerLimitReached);
+            }
+            if posting.account.top_up && posting.amount < 0 {
+                let balance: i64 = sqlx::query(concat!("SELECT balance_minor FROM accounts WHERE id = $1", $lock))
+                    .bind(&posting.account.id)
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get("balance_minor")?;
+                let shortfall = -(balance + posting.amount);
+                let funding = format!("funding:{entry}");
+                if shortfall > 0
+                    && !issue(conn, &posting.account.id, issuance, &posting.account.currency, shortfall, &funding, now).await?
+                {
+                    return Ok(Finalized::PayerLimitReached);
+                }
+            }
             let applied = sqlx::query(
                 "UPDATE accounts SET balance_minor = balance_minor + $2 \
                  WHERE id = $1 AND (floor_minor IS NULL OR balance_minor + $2 >= floor_minor) \

@@ -277,6 +277,15 @@ impl TestApp {
     }
 }
 
+/// A sandbox request to pay of `amount` from a payer that approves, made final; its status body.
+pub async fn settled_request_to_pay(app: &TestApp, token: &str, amount: &str) -> String {
+    let id = new_id();
+    let body = rtp_body("56733123453", amount);
+    let accepted = app.create("collection", "/v1_0/requesttopay", token, "sandbox", &id, None, &body).await;
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    app.final_status("collection", &format!("/v1_0/requesttopay/{id}"), token, "sandbox").await
+}
+
 pub fn rtp_body(msisdn: &str, amount: &str) -> Value {
     serde_json::json!({
         "amount": amount,

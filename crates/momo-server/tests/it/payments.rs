@@ -500,10 +500,11 @@ async fn payments_and_cash_transfers_settle_with_their_own_bodies() {
         status.starts_with(&format!(r#"{{"referenceId":"{payment}","status":"SUCCESSFUL","financialTransactionId":""#)),
         "{status}"
     );
+    // Paid from an empty sandbox account: the sandbox funds it, the balance is never negative.
     assert_answer(
         app.balance("collection", &token, "sandbox").await,
         200,
-        r#"{"availableBalance":"-25","currency":"EUR"}"#,
+        r#"{"availableBalance":"0","currency":"EUR"}"#,
     )
     .await;
 
@@ -581,4 +582,60 @@ async fn with_no_pending_delay_a_reused_reference_id_leaves_the_first_transactio
     assert_eq!((status["status"].as_str(), status["amount"].as_str()), (Some("PENDING"), Some("5")), "{status}");
     let balance = app.balance("collection", &token, "sandbox").await;
     assert_answer(balance, 200, r#"{"availableBalance":"0","currency":"EUR"}"#).await;
+}
+
+/// MTN's sandbox never shows a negative balance. Payouts from an account that cannot cover them
+/// are funded from issuance first, visibly in the ledger; what the account had is spent first.
+#[tokio::test]
+async fn sandbox_payouts_never_make_a_balance_negative_and_the_funding_is_in_the_ledger() {
+    let app = spawn_app().await;
+    let (user, token) = payer_ready(&app).await;
+    settled_request_to_pay(&app, &token, "30").await;
+    let path = format!("/users/{user}/accounts/disbursement/balance");
+    assert_eq!(app.admin(Method::PUT, &path, Some(json!({"amount": "40"}))).await.status(), StatusCode::OK);
+    for (amount, left) in [("25", "15"), ("100", "0"), ("7", "0")] {
+        let id = new_id();
+        let body = transfer_body("56733123453", amount, "EUR");
+        assert_eq!(
+            app.create("disbursement", "/v1_0/transfer", &token, "sandbox", &id, None, &body).await.status(),
+            202
+        );
+        let status = app.final_status("disbursement", &format!("/v1_0/transfer/{id}"), &token, "sandbox").await;
+        assert!(status.contains(r#""status":"SUCCESSFUL""#), "{status}");
+        let expected = format!(r#"{{"availableBalance":"{left}","currency":"EUR"}}"#);
+        assert_answer(app.balance("disbursement", &token, "sandbox").await, 200, &expected).await;
+    }
+    assert_answer(
+        app.balance("collection", &token, "sandbox").await,
+        200,
+        r#"{"availableBalance":"30","currency":"EUR"}"#,
+    )
+    .await;
+    // 40 set by the operator and 85 + 7 funded, all from issuance; the ledger balances.
+    let accounts: Vec<Value> = app.admin(Method::GET, "/accounts", None).await.json().await.unwrap();
+    let issuance = accounts.iter().find(|a| a["account"] == "system:sandbox:issuance").unwrap();
+    assert_eq!(issuance["balance"], "-132", "{accounts:?}");
+    crate::production::assert_ledger_balances(&app).await;
+}
+
+/// `--sandbox-balance fixed`: exactly MTN's sandbox constants, whatever the ledger says.
+#[tokio::test]
+async fn fixed_sandbox_balances_answer_mtns_constants() {
+    let app = spawn_with(|s| s.sandbox_balance = momo_server::config::SandboxBalance::Fixed).await;
+    let (_, token) = payer_ready(&app).await;
+    settled_request_to_pay(&app, &token, "30").await;
+    assert_answer(
+        app.balance("collection", &token, "sandbox").await,
+        200,
+        r#"{"availableBalance":"1000","currency":"EUR"}"#,
+    )
+    .await;
+    for product in ["disbursement", "remittance"] {
+        assert_answer(
+            app.balance(product, &token, "sandbox").await,
+            200,
+            r#"{"availableBalance":"0","currency":"EUR"}"#,
+        )
+        .await;
+    }
 }
