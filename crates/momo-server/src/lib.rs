@@ -10,6 +10,7 @@
 //! - [`domain`]: pure logic (credentials, tokens, clock, money).
 //! - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL engines.
 //! - [`cache`]: the invalidated credential cache that keeps the database off the hot path.
+//! - [`net`]: the accept loop: connection timeouts and cap, MoMo bodies on hyper's rejections.
 
 pub mod admin;
 pub mod api;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod extract;
 pub mod faults;
 pub mod gateway;
+pub mod net;
 pub mod settle;
 pub mod startup;
 pub mod state;

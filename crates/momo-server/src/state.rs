@@ -29,6 +29,8 @@ pub struct Inner {
     /// Woken when a callback may have become due (a transaction was made final), so that the
     /// delivery worker need not wait for its next round.
     pub callbacks_waiting: tokio::sync::Notify,
+    /// Client connections open now.
+    pub connections: Arc<crate::net::ConnectionCount>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             http,
             faults: crate::faults::Faults::default(),
             callbacks_waiting: tokio::sync::Notify::new(),
+            connections: Arc::default(),
         }))
     }
 }
