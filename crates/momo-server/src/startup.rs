@@ -62,6 +62,7 @@ impl Application {
         let http = crate::callbacks::http_client()?;
         let state = AppState::new(settings, store, prepared.tokens, clock, prepared.callback_root, http);
         state.cache.refresh(state.store.as_ref()).await?;
+        state.faults.refresh(state.store.as_ref()).await?;
         Ok(Self { listener, state, max_connections, created, database })
     }
 
@@ -124,13 +125,16 @@ fn database_url(settings: &Settings) -> anyhow::Result<(String, String)> {
     Ok((format!("sqlite://{}", path.display()), format!("sqlite: {}", path.display())))
 }
 
-/// Watch for credential changes made by other instances.
+/// Watch for credential and fault-rule changes made by other instances.
 async fn refresh_credentials(state: AppState) {
     let interval = state.settings.cache_refresh_interval.max(Duration::from_millis(10));
     loop {
         tokio::time::sleep(interval).await;
         if let Err(e) = state.cache.refresh(state.store.as_ref()).await {
             tracing::warn!(error = %e, "could not check for credential changes");
+        }
+        if let Err(e) = state.faults.refresh(state.store.as_ref()).await {
+            tracing::warn!(error = %e, "could not check for fault-rule changes");
         }
     }
 }
