@@ -6,13 +6,13 @@
 //!   `header_read_timeout` of the server starting to wait for it (hyper's own timer); a request
 //!   body may not stall longer than `body_read_timeout` (tower-http's body timeout, in
 //!   [`crate::startup::app`]); a connection on which nothing was received or sent for
-//!   `keep_alive_timeout` is closed unless a request is in progress ([`Activity`]);
+//!   `keep_alive_timeout` is closed unless a request is in progress (`Activity`);
 //! - a cap on open connections, below the process's file-descriptor limit with a reserve for the
-//!   database and callbacks ([`connection_cap`]). Past the cap a connection is not accepted: it
+//!   database and callbacks (`connection_cap`). Past the cap a connection is not accepted: it
 //!   waits in the listen backlog until a slot frees. Accepting it only to close it would take the
 //!   very descriptor the cap is there to keep, and would turn a burst into errors where waiting
 //!   (bounded by the timeouts above) answers every request;
-//! - MoMo's JSON error body on hyper's own answers to requests it cannot parse ([`Conn`]);
+//! - MoMo's JSON error body on hyper's own answers to requests it cannot parse (`Conn`);
 //! - TCP_NODELAY on every connection.
 
 use std::future::Future;
