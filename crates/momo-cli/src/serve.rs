@@ -99,6 +99,23 @@ pub struct ServeArgs {
     /// Seconds a callback receiver has to answer.
     #[arg(long, env = "MOMO_CALLBACK_TIMEOUT", default_value = "2", value_parser = seconds)]
     callback_timeout: Duration,
+
+    /// Seconds a client has to send a whole request head once the server waits for one.
+    #[arg(long, env = "MOMO_HEADER_READ_TIMEOUT", default_value = "30", value_parser = positive_seconds)]
+    header_read_timeout: Duration,
+
+    /// Seconds a request body may stall (no byte arriving) before the request fails.
+    #[arg(long, env = "MOMO_BODY_READ_TIMEOUT", default_value = "30", value_parser = positive_seconds)]
+    body_read_timeout: Duration,
+
+    /// Seconds an idle connection (no request in progress, nothing received) stays open.
+    #[arg(long, env = "MOMO_KEEP_ALIVE_TIMEOUT", default_value = "15", value_parser = positive_seconds)]
+    keep_alive_timeout: Duration,
+
+    /// Most client connections served at once (lowered to fit the open-file limit); more wait
+    /// in the listen backlog.
+    #[arg(long, env = "MOMO_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
 }
 
 /// A duration in seconds, decimals allowed ("0.5").
@@ -108,6 +125,15 @@ fn seconds(value: &str) -> Result<Duration, String> {
         return Err(format!("{value} seconds is out of range"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// A duration in seconds that is not zero (a zero timeout would close every connection).
+fn positive_seconds(value: &str) -> Result<Duration, String> {
+    let duration = seconds(value)?;
+    if duration.is_zero() {
+        return Err("must be more than 0 seconds".into());
+    }
+    Ok(duration)
 }
 
 impl From<ServeArgs> for Settings {
@@ -133,6 +159,10 @@ impl From<ServeArgs> for Settings {
             sandbox_balance: args.sandbox_balance,
             callback_retry: args.callback_retry,
             callback_timeout: args.callback_timeout,
+            header_read_timeout: args.header_read_timeout,
+            body_read_timeout: args.body_read_timeout,
+            keep_alive_timeout: args.keep_alive_timeout,
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
             ..Settings::default()
         }
     }

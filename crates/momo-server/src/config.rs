@@ -59,6 +59,16 @@ pub struct Settings {
     pub callback_timeout: Duration,
     /// How often the settlement and delivery workers look for due work.
     pub worker_interval: Duration,
+    /// How long a client has to send a whole request head, counted from when the server starts
+    /// waiting for it (a new connection, or the end of the previous response).
+    pub header_read_timeout: Duration,
+    /// How long a request body may go without a byte arriving before the request fails.
+    pub body_read_timeout: Duration,
+    /// How long a connection with no request in progress and nothing received may stay open.
+    pub keep_alive_timeout: Duration,
+    /// The most client connections served at once (also bounded by the open-file limit, less a
+    /// reserve for the database); more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Default for Settings {
@@ -86,6 +96,10 @@ impl Default for Settings {
             callback_retry: CallbackRetry::Mtn,
             callback_timeout: Duration::from_secs(2),
             worker_interval: Duration::from_millis(100),
+            header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(30),
+            keep_alive_timeout: Duration::from_secs(15),
+            max_connections: 10_000,
         }
     }
 }

@@ -2,10 +2,14 @@
 //! with a probability, for N requests or until removed. Enough to reproduce the sandbox's 500 on
 //! `POST /v1_0/apiuser` and its 503 on request to pay.
 //!
-//! Rules live in memory, per instance (`/_momo/admin/faults` on each). The layer runs after the
+//! Rules live in the database, so that every instance sharing it applies them. Each instance
+//! keeps a copy of the rules in force, refreshed with its credential cache (every
+//! `Settings::cache_refresh_interval`), so that with no rules (the usual case) a request costs no
+//! database round trip. A request that matches the copy asks the database before it is affected
+//! ([`Store::use_fault`]): a rule removed or used up on another instance never fires, and a
+//! counted rule's count goes down atomically, shared by all instances. The layer runs after the
 //! subscription-key check, as MTN's backend failures come after the gateway's.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -18,6 +22,7 @@ use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
 use crate::state::AppState;
+use crate::store::{FaultRecord, Store, StoreResult};
 
 /// A rule as the operator writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,13 +57,33 @@ fn one() -> f64 {
     1.0
 }
 
-/// A rule in force.
+impl FaultSpec {
+    /// Why the rule cannot be used, if it cannot.
+    pub fn check(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.probability) {
+            return Err("probability must be between 0 and 1.".into());
+        }
+        if let Some(status) = self.status {
+            StatusCode::from_u16(status).map_err(|_| "status must be an HTTP status code.".to_owned())?;
+        }
+        if self.count.is_some_and(|c| c < 1) {
+            return Err("count must be at least 1.".into());
+        }
+        if !self.path.starts_with('/') {
+            return Err("path must start with '/'.".into());
+        }
+        if self.latency_ms > 600_000 {
+            return Err("latencyMs must be at most 600000.".into());
+        }
+        Ok(())
+    }
+}
+
+/// A rule in force, as this instance's copy holds it.
 #[derive(Debug)]
 pub struct FaultRule {
     pub id: String,
     pub spec: FaultSpec,
-    /// Requests it may still affect (`i64::MAX` for "until removed").
-    remaining: AtomicI64,
 }
 
 /// A rule as listed.
@@ -68,56 +93,80 @@ pub struct FaultView {
     pub id: String,
     #[serde(flatten)]
     pub spec: FaultSpec,
+    /// Requests it may still affect, on all instances together; absent: until removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remaining: Option<i64>,
 }
 
-/// The rules of this instance.
+/// The fault rules: the service behind `/_momo/admin/faults`, and this instance's copy of the
+/// rules in force.
 #[derive(Debug, Default)]
 pub struct Faults {
     rules: RwLock<Vec<Arc<FaultRule>>>,
 }
 
 impl Faults {
-    pub fn add(&self, spec: FaultSpec) -> Result<FaultView, String> {
-        if !(0.0..=1.0).contains(&spec.probability) {
-            return Err("probability must be between 0 and 1.".into());
-        }
-        if let Some(status) = spec.status {
-            StatusCode::from_u16(status).map_err(|_| "status must be an HTTP status code.".to_owned())?;
-        }
-        if spec.count.is_some_and(|c| c < 1) {
-            return Err("count must be at least 1.".into());
-        }
-        if !spec.path.starts_with('/') {
-            return Err("path must start with '/'.".into());
-        }
-        if spec.latency_ms > 600_000 {
-            return Err("latencyMs must be at most 600000.".into());
-        }
-        let rule = Arc::new(FaultRule {
-            id: uuid::Uuid::new_v4().to_string(),
-            remaining: AtomicI64::new(spec.count.unwrap_or(i64::MAX)),
-            spec,
-        });
-        let view = view(&rule);
-        self.rules.write().unwrap_or_else(|e| e.into_inner()).push(rule);
-        Ok(view)
+    /// Add a rule ([`FaultSpec::check`] it first); it applies here at once, elsewhere on their
+    /// next refresh.
+    pub async fn add(&self, store: &dyn Store, spec: FaultSpec, now: i64) -> StoreResult<FaultView> {
+        let record = FaultRecord {
+            // Time-ordered, so that rules added in the same millisecond list in order.
+            id: uuid::Uuid::now_v7().to_string(),
+            spec: serde_json::to_string(&spec).unwrap_or_default(),
+            remaining: spec.count,
+            created_at: now,
+        };
+        store.insert_fault(&record).await?;
+        self.write().push(Arc::new(FaultRule { id: record.id.clone(), spec: spec.clone() }));
+        Ok(FaultView { id: record.id, spec, remaining: record.remaining })
     }
 
-    pub fn list(&self) -> Vec<FaultView> {
-        self.rules.read().unwrap_or_else(|e| e.into_inner()).iter().map(|r| view(r)).collect()
+    /// Every rule, those used up included, with what is left of its count.
+    pub async fn list(&self, store: &dyn Store) -> StoreResult<Vec<FaultView>> {
+        Ok(store
+            .faults()
+            .await?
+            .into_iter()
+            .filter_map(|record| {
+                let spec = parse(&record)?;
+                Some(FaultView { id: record.id, spec, remaining: record.remaining })
+            })
+            .collect())
     }
 
-    pub fn remove(&self, id: &str) -> bool {
-        let mut rules = self.rules.write().unwrap_or_else(|e| e.into_inner());
-        let before = rules.len();
-        rules.retain(|r| r.id != id);
-        rules.len() != before
+    /// Remove a rule, on every instance at once; `false` if there is none with that id.
+    pub async fn remove(&self, store: &dyn Store, id: &str) -> StoreResult<bool> {
+        let removed = store.delete_fault(id).await?;
+        self.forget(id);
+        Ok(removed)
     }
 
-    pub fn clear(&self) {
-        self.rules.write().unwrap_or_else(|e| e.into_inner()).clear();
+    /// Remove every rule.
+    pub async fn clear(&self, store: &dyn Store) -> StoreResult<()> {
+        store.delete_faults().await?;
+        self.write().clear();
+        Ok(())
+    }
+
+    /// Take the rules in force from the database (those added or removed by other instances).
+    pub async fn refresh(&self, store: &dyn Store) -> StoreResult<()> {
+        let rules: Vec<Arc<FaultRule>> = store
+            .faults()
+            .await?
+            .into_iter()
+            .filter(|record| record.remaining.is_none_or(|left| left > 0))
+            .filter_map(|record| Some(Arc::new(FaultRule { spec: parse(&record)?, id: record.id })))
+            .collect();
+        *self.write() = rules;
+        Ok(())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Arc<FaultRule>>> {
+        self.rules.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn forget(&self, id: &str) {
+        self.write().retain(|r| r.id != id);
     }
 
     fn is_empty(&self) -> bool {
@@ -132,15 +181,16 @@ impl Faults {
                 r.spec.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
                     && glob(&r.spec.path, path)
                     && r.spec.api_user.as_deref().is_none_or(|u| Some(u) == api_user)
-                    && r.remaining.load(Ordering::SeqCst) > 0
             })
             .cloned()
     }
 }
 
-fn view(rule: &FaultRule) -> FaultView {
-    let remaining = rule.remaining.load(Ordering::SeqCst);
-    FaultView { id: rule.id.clone(), spec: rule.spec.clone(), remaining: (remaining != i64::MAX).then_some(remaining) }
+/// The rule a record holds; `None` (and a warning) if it cannot be read.
+fn parse(record: &FaultRecord) -> Option<FaultSpec> {
+    serde_json::from_str(&record.spec)
+        .map_err(|e| tracing::warn!(fault = %record.id, error = %e, "unreadable fault rule ignored"))
+        .ok()
 }
 
 /// `*` matches any run of characters; everything else literally.
@@ -185,12 +235,23 @@ pub async fn inject(State(state): State<AppState>, request: Request, next: Next)
         return next.run(request).await;
     }
     let api_user = api_user_of(&request, &state);
-    let rule = state.faults.matching(request.method().as_str(), request.uri().path(), api_user.as_deref());
-    let Some(rule) = rule else { return next.run(request).await };
-    let hit = rule.spec.probability >= 1.0 || rand::rng().random_bool(rule.spec.probability);
-    if !hit || rule.remaining.fetch_sub(1, Ordering::SeqCst) <= 0 {
-        return next.run(request).await;
-    }
+    let rule = loop {
+        let rule = state.faults.matching(request.method().as_str(), request.uri().path(), api_user.as_deref());
+        let Some(rule) = rule else { return next.run(request).await };
+        let hit = rule.spec.probability >= 1.0 || rand::rng().random_bool(rule.spec.probability);
+        if !hit {
+            return next.run(request).await;
+        }
+        match state.store.use_fault(&rule.id, rule.spec.count.is_some()).await {
+            Ok(true) => break rule,
+            // Removed or used up through another instance: drop it from the copy, try the next.
+            Ok(false) => state.faults.forget(&rule.id),
+            Err(e) => {
+                tracing::warn!(fault = %rule.id, error = %e, "could not check a fault rule; request served");
+                return next.run(request).await;
+            }
+        }
+    };
     tracing::info!(fault = %rule.id, path = %request.uri().path(), "fault injected");
     if rule.spec.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(rule.spec.latency_ms)).await;

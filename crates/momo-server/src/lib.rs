@@ -11,6 +11,7 @@
 //! - [`data_dir`]: the data directory and database files, private to the server's user.
 //! - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL engines.
 //! - [`cache`]: the invalidated credential cache that keeps the database off the hot path.
+//! - [`net`]: the accept loop: connection timeouts and cap, MoMo bodies on hyper's rejections.
 
 pub mod admin;
 pub mod api;
@@ -24,6 +25,7 @@ pub mod error;
 pub mod extract;
 pub mod faults;
 pub mod gateway;
+pub mod net;
 pub mod settle;
 pub mod startup;
 pub mod state;

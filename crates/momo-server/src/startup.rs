@@ -14,6 +14,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -22,13 +23,15 @@ use crate::config::Settings;
 use crate::domain::clock::Clock;
 use crate::domain::credentials::SecretHasher;
 use crate::state::AppState;
-use crate::{admin, api, data_dir, gateway, store};
+use crate::{admin, api, data_dir, gateway, net, store};
 
 /// A server that is bound and ready to run.
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// Connections served at once: the setting, lowered to fit the open-file limit.
+    max_connections: usize,
     created: Created,
     database: String,
 }
@@ -53,13 +56,23 @@ impl Application {
         let store = store::open(&url).await?;
         let prepared = bootstrap::run(store.as_ref(), &settings, &hasher, &key_file, clock.now_ms()).await?;
         let created = prepared.created;
+        let descriptors = net::raise_descriptor_limit();
+        let max_connections = net::connection_cap(settings.max_connections, descriptors);
+        if max_connections < settings.max_connections {
+            tracing::warn!(
+                max_connections,
+                open_file_limit = descriptors,
+                "serving fewer connections at once than asked, to keep file descriptors for the database"
+            );
+        }
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let http = crate::callbacks::http_client()?;
         let state = AppState::new(settings, store, prepared.tokens, hasher, clock, prepared.callback_root, http);
         state.cache.refresh(state.store.as_ref()).await?;
-        Ok(Self { listener, state, created, database })
+        state.faults.refresh(state.store.as_ref()).await?;
+        Ok(Self { listener, state, max_connections, created, database })
     }
 
     /// The address actually bound (useful with port 0).
@@ -88,19 +101,17 @@ impl Application {
             tokio::spawn(settle_transactions(self.state.clone())),
             tokio::spawn(crate::callbacks::run(self.state.clone())),
         ];
-        let app = app(self.state);
-        // No Nagle: a response written in two pieces would otherwise wait for the client's
-        // delayed ACK (up to 40 ms) before its second piece goes out.
-        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        let limits = net::Limits {
+            header_read: self.state.settings.header_read_timeout,
+            keep_alive: self.state.settings.keep_alive_timeout,
+            max_connections: self.max_connections,
+        };
+        let connections = self.state.connections.clone();
+        net::serve(self.listener, app(self.state), limits, connections, shutdown).await;
         for worker in workers {
             worker.abort();
         }
-        Ok(served?)
+        Ok(())
     }
 }
 
@@ -134,13 +145,16 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
-/// Watch for credential changes made by other instances.
+/// Watch for credential and fault-rule changes made by other instances.
 async fn refresh_credentials(state: AppState) {
     let interval = state.settings.cache_refresh_interval.max(Duration::from_millis(10));
     loop {
         tokio::time::sleep(interval).await;
         if let Err(e) = state.cache.refresh(state.store.as_ref()).await {
             tracing::warn!(error = %e, "could not check for credential changes");
+        }
+        if let Err(e) = state.faults.refresh(state.store.as_ref()).await {
+            tracing::warn!(error = %e, "could not check for fault-rule changes");
         }
     }
 }
@@ -166,6 +180,7 @@ pub fn app(state: AppState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), gateway::subscription_key));
     let operator = admin::router().method_not_allowed_fallback(gateway::not_found);
     let limit = state.settings.max_body_bytes;
+    let body_read_timeout = state.settings.body_read_timeout;
     Router::new()
         .merge(momo)
         .nest(admin::PREFIX, operator)
@@ -183,6 +198,9 @@ pub fn app(state: AppState) -> Router {
                         .on_failure(DefaultOnFailure::new().level(Level::WARN)),
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
+                // A body that stalls fails its read (a 400 in MoMo's shape from the extractor),
+                // and the connection closes with the answer.
+                .layer(RequestBodyTimeoutLayer::new(body_read_timeout))
                 .layer(DefaultBodyLimit::max(limit)),
         )
 }
@@ -194,10 +212,16 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
     tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
 }
 
-/// `GET /_momo/health`: 200 if the database answers, else 503.
+/// `GET /_momo/health`: 200 if the database answers, else 503. It also reports the client
+/// connections open now (this one included).
 async fn health(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => Json(serde_json::json!({"status": "ok", "database": state.store.backend()})).into_response(),
+        Ok(()) => Json(serde_json::json!({
+            "connections": state.connections.get(),
+            "database": state.store.backend(),
+            "status": "ok",
+        }))
+        .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database does not answer");
             let body = momo_types::ErrorReason::new(

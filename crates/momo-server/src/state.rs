@@ -32,6 +32,8 @@ pub struct Inner {
     /// Woken when a callback may have become due (a transaction was made final), so that the
     /// delivery worker need not wait for its next round.
     pub callbacks_waiting: tokio::sync::Notify,
+    /// Client connections open now.
+    pub connections: Arc<crate::net::ConnectionCount>,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             http,
             faults: crate::faults::Faults::default(),
             callbacks_waiting: tokio::sync::Notify::new(),
+            connections: Arc::default(),
         }))
     }
 }

@@ -425,8 +425,8 @@ async fn callback_secret(
     Ok(Json(serde_json::json!({ "apiUser": user.id, "callbackSigningSecret": secret })))
 }
 
-async fn list_faults(State(state): State<AppState>, _: Operator) -> Json<Vec<FaultView>> {
-    Json(state.faults.list())
+async fn list_faults(State(state): State<AppState>, _: Operator) -> ApiResult<Json<Vec<FaultView>>> {
+    Ok(Json(state.faults.list(state.store.as_ref()).await?))
 }
 
 async fn add_fault(
@@ -434,29 +434,30 @@ async fn add_fault(
     _: Operator,
     MomoJson(spec): MomoJson<FaultSpec>,
 ) -> ApiResult<(StatusCode, Json<FaultView>)> {
-    let view = state.faults.add(spec).map_err(ApiError::BadRequest)?;
+    spec.check().map_err(ApiError::BadRequest)?;
+    let view = state.faults.add(state.store.as_ref(), spec, state.clock.now_ms()).await?;
     tracing::info!(fault = %view.id, path = %view.spec.path, "fault rule added");
     Ok((StatusCode::CREATED, Json(view)))
 }
 
 async fn remove_fault(State(state): State<AppState>, _: Operator, PathParam(id): PathParam) -> ApiResult<StatusCode> {
-    if state.faults.remove(&id) {
+    if state.faults.remove(state.store.as_ref(), &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::ResourceNotFound)
     }
 }
 
-async fn clear_faults(State(state): State<AppState>, _: Operator) -> StatusCode {
-    state.faults.clear();
-    StatusCode::NO_CONTENT
+async fn clear_faults(State(state): State<AppState>, _: Operator) -> ApiResult<StatusCode> {
+    state.faults.clear(state.store.as_ref()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Forget all transactions, ledger entries, deliveries and fault rules; users and keys stay.
 async fn reset(State(state): State<AppState>, _: Operator) -> ApiResult<StatusCode> {
     state.store.reset_payments().await?;
+    state.faults.clear(state.store.as_ref()).await?;
     state.cache.clear();
-    state.faults.clear();
     tracing::info!("operator reset all payment state");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -32,7 +32,7 @@ fn lease(timeout: Duration) -> i64 {
     i64::try_from((timeout * 3).max(Duration::from_secs(5)).as_millis()).unwrap_or(i64::MAX / 4)
 }
 /// Deliveries in flight at once in one instance.
-const IN_FLIGHT: usize = 256;
+pub(crate) const IN_FLIGHT: usize = 256;
 /// Attempts recorded in one commit at most.
 const RECORD_BATCH: usize = 1024;
 

@@ -21,6 +21,7 @@ pub(crate) const SQLITE: Embedded = Embedded(&[
     (2, "payments", include_str!("migrations/shared/0002_payments.sql")),
     (3, "cancellation", include_str!("migrations/shared/0003_cancellation.sql")),
     (4, "consents", include_str!("migrations/shared/0004_consents.sql")),
+    (5, "faults", include_str!("migrations/shared/0005_faults.sql")),
     (6, "balance limit", include_str!("migrations/sqlite/0006_balance_limit.sql")),
 ]);
 
@@ -29,6 +30,7 @@ pub(crate) const POSTGRES: Embedded = Embedded(&[
     (2, "payments", include_str!("migrations/shared/0002_payments.sql")),
     (3, "cancellation", include_str!("migrations/shared/0003_cancellation.sql")),
     (4, "consents", include_str!("migrations/shared/0004_consents.sql")),
+    (5, "faults", include_str!("migrations/shared/0005_faults.sql")),
     (6, "balance limit", include_str!("migrations/postgres/0006_balance_limit.sql")),
 ]);
 

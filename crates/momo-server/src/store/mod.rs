@@ -270,6 +270,30 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Forget all transactions, ledger entries and deliveries (users and keys stay).
     async fn reset_payments(&self) -> StoreResult<()>;
+
+    /// Add a fault rule; [`StoreError::Conflict`] if its id is taken.
+    async fn insert_fault(&self, fault: &FaultRecord) -> StoreResult<()>;
+    /// Every fault rule (those used up included), oldest first.
+    async fn faults(&self) -> StoreResult<Vec<FaultRecord>>;
+    /// Let the rule `id` affect one more request: `false` if it was removed or is used up. A
+    /// `counted` rule's `remaining` goes down by one in the same statement, so that instances
+    /// sharing the database never let it affect more requests than its count between them.
+    async fn use_fault(&self, id: &str, counted: bool) -> StoreResult<bool>;
+    /// Remove a fault rule; `false` if there is none with that id.
+    async fn delete_fault(&self, id: &str) -> StoreResult<bool>;
+    /// Remove every fault rule.
+    async fn delete_faults(&self) -> StoreResult<()>;
+}
+
+/// A fault rule as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultRecord {
+    pub id: String,
+    /// The rule as the operator wrote it (JSON of [`FaultSpec`](crate::faults::FaultSpec)).
+    pub spec: String,
+    /// Requests it may still affect; `None`: until removed.
+    pub remaining: Option<i64>,
+    pub created_at: i64,
 }
 
 /// What [`Store::key_secret_hashes`] found.

@@ -685,6 +685,61 @@ macro_rules! impl_store {
                 Ok(result.rows_affected() == 1)
             }
 
+            async fn insert_fault(&self, fault: &$crate::store::FaultRecord) -> $crate::store::StoreResult<()> {
+                sqlx::query("INSERT INTO fault_rules (id, spec, remaining, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(&fault.id)
+                    .bind(&fault.spec)
+                    .bind(fault.remaining)
+                    .bind(fault.created_at)
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn faults(&self) -> $crate::store::StoreResult<Vec<$crate::store::FaultRecord>> {
+                let rows = sqlx::query("SELECT id, spec, remaining, created_at FROM fault_rules ORDER BY created_at, id")
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(rows.iter().map(fault_from_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn use_fault(&self, id: &str, counted: bool) -> $crate::store::StoreResult<bool> {
+                // A rule until removed needs only to exist: a read, not a write per request.
+                let usable = if counted {
+                    sqlx::query("UPDATE fault_rules SET remaining = remaining - 1 WHERE id = $1 AND remaining > 0")
+                        .bind(id)
+                        .execute(self.writer())
+                        .await
+                        .map(|done| done.rows_affected() == 1)
+                } else {
+                    sqlx::query("SELECT 1 AS found FROM fault_rules WHERE id = $1 AND remaining IS NULL")
+                        .bind(id)
+                        .fetch_optional(self.reader())
+                        .await
+                        .map(|row| row.is_some())
+                };
+                usable.map_err($crate::store::StoreError::from_sqlx)
+            }
+
+            async fn delete_fault(&self, id: &str) -> $crate::store::StoreResult<bool> {
+                let result = sqlx::query("DELETE FROM fault_rules WHERE id = $1")
+                    .bind(id)
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn delete_faults(&self) -> $crate::store::StoreResult<()> {
+                sqlx::query("DELETE FROM fault_rules")
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
             async fn reset_payments(&self) -> $crate::store::StoreResult<()> {
                 use $crate::store::StoreError;
                 let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
@@ -695,6 +750,16 @@ macro_rules! impl_store {
                 sqlx::query($crate::store::sql::BUMP_EPOCH).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 tx.commit().await.map_err(StoreError::from_sqlx)
             }
+        }
+
+        fn fault_from_row(row: &$row) -> Result<$crate::store::FaultRecord, sqlx::Error> {
+            use sqlx::Row as _;
+            Ok($crate::store::FaultRecord {
+                id: row.try_get("id")?,
+                spec: row.try_get("spec")?,
+                remaining: row.try_get("remaining")?,
+                created_at: row.try_get("created_at")?,
+            })
         }
 
         fn tx_from_row(row: &$row) -> Result<$crate::store::TransactionRecord, sqlx::Error> {

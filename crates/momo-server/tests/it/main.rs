@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod callbacks;
+mod connections;
 mod consent;
 mod gateway;
 mod helpers;

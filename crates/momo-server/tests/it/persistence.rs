@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use momo_server::Clock;
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -112,8 +113,9 @@ async fn two_instances_sharing_postgres_share_users_tokens_and_revocations() {
     };
     let first = start(settings(), dir.clone(), Clock::manual()).await;
     let second = start(settings(), dir.clone(), Clock::manual()).await;
-    let response = first.client.get(first.url("/_momo/health")).send().await.unwrap();
-    assert_answer(response, 200, r#"{"database":"postgres","status":"ok"}"#).await;
+    let health: serde_json::Value =
+        first.client.get(first.url("/_momo/health")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((health["database"].as_str(), health["status"].as_str()), (Some("postgres"), Some("ok")));
     revocation_reaches_the_other_instance(&first, &second).await;
 
     // One reference id, two instances, at once: still exactly one 201.
@@ -122,6 +124,63 @@ async fn two_instances_sharing_postgres_share_users_tokens_and_revocations() {
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort_unstable();
     assert_eq!(statuses, [201, 409]);
+}
+
+/// Fault rules live in the database: a rule added through one instance applies on the other, its
+/// count is used up by both together, and removing it stops it on the other at once (before that
+/// instance's next refresh of its copy of the rules).
+#[tokio::test]
+async fn fault_rules_on_two_postgres_instances_are_shared_counted_and_removed_everywhere() {
+    let Some(url) = fresh_postgres_database().await else { return };
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let settings = |refresh: Duration| {
+        let mut settings = test_settings(dir.path());
+        settings.database_url = Some(SecretString::from(url.clone()));
+        settings.cache_refresh_interval = refresh;
+        settings
+    };
+    let first = start(settings(Duration::from_millis(50)), dir.clone(), Clock::manual()).await;
+    let second = start(settings(Duration::from_secs(1)), dir.clone(), Clock::manual()).await;
+    /// The status of a new API user's creation on `app`.
+    async fn status(app: &TestApp) -> u16 {
+        app.create_api_user(&uuid::Uuid::new_v4().to_string(), "webhook.site").await.status().as_u16()
+    }
+    /// Requests on `app` until one is answered `wanted` (the rule has reached it).
+    async fn until_answered(app: &TestApp, wanted: u16) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if status(app).await == wanted {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the rule never reached the other instance");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    let counted = json!({"method": "POST", "path": "/v1_0/apiuser", "status": 500, "count": 3});
+    assert_eq!(first.admin(Method::POST, "/faults", Some(counted)).await.status(), StatusCode::CREATED);
+    until_answered(&second, 500).await;
+    // Two left between them: alternate, and exactly two more requests fail.
+    let mut failed = 0;
+    for _ in 0..3 {
+        for app in [&first, &second] {
+            failed += u32::from(status(app).await == 500);
+        }
+    }
+    assert_eq!(failed, 2, "the count is shared");
+    for app in [&first, &second] {
+        let rules: Vec<Value> = app.admin(Method::GET, "/faults", None).await.json().await.unwrap();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0]["remaining"], 0);
+    }
+
+    let forever = json!({"method": "POST", "path": "/v1_0/apiuser", "status": 503});
+    let rule: Value = first.admin(Method::POST, "/faults", Some(forever)).await.json().await.unwrap();
+    until_answered(&second, 503).await;
+    let id = rule["id"].as_str().unwrap();
+    assert_eq!(first.admin(Method::DELETE, &format!("/faults/{id}"), None).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(status(&second).await, 201, "removed on one instance, it stops at once on the other");
+    assert_eq!(second.admin(Method::DELETE, &format!("/faults/{id}"), None).await.status(), StatusCode::NOT_FOUND);
 }
 
 /// Two instances settle the same transactions at once (the background settler on one, status

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use momo_server::domain::credentials::SecretHasher;
 use momo_server::domain::transactions::{ApiVersion, Kind};
 use momo_server::store::{
-    self, AccountSpec, ApiUserRecord, AttemptRecord, CredentialStyle, DeliveryNext, Finalization, Finalized,
-    KeyedHashes, NewDelivery, Posting, SecretHash, Store, StoreError, SubscriptionKeyRecord, TransactionRecord, TxKey,
-    UserOrigin,
+    self, AccountSpec, ApiUserRecord, AttemptRecord, CredentialStyle, DeliveryNext, FaultRecord, Finalization,
+    Finalized, KeyedHashes, NewDelivery, Posting, SecretHash, Store, StoreError, SubscriptionKeyRecord,
+    TransactionRecord, TxKey, UserOrigin,
 };
 use momo_types::payments::{Party, TransactionStatus};
 use momo_types::Product;
@@ -358,6 +358,43 @@ async fn attempts_are_recorded_for_a_batch(store: Arc<dyn Store>) {
     assert_eq!(again.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["d-a2"]);
 }
 
+fn fault(id: &str, remaining: Option<i64>, created_at: i64) -> FaultRecord {
+    FaultRecord { id: id.to_owned(), spec: format!(r#"{{"path":"/{id}"}}"#), remaining, created_at }
+}
+
+async fn fault_rules_are_counted_atomically_and_removed_at_once(store: Arc<dyn Store>) {
+    assert!(store.faults().await.unwrap().is_empty());
+    store.insert_fault(&fault("f-counted", Some(2), 20)).await.unwrap();
+    store.insert_fault(&fault("f-forever", None, 10)).await.unwrap();
+    assert!(matches!(store.insert_fault(&fault("f-forever", None, 30)).await, Err(StoreError::Conflict)));
+    let listed = store.faults().await.unwrap();
+    assert_eq!(listed, [fault("f-forever", None, 10), fault("f-counted", Some(2), 20)], "oldest first");
+
+    // Ten concurrent uses of a rule counted to two: exactly two get it.
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let store = store.clone();
+        set.spawn(async move { store.use_fault("f-counted", true).await.unwrap() });
+    }
+    assert_eq!(set.join_all().await.into_iter().filter(|used| *used).count(), 2);
+    assert!(!store.use_fault("f-counted", true).await.unwrap(), "used up");
+    let counted = store.faults().await.unwrap().into_iter().find(|f| f.id == "f-counted").unwrap();
+    assert_eq!(counted.remaining, Some(0), "listed with nothing left");
+
+    // A rule until removed is usable any number of times, and its remaining stays unset.
+    for _ in 0..3 {
+        assert!(store.use_fault("f-forever", false).await.unwrap());
+    }
+    assert_eq!(store.faults().await.unwrap()[0], fault("f-forever", None, 10));
+    assert!(!store.use_fault("nothing", true).await.unwrap() && !store.use_fault("nothing", false).await.unwrap());
+
+    assert!(store.delete_fault("f-forever").await.unwrap());
+    assert!(!store.delete_fault("f-forever").await.unwrap());
+    assert!(!store.use_fault("f-forever", false).await.unwrap(), "a removed rule never fires");
+    store.delete_faults().await.unwrap();
+    assert!(store.faults().await.unwrap().is_empty());
+}
+
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("momo.db").display());
@@ -401,4 +438,5 @@ conformance!(
     attempts_are_recorded_for_a_batch,
     a_failed_settlement_writes_nothing_and_the_store_recovers,
     a_batch_larger_than_one_statement_is_written_whole,
+    fault_rules_are_counted_atomically_and_removed_at_once,
 );
