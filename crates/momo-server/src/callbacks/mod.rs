@@ -238,12 +238,18 @@ pub fn http_client() -> anyhow::Result<reqwest::Client> {
 mod tests {
     use super::*;
 
+    /// The whole `mtn` schedule, in order: the delay after each attempt until it gives up. Fails
+    /// if tiers are swapped, resized, or if it never gives up.
     #[test]
-    fn mtns_schedule_has_twenty_quick_retries_then_slower_ones() {
-        let delays: Vec<_> = (1..=80).map(|n| next_delay(CallbackRetry::Mtn, n)).collect();
-        assert_eq!(delays.iter().filter(|d| **d == Some(Duration::from_secs(1))).count(), 20);
-        assert_eq!(delays.iter().filter(|d| **d == Some(Duration::from_secs(120))).count(), 30);
-        assert_eq!(delays.iter().filter(|d| **d == Some(Duration::from_secs(3600))).count(), 24);
+    fn mtns_schedule_is_twenty_seconds_then_thirty_two_minute_waits_then_hourly_for_a_day_then_gives_up() {
+        let schedule: Vec<Duration> = (1..=1000).map_while(|attempt| next_delay(CallbackRetry::Mtn, attempt)).collect();
+        let expected: Vec<Duration> = std::iter::repeat_n(Duration::from_secs(1), 20)
+            .chain(std::iter::repeat_n(Duration::from_secs(120), 30))
+            .chain(std::iter::repeat_n(Duration::from_secs(3600), 24))
+            .collect();
+        assert_eq!(schedule, expected);
+        // 75 attempts in all (the first and 74 retries): no retry after the 75th, ever.
+        assert!((75..=10_000).all(|attempt| next_delay(CallbackRetry::Mtn, attempt).is_none()));
         assert_eq!(next_delay(CallbackRetry::Once, 1), None);
     }
 

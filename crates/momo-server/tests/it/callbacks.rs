@@ -350,3 +350,74 @@ async fn a_callback_is_sent_as_soon_as_its_transaction_is_final() {
     assert_eq!(delivery.get_version_num(), 7, "{delivery}");
     assert_eq!(received[0].headers["X-Momo-Reference-Id"], id.as_str());
 }
+
+/// A stored time as the operator API shows it (RFC 3339), in milliseconds.
+fn ms(value: &Value) -> i64 {
+    let text = value.as_str().unwrap_or_else(|| panic!("not a time: {value}"));
+    // `2025-01-31T10:00:01.5Z`: the only shape the operator API writes.
+    let (date, clock) = text.strip_suffix('Z').and_then(|t| t.split_once('T')).unwrap();
+    let date: Vec<i64> = date.split('-').map(|n| n.parse().unwrap()).collect();
+    let (hms, fraction) = clock.split_once('.').unwrap_or((clock, "0"));
+    let hms: Vec<i64> = hms.split(':').map(|n| n.parse().unwrap()).collect();
+    let month = time::Month::try_from(u8::try_from(date[1]).unwrap()).unwrap();
+    let day = time::Date::from_calendar_date(i32::try_from(date[0]).unwrap(), month, u8::try_from(date[2]).unwrap());
+    let millis: i64 = format!("{fraction:0<3}")[..3].parse().unwrap();
+    (i64::from(day.unwrap().to_julian_day()) * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2]) * 1000 + millis
+}
+
+/// The `mtn` retry schedule end to end on the injected clock: a receiver that always answers 500
+/// gets the first attempt, then each retry falls due exactly the tier's delay after the attempt
+/// before it (20 × 1 s, 30 × 2 min, 24 × 1 h, in that order), the clock is moved by that delay,
+/// and the retry is made; after the 75th attempt the delivery is given up.
+#[tokio::test]
+async fn the_mtn_schedule_runs_every_tier_in_order_on_the_clock_and_gives_up_after_75_attempts() {
+    let app = spawn_with(|s| {
+        s.pending_delay = Duration::ZERO;
+        s.worker_interval = Duration::from_millis(10);
+    })
+    .await;
+    let receiver = Receiver::start(500).await;
+    let (_, token) = payer_ready(&app).await;
+    let url = receiver.url("/cb");
+    app.create(
+        "collection",
+        "/v1_0/requesttopay",
+        &token,
+        "sandbox",
+        &new_id(),
+        Some(&url),
+        &rtp_body("56733123453", "1"),
+    )
+    .await;
+    let deliveries = deliveries_when(&app, |d| d.len() == 1).await;
+    let detail_path = format!("/deliveries/{}", deliveries[0]["id"].as_str().unwrap());
+    let mut delays = Vec::new();
+    let detail = loop {
+        let attempts = delays.len() + 1;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let detail = loop {
+            let detail: Value = app.admin(Method::GET, &detail_path, None).await.json().await.unwrap();
+            // The delivery row and its attempt log are two reads: wait until both show the attempt.
+            if detail["attempts"] == attempts && detail["attemptLog"].as_array().unwrap().len() == attempts {
+                break detail;
+            }
+            assert!(std::time::Instant::now() < deadline, "attempt {attempts} was never made: {detail}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        if detail["state"] != "pending" {
+            break detail;
+        }
+        let delay = ms(&detail["nextAttemptAt"]) - ms(&detail["attemptLog"][attempts - 1]["at"]);
+        delays.push(delay);
+        app.clock.advance(Duration::from_millis(u64::try_from(delay).unwrap()));
+        assert!(delays.len() < 200, "the schedule never gives up");
+    };
+    let expected: Vec<i64> = std::iter::repeat_n(1_000, 20)
+        .chain(std::iter::repeat_n(120_000, 30))
+        .chain(std::iter::repeat_n(3_600_000, 24))
+        .collect();
+    assert_eq!(delays, expected);
+    assert_eq!(detail["state"], "failed", "{detail}");
+    assert_eq!(detail["attempts"], 75);
+    assert_eq!(receiver.count(), 75, "every attempt reached the receiver, and no more");
+}
