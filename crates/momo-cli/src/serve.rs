@@ -9,6 +9,7 @@ use clap::Args;
 use momo_server::config::{
     CallbackRetry, PinnedSubscriptionKey, Platform, ReasonFormat, ScenarioProfile, TokenErrorStyle, TokenScope,
 };
+use momo_server::domain::targets::AllowedTarget;
 use momo_server::{Application, Settings};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -88,6 +89,16 @@ pub struct ServeArgs {
     /// Seconds a callback receiver has to answer.
     #[arg(long, env = "MOMO_CALLBACK_TIMEOUT", default_value = "2", value_parser = seconds)]
     callback_timeout: Duration,
+
+    /// Let callbacks go to private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7).
+    /// Link-local and cloud-metadata addresses stay refused.
+    #[arg(long, env = "MOMO_CALLBACK_ALLOW_PRIVATE")]
+    callback_allow_private: bool,
+
+    /// Hosts, addresses or CIDR blocks callbacks may go to even if loopback or private
+    /// (comma-separated, e.g. receiver.internal,10.1.0.0/16).
+    #[arg(long = "callback-allow", env = "MOMO_CALLBACK_ALLOW", value_delimiter = ',')]
+    callback_allow: Vec<AllowedTarget>,
 }
 
 /// A duration in seconds, decimals allowed ("0.5").
@@ -120,6 +131,8 @@ impl From<ServeArgs> for Settings {
             wallet_opening_balance: args.wallet_opening_balance,
             callback_retry: args.callback_retry,
             callback_timeout: args.callback_timeout,
+            callback_allow_private: args.callback_allow_private,
+            callback_allow: args.callback_allow,
             ..Settings::default()
         }
     }

@@ -53,10 +53,11 @@ async fn accept(
     incoming: Incoming<'_>,
 ) -> ApiResult<StatusCode> {
     let env = caller.environment;
-    let callback = check_callback_url(callback.as_deref(), &caller.user.provider_callback_host, env)?
-        .map(|_| callback.unwrap_or_default().trim().to_owned())
-        // The Partner Portal's "Payment Server URL" is where callbacks go when none is given.
-        .or_else(|| caller.user.payment_server_url.clone());
+    let callback =
+        check_callback_url(callback.as_deref(), &caller.user.provider_callback_host, env, &state.callback_targets)?
+            .map(|_| callback.unwrap_or_default().trim().to_owned())
+            // The Partner Portal's "Payment Server URL" is where callbacks go when none is given.
+            .or_else(|| caller.user.payment_server_url.clone());
     let amount_minor = match incoming.amount {
         Some(amount) => parse_amount(amount, env.currency_decimals)?,
         None => 0,

@@ -146,16 +146,7 @@ async fn with_the_once_policy_a_failed_callback_is_not_retried() {
     let receiver = Receiver::start(500).await;
     let (_, token) = payer_ready(&app).await;
     let url = receiver.url("/cb");
-    app.create(
-        "collection",
-        "/v1_0/requesttopay",
-        &token,
-        "sandbox",
-        &new_id(),
-        Some(&url),
-        &rtp_body("56733123453", "1"),
-    )
-    .await;
+    pay_with_callback(&app, &token, &url).await;
     app.clock.advance(Duration::from_secs(3));
     receiver.wait_for(1).await;
     deliveries_when(&app, |d| d.len() == 1 && d[0]["state"] == "failed").await;
@@ -177,16 +168,7 @@ async fn a_receiver_slower_than_the_timeout_is_retried() {
             held.push(socket);
         }
     });
-    app.create(
-        "collection",
-        "/v1_0/requesttopay",
-        &token,
-        "sandbox",
-        &new_id(),
-        Some(&url),
-        &rtp_body("56733123453", "1"),
-    )
-    .await;
+    pay_with_callback(&app, &token, &url).await;
     app.clock.advance(Duration::from_secs(3));
     let deliveries = deliveries_when(&app, |d| d.len() == 1 && d[0]["attempts"].as_i64() >= Some(1)).await;
     let id = deliveries[0]["id"].as_str().unwrap();
@@ -203,17 +185,7 @@ async fn callbacks_never_go_to_another_host() {
     // localhost is not the registered 127.0.0.1: refused before anything is recorded.
     let receiver = Receiver::start(200).await;
     let elsewhere = format!("http://localhost:{}/cb", receiver.port);
-    let r = app
-        .create(
-            "collection",
-            "/v1_0/requesttopay",
-            &token,
-            "sandbox",
-            &new_id(),
-            Some(&elsewhere),
-            &rtp_body("56733123453", "1"),
-        )
-        .await;
+    let r = pay_with_callback(&app, &token, &elsewhere).await;
     assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
     app.clock.advance(Duration::from_secs(3));
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -304,16 +276,7 @@ async fn a_receiver_that_resets_connections_gets_the_callback_later() {
         listener
     });
     let url = format!("http://127.0.0.1:{port}/cb");
-    app.create(
-        "collection",
-        "/v1_0/requesttopay",
-        &token,
-        "sandbox",
-        &new_id(),
-        Some(&url),
-        &rtp_body("56733123453", "1"),
-    )
-    .await;
+    pay_with_callback(&app, &token, &url).await;
     app.clock.advance(Duration::from_secs(3));
     let listener = resets.await.unwrap();
     let std_listener = listener.into_std().unwrap();
@@ -351,6 +314,20 @@ async fn a_callback_is_sent_as_soon_as_its_transaction_is_final() {
     assert_eq!(received[0].headers["X-Momo-Reference-Id"], id.as_str());
 }
 
+/// A request to pay of 1 EUR from a number that succeeds, with this `X-Callback-Url`.
+async fn pay_with_callback(app: &TestApp, token: &str, url: &str) -> reqwest::Response {
+    app.create(
+        "collection",
+        "/v1_0/requesttopay",
+        token,
+        "sandbox",
+        &new_id(),
+        Some(url),
+        &rtp_body("56733123453", "1"),
+    )
+    .await
+}
+
 /// A stored time as the operator API shows it (RFC 3339), in milliseconds.
 fn ms(value: &Value) -> i64 {
     let text = value.as_str().unwrap_or_else(|| panic!("not a time: {value}"));
@@ -379,16 +356,7 @@ async fn the_mtn_schedule_runs_every_tier_in_order_on_the_clock_and_gives_up_aft
     let receiver = Receiver::start(500).await;
     let (_, token) = payer_ready(&app).await;
     let url = receiver.url("/cb");
-    app.create(
-        "collection",
-        "/v1_0/requesttopay",
-        &token,
-        "sandbox",
-        &new_id(),
-        Some(&url),
-        &rtp_body("56733123453", "1"),
-    )
-    .await;
+    pay_with_callback(&app, &token, &url).await;
     let deliveries = deliveries_when(&app, |d| d.len() == 1).await;
     let detail_path = format!("/deliveries/{}", deliveries[0]["id"].as_str().unwrap());
     let mut delays = Vec::new();
@@ -420,4 +388,131 @@ async fn the_mtn_schedule_runs_every_tier_in_order_on_the_clock_and_gives_up_aft
     assert_eq!(detail["state"], "failed", "{detail}");
     assert_eq!(detail["attempts"], 75);
     assert_eq!(receiver.count(), 75, "every attempt reached the receiver, and no more");
+}
+
+/// An API user and a token on `app` with this `providerCallbackHost`.
+async fn user_with_host(app: &TestApp, host: &str) -> String {
+    let user = new_id();
+    let created = app.create_api_user(&user, host).await;
+    assert_eq!(created.status(), StatusCode::CREATED, "{host}: {}", created.text().await.unwrap());
+    let key: Value = app.create_api_key(&user).await.json().await.unwrap();
+    app.access_token("collection", &user, key["apiKey"].as_str().unwrap()).await
+}
+
+/// The `code` and `message` of a MoMo error answer with this status.
+async fn refusal(response: reqwest::Response, status: u16) -> String {
+    let (got, body) = status_and_body(response).await;
+    assert_eq!(got.as_u16(), status, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["code"], "VALIDATION_ERROR", "{body}");
+    body["message"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn provisioning_a_link_local_or_cloud_metadata_callback_host_is_a_400() {
+    let app = spawn_with(|s| {
+        s.callback_allow_private = true;
+        s.callback_allow = vec!["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()];
+    })
+    .await;
+    for host in [
+        "169.254.169.254",
+        "169.254.169.254:80",
+        "http://169.254.169.254/latest/meta-data/",
+        "metadata.google.internal",
+        "http://[fd00:ec2::254]/",
+        "100.100.100.200",
+        "http://[fe80::1]:8080/",
+    ] {
+        let user = new_id();
+        let message = refusal(app.create_api_user(&user, host).await, 400).await;
+        assert!(message.contains("never sent there"), "{host}: {message}");
+        assert_eq!(app.api_user(&user).await.status(), StatusCode::NOT_FOUND, "{host} was stored");
+    }
+}
+
+#[tokio::test]
+async fn a_private_callback_host_is_refused_by_default_and_accepted_when_allowed() {
+    let app = spawn_app().await;
+    for host in ["10.0.0.1", "192.168.1.20:8080", "http://172.16.5.5/cb", "http://[fd12::1]/"] {
+        let message = refusal(app.create_api_user(&new_id(), host).await, 400).await;
+        assert!(message.contains("private address"), "{host}: {message}");
+    }
+    let receiver = Receiver::start(200).await;
+    let url = format!("http://10.0.0.1:{}/cb", receiver.port);
+    // An X-Callback-Url naming a private address is refused on sight as well.
+    let token = user_with_host(&app, "127.0.0.1").await;
+    let r = pay_with_callback(&app, &token, &url).await;
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR, "not the registered host");
+
+    let flag = spawn_with(|s| s.callback_allow_private = true).await;
+    assert_eq!(flag.create_api_user(&new_id(), "10.0.0.1").await.status(), StatusCode::CREATED);
+    let listed = spawn_with(|s| s.callback_allow = vec!["192.168.0.0/16".parse().unwrap()]).await;
+    assert_eq!(listed.create_api_user(&new_id(), "192.168.1.20:8080").await.status(), StatusCode::CREATED);
+    let message = refusal(listed.create_api_user(&new_id(), "10.0.0.1").await, 400).await;
+    assert!(message.contains("private address"), "{message}");
+}
+
+/// The server listens on every interface, so loopback receivers are not allowed; `localhost` is a
+/// name, accepted at registration, and refused once it resolves, at the delivery attempt: the
+/// attempt is recorded as failed with the reason, nothing reaches the receiver and it is not
+/// retried.
+#[tokio::test]
+async fn a_name_that_resolves_to_a_refused_address_gets_no_callback() {
+    let mut app = spawn_with(|s| s.bind = std::net::SocketAddr::from(([0, 0, 0, 0], 0))).await;
+    let port = app.base.rsplit_once(':').unwrap().1.to_owned();
+    app.base = format!("http://127.0.0.1:{port}");
+    let message = refusal(app.create_api_user(&new_id(), "127.0.0.1").await, 400).await;
+    assert!(message.contains("loopback address"), "{message}");
+
+    let receiver = Receiver::start(200).await;
+    let token = user_with_host(&app, "localhost").await;
+    let url = format!("http://localhost:{}/cb", receiver.port);
+    let r = pay_with_callback(&app, &token, &url).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    app.clock.advance(Duration::from_secs(3));
+    let deliveries = deliveries_when(&app, |d| d.len() == 1 && d[0]["state"] == "failed").await;
+    assert_eq!(deliveries[0]["attempts"], 1, "a refused target is not retried: {deliveries:?}");
+    let id = deliveries[0]["id"].as_str().unwrap();
+    let detail: Value = app.admin(Method::GET, &format!("/deliveries/{id}"), None).await.json().await.unwrap();
+    let error = detail["attemptLog"][0]["error"].as_str().unwrap();
+    assert!(error.starts_with("refused target: localhost resolves only to refused addresses"), "{error}");
+    assert!(error.contains("loopback address"), "{error}");
+    assert_eq!(receiver.count(), 0);
+}
+
+#[tokio::test]
+async fn callbacks_go_only_to_the_registered_port() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(200).await;
+    let other = Receiver::start(200).await;
+    let token = user_with_host(&app, &format!("127.0.0.1:{}", receiver.port)).await;
+    let body = rtp_body("56733123453", "1");
+    let wrong = other.url("/cb");
+    let r = app.create("collection", "/v1_0/requesttopay", &token, "sandbox", &new_id(), Some(&wrong), &body).await;
+    let (status, answer) = status_and_body(r).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(answer.contains(r#""code":"INVALID_CALLBACK_URL_HOST""#), "{answer}");
+    let right = receiver.url("/cb");
+    let r = app.create("collection", "/v1_0/requesttopay", &token, "sandbox", &new_id(), Some(&right), &body).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    app.clock.advance(Duration::from_secs(3));
+    receiver.wait_for(1).await;
+    deliveries_when(&app, |d| d.len() == 1 && d[0]["state"] == "delivered").await;
+    assert_eq!(other.count(), 0);
+}
+
+#[tokio::test]
+async fn callback_urls_and_hosts_with_user_info_are_a_400_and_not_stored() {
+    let app = spawn_app().await;
+    let message = refusal(app.create_api_user(&new_id(), "http://user:secret@webhook.site/").await, 400).await;
+    assert!(message.contains("user name or password"), "{message}");
+    let receiver = Receiver::start(200).await;
+    let token = user_with_host(&app, "127.0.0.1").await;
+    let url = format!("http://user:secret@127.0.0.1:{}/cb", receiver.port);
+    let r = pay_with_callback(&app, &token, &url).await;
+    let message = refusal(r, 400).await;
+    assert!(message.contains("user name or password"), "{message}");
+    let transactions = app.admin(Method::GET, "/transactions", None).await.text().await.unwrap();
+    assert!(!transactions.contains("secret"), "{transactions}");
 }
