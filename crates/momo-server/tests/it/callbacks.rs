@@ -516,3 +516,126 @@ async fn callback_urls_and_hosts_with_user_info_are_a_400_and_not_stored() {
     let transactions = app.admin(Method::GET, "/transactions", None).await.text().await.unwrap();
     assert!(!transactions.contains("secret"), "{transactions}");
 }
+
+/// A sandbox invoice for 700000 EUR, pending for the default delay, with this `X-Callback-Url`.
+async fn pending_invoice(app: &TestApp, token: &str, callback: Option<&str>) -> String {
+    let invoice = serde_json::json!({
+        "externalId": "inv-1", "amount": "700000", "currency": "EUR", "validityDuration": "360",
+        "intendedPayer": {"partyIdType": "MSISDN", "partyId": "5677876667"},
+        "payee": {"partyIdType": "MSISDN", "partyId": "46733123450"},
+        "description": "MoMo Invoice API"
+    });
+    let id = new_id();
+    let r = app.create("collection", "/v2_0/invoice", token, "sandbox", &id, callback, &invoice).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    id
+}
+
+/// `DELETE /collection/v2_0/invoice/{invoice}` with this `X-Reference-Id` (if any) and `X-Callback-Url`.
+async fn cancel_invoice(
+    app: &TestApp,
+    token: &str,
+    invoice: &str,
+    reference: Option<&str>,
+    callback: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .delete(app.url(&format!("/collection/v2_0/invoice/{invoice}")))
+        .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+        .bearer_auth(token)
+        .header("X-Target-Environment", "sandbox")
+        .json(&serde_json::json!({"externalId": "cancel-1"}));
+    if let Some(reference) = reference {
+        request = request.header("X-Reference-Id", reference);
+    }
+    if let Some(url) = callback {
+        request = request.header("X-Callback-Url", url);
+    }
+    request.send().await.unwrap()
+}
+
+async fn invoice_status(app: &TestApp, token: &str, invoice: &str) -> Value {
+    app.get("collection", &format!("/v2_0/invoice/{invoice}"), token, "sandbox").await.json().await.unwrap()
+}
+
+/// The cancel's own callback: PUT to its `X-Callback-Url` with the invoice's final status body,
+/// signed and carrying the cancel's reference id, besides the invoice's own callback.
+async fn cancel_callback_carries_the_cancelled_invoice(app: &TestApp) {
+    let receiver = Receiver::start(200).await;
+    let token = user_with_host(app, "127.0.0.1").await;
+    let invoice = pending_invoice(app, &token, Some(&receiver.url("/invoice"))).await;
+    let cancellation = new_id();
+    let r = cancel_invoice(app, &token, &invoice, Some(&cancellation), Some(&receiver.url("/cancel"))).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let got = receiver.wait_for(2).await;
+    let status = app.get("collection", &format!("/v2_0/invoice/{invoice}"), &token, "sandbox").await;
+    let status = status.text().await.unwrap();
+    assert!(status.contains(r#""status":"FAILED""#) && status.contains("TRANSACTION_CANCELED"), "{status}");
+    let cancel = got.iter().find(|r| r.path == "/cancel").expect("the cancel's callback");
+    assert_eq!(cancel.method, "PUT", "the spec's \"PUT Callback URL\"");
+    assert_eq!(cancel.body, status);
+    assert_eq!(cancel.headers["x-momo-reference-id"], cancellation.as_str());
+    assert!(cancel.headers["x-momo-signature"].to_str().unwrap().starts_with("t="));
+    let own = got.iter().find(|r| r.path == "/invoice").expect("the invoice's own callback");
+    assert_eq!(own.body, status);
+    assert_eq!(own.headers["x-momo-reference-id"], invoice.as_str());
+    deliveries_when(app, |d| d.len() == 2 && d.iter().all(|d| d["state"] == "delivered")).await;
+    let listed = app.admin(Method::GET, "/transactions", None).await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    assert!(listed.text().await.unwrap().contains("invoicecancellation"), "the cancellation is recorded");
+}
+
+#[tokio::test]
+async fn cancelling_an_invoice_calls_back_the_cancels_url_with_the_cancelled_invoice() {
+    cancel_callback_carries_the_cancelled_invoice(&spawn_app().await).await;
+}
+
+/// On PostgreSQL the cancellation is settled by the settler, not in the insert's commit: the same
+/// callback comes out.
+#[tokio::test]
+async fn cancelling_an_invoice_calls_back_the_cancels_url_on_postgres() {
+    let Some(url) = fresh_postgres_database().await else { return };
+    let app = spawn_with(|s| s.database_url = Some(secrecy::SecretString::from(url))).await;
+    cancel_callback_carries_the_cancelled_invoice(&app).await;
+}
+
+#[tokio::test]
+async fn a_cancel_with_a_foreign_callback_host_is_refused_and_cancels_nothing() {
+    let app = spawn_app().await;
+    let token = user_with_host(&app, "127.0.0.1").await;
+    let invoice = pending_invoice(&app, &token, None).await;
+    let r = cancel_invoice(&app, &token, &invoice, Some(&new_id()), Some("http://evil.example/cb")).await;
+    let (status, body) = status_and_body(r).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body.contains(r#""code":"INVALID_CALLBACK_URL_HOST""#), "{body}");
+    let r = cancel_invoice(&app, &token, &invoice, Some(&new_id()), Some("http://user:pw@127.0.0.1/cb")).await;
+    assert!(refusal(r, 400).await.contains("user name or password"));
+    assert_eq!(invoice_status(&app, &token, &invoice).await["status"], "PENDING");
+}
+
+#[tokio::test]
+async fn a_cancel_without_a_valid_reference_id_is_a_400_and_cancels_nothing() {
+    let app = spawn_app().await;
+    let token = user_with_host(&app, "127.0.0.1").await;
+    let invoice = pending_invoice(&app, &token, None).await;
+    let missing = refusal(cancel_invoice(&app, &token, &invoice, None, None).await, 400).await;
+    assert!(missing.contains("X-Reference-Id"), "{missing}");
+    let malformed = refusal(cancel_invoice(&app, &token, &invoice, Some("not-a-uuid"), None).await, 400).await;
+    assert!(malformed.contains("X-Reference-Id"), "{malformed}");
+    assert_eq!(invoice_status(&app, &token, &invoice).await["status"], "PENDING");
+}
+
+#[tokio::test]
+async fn a_reused_cancel_reference_id_is_a_409_and_cancels_nothing() {
+    let app = spawn_app().await;
+    let token = user_with_host(&app, "127.0.0.1").await;
+    let first = pending_invoice(&app, &token, None).await;
+    let second = pending_invoice(&app, &token, None).await;
+    let reference = new_id();
+    assert_eq!(cancel_invoice(&app, &token, &first, Some(&reference), None).await.status(), StatusCode::ACCEPTED);
+    assert_answer(cancel_invoice(&app, &token, &second, Some(&reference), None).await, 409, ALREADY_EXISTS_BODY).await;
+    assert_eq!(invoice_status(&app, &token, &second).await["status"], "PENDING");
+    // The same cancel sent again: the reference id is taken.
+    assert_answer(cancel_invoice(&app, &token, &first, Some(&reference), None).await, 409, ALREADY_EXISTS_BODY).await;
+}
