@@ -10,6 +10,7 @@ use momo_server::config::{
     CallbackRetry, PinnedSubscriptionKey, Platform, ReasonFormat, SandboxBalance, ScenarioProfile, TokenErrorStyle,
     TokenScope,
 };
+use momo_server::domain::targets::AllowedTarget;
 use momo_server::{Application, Settings};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -116,6 +117,15 @@ pub struct ServeArgs {
     /// in the listen backlog.
     #[arg(long, env = "MOMO_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// Let callbacks go to private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7).
+    /// Link-local and cloud-metadata addresses stay refused.
+    #[arg(long, env = "MOMO_CALLBACK_ALLOW_PRIVATE")]
+    callback_allow_private: bool,
+
+    /// Hosts, addresses or CIDR blocks callbacks may go to even if loopback or private
+    /// (comma-separated, e.g. receiver.internal,10.1.0.0/16).
+    #[arg(long = "callback-allow", env = "MOMO_CALLBACK_ALLOW", value_delimiter = ',')]
+    callback_allow: Vec<AllowedTarget>,
 }
 
 /// A duration in seconds, decimals allowed ("0.5").
@@ -163,6 +173,8 @@ impl From<ServeArgs> for Settings {
             body_read_timeout: args.body_read_timeout,
             keep_alive_timeout: args.keep_alive_timeout,
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            callback_allow_private: args.callback_allow_private,
+            callback_allow: args.callback_allow,
             ..Settings::default()
         }
     }

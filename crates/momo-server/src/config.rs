@@ -57,6 +57,10 @@ pub struct Settings {
     pub callback_retry: CallbackRetry,
     /// How long a callback receiver has to answer.
     pub callback_timeout: Duration,
+    /// Callbacks may go to private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7).
+    pub callback_allow_private: bool,
+    /// Hosts and address blocks callbacks may go to even if loopback or private.
+    pub callback_allow: Vec<crate::domain::targets::AllowedTarget>,
     /// How often the settlement and delivery workers look for due work.
     pub worker_interval: Duration,
     /// How long a client has to send a whole request head, counted from when the server starts
@@ -95,6 +99,8 @@ impl Default for Settings {
             sandbox_balance: SandboxBalance::Ledger,
             callback_retry: CallbackRetry::Mtn,
             callback_timeout: Duration::from_secs(2),
+            callback_allow_private: false,
+            callback_allow: Vec::new(),
             worker_interval: Duration::from_millis(100),
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(30),

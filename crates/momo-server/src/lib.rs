@@ -7,7 +7,7 @@
 //! - [`api`]: the MoMo operations, built from one table ([`api::surface::OPERATIONS`]).
 //! - [`admin`]: the operator API under `/_momo/admin`.
 //! - [`extract`]: typed extractors whose rejections are MoMo-shaped [`error::ApiError`]s.
-//! - [`domain`]: pure logic (credentials, tokens, clock, money).
+//! - [`domain`]: pure logic (credentials, tokens, clock, money, callback targets).
 //! - [`data_dir`]: the data directory and database files, private to the server's user.
 //! - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL engines.
 //! - [`cache`]: the invalidated credential cache that keeps the database off the hot path.

@@ -68,8 +68,16 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
-        let http = crate::callbacks::http_client()?;
-        let state = AppState::new(settings, store, prepared.tokens, hasher, clock, prepared.callback_root, http);
+        let targets = std::sync::Arc::new(crate::domain::targets::TargetPolicy {
+            // Loopback receivers are the local-development case: only for a server that is itself
+            // reachable on loopback alone.
+            allow_loopback: listener.local_addr()?.ip().is_loopback(),
+            allow_private: settings.callback_allow_private,
+            allow: settings.callback_allow.clone(),
+        });
+        let http = crate::callbacks::http_client(targets.clone())?;
+        let state =
+            AppState::new(settings, store, prepared.tokens, hasher, clock, prepared.callback_root, http, targets);
         state.cache.refresh(state.store.as_ref()).await?;
         state.faults.refresh(state.store.as_ref()).await?;
         Ok(Self { listener, state, max_connections, created, database })

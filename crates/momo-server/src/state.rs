@@ -27,6 +27,8 @@ pub struct Inner {
     pub callback_root: Vec<u8>,
     /// The client callbacks are sent with.
     pub http: reqwest::Client,
+    /// Where callbacks may go ([`crate::domain::targets`]).
+    pub callback_targets: Arc<crate::domain::targets::TargetPolicy>,
     /// Fault-injection rules of this instance.
     pub faults: crate::faults::Faults,
     /// Woken when a callback may have become due (a transaction was made final), so that the
@@ -45,6 +47,7 @@ impl AppState {
         clock: Clock,
         callback_root: Vec<u8>,
         http: reqwest::Client,
+        callback_targets: Arc<crate::domain::targets::TargetPolicy>,
     ) -> Self {
         Self(Arc::new(Inner {
             settings,
@@ -55,6 +58,7 @@ impl AppState {
             clock,
             callback_root,
             http,
+            callback_targets,
             faults: crate::faults::Faults::default(),
             callbacks_waiting: tokio::sync::Notify::new(),
             connections: Arc::default(),

@@ -84,11 +84,20 @@ async fn create_user(
         let known: Vec<_> = momo_types::ENVIRONMENTS.iter().map(|e| e.name).collect();
         ApiError::BadRequest(format!("Unknown environment {:?}; known: {}.", body.environment, known.join(", ")))
     })?;
-    check_callback_host(&body.provider_callback_host).map_err(ApiError::BadRequest)?;
+    check_callback_host(&body.provider_callback_host, &state.callback_targets).map_err(ApiError::BadRequest)?;
     if let Some(url) = &body.payment_server_url {
         let parsed = url::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
-        if parsed.is_none() {
+        let Some(parsed) = parsed else {
             return Err(ApiError::BadRequest("paymentServerUrl must be an absolute http(s) URL.".into()));
+        };
+        if crate::domain::validation::has_user_info(&parsed) {
+            return Err(ApiError::BadRequest("paymentServerUrl must not carry a user name or password.".into()));
+        }
+        if let Some(host) = parsed.host() {
+            state
+                .callback_targets
+                .check_host(&host)
+                .map_err(|why| ApiError::BadRequest(format!("paymentServerUrl: {why}.")))?;
         }
     }
     let (id, key) =

@@ -53,8 +53,7 @@ async fn accept(
     incoming: Incoming<'_>,
 ) -> ApiResult<StatusCode> {
     let env = caller.environment;
-    let callback = check_callback_url(callback.as_deref(), &caller.user.provider_callback_host, env)?
-        .map(|_| callback.unwrap_or_default().trim().to_owned())
+    let callback = checked_callback_url(state, caller, callback)?
         // The Partner Portal's "Payment Server URL" is where callbacks go when none is given.
         .or_else(|| caller.user.payment_server_url.clone());
     let amount_minor = match incoming.amount {
@@ -93,16 +92,30 @@ async fn accept(
         updated_at: now,
         cancelled_at: None,
     };
-    match settle::immediate(state, &record).map_err(ApiError::Internal)? {
+    commit(state, &record).await?;
+    tracing::info!(reference_id = %reference, kind = incoming.kind.as_str(), api_user = %caller.user.id, "transaction accepted");
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The `X-Callback-Url` header, trimmed, once it passed the checks (host, port, scheme, policy).
+fn checked_callback_url(state: &AppState, caller: &Caller, header: Option<String>) -> ApiResult<Option<String>> {
+    let host = &caller.user.provider_callback_host;
+    Ok(check_callback_url(header.as_deref(), host, caller.environment, &state.callback_targets)?
+        .map(|_| header.unwrap_or_default().trim().to_owned()))
+}
+
+/// Record an accepted transaction, settled in the same commit if its outcome is due at once;
+/// a taken reference id is a 409 (the primary key decides, also under concurrency).
+async fn commit(state: &AppState, record: &TransactionRecord) -> ApiResult<()> {
+    match settle::immediate(state, record).map_err(ApiError::Internal)? {
         Some(finalization) => {
-            if state.store.insert_settled(&record, &finalization).await? {
+            if state.store.insert_settled(record, &finalization).await? {
                 state.callbacks_waiting.notify_one();
             }
         }
-        None => state.store.insert_transaction(&record).await?,
+        None => state.store.insert_transaction(record).await?,
     }
-    tracing::info!(reference_id = %reference, kind = incoming.kind.as_str(), api_user = %caller.user.id, "transaction accepted");
-    Ok(StatusCode::ACCEPTED)
+    Ok(())
 }
 
 /// Sandbox: the test numbers decide. Production: requests to pay wait for the payer's approval
@@ -485,18 +498,58 @@ async fn cancel_pending(state: &AppState, tx: &TransactionRecord, reason: &str) 
 }
 
 /// `DELETE /collection/v2_0/invoice/{referenceId}`: the sandbox answers 202 (the spec says 200);
-/// the invoice becomes FAILED with `TRANSACTION_CANCELED` and its callback is sent.
+/// the invoice becomes FAILED with `TRANSACTION_CANCELED` and its own callback is sent.
+///
+/// The cancellation is a request of its own: its `X-Reference-Id` (a new UUID v4) is recorded,
+/// so a reused one is a 409 `RESOURCE_ALREADY_EXIST` as on every create, and its `X-Callback-Url`
+/// (checked like a create's) gets the invoice's final status body, the result of the
+/// cancellation, through the outbox: signed and retried like every callback. No Payment Server
+/// URL fallback here: that URL already gets the invoice's own callback.
 pub async fn cancel_invoice(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(reference): PathParam,
-    _new_reference: ReferenceIdHeader,
-    OptionalJson(_body): OptionalJson<CancelInvoice>,
+    cancellation: ReferenceIdHeader,
+    callback: CallbackUrlHeader,
+    OptionalJson(body): OptionalJson<CancelInvoice>,
 ) -> ApiResult<StatusCode> {
+    let callback = checked_callback_url(&state, &caller, callback.0)?;
     let tx = load(&state, &caller, Kind::Invoice, &reference).await?;
+    let key =
+        TxKey { product: caller.product, kind: Kind::InvoiceCancellation, reference_id: cancellation.0.to_string() };
+    if state.store.transaction(&key).await?.is_some() {
+        return Err(ApiError::ResourceAlreadyExist);
+    }
     if tx.status.is_final() || !cancel_pending(&state, &tx, "TRANSACTION_CANCELED").await? {
         return Err(ApiError::Refused(StatusCode::CONFLICT, ErrorCode::NotAllowed, "The invoice is already final."));
     }
+    let cancelled = state.store.transaction(&tx.key).await?.ok_or(ApiError::ResourceNotFound)?;
+    let now = state.clock.now_ms();
+    let record = TransactionRecord {
+        key,
+        api_user: caller.user.id.clone(),
+        environment: cancelled.environment.clone(),
+        currency: cancelled.currency.clone(),
+        amount_minor: 0,
+        party: None,
+        external_id: body.and_then(|b| b.external_id),
+        request: status_json(&state, &cancelled).await?,
+        api_version: ApiVersion::V2,
+        status: TransactionStatus::Pending,
+        reason: None,
+        financial_transaction_id: None,
+        callback_url: callback,
+        outcome: Some(Outcome::Successful.to_column()),
+        due_at: Some(now),
+        awaiting_approval: false,
+        related_reference_id: Some(tx.key.reference_id.clone()),
+        notifications: 0,
+        created_at: now,
+        updated_at: now,
+        cancelled_at: None,
+    };
+    commit(&state, &record).await?;
+    tracing::info!(reference_id = %record.key.reference_id, invoice = %tx.key.reference_id, "invoice cancelled");
     Ok(StatusCode::ACCEPTED)
 }
 

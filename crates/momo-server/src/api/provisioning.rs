@@ -21,7 +21,7 @@ pub async fn create_api_user(
     ReferenceIdHeader(id): ReferenceIdHeader,
     MomoJson(body): MomoJson<CreateApiUser>,
 ) -> ApiResult<StatusCode> {
-    check_callback_host(&body.provider_callback_host).map_err(ApiError::BadRequest)?;
+    check_callback_host(&body.provider_callback_host, &state.callback_targets).map_err(ApiError::BadRequest)?;
     let user = ApiUserRecord {
         id: id.to_string(),
         environment: "sandbox".into(),

@@ -6,8 +6,12 @@
 //! on PostgreSQL), so several instances share the work without sending one delivery twice at the
 //! same time; a lease that outlives a crashed worker expires and the row is tried again.
 //!
-//! Every attempt is recorded (time, status, latency, error). Redirects are not followed and only
-//! the API user's registered host (or its Payment Server URL's host) is ever contacted.
+//! Every attempt is recorded (time, status, latency, error). Redirects are not followed, no proxy
+//! is used, and only the API user's registered host and port (or its Payment Server URL's) is ever
+//! contacted, at an address the callback target policy ([`crate::domain::targets`]) allows: IP
+//! literals are checked before the attempt, names by the client's resolver on every attempt, so a
+//! name re-pointed at an internal address after registration gains nothing. A refused target is
+//! recorded as a failed attempt and not retried.
 //!
 //! Beyond MTN, each request carries headers that let a receiver authenticate and correlate it:
 //! - `X-Momo-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed with the
@@ -15,13 +19,16 @@
 //! - `X-Momo-Reference-Id`: the transaction's reference id (MTN's bodies do not carry it);
 //! - `X-Momo-Delivery-Id`: the same on every retry of one delivery, for de-duplication.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::config::CallbackRetry;
-use crate::domain::validation::registered_host;
+use crate::domain::targets::TargetPolicy;
+use crate::domain::validation::on_registered_target;
 use crate::state::AppState;
 use crate::store::{AttemptRecord, DeliveryNext, DeliveryRecord};
 
@@ -190,14 +197,16 @@ async fn send(state: &AppState, delivery: &DeliveryRecord, at: i64) -> Result<u1
         .map_err(|e| SendError::Transport(format!("store: {e}")))?
         .ok_or_else(|| SendError::Refused("the API user no longer exists".into()))?;
     let url = url::Url::parse(&delivery.url).map_err(|_| SendError::Refused("malformed callback URL".into()))?;
-    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    let payment_server_host = user
-        .payment_server_url
-        .as_deref()
-        .and_then(|u| url::Url::parse(u).ok())
-        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
-    if host != registered_host(&user.provider_callback_host) && Some(&host) != payment_server_host.as_ref() {
-        return Err(SendError::Refused(format!("{host} is not the API user's registered callback host")));
+    let registered = on_registered_target(&url, &user.provider_callback_host)
+        || user.payment_server_url.as_deref().is_some_and(|u| on_registered_target(&url, u));
+    if !registered {
+        let host = url.host_str().unwrap_or_default();
+        let port = url.port_or_known_default().unwrap_or_default();
+        return Err(SendError::Refused(format!("{host}:{port} is not the API user's registered callback host")));
+    }
+    // Names are checked by the resolver as they are resolved; IP literals are never resolved.
+    if let Some(host @ (url::Host::Ipv4(_) | url::Host::Ipv6(_))) = url.host() {
+        state.callback_targets.check_host(&host).map_err(|why| SendError::Refused(format!("refused target: {why}")))?;
     }
     let method = reqwest::Method::from_bytes(delivery.method.as_bytes()).unwrap_or(reqwest::Method::PUT);
     let secret = signing_secret(&state.callback_root, &delivery.api_user);
@@ -214,6 +223,9 @@ async fn send(state: &AppState, delivery: &DeliveryRecord, at: i64) -> Result<u1
         .send()
         .await
         .map_err(|e| {
+            if let Some(refused) = refused_target(&e) {
+                return SendError::Refused(format!("refused target: {}", refused.0));
+            }
             let kind = if e.is_timeout() {
                 "timed out"
             } else if e.is_connect() {
@@ -226,24 +238,73 @@ async fn send(state: &AppState, delivery: &DeliveryRecord, at: i64) -> Result<u1
     Ok(response.status().as_u16())
 }
 
-/// The HTTP client for callbacks: no redirects, rustls with verified certificates.
-pub fn http_client() -> anyhow::Result<reqwest::Client> {
+/// The HTTP client for callbacks: no redirects, no proxy (a proxy would resolve names where the
+/// policy cannot see the addresses), rustls with verified certificates, and a resolver that hands
+/// the connector only the addresses the callback target policy allows.
+pub fn http_client(targets: Arc<TargetPolicy>) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(PolicyResolver(targets)))
         .user_agent(concat!("openmomo/", env!("CARGO_PKG_VERSION")))
         .build()?)
+}
+
+/// The system resolver, filtered by the callback target policy.
+struct PolicyResolver(Arc<TargetPolicy>);
+
+/// A name that resolved only to addresses the policy refuses.
+#[derive(Debug)]
+struct RefusedTarget(String);
+
+impl std::fmt::Display for RefusedTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RefusedTarget {}
+
+impl reqwest::dns::Resolve for PolicyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let targets = self.0.clone();
+        Box::pin(async move {
+            let host = name.as_str();
+            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host, 0)).await?.collect();
+            let allowed = targets.filter(host, resolved).map_err(RefusedTarget)?;
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The policy's refusal, if that is why a request failed (it is deep in the error's chain).
+fn refused_target(error: &reqwest::Error) -> Option<&RefusedTarget> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    while let Some(e) = source {
+        if let Some(refused) = e.downcast_ref::<RefusedTarget>() {
+            return Some(refused);
+        }
+        source = e.source();
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The whole `mtn` schedule, in order: the delay after each attempt until it gives up. Fails
+    /// if tiers are swapped, resized, or if it never gives up.
     #[test]
-    fn mtns_schedule_has_twenty_quick_retries_then_slower_ones() {
-        let delays: Vec<_> = (1..=80).map(|n| next_delay(CallbackRetry::Mtn, n)).collect();
-        assert_eq!(delays.iter().filter(|d| **d == Some(Duration::from_secs(1))).count(), 20);
-        assert_eq!(delays.iter().filter(|d| **d == Some(Duration::from_secs(120))).count(), 30);
-        assert_eq!(delays.iter().filter(|d| **d == Some(Duration::from_secs(3600))).count(), 24);
+    fn mtns_schedule_is_twenty_seconds_then_thirty_two_minute_waits_then_hourly_for_a_day_then_gives_up() {
+        let schedule: Vec<Duration> = (1..=1000).map_while(|attempt| next_delay(CallbackRetry::Mtn, attempt)).collect();
+        let expected: Vec<Duration> = std::iter::repeat_n(Duration::from_secs(1), 20)
+            .chain(std::iter::repeat_n(Duration::from_secs(120), 30))
+            .chain(std::iter::repeat_n(Duration::from_secs(3600), 24))
+            .collect();
+        assert_eq!(schedule, expected);
+        // 75 attempts in all (the first and 74 retries): no retry after the 75th, ever.
+        assert!((75..=10_000).all(|attempt| next_delay(CallbackRetry::Mtn, attempt).is_none()));
         assert_eq!(next_delay(CallbackRetry::Once, 1), None);
     }
 

@@ -23,6 +23,9 @@ pub enum Kind {
     PreApproval,
     Payment,
     CashTransfer,
+    /// A `DELETE …/invoice/{id}`: it has its own `X-Reference-Id` and callback. Its result is the
+    /// invoice's status as the cancellation left it, kept whole in its `request` column.
+    InvoiceCancellation,
 }
 
 impl Kind {
@@ -37,10 +40,11 @@ impl Kind {
             Kind::PreApproval => "preapproval",
             Kind::Payment => "payment",
             Kind::CashTransfer => "cashtransfer",
+            Kind::InvoiceCancellation => "invoicecancellation",
         }
     }
 
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::RequestToPay,
         Kind::RequestToWithdraw,
         Kind::Transfer,
@@ -50,6 +54,7 @@ impl Kind {
         Kind::PreApproval,
         Kind::Payment,
         Kind::CashTransfer,
+        Kind::InvoiceCancellation,
     ];
 
     pub fn parse(s: &str) -> Option<Kind> {
@@ -62,13 +67,13 @@ impl Kind {
             Kind::RequestToPay | Kind::RequestToWithdraw | Kind::Invoice => Some(Flow::FromParty),
             Kind::Transfer | Kind::Deposit | Kind::Refund | Kind::CashTransfer => Some(Flow::ToParty),
             Kind::Payment => Some(Flow::ToProvider),
-            Kind::PreApproval => None,
+            Kind::PreApproval | Kind::InvoiceCancellation => None,
         }
     }
 
     /// Whether MTN's sandbox writes this kind's `reason` as an object (reference §8.2).
     fn object_reason_when_observed(self) -> bool {
-        matches!(self, Kind::Invoice | Kind::PreApproval | Kind::Payment)
+        matches!(self, Kind::Invoice | Kind::PreApproval | Kind::Payment | Kind::InvoiceCancellation)
     }
 
     /// The method of its callback (reference §10.4): v1 withdraw, deposit and refund use POST
@@ -91,7 +96,7 @@ impl Kind {
             (Kind::Transfer, _) => ScenarioOp::DisbursementTransfer,
             (Kind::PreApproval, _) => ScenarioOp::PreApproval,
             (Kind::CashTransfer, _) => ScenarioOp::CashTransfer,
-            (Kind::Invoice | Kind::Payment, _) => return None,
+            (Kind::Invoice | Kind::Payment | Kind::InvoiceCancellation, _) => return None,
         })
     }
 }
@@ -340,6 +345,8 @@ pub fn status_body(fields: &StatusFields<'_>, format: ReasonFormat) -> anyhow::R
             let r: CashTransfer = serde_json::from_str(fields.request)?;
             serde_json::to_string(&CashTransferResult { request: r, financial_transaction_id: fti, status, reason })?
         }
+        // The cancelled invoice's status body, as it was made final by the cancellation.
+        Kind::InvoiceCancellation => fields.request.to_owned(),
     };
     Ok(body)
 }

@@ -5,6 +5,7 @@ use momo_types::payments::{Party, PartyIdType};
 use momo_types::Environment;
 
 use crate::domain::money::MAX_AMOUNT_MINOR;
+use crate::domain::targets::TargetPolicy;
 use crate::error::ApiError;
 
 /// The longest `payerMessage` / `payeeNote` MTN accepts (its common-error page).
@@ -120,28 +121,47 @@ fn is_email(s: &str) -> bool {
         && !domain.contains('@')
 }
 
-/// The host part of a `providerCallbackHost` (which may be a URL or carry a port).
-pub fn registered_host(provider_callback_host: &str) -> String {
+/// The host (lowercase) and, if one is given, the port of a `providerCallbackHost` (a host
+/// name, `host:port`, or a URL) or of a Payment Server URL.
+pub fn registered_target(provider_callback_host: &str) -> (String, Option<u16>) {
     let value = provider_callback_host.trim();
     if value.contains("://") {
         if let Ok(url) = url::Url::parse(value) {
-            return url.host_str().unwrap_or_default().to_ascii_lowercase();
+            return (url.host_str().unwrap_or_default().to_ascii_lowercase(), url.port());
         }
     }
-    let host = match value.rsplit_once(':') {
-        Some((host, port)) if port.parse::<u16>().is_ok() => host,
-        _ => value,
-    };
-    host.to_ascii_lowercase()
+    match value.rsplit_once(':') {
+        Some((host, port)) => match port.parse::<u16>() {
+            Ok(port) => (host.to_ascii_lowercase(), Some(port)),
+            Err(_) => (value.to_ascii_lowercase(), None),
+        },
+        None => (value.to_ascii_lowercase(), None),
+    }
 }
 
-/// `X-Callback-Url`: absolute, on the API user's registered host, http or https in the sandbox
-/// and https only in production environments. `None`: no header. A header that is present but
-/// empty is a 400 (MTN answers so, landscape §C.8).
+/// Whether `url` is on a registered target: the same host and, if the registration names a
+/// port, that port (a user registered with `127.0.0.1:19001` gets callbacks on 19001 only).
+pub fn on_registered_target(url: &url::Url, registered: &str) -> bool {
+    let (host, port) = registered_target(registered);
+    let url_host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    !url_host.is_empty() && url_host == host && port.is_none_or(|port| url.port_or_known_default() == Some(port))
+}
+
+/// Whether a URL carries user-info (`http://user:pass@host/`): refused, so that no password is
+/// stored or sent on.
+pub fn has_user_info(url: &url::Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
+}
+
+/// `X-Callback-Url`: absolute, without user-info, on the API user's registered host (and port,
+/// if one was registered), http or https in the sandbox and https only in production
+/// environments, and not a target the callback policy refuses on sight. `None`: no header. A
+/// header that is present but empty is a 400 (MTN answers so, landscape §C.8).
 pub fn check_callback_url(
     value: Option<&str>,
     provider_callback_host: &str,
     env: &Environment,
+    targets: &TargetPolicy,
 ) -> Result<Option<url::Url>, ApiError> {
     let Some(value) = value else { return Ok(None) };
     if value.trim().is_empty() {
@@ -149,6 +169,9 @@ pub fn check_callback_url(
     }
     let url = url::Url::parse(value.trim())
         .map_err(|_| ApiError::BadRequest("X-Callback-Url must be an absolute URL.".into()))?;
+    if has_user_info(&url) {
+        return Err(ApiError::BadRequest("X-Callback-Url must not carry a user name or password.".into()));
+    }
     let scheme_ok = match url.scheme() {
         "https" => true,
         "http" => env.is_sandbox(),
@@ -158,9 +181,11 @@ pub fn check_callback_url(
         let allowed = if env.is_sandbox() { "http or https" } else { "https (production environments)" };
         return Err(ApiError::BadRequest(format!("X-Callback-Url must use {allowed}.")));
     }
-    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    if host.is_empty() || host != registered_host(provider_callback_host) {
+    if !on_registered_target(&url, provider_callback_host) {
         return Err(ApiError::momo500(momo_types::ErrorCode::InvalidCallbackUrlHost));
+    }
+    if let Some(host) = url.host() {
+        targets.check_host(&host).map_err(|why| ApiError::BadRequest(format!("X-Callback-Url: {why}.")))?;
     }
     Ok(Some(url))
 }
@@ -245,20 +270,66 @@ mod tests {
     fn callback_urls_must_be_on_the_registered_host() {
         let sandbox = eur();
         let uganda = Environment::lookup("mtnuganda").unwrap();
-        assert!(check_callback_url(None, "webhook.site", sandbox).unwrap().is_none());
-        assert!(check_callback_url(Some("http://webhook.site/x"), "webhook.site", sandbox).unwrap().is_some());
-        assert!(check_callback_url(Some("http://WEBHOOK.site:8080/x"), "webhook.site", sandbox).is_ok());
-        assert!(check_callback_url(Some("https://webhook.site/x"), "https://webhook.site/base", sandbox).is_ok());
+        let open = TargetPolicy { allow_loopback: true, ..TargetPolicy::default() };
+        let check = |url, host, env| check_callback_url(url, host, env, &open);
+        assert!(check(None, "webhook.site", sandbox).unwrap().is_none());
+        assert!(check(Some("http://webhook.site/x"), "webhook.site", sandbox).unwrap().is_some());
+        assert!(check(Some("http://WEBHOOK.site:8080/x"), "webhook.site", sandbox).is_ok());
+        assert!(check(Some("https://webhook.site/x"), "https://webhook.site/base", sandbox).is_ok());
         assert!(matches!(
-            check_callback_url(Some("http://evil.example/x"), "webhook.site", sandbox),
+            check(Some("http://evil.example/x"), "webhook.site", sandbox),
             Err(ApiError::Business(_, momo_types::ErrorCode::InvalidCallbackUrlHost))
         ));
-        assert!(matches!(check_callback_url(Some(""), "webhook.site", sandbox), Err(ApiError::BadRequest(_))));
-        assert!(matches!(check_callback_url(Some("/relative"), "webhook.site", sandbox), Err(ApiError::BadRequest(_))));
-        assert!(matches!(
-            check_callback_url(Some("http://shop.example/x"), "shop.example", uganda),
-            Err(ApiError::BadRequest(_))
-        ));
-        assert!(check_callback_url(Some("https://shop.example/x"), "shop.example", uganda).is_ok());
+        assert!(matches!(check(Some(""), "webhook.site", sandbox), Err(ApiError::BadRequest(_))));
+        assert!(matches!(check(Some("/relative"), "webhook.site", sandbox), Err(ApiError::BadRequest(_))));
+        assert!(matches!(check(Some("http://shop.example/x"), "shop.example", uganda), Err(ApiError::BadRequest(_))));
+        assert!(check(Some("https://shop.example/x"), "shop.example", uganda).is_ok());
+    }
+
+    #[test]
+    fn a_registered_port_is_the_only_port_callbacks_go_to() {
+        let sandbox = eur();
+        let open = TargetPolicy { allow_loopback: true, ..TargetPolicy::default() };
+        let check = |url| check_callback_url(Some(url), "127.0.0.1:19001", sandbox, &open);
+        assert!(check("http://127.0.0.1:19001/cb").is_ok());
+        for other in ["http://127.0.0.1:19002/cb", "http://127.0.0.1/cb", "https://127.0.0.1/cb"] {
+            assert!(
+                matches!(check(other), Err(ApiError::Business(_, momo_types::ErrorCode::InvalidCallbackUrlHost))),
+                "{other}"
+            );
+        }
+        let url = |u: &str| url::Url::parse(u).unwrap();
+        assert!(on_registered_target(&url("https://shop.example/cb"), "https://shop.example:443/base"));
+        assert!(on_registered_target(&url("http://shop.example:8080/cb"), "https://shop.example/base"));
+        assert!(!on_registered_target(&url("http://shop.example:8080/cb"), "shop.example:80"));
+        assert!(on_registered_target(&url("http://shop.example/cb"), "shop.example:80"));
+    }
+
+    #[test]
+    fn callback_urls_with_user_info_are_a_400() {
+        let open = TargetPolicy { allow_loopback: true, ..TargetPolicy::default() };
+        for url in ["http://user:pass@webhook.site/cb", "http://user@webhook.site/cb", "http://:pass@webhook.site/cb"] {
+            assert!(
+                matches!(check_callback_url(Some(url), "webhook.site", eur(), &open), Err(ApiError::BadRequest(_))),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn callback_urls_the_policy_refuses_on_sight_are_a_400() {
+        let policy = TargetPolicy::default();
+        for (url, host) in [
+            ("http://169.254.169.254/latest", "169.254.169.254"),
+            ("http://10.0.0.1/cb", "10.0.0.1"),
+            ("http://127.0.0.1/cb", "127.0.0.1"),
+            ("http://metadata.google.internal/cb", "metadata.google.internal"),
+        ] {
+            assert!(
+                matches!(check_callback_url(Some(url), host, eur(), &policy), Err(ApiError::BadRequest(_))),
+                "{url}"
+            );
+        }
+        assert!(check_callback_url(Some("http://localhost/cb"), "localhost", eur(), &policy).is_ok(), "names wait");
     }
 }

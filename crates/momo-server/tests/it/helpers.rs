@@ -109,6 +109,16 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// `GET /v1_0/apiuser/{id}` with the collection key.
+    pub async fn api_user(&self, id: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/v1_0/apiuser/{id}")))
+            .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     pub async fn create_api_key(&self, id: &str) -> Response {
         self.client
             .post(self.url(&format!("/v1_0/apiuser/{id}/apikey")))
