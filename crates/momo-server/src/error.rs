@@ -204,7 +204,8 @@ impl ApiError {
 }
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
-const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json;charset=utf-8");
+/// The content type MTN sends on token answers and new API keys.
+pub(crate) const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json;charset=utf-8");
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
