@@ -216,8 +216,8 @@ pub struct TransferResult {
     pub reason: Option<Reason>,
 }
 
-/// The status of a deposit or a refund (externalId first; a deposit has no
-/// financialTransactionId in the sandbox, reference §6).
+/// The status of a deposit or a refund (`financialTransactionId`, once successful, then
+/// `externalId`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DepositResult {
