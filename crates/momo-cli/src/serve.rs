@@ -88,6 +88,10 @@ pub struct ServeArgs {
     /// Seconds a callback receiver has to answer.
     #[arg(long, env = "MOMO_CALLBACK_TIMEOUT", default_value = "2", value_parser = seconds)]
     callback_timeout: Duration,
+
+    /// Accept ' and & in payerMessage and payeeNote (MTN's sandbox answers 400 for them).
+    #[arg(long, env = "MOMO_ACCEPT_SPECIAL_CHARACTERS")]
+    accept_special_characters: bool,
 }
 
 /// A duration in seconds, decimals allowed ("0.5").
@@ -120,6 +124,7 @@ impl From<ServeArgs> for Settings {
             wallet_opening_balance: args.wallet_opening_balance,
             callback_retry: args.callback_retry,
             callback_timeout: args.callback_timeout,
+            accept_special_characters: args.accept_special_characters,
             ..Settings::default()
         }
     }

@@ -54,6 +54,8 @@ pub struct Settings {
     pub callback_timeout: Duration,
     /// How often the settlement and delivery workers look for due work.
     pub worker_interval: Duration,
+    /// Accept `'` and `&` in `payerMessage` and `payeeNote`, which MTN's sandbox refuses with 400.
+    pub accept_special_characters: bool,
 }
 
 impl Default for Settings {
@@ -79,6 +81,7 @@ impl Default for Settings {
             callback_retry: CallbackRetry::Mtn,
             callback_timeout: Duration::from_secs(2),
             worker_interval: Duration::from_millis(100),
+            accept_special_characters: false,
         }
     }
 }

@@ -109,6 +109,18 @@ async fn invalid_payment_requests_get_exact_errors() {
         (None, with("payeeNote", json!("x".repeat(161))), 400, validation("payeeNote must be at most 160 characters.")),
         (
             None,
+            with("payerMessage", json!("Tom's order")),
+            400,
+            validation("payerMessage must not contain the characters ' or &."),
+        ),
+        (
+            None,
+            with("payeeNote", json!("Fish & chips")),
+            400,
+            validation("payeeNote must not contain the characters ' or &."),
+        ),
+        (
+            None,
             with("payer", json!({"partyIdType": "MSISDN", "partyId": "+46733123450"})),
             400,
             validation(
@@ -216,6 +228,72 @@ async fn statuses_are_404_for_unknown_ids_and_other_users_and_400_for_malformed_
     .await;
     let (status, _) = status_and_body(app.get("collection", "/v1_0/requesttopay/nope", &token, "sandbox").await).await;
     assert_eq!(status, 400);
+}
+
+/// MTN's sandbox answers 400 for `'` and `&` in `payerMessage` / `payeeNote`: so does every
+/// operation that takes them, unless `accept_special_characters` is set.
+#[tokio::test]
+async fn apostrophes_and_ampersands_in_messages_get_400_on_every_operation_unless_accepted() {
+    let refused = |field: &str| {
+        format!(r#"{{"code":"VALIDATION_ERROR","message":"{field} must not contain the characters ' or &."}}"#)
+    };
+    for accept in [false, true] {
+        let app = spawn_with(|s| s.accept_special_characters = accept).await;
+        let (_, token) = payer_ready(&app).await;
+        let rtp = new_id();
+        let r = app
+            .create("collection", "/v1_0/requesttopay", &token, "sandbox", &rtp, None, &rtp_body("56733123453", "9"))
+            .await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        app.final_status("collection", &format!("/v1_0/requesttopay/{rtp}"), &token, "sandbox").await;
+        let payee = json!({"partyIdType": "MSISDN", "partyId": "56733123453"});
+        let operations: Vec<(&str, &str, Value)> = vec![
+            ("collection", "/v1_0/requesttopay", rtp_body("56733123453", "1")),
+            ("collection", "/v1_0/requesttowithdraw", rtp_body("56733123453", "1")),
+            ("collection", "/v2_0/requesttowithdraw", rtp_body("56733123453", "1")),
+            (
+                "collection",
+                "/v2_0/preapproval",
+                json!({"payer": payee, "payerCurrency": "EUR", "payerMessage": "m", "validityTime": 3600}),
+            ),
+            ("disbursement", "/v1_0/transfer", transfer_body("56733123453", "1", "EUR")),
+            ("disbursement", "/v1_0/deposit", transfer_body("56733123453", "1", "EUR")),
+            ("disbursement", "/v2_0/deposit", transfer_body("56733123453", "1", "EUR")),
+            (
+                "disbursement",
+                "/v1_0/refund",
+                json!({"amount": "1", "currency": "EUR", "payerMessage": "m", "payeeNote": "n", "referenceIdToRefund": rtp}),
+            ),
+            (
+                "disbursement",
+                "/v2_0/refund",
+                json!({"amount": "1", "currency": "EUR", "payerMessage": "m", "payeeNote": "n", "referenceIdToRefund": rtp}),
+            ),
+            ("remittance", "/v1_0/transfer", transfer_body("56733123453", "1", "EUR")),
+            (
+                "remittance",
+                "/v2_0/cashtransfer",
+                json!({"amount": "1", "currency": "EUR", "payee": payee, "payerMessage": "m", "payeeNote": "n"}),
+            ),
+        ];
+        for (product, path, body) in operations {
+            let fields: &[&str] =
+                if path.ends_with("preapproval") { &["payerMessage"] } else { &["payerMessage", "payeeNote"] };
+            for field in fields {
+                for text in ["Tom's order", "Fish & chips"] {
+                    let mut body = body.clone();
+                    body[*field] = json!(text);
+                    let r = app.create(product, path, &token, "sandbox", &new_id(), None, &body).await;
+                    let (status, got) = status_and_body(r).await;
+                    if accept {
+                        assert_eq!(status, StatusCode::ACCEPTED, "{product}{path} {field}={text:?}: {got}");
+                    } else {
+                        assert_eq!((status.as_u16(), got), (400, refused(field)), "{product}{path} {field}={text:?}");
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[tokio::test]
