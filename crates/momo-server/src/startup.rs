@@ -87,6 +87,8 @@ impl Application {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
         });
+        // The peer's address reaches handlers as `ConnectInfo<SocketAddr>` (operator-token throttling).
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
         for worker in workers {
             worker.abort();

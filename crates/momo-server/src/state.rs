@@ -26,6 +26,8 @@ pub struct Inner {
     pub http: reqwest::Client,
     /// Fault-injection rules of this instance.
     pub faults: crate::faults::Faults,
+    /// Failed operator authentications per client address.
+    pub operator_failures: crate::domain::throttle::FailureThrottle,
     /// Woken when a callback may have become due (a transaction was made final), so that the
     /// delivery worker need not wait for its next round.
     pub callbacks_waiting: tokio::sync::Notify,
@@ -49,6 +51,7 @@ impl AppState {
             callback_root,
             http,
             faults: crate::faults::Faults::default(),
+            operator_failures: Default::default(),
             callbacks_waiting: tokio::sync::Notify::new(),
         }))
     }

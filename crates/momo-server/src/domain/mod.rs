@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod hosts;
 pub mod money;
 pub mod scenarios;
+pub mod throttle;
 pub mod tokens;
 pub mod transactions;
 pub mod validation;
