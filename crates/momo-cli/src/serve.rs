@@ -117,6 +117,7 @@ pub struct ServeArgs {
     /// in the listen backlog.
     #[arg(long, env = "MOMO_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+
     /// Let callbacks go to private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7).
     /// Link-local and cloud-metadata addresses stay refused.
     #[arg(long, env = "MOMO_CALLBACK_ALLOW_PRIVATE")]
@@ -126,6 +127,10 @@ pub struct ServeArgs {
     /// (comma-separated, e.g. receiver.internal,10.1.0.0/16).
     #[arg(long = "callback-allow", env = "MOMO_CALLBACK_ALLOW", value_delimiter = ',')]
     callback_allow: Vec<AllowedTarget>,
+
+    /// Accept ' and & in payerMessage and payeeNote (MTN's sandbox answers 400 for them).
+    #[arg(long, env = "MOMO_ACCEPT_SPECIAL_CHARACTERS")]
+    accept_special_characters: bool,
 }
 
 /// A duration in seconds, decimals allowed ("0.5").
@@ -175,6 +180,7 @@ impl From<ServeArgs> for Settings {
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
             callback_allow_private: args.callback_allow_private,
             callback_allow: args.callback_allow,
+            accept_special_characters: args.accept_special_characters,
             ..Settings::default()
         }
     }

@@ -97,24 +97,7 @@ pub struct BcAuthorizeResponse {
 }
 
 /// The answer of `oauth2/token/`: a consent token for `userinfo`.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct ConsentToken {
-    pub access_token: String,
-    pub token_type: String,
-    pub expires_in: u64,
-    pub scope: String,
-    pub refresh_token: String,
-    pub refresh_token_expired_in: i64,
-}
-
-impl std::fmt::Debug for ConsentToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsentToken")
-            .field("scope", &self.scope)
-            .field("expires_in", &self.expires_in)
-            .finish_non_exhaustive()
-    }
-}
+pub use momo_types::token::ConsentToken;
 
 fn holder_path(party: &Party, what: &str) -> String {
     let kind = match party.party_id_type {

@@ -73,6 +73,8 @@ pub struct Settings {
     /// The most client connections served at once (also bounded by the open-file limit, less a
     /// reserve for the database); more wait in the listen backlog.
     pub max_connections: usize,
+    /// Accept `'` and `&` in `payerMessage` and `payeeNote`, which MTN's sandbox refuses with 400.
+    pub accept_special_characters: bool,
 }
 
 impl Default for Settings {
@@ -106,6 +108,7 @@ impl Default for Settings {
             body_read_timeout: Duration::from_secs(30),
             keep_alive_timeout: Duration::from_secs(15),
             max_connections: 10_000,
+            accept_special_characters: false,
         }
     }
 }

@@ -61,6 +61,10 @@ pub enum ApiError {
     /// Operator API: no valid operator token.
     #[error("operator token required")]
     OperatorUnauthorized,
+    /// Operator API: too many failed authentications from this address; refused without checking
+    /// the token for this long.
+    #[error("operator authentication throttled")]
+    OperatorThrottled(std::time::Duration),
     /// Operator API: the action does not apply to the resource's state (e.g. a revoked user).
     #[error("conflict: {0}")]
     OperatorConflict(String),
@@ -148,6 +152,7 @@ impl ApiError {
             ApiError::InvalidCurrency => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unauthorized | ApiError::OperatorUnauthorized => StatusCode::UNAUTHORIZED,
             ApiError::OperatorConflict(_) => StatusCode::CONFLICT,
+            ApiError::OperatorThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Business(status, _) | ApiError::Refused(status, _, _) => *status,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -193,6 +198,13 @@ impl ApiError {
                 "A valid operator token is required: send it as 'Authorization: Bearer <token>'.".into(),
             ),
             ApiError::OperatorConflict(message) => Body::Momo(ErrorCode::NotAllowed, message.clone()),
+            ApiError::OperatorThrottled(wait) => Body::Momo(
+                ErrorCode::TooManyRequests,
+                format!(
+                    "Too many failed operator authentications from this address; try again in {} seconds.",
+                    retry_after_secs(*wait)
+                ),
+            ),
             ApiError::Business(_, code) => Body::Momo(code.clone(), code.default_message().into()),
             ApiError::Refused(_, code, message) => Body::Momo(code.clone(), (*message).into()),
             ApiError::NotImplemented(operation) => Body::Momo(
@@ -210,7 +222,8 @@ impl ApiError {
 }
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
-const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json;charset=utf-8");
+/// The content type MTN sends on token answers and new API keys.
+pub(crate) const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json;charset=utf-8");
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -220,6 +233,10 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let status = self.status();
+        let retry_after = match &self {
+            ApiError::OperatorThrottled(wait) => Some(HeaderValue::from(retry_after_secs(*wait))),
+            _ => None,
+        };
         let (content_type, text, no_store) = match self.body() {
             Body::Apim(message) => {
                 let body = ApimError { status_code: status.as_u16(), message: message.into(), activity_id: None };
@@ -238,12 +255,20 @@ impl IntoResponse for ApiError {
         let mut response = (status, text).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, content_type);
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, seconds);
+        }
         if no_store {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         }
         response
     }
+}
+
+/// Whole seconds to wait, rounded up (never 0: "try again in 0 seconds" would be false).
+fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 /// The result type of handlers.

@@ -358,14 +358,31 @@ pub struct Operator;
 impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
 
+    /// A wrong token counts against the client's address; a locked-out address is refused with
+    /// 429 before its token is looked at (`domain::throttle`). A missing token guesses nothing
+    /// and is not counted.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or(ApiError::OperatorUnauthorized)?;
+        // Without the peer's address (a server started without connect info) every client
+        // shares one count: stricter, never more lenient.
+        let address = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+        let attempt =
+            state.operator_failures.admit(address, &state.clock).await.map_err(ApiError::OperatorThrottled)?;
+        let Some(token) = bearer(parts) else { return Err(ApiError::OperatorUnauthorized) };
         let hash = state.hasher.hash(token);
         if state.store.operator_token_exists(&hash).await? {
-            Ok(Operator)
-        } else {
-            Err(ApiError::OperatorUnauthorized)
+            return Ok(Operator);
         }
+        if attempt.failed(state.clock.now_ms()) {
+            tracing::warn!(
+                client = %address,
+                failures = crate::domain::throttle::FailureThrottle::LIMIT,
+                "wrong operator tokens: this address is refused until its window passes"
+            );
+        }
+        Err(ApiError::OperatorUnauthorized)
     }
 }
 

@@ -22,7 +22,7 @@ use crate::bootstrap::{self, Created};
 use crate::config::Settings;
 use crate::domain::clock::Clock;
 use crate::domain::credentials::SecretHasher;
-use crate::state::AppState;
+use crate::state::{AppState, ServerKeys};
 use crate::{admin, api, data_dir, gateway, net, store};
 
 /// A server that is bound and ready to run.
@@ -76,8 +76,8 @@ impl Application {
             allow: settings.callback_allow.clone(),
         });
         let http = crate::callbacks::http_client(targets.clone())?;
-        let state =
-            AppState::new(settings, store, prepared.tokens, hasher, clock, prepared.callback_root, http, targets);
+        let keys = ServerKeys { tokens: prepared.tokens, hasher, callback_root: prepared.callback_root };
+        let state = AppState::new(settings, store, keys, clock, http, targets);
         state.cache.refresh(state.store.as_ref()).await?;
         state.faults.refresh(state.store.as_ref()).await?;
         Ok(Self { listener, state, max_connections, created, database })

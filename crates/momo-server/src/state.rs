@@ -31,6 +31,8 @@ pub struct Inner {
     pub callback_targets: Arc<crate::domain::targets::TargetPolicy>,
     /// Fault-injection rules of this instance.
     pub faults: crate::faults::Faults,
+    /// Failed operator authentications per client address.
+    pub operator_failures: crate::domain::throttle::FailureThrottle,
     /// Woken when a callback may have become due (a transaction was made final), so that the
     /// delivery worker need not wait for its next round.
     pub callbacks_waiting: tokio::sync::Notify,
@@ -38,17 +40,25 @@ pub struct Inner {
     pub connections: Arc<crate::net::ConnectionCount>,
 }
 
+/// The keys an instance works with, loaded or created at start.
+#[derive(Debug)]
+pub struct ServerKeys {
+    pub tokens: TokenSigner,
+    pub hasher: SecretHasher,
+    /// The root of the per-API-user callback signing secrets.
+    pub callback_root: Vec<u8>,
+}
+
 impl AppState {
     pub fn new(
         settings: Settings,
         store: Arc<dyn Store>,
-        tokens: TokenSigner,
-        hasher: SecretHasher,
+        keys: ServerKeys,
         clock: Clock,
-        callback_root: Vec<u8>,
         http: reqwest::Client,
         callback_targets: Arc<crate::domain::targets::TargetPolicy>,
     ) -> Self {
+        let ServerKeys { tokens, hasher, callback_root } = keys;
         Self(Arc::new(Inner {
             settings,
             store,
@@ -60,6 +70,7 @@ impl AppState {
             http,
             callback_targets,
             faults: crate::faults::Faults::default(),
+            operator_failures: Default::default(),
             callbacks_waiting: tokio::sync::Notify::new(),
             connections: Arc::default(),
         }))

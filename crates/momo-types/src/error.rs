@@ -86,6 +86,8 @@ error_codes! {
     PayloadTooLarge = "PAYLOAD_TOO_LARGE",
     /// openmomo's own: the operation exists at MTN but this server does not implement it yet.
     NotImplemented = "NOT_IMPLEMENTED",
+    /// openmomo's own: too many failed operator authentications from the client's address.
+    TooManyRequests = "TOO_MANY_REQUESTS",
 }
 
 impl ErrorCode {
@@ -127,6 +129,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "Access token is missing, invalid or expired.",
             ErrorCode::PayloadTooLarge => "The request body is too large.",
             ErrorCode::NotImplemented => "Not implemented.",
+            ErrorCode::TooManyRequests => "Too many requests; try again later.",
             ErrorCode::Unknown(_) => "Unknown error.",
         }
     }

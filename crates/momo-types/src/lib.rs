@@ -7,6 +7,7 @@
 //! - [`headers`]: the header names MoMo uses.
 //! - [`error`]: MoMo's `ErrorReason` codes and the exact error bodies of MoMo and of the gateway.
 //! - [`provisioning`], [`token`], [`account`]: request and response bodies.
+//! - [`kyc`]: account-holder data (`basicuserinfo`, the consent flow's `userinfo`).
 //! - [`admin`]: the bodies of openmomo's own operator API (not part of MTN's API).
 //!
 //! This crate is serde only: no HTTP, no runtime.
@@ -17,6 +18,7 @@ pub mod environment;
 pub mod error;
 pub mod headers;
 pub mod ids;
+pub mod kyc;
 pub mod payments;
 pub mod product;
 pub mod provisioning;

@@ -216,8 +216,8 @@ pub struct TransferResult {
     pub reason: Option<Reason>,
 }
 
-/// The status of a deposit or a refund (externalId first; a deposit has no
-/// financialTransactionId in the sandbox, reference §6).
+/// The status of a deposit or a refund (`financialTransactionId`, once successful, then
+/// `externalId`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DepositResult {
@@ -470,17 +470,18 @@ impl CashTransfer {
     }
 }
 
-/// The status of a cash transfer: its request, then the result fields (`reason` a string).
+/// The status of a cash transfer: the result fields first, as the spec's `CashTransferResult`
+/// lists them (`financialTransactionId`, `status`, `reason`, a string), then its request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CashTransferResult {
-    #[serde(flatten)]
-    pub request: CashTransfer,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub financial_transaction_id: Option<String>,
     pub status: TransactionStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
+    #[serde(flatten)]
+    pub request: CashTransfer,
 }
 
 #[cfg(test)]
@@ -517,6 +518,23 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&result).unwrap(),
             r#"{"financialTransactionId":"1195582132","externalId":"79853abc","amount":"50000","currency":"EUR","payer":{"partyIdType":"MSISDN","partyId":"56733123452"},"payerMessage":"MoMo Debit API","payeeNote":"MoMo Debit API","status":"SUCCESSFUL"}"#
+        );
+    }
+
+    #[test]
+    fn a_cash_transfer_status_starts_with_its_result_fields() {
+        let mut request = CashTransfer::new("100", "EUR", Party::msisdn("46733123450"));
+        request.external_id = Some("83453".into());
+        request.payer_message = Some("Hello".into());
+        let result = CashTransferResult {
+            financial_transaction_id: Some("363440463".into()),
+            status: TransactionStatus::Successful,
+            reason: None,
+            request,
+        };
+        assert_eq!(
+            serde_json::to_string(&result).unwrap(),
+            r#"{"financialTransactionId":"363440463","status":"SUCCESSFUL","amount":"100","currency":"EUR","payee":{"partyIdType":"MSISDN","partyId":"46733123450"},"externalId":"83453","payerMessage":"Hello"}"#
         );
     }
 

@@ -9,3 +9,49 @@ pub struct AccessToken {
     pub token_type: String,
     pub expires_in: u64,
 }
+
+/// The answer of `POST /{product}/oauth2/token/`: a consent token for `userinfo`, in the
+/// spec's key order (`access_token, token_type, expires_in, scope, refresh_token,
+/// refresh_token_expired_in`). `Debug` shows neither token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentToken {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub scope: String,
+    pub refresh_token: String,
+    /// Seconds the refresh token has left.
+    pub refresh_token_expired_in: i64,
+}
+
+impl std::fmt::Debug for ConsentToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsentToken")
+            .field("scope", &self.scope)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_consent_token_has_the_specs_key_order_and_hides_its_tokens() {
+        let token = ConsentToken {
+            access_token: "eyJ.secret-access".into(),
+            token_type: "Bearer".into(),
+            expires_in: 3600,
+            scope: "all_info".into(),
+            refresh_token: "secret-refresh".into(),
+            refresh_token_expired_in: 86400,
+        };
+        assert_eq!(
+            serde_json::to_string(&token).unwrap(),
+            r#"{"access_token":"eyJ.secret-access","token_type":"Bearer","expires_in":3600,"scope":"all_info","refresh_token":"secret-refresh","refresh_token_expired_in":86400}"#
+        );
+        let shown = format!("{token:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+}

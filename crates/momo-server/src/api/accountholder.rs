@@ -5,9 +5,9 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
+use momo_types::kyc::BasicUserInfo;
 use momo_types::payments::{BooleanResult, DeliveryNotification, Party, PartyIdType, TransactionStatus};
 use momo_types::ErrorCode;
-use serde_json::{json, Value};
 
 use crate::domain::scenarios::{self, Effect, ScenarioOp};
 use crate::domain::transactions::Kind;
@@ -69,20 +69,16 @@ pub async fn active(
 }
 
 /// The sandbox's one identity, which it answers for every account holder (reference §4).
-pub fn sand_box(updated_at: i64) -> serde_json::Map<String, Value> {
-    let identity = json!({
-        "sub": "0",
-        "name": "Sand Box",
-        "given_name": "Sand",
-        "family_name": "Box",
-        "birthdate": "1976-08-13",
-        "locale": "sv_SE",
-        "gender": "MALE",
-        "updated_at": updated_at,
-    });
-    match identity {
-        Value::Object(map) => map,
-        _ => serde_json::Map::new(),
+pub fn sand_box(updated_at: i64) -> BasicUserInfo {
+    BasicUserInfo {
+        sub: "0".into(),
+        name: "Sand Box".into(),
+        given_name: "Sand".into(),
+        family_name: "Box".into(),
+        birthdate: "1976-08-13".into(),
+        locale: "sv_SE".into(),
+        gender: "MALE".into(),
+        updated_at,
     }
 }
 
@@ -91,8 +87,8 @@ pub async fn basic_user_info(
     State(state): State<AppState>,
     _caller: Caller,
     AccountHolder(_party): AccountHolder,
-) -> Json<Value> {
-    Json(Value::Object(sand_box(state.clock.now().unix_timestamp())))
+) -> Json<BasicUserInfo> {
+    Json(sand_box(state.clock.now().unix_timestamp()))
 }
 
 /// How many notifications one transaction may get (the third is the last; then 429).

@@ -11,8 +11,9 @@
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::Json;
+use momo_types::kyc::{Address, UserInfo};
+use momo_types::token::ConsentToken;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use crate::domain::scenarios::{self, Effect, ScenarioOp};
 use crate::domain::tokens::{ConsentClaims, TokenRequest};
@@ -156,7 +157,7 @@ pub async fn oauth2_token(
     MaybeBasic(credentials): MaybeBasic,
     TargetEnvironmentHeader(target_environment): TargetEnvironmentHeader,
     MomoForm(form): MomoForm<TokenForm>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ConsentToken>> {
     let user = super::token::check_basic(&state, credentials).await?;
     if target_environment.as_deref() != Some(user.environment.as_str()) {
         return Err(ApiError::NotAllowedTargetEnvironment);
@@ -217,46 +218,50 @@ pub async fn oauth2_token(
     let request = TokenRequest::for_user(&user, product, Some(claims));
     let access_token = state.tokens.issue(request, state.clock.now(), ttl)?;
     let refresh_left = consent.refresh_expires_at.map_or(0, |at| (at - now).max(0) / 1000);
-    Ok(Json(json!({
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": ttl,
-        "scope": consent.scope,
-        "refresh_token": refresh_token,
-        "refresh_token_expired_in": refresh_left,
-    })))
+    Ok(Json(ConsentToken {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: ttl,
+        scope: consent.scope,
+        refresh_token,
+        refresh_token_expired_in: refresh_left,
+    }))
 }
 
 /// `GET /{product}/oauth2/v1_0/userinfo`: the consenting account holder's KYC data (the sandbox
 /// answers its "Sand Box" identity for everyone, reference §3.2).
-pub async fn userinfo(State(state): State<AppState>, consent: ConsentCaller) -> Json<Value> {
-    let mut info = super::accountholder::sand_box(state.clock.now().unix_timestamp());
-    let more = json!({
-        "status": "ACTIVE",
-        "email": "email@domain.test",
-        "email_verified": true,
-        "phone_number": consent.consent.sub,
-        "phone_number_verified": true,
-        "address": {
-            "formatted": "Street 17\n123 45 Karlskrona\nBlekinge\nSweden",
-            "street_address": "Street 17",
-            "postal_code": "123 45",
-            "locality": "Karlskrona",
-            "region": "Blekinge",
-            "country": "Sweden"
+pub async fn userinfo(State(state): State<AppState>, consent: ConsentCaller) -> Json<UserInfo> {
+    let basic = super::accountholder::sand_box(state.clock.now().unix_timestamp());
+    Json(UserInfo {
+        sub: basic.sub,
+        name: basic.name,
+        given_name: basic.given_name,
+        family_name: basic.family_name,
+        birthdate: basic.birthdate,
+        locale: basic.locale,
+        status: "ACTIVE".into(),
+        gender: basic.gender,
+        email: "email@domain.test".into(),
+        email_verified: true,
+        phone_number: consent.consent.sub,
+        phone_number_verified: true,
+        address: Address {
+            formatted: "Street 17\n123 45 Karlskrona\nBlekinge\nSweden".into(),
+            street_address: "Street 17".into(),
+            postal_code: "123 45".into(),
+            locality: "Karlskrona".into(),
+            region: "Blekinge".into(),
+            country: "Sweden".into(),
         },
-        "credit_score": 123,
-        "active": true,
-        "country_of_birth": "Sweden",
-        "region_of_birth": "Blekinge",
-        "city_of_birth": "Karlskrona",
-        "occupation": "Manager",
-        "employer_name": "Ericsson",
-        "identification_type": "PASS",
-        "identification_value": "S1234567"
-    });
-    if let Value::Object(more) = more {
-        info.extend(more);
-    }
-    Json(Value::Object(info))
+        updated_at: basic.updated_at,
+        credit_score: 123,
+        active: true,
+        country_of_birth: "Sweden".into(),
+        region_of_birth: "Blekinge".into(),
+        city_of_birth: "Karlskrona".into(),
+        occupation: "Manager".into(),
+        employer_name: "Ericsson".into(),
+        identification_type: "PASS".into(),
+        identification_value: "S1234567".into(),
+    })
 }

@@ -17,7 +17,8 @@ use momo_types::{Environment, ErrorCode, Product};
 
 use crate::domain::transactions::{self, ApiVersion, Kind, Outcome, Plan, StatusFields};
 use crate::domain::validation::{
-    check_callback_url, check_currency, check_external_id, check_message, check_party, parse_amount,
+    check_callback_url, check_currency, check_external_id, check_message, check_message_characters, check_party,
+    parse_amount,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
@@ -63,6 +64,10 @@ async fn accept(
     check_currency(incoming.currency, env)?;
     check_message("payerMessage", incoming.payer_message)?;
     check_message("payeeNote", incoming.payee_note)?;
+    if !state.settings.accept_special_characters {
+        check_message_characters("payerMessage", incoming.payer_message)?;
+        check_message_characters("payeeNote", incoming.payee_note)?;
+    }
     check_external_id(incoming.external_id)?;
     if let Some((field, party)) = incoming.party {
         check_party(field, party)?;

@@ -3,14 +3,14 @@
 //! environments come from the operator API, as from MTN's Partner Portal.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::Json;
 use momo_types::admin::{CredentialStyle, UserOrigin};
 use momo_types::provisioning::{ApiKeyCreated, ApiUserInfo, CreateApiUser};
 
 use crate::domain::credentials::generate_key;
 use crate::domain::hosts::check_callback_host;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, JSON_UTF8};
 use crate::extract::{parse_reference_id, MomoJson, PathParam, ReferenceIdHeader};
 use crate::state::AppState;
 use crate::store::ApiUserRecord;
@@ -50,17 +50,18 @@ pub async fn get_api_user(State(state): State<AppState>, PathParam(id): PathPara
 }
 
 /// `POST /v1_0/apiuser/{id}/apikey`: a new key, which replaces the previous one (and so
-/// invalidates the tokens issued under it).
+/// invalidates the tokens issued under it). `Content-Type: application/json;charset=utf-8`, as
+/// in MTN's recorded answer.
 pub async fn create_api_key(
     State(state): State<AppState>,
     PathParam(id): PathParam,
-) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
+) -> ApiResult<(StatusCode, [(HeaderName, HeaderValue); 1], Json<ApiKeyCreated>)> {
     let user = sandbox_user(&state, &id).await?;
     let key = generate_key();
     state.store.set_api_key(&user.id, &state.hasher.hash(&key)).await?.ok_or(ApiError::ResourceNotFound)?;
     state.cache.clear();
     tracing::info!(api_user = %user.id, "sandbox API key issued");
-    Ok((StatusCode::CREATED, Json(ApiKeyCreated { api_key: key })))
+    Ok((StatusCode::CREATED, [(header::CONTENT_TYPE, JSON_UTF8)], Json(ApiKeyCreated { api_key: key })))
 }
 
 /// A live sandbox-provisioned user, or 404 ("reference id not found or closed in sandbox").

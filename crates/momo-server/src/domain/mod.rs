@@ -6,6 +6,7 @@ pub mod hosts;
 pub mod money;
 pub mod scenarios;
 pub mod targets;
+pub mod throttle;
 pub mod tokens;
 pub mod transactions;
 pub mod validation;

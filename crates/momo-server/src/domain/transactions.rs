@@ -275,9 +275,11 @@ pub fn status_body(fields: &StatusFields<'_>, format: ReasonFormat) -> anyhow::R
         }
         Kind::Deposit => {
             let r: Transfer = serde_json::from_str(fields.request)?;
-            // The sandbox's deposit status carries no financialTransactionId (reference §6).
+            // MTN's sandbox sends a financialTransactionId in the deposit callback; its recorded
+            // status body lacked one (docs/compatibility.md). Both carry it here once successful,
+            // as the spec allows, so the callback body stays the status body.
             serde_json::to_string(&DepositResult {
-                financial_transaction_id: None,
+                financial_transaction_id: fti,
                 external_id: r.external_id,
                 amount: r.amount,
                 currency: r.currency,

@@ -79,6 +79,20 @@ pub fn check_message(field: &str, value: Option<&str>) -> Result<(), ApiError> {
     }
 }
 
+/// The characters MTN's sandbox refuses in `payerMessage` and `payeeNote` with a 400 (its
+/// common-error page names the apostrophe; `&` is refused too).
+pub const REFUSED_MESSAGE_CHARS: [char; 2] = ['\'', '&'];
+
+/// `payerMessage`, `payeeNote`: none of [`REFUSED_MESSAGE_CHARS`].
+pub fn check_message_characters(field: &str, value: Option<&str>) -> Result<(), ApiError> {
+    match value {
+        Some(v) if v.contains(REFUSED_MESSAGE_CHARS) => {
+            Err(ApiError::BadRequest(format!("{field} must not contain the characters ' or &.")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `externalId`: bounded, and no control characters.
 pub fn check_external_id(value: Option<&str>) -> Result<(), ApiError> {
     match value {
@@ -242,6 +256,17 @@ mod tests {
         assert!(check_message("payerMessage", Some(&"é".repeat(160))).is_ok());
         assert!(check_message("payerMessage", Some(&"a".repeat(161))).is_err());
         assert!(check_message("payerMessage", None).is_ok());
+    }
+
+    #[test]
+    fn messages_refuse_apostrophes_and_ampersands() {
+        for bad in ["Tom's order", "fish & chips", "'", "&amp;"] {
+            assert!(check_message_characters("payerMessage", Some(bad)).is_err(), "{bad:?}");
+        }
+        for good in ["Order 1", "Paiement reçu", "100% \"quoted\" <ok>; a-b/c", ""] {
+            assert!(check_message_characters("payerMessage", Some(good)).is_ok(), "{good:?}");
+        }
+        assert!(check_message_characters("payerMessage", None).is_ok());
     }
 
     #[test]

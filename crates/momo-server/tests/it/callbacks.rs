@@ -91,6 +91,32 @@ async fn callbacks_carry_the_final_status_with_mtns_method_and_a_verifiable_sign
 }
 
 #[tokio::test]
+async fn deposit_callbacks_v1_and_v2_carry_the_financial_transaction_id_of_the_status_body() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start(200).await;
+    let (_, token) = payer_ready(&app).await;
+    let deposits = [("/v1_0/deposit", "POST", new_id()), ("/v2_0/deposit", "PUT", new_id())];
+    for (path, _, id) in &deposits {
+        let body = transfer_body("56733123453", "5", "EUR");
+        let r = app.create("disbursement", path, &token, "sandbox", id, Some(&receiver.url(path)), &body).await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+    }
+    app.clock.advance(Duration::from_secs(3));
+    let got = receiver.wait_for(2).await;
+    for (path, method, id) in &deposits {
+        let callback = got.iter().find(|r| r.path == *path).unwrap();
+        assert_eq!(callback.method, *method, "{path}");
+        assert_eq!(
+            mask_fti(&callback.body),
+            r#"{"financialTransactionId":"<fti>","externalId":"ext-2","amount":"5","currency":"EUR","payee":{"partyIdType":"MSISDN","partyId":"56733123453"},"payerMessage":"MoMo Transfer API","payeeNote":"MoMo Transfer API","status":"SUCCESSFUL"}"#,
+            "{path}"
+        );
+        let status = app.get("disbursement", &format!("/v1_0/deposit/{id}"), &token, "sandbox").await;
+        assert_eq!(status.text().await.unwrap(), callback.body, "the status body has the same financialTransactionId");
+    }
+}
+
+#[tokio::test]
 async fn a_receiver_that_is_down_for_a_while_gets_every_callback_once_it_is_back() {
     let app = spawn_app().await;
     let (_, token) = payer_ready(&app).await;

@@ -419,3 +419,14 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// A status or callback body with its `financialTransactionId` (ten digits, checked) replaced
+/// by `<fti>`, so that the rest can be compared byte for byte.
+pub fn mask_fti(body: &str) -> String {
+    const KEY: &str = r#""financialTransactionId":""#;
+    let Some(start) = body.find(KEY).map(|at| at + KEY.len()) else { return body.to_owned() };
+    let len = body[start..].find('"').expect("closing quote");
+    let fti = &body[start..start + len];
+    assert!(fti.len() == 10 && fti.bytes().all(|b| b.is_ascii_digit()), "financialTransactionId {fti:?}");
+    format!("{}<fti>{}", &body[..start], &body[start + len..])
+}

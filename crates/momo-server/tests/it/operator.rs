@@ -19,6 +19,56 @@ async fn the_operator_api_needs_the_operator_token() {
     assert_answer(key, 401, OPERATOR_401).await;
 }
 
+const THROTTLED: &str = r#"{"code":"TOO_MANY_REQUESTS","message":"Too many failed operator authentications from this address; try again in 60 seconds."}"#;
+
+/// A client whose connections come from `address` (any 127.x.y.z reaches the test server).
+fn client_from(address: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder().local_address(std::net::IpAddr::from(address)).build().unwrap()
+}
+
+#[tokio::test]
+async fn wrong_operator_tokens_are_throttled_per_address_and_correct_ones_are_not() {
+    let app = spawn_app().await;
+    let users = app.url("/_momo/admin/users");
+    let attacker = client_from([127, 0, 0, 1]);
+    let wrong = |n: usize| attacker.get(&users).bearer_auth(format!("guess-{n}")).send();
+    for n in 0..10 {
+        assert_answer(wrong(n).await.unwrap(), 401, OPERATOR_401).await;
+    }
+    // The eleventh attempt is refused without its token being checked: even the right one.
+    let refused = wrong(10).await.unwrap();
+    assert_eq!(refused.headers()["retry-after"], "60");
+    assert_answer(refused, 429, THROTTLED).await;
+    let right = attacker.get(&users).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_answer(right, 429, THROTTLED).await;
+
+    // Another address is not affected, and the locked one is let in once its window has passed.
+    let operator = client_from([127, 0, 0, 2]);
+    assert_eq!(operator.get(&users).bearer_auth(ADMIN_TOKEN).send().await.unwrap().status(), StatusCode::OK);
+    app.clock.advance(std::time::Duration::from_secs(60));
+    assert_eq!(attacker.get(&users).bearer_auth(ADMIN_TOKEN).send().await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_wrong_operator_tokens_get_ten_401s_and_forty_429s() {
+    let app = spawn_app().await;
+    let users = app.url("/_momo/admin/users");
+    let guesses: Vec<_> =
+        (0..50).map(|n| tokio::spawn(app.client.get(&users).bearer_auth(format!("guess-{n}")).send())).collect();
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.unwrap().unwrap().status().as_u16());
+    }
+    let count = |status: u16| statuses.iter().filter(|s| **s == status).count();
+    assert_eq!((count(401), count(429)), (10, 40), "{statuses:?}");
+    // Nine wrong tokens and then the right one: not locked, so answered.
+    let other = client_from([127, 0, 0, 3]);
+    for n in 0..9 {
+        assert_eq!(other.get(&users).bearer_auth(format!("typo-{n}")).send().await.unwrap().status(), 401);
+    }
+    assert_eq!(other.get(&users).bearer_auth(ADMIN_TOKEN).send().await.unwrap().status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn an_operator_created_production_user_works_through_the_whole_chain() {
     let app = spawn_app().await;
