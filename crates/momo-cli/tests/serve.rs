@@ -355,9 +355,12 @@ fn a_port_in_use_is_a_clear_startup_error() {
 fn two_processes_share_one_postgres_database() {
     let Some(url) = fresh_postgres_database() else { return };
     let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Instances sharing a database share the key its secret hashes are made with.
+    let key_file = dirs.0.path().join("credential-hash.key");
+    let key_file = key_file.to_str().unwrap();
     let args = |_: ()| {
         let mut args = pinned();
-        args.extend(["--database-url", url.as_str()]);
+        args.extend(["--database-url", url.as_str(), "--credential-hash-key-file", key_file]);
         args
     };
     let first = Server::start(dirs.0.path(), &args(()), &[]);
