@@ -22,7 +22,17 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_momo"));
+        Self::spawn(Command::new(env!("CARGO_BIN_EXE_momo")), data_dir, extra, env)
+    }
+
+    /// [`Server::start`] under a umask of `mask` (set by a shell that then becomes the server).
+    fn start_with_umask(mask: &str, data_dir: &std::path::Path, extra: &[&str]) -> Server {
+        let mut shell = Command::new("sh");
+        shell.args(["-c", &format!("umask {mask} && exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_momo")]);
+        Self::spawn(shell, data_dir, extra, &[])
+    }
+
+    fn spawn(mut command: Command, data_dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         command
             .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
@@ -348,6 +358,31 @@ fn a_port_in_use_is_a_clear_startup_error() {
     assert_eq!(output.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot listen") && stderr.contains("hint:"), "{stderr}");
+}
+
+/// Private files whatever the umask: under `umask 000` a server that left modes to the umask
+/// would create a world-writable data directory and world-readable database and key files.
+#[test]
+fn data_files_are_private_even_under_an_open_umask() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let root = tempfile::tempdir().unwrap();
+    let (data, elsewhere) = (root.path().join("data"), root.path().join("db"));
+    std::fs::create_dir(&elsewhere).unwrap();
+    let named = format!("sqlite://{}", elsewhere.join("named.db").display());
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    for (args, db) in
+        [(vec![], data.join("momo.db")), (vec!["--database-url", named.as_str()], elsewhere.join("named.db"))]
+    {
+        let mut full = pinned();
+        full.extend(args);
+        let server = Server::start_with_umask("000", &data, &full);
+        Http::new().sandbox_user(&server.base);
+        assert_eq!(mode(&data), 0o700, "data directory");
+        assert_eq!(mode(&data.join("credential-hash.key")), 0o600, "credential hash key");
+        for file in [db.clone(), db.with_extension("db-wal"), db.with_extension("db-shm")] {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+    }
 }
 
 /// Acceptance 4: two server processes on one PostgreSQL database.

@@ -88,17 +88,8 @@ pub fn protect_database(db: &Path) -> anyhow::Result<()> {
 /// with a warning, if others can read it.
 pub fn credential_hash_key(path: &Path) -> anyhow::Result<Vec<u8>> {
     let shown = path.display();
-    match OpenOptions::new().write(true).create_new(true).mode(FILE_MODE).open(path) {
-        Ok(mut file) => {
-            use std::io::Write as _;
-            let key: [u8; 32] = rand::random();
-            file.write_all(format!("{}\n", hex::encode(key)).as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(|e| anyhow::anyhow!("cannot write the credential hash key {shown}: {e}"))?;
-            tracing::info!(file = %shown, "created the credential hash key");
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => anyhow::bail!("cannot create the credential hash key {shown}: {e}"),
+    if !path.exists() {
+        create_key_file(path).map_err(|e| anyhow::anyhow!("cannot create the credential hash key {shown}: {e}"))?;
     }
     let mode =
         fs::metadata(path).map_err(|e| anyhow::anyhow!("cannot read {shown}: {e}"))?.permissions().mode() & 0o7777;
@@ -113,6 +104,30 @@ pub fn credential_hash_key(path: &Path) -> anyhow::Result<Vec<u8>> {
         Ok(key) if key.len() >= 16 => Ok(key),
         _ => anyhow::bail!("the credential hash key {shown} must hold at least 32 hex digits (64 when generated)"),
     }
+}
+
+/// Write a new key to a temporary file, sync it, and link it into place only if `path` does
+/// not exist yet: a crash never leaves a partial key, and of two instances starting at once on
+/// one data directory, both end up with the same key (the one linked first).
+fn create_key_file(path: &Path) -> io::Result<()> {
+    use std::io::Write as _;
+    let temporary = path.with_extension(format!("new-{}", uuid::Uuid::new_v4().simple()));
+    let written = (|| {
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(FILE_MODE).open(&temporary)?;
+        let key: [u8; 32] = rand::random();
+        file.write_all(format!("{}\n", hex::encode(key)).as_bytes())?;
+        file.sync_all()?;
+        match fs::hard_link(&temporary, path) {
+            Ok(()) => {
+                tracing::info!(file = %path.display(), "created the credential hash key");
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e),
+        }
+    })();
+    let _ = fs::remove_file(&temporary);
+    written
 }
 
 /// The database file and the two files SQLite keeps beside it in WAL mode.

@@ -159,8 +159,10 @@ fn postings(state: &AppState, tx: &TransactionRecord, env: &Environment, refund_
         currency: env.currency.into(),
         floor,
         opening: 0,
-        // A sandbox payout never takes the account below zero: the sandbox funds it.
-        top_up: !production && state.settings.sandbox_balance == SandboxBalance::Ledger,
+        // A sandbox payout never takes the account below zero: the sandbox funds it, from an
+        // account of the API user's own (one tenant cannot exhaust another's).
+        top_up_from: (!production && state.settings.sandbox_balance == SandboxBalance::Ledger)
+            .then(|| accounts::sandbox_funding(&tx.api_user)),
     };
     let counterparty = match flow {
         Flow::FromParty | Flow::ToParty => {
@@ -176,7 +178,7 @@ fn postings(state: &AppState, tx: &TransactionRecord, env: &Environment, refund_
                 currency: env.currency.into(),
                 floor,
                 opening,
-                top_up: false,
+                top_up_from: None,
             }
         }
         Flow::ToProvider => {
@@ -189,7 +191,7 @@ fn postings(state: &AppState, tx: &TransactionRecord, env: &Environment, refund_
                 currency: env.currency.into(),
                 floor: None,
                 opening: 0,
-                top_up: false,
+                top_up_from: None,
             }
         }
     };

@@ -376,7 +376,7 @@ async fn set_wallet_balance(
         currency: env.currency.into(),
         floor: (!env.is_sandbox()).then_some(0),
         opening: 0,
-        top_up: false,
+        top_up_from: None,
     };
     set(&state, spec, env, target).await
 }
@@ -398,7 +398,7 @@ async fn set_user_balance(
         currency: env.currency.into(),
         floor: (!env.is_sandbox()).then_some(0),
         opening: 0,
-        top_up: false,
+        top_up_from: None,
     };
     set(&state, spec, env, target).await
 }

@@ -246,6 +246,11 @@ pub fn http_client(targets: Arc<TargetPolicy>) -> anyhow::Result<reqwest::Client
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .dns_resolver(Arc::new(PolicyResolver(targets)))
+        // Deliveries in flight are capped (IN_FLIGHT), and so must be the connections kept idle
+        // between them: receivers on many distinct names would otherwise pile up sockets past the
+        // file descriptors the server keeps for itself (net::DESCRIPTOR_RESERVE).
+        .pool_max_idle_per_host(4)
+        .pool_idle_timeout(std::time::Duration::from_secs(15))
         .user_agent(concat!("openmomo/", env!("CARGO_PKG_VERSION")))
         .build()?)
 }

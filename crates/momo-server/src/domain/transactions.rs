@@ -391,6 +391,12 @@ pub mod accounts {
         format!("wallet:{environment}:{}:{}", party.party_id_type.as_str(), party.party_id.to_ascii_lowercase())
     }
 
+    /// Where an API user's sandbox payouts are funded from when its account cannot cover them
+    /// (no floor; bounded by the ledger's limit like every account, per user).
+    pub fn sandbox_funding(api_user: &str) -> String {
+        format!("system:sandbox:funding:{api_user}")
+    }
+
     /// Where opening balances and operator adjustments come from (no floor).
     pub fn issuance(environment: &str) -> String {
         format!("system:{environment}:issuance")

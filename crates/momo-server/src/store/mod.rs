@@ -356,9 +356,9 @@ pub struct AccountSpec {
     /// Credited from issuance when the account is first used (production wallets).
     pub opening: i64,
     /// Sandbox API-user accounts: instead of going below zero, the account is first funded from
-    /// issuance with the shortfall, in an entry of its own (`funding:…`), as MTN's sandbox
+    /// this account with the shortfall, in an entry of its own (`funding:…`), as MTN's sandbox
     /// pretends its accounts are funded. So a sandbox balance is never negative.
-    pub top_up: bool,
+    pub top_up_from: Option<String>,
 }
 
 /// One side of a journal entry.
@@ -416,10 +416,11 @@ impl Finalization {
     /// Such finalizations can be written in bulk.
     pub fn unconditional(&self) -> bool {
         self.refund_guard.is_none()
-            && self
-                .postings
-                .iter()
-                .all(|p| p.account.floor.is_none() && p.account.opening == 0 && !(p.account.top_up && p.amount < 0))
+            && self.postings.iter().all(|p| {
+                p.account.floor.is_none()
+                    && p.account.opening == 0
+                    && (p.account.top_up_from.is_none() || p.amount >= 0)
+            })
     }
 }
 

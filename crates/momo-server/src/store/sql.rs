@@ -1203,13 +1203,14 @@ macro_rules! impl_store {
             Ok(true)
         }
 
-        /// Credit `amount` to `to` from `issuance`, with both postings, unless that would take
-        /// issuance past the ledger's negative limit: `false` then, and nothing is written. (A
-        /// refusal here must not fail the whole commit, as the database's own check would.)
+        /// Credit `amount` to `to` from `from` (issuance, or a sandbox funding account), with both
+        /// postings, unless that would take `from` past the ledger's negative limit: `false` then,
+        /// and nothing is written. (A refusal here must not fail the whole commit, as the
+        /// database's own check would.)
         async fn issue(
             conn: &mut <$db as sqlx::Database>::Connection,
             to: &str,
-            issuance: &str,
+            from: &str,
             currency: &str,
             amount: i64,
             entry: &str,
@@ -1218,7 +1219,7 @@ macro_rules! impl_store {
             let debited = sqlx::query(
                 "UPDATE accounts SET balance_minor = balance_minor - $2 WHERE id = $1 AND balance_minor - $2 >= $3",
             )
-            .bind(issuance)
+            .bind(from)
             .bind(amount)
             .bind(-$crate::domain::money::BALANCE_LIMIT_MINOR)
             .execute(&mut *conn)
@@ -1228,7 +1229,7 @@ macro_rules! impl_store {
             if !debited {
                 return Ok(false);
             }
-            insert_posting(conn, entry, issuance, currency, -amount, now).await?;
+            insert_posting(conn, entry, from, currency, -amount, now).await?;
             sqlx::query("UPDATE accounts SET balance_minor = balance_minor + $2 WHERE id = $1")
                 .bind(to)
                 .bind(amount)
@@ -1299,18 +1300,29 @@ macro_rules! impl_store {
                 // Issuance cannot give the opening balance.
                 return Ok(Finalized::PayerLimitReached);
             }
-            if posting.account.top_up && posting.amount < 0 {
+            if let Some(source) = posting.account.top_up_from.as_deref().filter(|_| posting.amount < 0) {
                 let balance: i64 = sqlx::query(concat!("SELECT balance_minor FROM accounts WHERE id = $1", $lock))
                     .bind(&posting.account.id)
                     .fetch_one(&mut *conn)
                     .await?
                     .try_get("balance_minor")?;
-                let shortfall = -(balance + posting.amount);
+                // Saturating: a balance outside the limit can only come from a database written
+                // before the limit existed.
+                let shortfall = balance.saturating_add(posting.amount).saturating_neg();
                 let funding = format!("funding:{entry}");
-                if shortfall > 0
-                    && !issue(conn, &posting.account.id, issuance, &posting.account.currency, shortfall, &funding, now).await?
-                {
-                    return Ok(Finalized::PayerLimitReached);
+                if shortfall > 0 {
+                    sqlx::query(
+                        "INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) \
+                         VALUES ($1, $2, NULL, 0, $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(source)
+                    .bind(&posting.account.currency)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                    if !issue(conn, &posting.account.id, source, &posting.account.currency, shortfall, &funding, now).await? {
+                        return Ok(Finalized::PayerLimitReached);
+                    }
                 }
             }
             let applied = sqlx::query(
@@ -1366,14 +1378,13 @@ macro_rules! impl_store {
 
 pub(crate) use impl_store;
 
-/// Whether `e` is the database refusing a balance past the ledger's limit (migration 6), or
-/// PostgreSQL's 64-bit overflow (`22003`) on the way there.
+/// Whether `e` is the database refusing a balance past the ledger's limit (migration 6: the
+/// trigger's message on SQLite, the constraint's name on PostgreSQL). No sum the ledger forms
+/// within the limit can overflow 64 bits, so an overflow is not this, and stays an error.
 pub(crate) fn balance_limit_error(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(db) => {
-            db.message().contains("momo: balance limit")
-                || db.constraint() == Some("accounts_balance_limit")
-                || db.code().as_deref() == Some("22003")
+            db.message().contains("momo: balance limit") || db.constraint() == Some("accounts_balance_limit")
         }
         _ => false,
     }

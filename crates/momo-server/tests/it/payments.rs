@@ -700,10 +700,11 @@ async fn sandbox_payouts_never_make_a_balance_negative_and_the_funding_is_in_the
         r#"{"availableBalance":"30","currency":"EUR"}"#,
     )
     .await;
-    // 40 set by the operator and 85 + 7 funded, all from issuance; the ledger balances.
+    // 40 set by the operator, from issuance; 85 + 7 funded, from the user's own funding account.
     let accounts: Vec<Value> = app.admin(Method::GET, "/accounts", None).await.json().await.unwrap();
-    let issuance = accounts.iter().find(|a| a["account"] == "system:sandbox:issuance").unwrap();
-    assert_eq!(issuance["balance"], "-132", "{accounts:?}");
+    let balance_of = |id: &str| accounts.iter().find(|a| a["account"] == id).map(|a| a["balance"].clone());
+    assert_eq!(balance_of("system:sandbox:issuance"), Some(json!("-40")), "{accounts:?}");
+    assert_eq!(balance_of(&format!("system:sandbox:funding:{user}")), Some(json!("-92")), "{accounts:?}");
     crate::production::assert_ledger_balances(&app).await;
 }
 

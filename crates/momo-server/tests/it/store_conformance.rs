@@ -185,7 +185,7 @@ fn pending(reference_id: &str, amount: i64) -> TransactionRecord {
 }
 
 fn account(id: &str, floor: Option<i64>) -> AccountSpec {
-    AccountSpec { id: id.to_owned(), currency: "EUR".into(), floor, opening: 0, top_up: false }
+    AccountSpec { id: id.to_owned(), currency: "EUR".into(), floor, opening: 0, top_up_from: None }
 }
 
 /// Success for `tx`: `amount` moves from `from` to `to`, with a callback.
