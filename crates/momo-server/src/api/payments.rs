@@ -522,14 +522,28 @@ pub async fn cancel_invoice(
     let tx = load(&state, &caller, Kind::Invoice, &reference).await?;
     let key =
         TxKey { product: caller.product, kind: Kind::InvoiceCancellation, reference_id: cancellation.0.to_string() };
+    // A cancel sent again is told its reference id is taken (so its first try went through),
+    // before being told the invoice is final; the write below settles races between the two.
     if state.store.transaction(&key).await?.is_some() {
         return Err(ApiError::ResourceAlreadyExist);
     }
-    if tx.status.is_final() || !cancel_pending(&state, &tx, "TRANSACTION_CANCELED").await? {
-        return Err(ApiError::Refused(StatusCode::CONFLICT, ErrorCode::NotAllowed, "The invoice is already final."));
+    let already_final =
+        || ApiError::Refused(StatusCode::CONFLICT, ErrorCode::NotAllowed, "The invoice is already final.");
+    if tx.status.is_final() {
+        return Err(already_final());
     }
-    let cancelled = state.store.transaction(&tx.key).await?.ok_or(ApiError::ResourceNotFound)?;
     let now = state.clock.now_ms();
+    // The invoice as the cancellation leaves it: what the cancel's callback reports.
+    let cancelled = TransactionRecord {
+        status: TransactionStatus::Failed,
+        reason: Some("TRANSACTION_CANCELED".into()),
+        financial_transaction_id: None,
+        outcome: None,
+        due_at: None,
+        awaiting_approval: false,
+        updated_at: now,
+        ..tx.clone()
+    };
     let record = TransactionRecord {
         key,
         api_user: caller.user.id.clone(),
@@ -553,7 +567,18 @@ pub async fn cancel_invoice(
         updated_at: now,
         cancelled_at: None,
     };
-    commit(&state, &record).await?;
+    // The invoice's new plan and the cancellation are written together: a reused reference id
+    // (409) or an invoice that became final meanwhile cancels nothing, and once written, both
+    // settle even if this instance stops now (the settler finds them due).
+    let outcome = Outcome::Failed("TRANSACTION_CANCELED".into()).to_column();
+    if !state.store.replan_with_insert(&tx.key, &outcome, now, &record).await? {
+        return Err(already_final());
+    }
+    for written in [&tx.key, &record.key] {
+        if let Some(due) = state.store.transaction(written).await? {
+            settle::settle_if_due(&state, &due).await?;
+        }
+    }
     tracing::info!(reference_id = %record.key.reference_id, invoice = %tx.key.reference_id, "invoice cancelled");
     Ok(StatusCode::ACCEPTED)
 }

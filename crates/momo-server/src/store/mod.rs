@@ -232,6 +232,17 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Change the plan of a pending transaction (approve, reject, force). With
     /// `only_awaiting_approval`, only a request waiting for the payer. `false` if nothing changed.
     async fn replan(&self, key: &TxKey, outcome: &str, due_at: i64, only_awaiting_approval: bool) -> StoreResult<bool>;
+    /// Replan a pending transaction to `outcome` at `due_at` (as [`Store::replan`] does) and
+    /// insert `record`, in one database transaction, so that a cancellation and the request that
+    /// asked for it are durable together. [`StoreError::Conflict`] if `record`'s reference id is
+    /// taken, `false` if `key` is not pending; nothing is written in either case.
+    async fn replan_with_insert(
+        &self,
+        key: &TxKey,
+        outcome: &str,
+        due_at: i64,
+        record: &TransactionRecord,
+    ) -> StoreResult<bool>;
     /// The most recent transactions, newest first, optionally of one API user.
     async fn transactions(&self, api_user: Option<&str>, limit: i64) -> StoreResult<Vec<TransactionRecord>>;
     /// Every transaction with this reference id (one per product and kind at most).

@@ -22,6 +22,11 @@ pub(crate) const DELIVERY_COLUMNS: &str =
     "id, api_user, product, kind, reference_id, url, method, body, state, attempts, \
      next_attempt_at, created_at, finished_at";
 
+/// Change the plan of a pending transaction; with `$6 = 1`, only one waiting for the payer.
+pub(crate) const REPLAN: &str = "UPDATE transactions SET outcome = $4, due_at = $5, awaiting_approval = 0 \
+     WHERE product = $1 AND kind = $2 AND reference_id = $3 AND status = 'PENDING' \
+     AND (awaiting_approval = 1 OR $6 = 0)";
+
 /// The `server_secrets` row that identifies the credential hash key (`SecretHasher::key_check`).
 pub(crate) const HASH_KEY_CHECK: &str = "credential-hash-key-check";
 
@@ -419,11 +424,7 @@ macro_rules! impl_store {
                 due_at: i64,
                 only_awaiting_approval: bool,
             ) -> $crate::store::StoreResult<bool> {
-                let result = sqlx::query(
-                    "UPDATE transactions SET outcome = $4, due_at = $5, awaiting_approval = 0 \
-                     WHERE product = $1 AND kind = $2 AND reference_id = $3 AND status = 'PENDING' \
-                     AND (awaiting_approval = 1 OR $6 = 0)",
-                )
+                let result = sqlx::query($crate::store::sql::REPLAN)
                 .bind(key.product.as_str())
                 .bind(key.kind.as_str())
                 .bind(&key.reference_id)
@@ -434,6 +435,42 @@ macro_rules! impl_store {
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;
                 Ok(result.rows_affected() == 1)
+            }
+
+            async fn replan_with_insert(
+                &self,
+                key: &$crate::store::TxKey,
+                outcome: &str,
+                due_at: i64,
+                record: &$crate::store::TransactionRecord,
+            ) -> $crate::store::StoreResult<bool> {
+                use $crate::store::StoreError;
+                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
+                let inserted = insert_transactions(&mut *tx, std::slice::from_ref(record), "")
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                if inserted.first() != Some(&true) {
+                    tx.rollback().await.map_err(StoreError::from_sqlx)?;
+                    return Err(StoreError::Conflict);
+                }
+                let replanned = sqlx::query($crate::store::sql::REPLAN)
+                .bind(key.product.as_str())
+                .bind(key.kind.as_str())
+                .bind(&key.reference_id)
+                .bind(outcome)
+                .bind(due_at)
+                .bind(0_i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_sqlx)?
+                .rows_affected()
+                    == 1;
+                if replanned {
+                    tx.commit().await.map_err(StoreError::from_sqlx)?;
+                } else {
+                    tx.rollback().await.map_err(StoreError::from_sqlx)?;
+                }
+                Ok(replanned)
             }
 
             async fn transactions(

@@ -665,3 +665,27 @@ async fn a_reused_cancel_reference_id_is_a_409_and_cancels_nothing() {
     // The same cancel sent again: the reference id is taken.
     assert_answer(cancel_invoice(&app, &token, &first, Some(&reference), None).await, 409, ALREADY_EXISTS_BODY).await;
 }
+
+/// Two cancels of different invoices with one reference id, at once: the reference id is
+/// written with the cancellation, so exactly one cancels its invoice and the other cancels nothing.
+#[tokio::test]
+async fn concurrent_cancels_sharing_a_reference_id_cancel_exactly_one_invoice() {
+    let app = spawn_app().await;
+    let token = user_with_host(&app, "127.0.0.1").await;
+    for _ in 0..5 {
+        let invoices = [pending_invoice(&app, &token, None).await, pending_invoice(&app, &token, None).await];
+        let reference = new_id();
+        let (a, b) = tokio::join!(
+            cancel_invoice(&app, &token, &invoices[0], Some(&reference), None),
+            cancel_invoice(&app, &token, &invoices[1], Some(&reference), None)
+        );
+        let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [202, 409]);
+        let mut pending = 0;
+        for invoice in &invoices {
+            pending += usize::from(invoice_status(&app, &token, invoice).await["status"] == "PENDING");
+        }
+        assert_eq!(pending, 1, "exactly one invoice was cancelled");
+    }
+}

@@ -184,6 +184,42 @@ fn pending(reference_id: &str, amount: i64) -> TransactionRecord {
     }
 }
 
+/// A cancellation and the new plan of what it cancels are written together or not at all.
+async fn a_replan_and_its_cancellation_are_written_together(store: Arc<dyn Store>) {
+    let (first, second) = (pending("invoice-1", 100), pending("invoice-2", 100));
+    store.insert_transaction(&first).await.unwrap();
+    store.insert_transaction(&second).await.unwrap();
+    let cancellation = |id: &str| TransactionRecord {
+        key: TxKey { product: Product::Collection, kind: Kind::InvoiceCancellation, reference_id: id.to_owned() },
+        ..pending(id, 0)
+    };
+    assert!(store
+        .replan_with_insert(&first.key, "FAILED:TRANSACTION_CANCELED", 2_000, &cancellation("c-1"))
+        .await
+        .unwrap());
+    let replanned = store.transaction(&first.key).await.unwrap().unwrap();
+    assert_eq!((replanned.outcome.as_deref(), replanned.due_at), (Some("FAILED:TRANSACTION_CANCELED"), Some(2_000)));
+    assert!(store.transaction(&cancellation("c-1").key).await.unwrap().is_some());
+
+    // A taken reference id: the second invoice keeps its plan.
+    let taken = store.replan_with_insert(&second.key, "FAILED:TRANSACTION_CANCELED", 2_000, &cancellation("c-1")).await;
+    assert!(matches!(taken, Err(StoreError::Conflict)), "{taken:?}");
+    assert_eq!(store.transaction(&second.key).await.unwrap().unwrap().outcome.as_deref(), Some("SUCCESSFUL"));
+
+    // Not pending any more: the cancellation is not kept either.
+    let done = Finalization {
+        status: TransactionStatus::Failed,
+        postings: Vec::new(),
+        ..success(&second, account("a", None), account("b", None))
+    };
+    assert_eq!(store.finalize(&done).await.unwrap(), Finalized::Done);
+    assert!(!store
+        .replan_with_insert(&second.key, "FAILED:TRANSACTION_CANCELED", 3_000, &cancellation("c-2"))
+        .await
+        .unwrap());
+    assert!(store.transaction(&cancellation("c-2").key).await.unwrap().is_none());
+}
+
 fn account(id: &str, floor: Option<i64>) -> AccountSpec {
     AccountSpec { id: id.to_owned(), currency: "EUR".into(), floor, opening: 0, top_up_from: None }
 }
@@ -434,6 +470,7 @@ conformance!(
     operator_tokens_and_server_secrets,
     secret_hashes_are_keyed_once_and_another_key_is_recognised,
     concurrent_inserts_of_one_id_conflict,
+    a_replan_and_its_cancellation_are_written_together,
     settlements_write_state_ledger_and_callback_once,
     attempts_are_recorded_for_a_batch,
     a_failed_settlement_writes_nothing_and_the_store_recovers,
