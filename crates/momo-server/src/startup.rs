@@ -71,7 +71,8 @@ impl Application {
         let targets = std::sync::Arc::new(crate::domain::targets::TargetPolicy {
             // Loopback receivers are the local-development case: only for a server that is itself
             // reachable on loopback alone.
-            allow_loopback: listener.local_addr()?.ip().is_loopback(),
+            allow_loopback: crate::domain::targets::classify(listener.local_addr()?.ip())
+                == crate::domain::targets::AddressClass::Loopback,
             allow_private: settings.callback_allow_private,
             allow: settings.callback_allow.clone(),
         });

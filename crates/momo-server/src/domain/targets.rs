@@ -61,7 +61,9 @@ fn canonical(ip: IpAddr) -> IpAddr {
         IpAddr::V6(v6) => {
             let s = v6.segments();
             // 64:ff9b::/96, the well-known NAT64 prefix: a gateway forwards it to the IPv4 address.
-            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+            // ::a.b.c.d, the deprecated IPv4-compatible form (not :: and ::1 themselves).
+            let compatible = s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1);
+            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || compatible {
                 let [_, _, _, _, _, _, _, _, _, _, _, _, a, b, c, d] = v6.octets();
                 return IpAddr::V4(Ipv4Addr::new(a, b, c, d));
             }
@@ -82,8 +84,14 @@ fn classify_v4(ip: Ipv4Addr) -> AddressClass {
         AddressClass::Loopback
     } else if ip.is_link_local() {
         AddressClass::LinkLocal
-    } else if ip.is_private() || (a == 100 && (64..128).contains(&b)) {
-        // RFC 1918, and 100.64/10 (carrier-grade NAT, also where some clouds put services).
+    } else if ip.is_private()
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 198 && (18..20).contains(&b))
+        || (a == 192 && b == 0 && ip.octets()[2] == 0)
+    {
+        // RFC 1918; 100.64/10 (carrier-grade NAT, also where some clouds put services); and the
+        // special-purpose blocks never routed on the internet: 198.18/15 (benchmarking) and
+        // 192.0.0/24 (protocol assignments).
         AddressClass::Private
     } else {
         AddressClass::Public
@@ -241,6 +249,12 @@ mod tests {
             ("127.9.9.9", AddressClass::Loopback),
             ("::1", AddressClass::Loopback),
             ("::ffff:127.0.0.1", AddressClass::Loopback),
+            ("::127.0.0.1", AddressClass::Loopback),
+            ("::a9fe:a9fe", AddressClass::LinkLocal),
+            ("198.18.0.1", AddressClass::Private),
+            ("198.19.255.255", AddressClass::Private),
+            ("192.0.0.170", AddressClass::Private),
+            ("198.20.0.1", AddressClass::Public),
             ("10.0.0.1", AddressClass::Private),
             ("172.16.0.1", AddressClass::Private),
             ("172.31.255.255", AddressClass::Private),
