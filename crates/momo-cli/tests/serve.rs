@@ -25,10 +25,11 @@ impl Server {
         Self::spawn(Command::new(env!("CARGO_BIN_EXE_momo")), data_dir, extra, env)
     }
 
-    /// [`Server::start`] under a umask of `mask` (set by a shell that then becomes the server).
-    fn start_with_umask(mask: &str, data_dir: &std::path::Path, extra: &[&str]) -> Server {
+    /// [`Server::start`] from a shell that first runs `setup` (`umask 000`, `ulimit -n 600`) and
+    /// then becomes the server.
+    fn start_after(setup: &str, data_dir: &std::path::Path, extra: &[&str]) -> Server {
         let mut shell = Command::new("sh");
-        shell.args(["-c", &format!("umask {mask} && exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_momo")]);
+        shell.args(["-c", &format!("{setup} && exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_momo")]);
         Self::spawn(shell, data_dir, extra, &[])
     }
 
@@ -375,7 +376,7 @@ fn data_files_are_private_even_under_an_open_umask() {
     {
         let mut full = pinned();
         full.extend(args);
-        let server = Server::start_with_umask("000", &data, &full);
+        let server = Server::start_after("umask 000", &data, &full);
         Http::new().sandbox_user(&server.base);
         assert_eq!(mode(&data), 0o700, "data directory");
         assert_eq!(mode(&data.join("credential-hash.key")), 0o600, "credential hash key");
@@ -383,6 +384,33 @@ fn data_files_are_private_even_under_an_open_umask() {
             assert_eq!(mode(&file), 0o600, "{}", file.display());
         }
     }
+}
+
+/// The review's descriptor exhaustion: under a 600-descriptor limit, 700 connections that send
+/// nothing made storage fail ("unable to open database file"). Now the server serves at most
+/// the limit less its reserve at once, the rest wait unaccepted until idle ones time out, and
+/// the health check (which asks the database) and a payment both succeed meanwhile.
+#[test]
+fn idle_connections_past_the_descriptor_limit_never_make_storage_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = pinned();
+    args.extend(["--keep-alive-timeout", "1", "--header-read-timeout", "1"]);
+    let server = Server::start_after("ulimit -n 600", dir.path(), &args);
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let idle: Vec<std::net::TcpStream> = (0..700)
+        .map(|_| std::net::TcpStream::connect(&address).expect("connect (accepted or in the backlog)"))
+        .collect();
+    let http = Http::new();
+    // Bounded, so that a server which never frees a slot fails the test instead of hanging it.
+    let health = http.client.get(format!("{}/_momo/health", server.base)).timeout(Duration::from_secs(30));
+    let (status, body) = http.send(health);
+    assert_eq!(status, 200, "{body}");
+    let (user, key) = http.sandbox_user(&server.base);
+    assert_eq!(http.token(&server.base, &user, &key).0, 200);
+    drop(idle);
+    let stderr = server.stderr.lock().unwrap().clone();
+    assert!(!stderr.contains("unable to open database file"), "{stderr}");
+    assert!(stderr.contains("serving fewer connections at once"), "the cap was lowered to fit the limit: {stderr}");
 }
 
 /// Acceptance 4: two server processes on one PostgreSQL database.

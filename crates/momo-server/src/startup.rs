@@ -206,6 +206,8 @@ pub fn app(state: AppState) -> Router {
                         .on_response(DefaultOnResponse::new().level(Level::INFO))
                         .on_failure(DefaultOnFailure::new().level(Level::WARN)),
                 )
+                // Every response the app writes carries `x-request-id`: `net` relies on it to tell
+                // hyper's own empty rejections (which it gives a JSON body) from the app's answers.
                 .layer(PropagateRequestIdLayer::x_request_id())
                 // A body that stalls fails its read (a 400 in MoMo's shape from the extractor),
                 // and the connection closes with the answer.
