@@ -6,6 +6,7 @@
 //! - [`gateway`]: the API-gateway layer (subscription keys, APIM's 401/404 bodies).
 //! - [`api`]: the MoMo operations, built from one table ([`api::surface::OPERATIONS`]).
 //! - [`admin`]: the operator API under `/_momo/admin`.
+//! - [`console`]: the browser console under `/_momo/console`.
 //! - [`extract`]: typed extractors whose rejections are MoMo-shaped [`error::ApiError`]s.
 //! - [`domain`]: pure logic (credentials, tokens, clock, money, callback targets).
 //! - [`data_dir`]: the data directory and database files, private to the server's user.
@@ -19,6 +20,7 @@ pub mod bootstrap;
 pub mod cache;
 pub mod callbacks;
 pub mod config;
+pub mod console;
 pub mod data_dir;
 pub mod domain;
 pub mod error;

@@ -193,6 +193,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(momo)
         .nest(admin::PREFIX, operator)
+        .merge(crate::console::router())
+        .route("/", get(crate::console::root))
         .route("/_momo/health", get(health))
         .fallback(gateway::not_found)
         .method_not_allowed_fallback(gateway::not_found)

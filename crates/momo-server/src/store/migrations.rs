@@ -23,6 +23,7 @@ pub(crate) const SQLITE: Embedded = Embedded(&[
     (4, "consents", include_str!("migrations/shared/0004_consents.sql")),
     (5, "faults", include_str!("migrations/shared/0005_faults.sql")),
     (6, "balance limit", include_str!("migrations/sqlite/0006_balance_limit.sql")),
+    (7, "console sessions", include_str!("migrations/shared/0007_console_sessions.sql")),
 ]);
 
 pub(crate) const POSTGRES: Embedded = Embedded(&[
@@ -32,6 +33,7 @@ pub(crate) const POSTGRES: Embedded = Embedded(&[
     (4, "consents", include_str!("migrations/shared/0004_consents.sql")),
     (5, "faults", include_str!("migrations/shared/0005_faults.sql")),
     (6, "balance limit", include_str!("migrations/postgres/0006_balance_limit.sql")),
+    (7, "console sessions", include_str!("migrations/shared/0007_console_sessions.sql")),
 ]);
 
 impl<'s> MigrationSource<'s> for Embedded {

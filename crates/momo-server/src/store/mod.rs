@@ -279,6 +279,13 @@ pub trait Store: Send + Sync + fmt::Debug {
         now: i64,
     ) -> StoreResult<bool>;
 
+    /// Start a console session (and forget the sessions that have ended).
+    async fn insert_console_session(&self, session: &ConsoleSession) -> StoreResult<()>;
+    /// The console session whose id hashes to `id_hash`, if it has not ended at `now`.
+    async fn console_session(&self, id_hash: &SecretHash, now: i64) -> StoreResult<Option<ConsoleSession>>;
+    /// End a console session (sign-out).
+    async fn delete_console_session(&self, id_hash: &SecretHash) -> StoreResult<()>;
+
     /// Forget all transactions, ledger entries and deliveries (users and keys stay).
     async fn reset_payments(&self) -> StoreResult<()>;
 
@@ -305,6 +312,23 @@ pub struct FaultRecord {
     /// Requests it may still affect; `None`: until removed.
     pub remaining: Option<i64>,
     pub created_at: i64,
+}
+
+/// A signed-in browser console session.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    /// The keyed hash of the session id the browser holds in its cookie.
+    pub id_hash: SecretHash,
+    /// What the session's forms must carry.
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for ConsoleSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsoleSession").field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
 }
 
 /// What [`Store::key_secret_hashes`] found.

@@ -31,11 +31,12 @@ pub(crate) const REPLAN: &str = "UPDATE transactions SET outcome = $4, due_at = 
 pub(crate) const HASH_KEY_CHECK: &str = "credential-hash-key-check";
 
 /// Every stored secret hash: `(table, column)`.
-pub(crate) const HASHED_SECRETS: [(&str, &str); 4] = [
+pub(crate) const HASHED_SECRETS: [(&str, &str); 5] = [
     ("api_users", "key_hash"),
     ("subscription_keys", "key_hash"),
     ("operator_tokens", "token_hash"),
     ("consents", "refresh_token_hash"),
+    ("console_sessions", "id_hash"),
 ];
 
 pub(crate) const BUMP_EPOCH: &str = "UPDATE credentials_epoch SET epoch = epoch + 1 WHERE id = 1";
@@ -771,6 +772,65 @@ macro_rules! impl_store {
 
             async fn delete_faults(&self) -> $crate::store::StoreResult<()> {
                 sqlx::query("DELETE FROM fault_rules")
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn insert_console_session(
+                &self,
+                session: &$crate::store::ConsoleSession,
+            ) -> $crate::store::StoreResult<()> {
+                use $crate::store::StoreError;
+                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
+                sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
+                    .bind(session.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                sqlx::query(
+                    "INSERT INTO console_sessions (id_hash, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(session.id_hash.to_hex())
+                .bind(&session.csrf_token)
+                .bind(session.created_at)
+                .bind(session.expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+                tx.commit().await.map_err(StoreError::from_sqlx)
+            }
+
+            async fn console_session(
+                &self,
+                id_hash: &$crate::store::SecretHash,
+                now: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::ConsoleSession>> {
+                use sqlx::Row as _;
+                let row = sqlx::query(
+                    "SELECT csrf_token, created_at, expires_at FROM console_sessions WHERE id_hash = $1 AND expires_at > $2",
+                )
+                .bind(id_hash.to_hex())
+                .bind(now)
+                .fetch_optional(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                row.map(|row| {
+                    Ok($crate::store::ConsoleSession {
+                        id_hash: id_hash.clone(),
+                        csrf_token: row.try_get("csrf_token")?,
+                        created_at: row.try_get("created_at")?,
+                        expires_at: row.try_get("expires_at")?,
+                    })
+                })
+                .transpose()
+                .map_err($crate::store::StoreError::from_sqlx)
+            }
+
+            async fn delete_console_session(&self, id_hash: &$crate::store::SecretHash) -> $crate::store::StoreResult<()> {
+                sqlx::query("DELETE FROM console_sessions WHERE id_hash = $1")
+                    .bind(id_hash.to_hex())
                     .execute(self.writer())
                     .await
                     .map_err($crate::store::StoreError::from_sqlx)?;

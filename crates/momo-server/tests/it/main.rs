@@ -6,6 +6,7 @@ mod bad_input;
 mod callbacks;
 mod connections;
 mod consent;
+mod console;
 mod gateway;
 mod helpers;
 mod ledger;

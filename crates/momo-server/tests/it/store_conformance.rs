@@ -220,6 +220,23 @@ async fn a_replan_and_its_cancellation_are_written_together(store: Arc<dyn Store
     assert!(store.transaction(&cancellation("c-2").key).await.unwrap().is_none());
 }
 
+/// Console sessions are found by their hash until they end, and gone once deleted.
+async fn console_sessions_last_until_they_end_or_are_deleted(store: Arc<dyn Store>) {
+    let session = |id: &str, created_at: i64| store::ConsoleSession {
+        id_hash: hash(id),
+        csrf_token: format!("csrf-{id}"),
+        created_at,
+        expires_at: created_at + 1_000,
+    };
+    store.insert_console_session(&session("one", 10_000)).await.unwrap();
+    store.insert_console_session(&session("two", 10_500)).await.unwrap();
+    assert_eq!(store.console_session(&hash("one"), 10_999).await.unwrap(), Some(session("one", 10_000)));
+    assert_eq!(store.console_session(&hash("one"), 11_000).await.unwrap(), None, "ended");
+    assert_eq!(store.console_session(&hash("nobody"), 10_000).await.unwrap(), None);
+    store.delete_console_session(&hash("two")).await.unwrap();
+    assert_eq!(store.console_session(&hash("two"), 10_600).await.unwrap(), None, "signed out");
+}
+
 fn account(id: &str, floor: Option<i64>) -> AccountSpec {
     AccountSpec { id: id.to_owned(), currency: "EUR".into(), floor, opening: 0, top_up_from: None }
 }
@@ -471,6 +488,7 @@ conformance!(
     secret_hashes_are_keyed_once_and_another_key_is_recognised,
     concurrent_inserts_of_one_id_conflict,
     a_replan_and_its_cancellation_are_written_together,
+    console_sessions_last_until_they_end_or_are_deleted,
     settlements_write_state_ledger_and_callback_once,
     attempts_are_recorded_for_a_batch,
     a_failed_settlement_writes_nothing_and_the_store_recovers,

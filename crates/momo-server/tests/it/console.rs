@@ -1,0 +1,152 @@
+//! The browser console over plain HTTP: sessions, CSRF and headers as a browser would meet them
+//! (`browser.rs` drives a real Chromium through the same flows).
+
+use reqwest::header::{HeaderMap, CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+
+use crate::helpers::{spawn_app, TestApp, ADMIN_TOKEN};
+
+/// A client that does not follow redirects and keeps cookies by hand, as a test must see both.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+fn cookie_named<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find(|v| v.starts_with(&format!("{name}=")))
+}
+
+fn value(set_cookie: &str) -> &str {
+    set_cookie.split(';').next().unwrap().split_once('=').unwrap().1
+}
+
+/// The sign-in form's CSRF token, from its cookie and its hidden field (they must agree).
+async fn sign_in_form(app: &TestApp) -> String {
+    let form = client().get(app.url("/_momo/console/sign-in")).send().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    let cookie = value(cookie_named(form.headers(), "momo_console_sign_in").unwrap()).to_owned();
+    let html = form.text().await.unwrap();
+    assert!(html.contains(&format!(r#"name="csrf" value="{cookie}""#)), "{html}");
+    cookie
+}
+
+async fn sign_in(app: &TestApp, token: &str, csrf_cookie: &str, csrf_field: &str) -> reqwest::Response {
+    client()
+        .post(app.url("/_momo/console/sign-in"))
+        .header("Cookie", format!("momo_console_sign_in={csrf_cookie}"))
+        .form(&[("token", token), ("csrf", csrf_field)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn overview(app: &TestApp, session: &str) -> reqwest::Response {
+    client().get(app.url("/_momo/console/")).header("Cookie", format!("momo_console={session}")).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn browsers_at_the_root_go_to_the_console_and_api_clients_keep_momos_404() {
+    let app = spawn_app().await;
+    let browser = client().get(app.url("/")).header("Accept", "text/html,application/xhtml+xml").send().await.unwrap();
+    assert_eq!(browser.status(), StatusCode::SEE_OTHER);
+    assert_eq!(browser.headers()[LOCATION], "/_momo/console/");
+    let api = client().get(app.url("/")).send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    assert_eq!(api.text().await.unwrap(), crate::helpers::NOT_FOUND_ROUTE_BODY);
+    let unsigned = client().get(app.url("/_momo/console/")).send().await.unwrap();
+    assert_eq!(unsigned.headers()[LOCATION], "/_momo/console/sign-in");
+}
+
+#[tokio::test]
+async fn console_pages_send_a_strict_content_security_policy_and_are_not_cached() {
+    let app = spawn_app().await;
+    let page = client().get(app.url("/_momo/console/sign-in")).send().await.unwrap();
+    let csp = page.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    for directive in ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("http"), "{csp}");
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("<script") && !html.contains("style="), "nothing inline: {html}");
+}
+
+#[tokio::test]
+async fn a_wrong_token_gets_no_session_and_the_right_one_an_http_only_strict_cookie() {
+    let app = spawn_app().await;
+    let csrf = sign_in_form(&app).await;
+    let wrong = sign_in(&app, "not-the-operator-token", &csrf, &csrf).await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(cookie_named(wrong.headers(), "momo_console").is_none());
+    assert!(wrong.text().await.unwrap().contains("That is not an operator token of this server."));
+
+    let right = sign_in(&app, ADMIN_TOKEN, &csrf, &csrf).await;
+    assert_eq!(right.status(), StatusCode::SEE_OTHER);
+    let cookie = cookie_named(right.headers(), "momo_console").unwrap();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/_momo/console", "Max-Age="] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(!cookie.contains(ADMIN_TOKEN), "the session is not the token");
+    let page = overview(&app, value(cookie)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<h1>Overview</h1>") && html.contains("sqlite"), "{html}");
+    assert!(!html.contains(ADMIN_TOKEN) && !html.contains(crate::helpers::COLLECTION_KEY), "no secret rendered");
+}
+
+#[tokio::test]
+async fn a_sign_in_without_the_forms_csrf_token_changes_nothing() {
+    let app = spawn_app().await;
+    let csrf = sign_in_form(&app).await;
+    for (cookie, field) in [("", ""), (csrf.as_str(), ""), ("", csrf.as_str()), (csrf.as_str(), "0000")] {
+        let refused = sign_in(&app, ADMIN_TOKEN, cookie, field).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "cookie {cookie:?} field {field:?}");
+        assert!(cookie_named(refused.headers(), "momo_console").is_none());
+    }
+}
+
+#[tokio::test]
+async fn sign_out_needs_the_sessions_csrf_token_and_ends_the_session() {
+    let app = spawn_app().await;
+    let csrf = sign_in_form(&app).await;
+    let signed_in = sign_in(&app, ADMIN_TOKEN, &csrf, &csrf).await;
+    let session = value(cookie_named(signed_in.headers(), "momo_console").unwrap()).to_owned();
+    let html = overview(&app, &session).await.text().await.unwrap();
+    let form_csrf = html.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+    let sign_out = |csrf: String| {
+        client()
+            .post(app.url("/_momo/console/sign-out"))
+            .header("Cookie", format!("momo_console={session}"))
+            .form(&[("csrf", csrf)])
+            .send()
+    };
+    // From another page (no or a wrong token): refused, and the session goes on.
+    for forged in [String::new(), "f".repeat(64)] {
+        assert_eq!(sign_out(forged).await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(overview(&app, &session).await.status(), StatusCode::OK);
+    }
+    let out = sign_out(form_csrf).await.unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert!(cookie_named(out.headers(), "momo_console").unwrap().contains("Max-Age=0"));
+    // The old cookie no longer opens anything, on this instance or any other.
+    let after = overview(&app, &session).await;
+    assert_eq!(after.headers()[LOCATION], "/_momo/console/sign-in");
+}
+
+#[tokio::test]
+async fn repeated_wrong_tokens_are_slowed_down_per_address() {
+    let app = spawn_app().await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let csrf = sign_in_form(&app).await;
+        statuses.push(sign_in(&app, "wrong-token", &csrf, &csrf).await.status().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 10, "{statuses:?}");
+    assert_eq!(&statuses[10..], [429, 429]);
+    // Locked out: even the right token waits for the window to pass.
+    let csrf = sign_in_form(&app).await;
+    assert_eq!(sign_in(&app, ADMIN_TOKEN, &csrf, &csrf).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    app.clock.advance(std::time::Duration::from_secs(61));
+    let csrf = sign_in_form(&app).await;
+    assert_eq!(sign_in(&app, ADMIN_TOKEN, &csrf, &csrf).await.status(), StatusCode::SEE_OTHER);
+}
