@@ -250,8 +250,18 @@ impl Driver {
             "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             self.port
         );
-        if stream.write_all(request.as_bytes()).is_ok() {
-            let _ = stream.read_to_end(&mut Vec::new());
+        if stream.write_all(request.as_bytes()).is_err() {
+            return;
+        }
+        // chromedriver answers once Chromium has quit; it keeps the connection open regardless of
+        // `Connection: close`, so read the head and a `Content-Length` body rather than to EOF.
+        let mut response = Vec::new();
+        let mut chunk = [0_u8; 1024];
+        while let Ok(n @ 1..) = stream.read(&mut chunk) {
+            response.extend_from_slice(&chunk[..n]);
+            if response_complete(&response) {
+                break;
+            }
         }
     }
 }
@@ -261,6 +271,18 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether `response` holds an HTTP head and all the body its `Content-Length` announces.
+fn response_complete(response: &[u8]) -> bool {
+    let Some(head_end) = response.windows(4).position(|w| w == b"\r\n\r\n") else { return false };
+    let head = String::from_utf8_lossy(&response[..head_end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    response.len() >= head_end + 4 + length
 }
 
 /// The port in chromedriver's "ChromeDriver was started successfully on port 45707." line.
@@ -275,7 +297,7 @@ async fn the_health_page_shows_ok_in_a_real_browser_at_laptop_and_phone_width() 
     let browser = Browser::start().await;
 
     browser.goto(&app.url("/_momo/health")).await.unwrap();
-    let shown: Value = serde_json::from_str(&browser.text("body").await).expect("the page shows JSON");
+    let shown: Value = serde_json::from_str(&browser.text("pre").await).expect("the page shows JSON");
     assert_eq!(shown["status"], "ok", "{shown}");
     assert_eq!(shown["database"], "sqlite", "{shown}");
     assert!(!browser.scrolls_horizontally().await, "the health page fits 1280 px");
