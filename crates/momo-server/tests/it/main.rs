@@ -3,6 +3,7 @@
 #![expect(clippy::unwrap_used, reason = "a test fails loudly on the first surprise")]
 
 mod bad_input;
+mod browser;
 mod callbacks;
 mod connections;
 mod consent;

@@ -1,0 +1,312 @@
+//! Tests in a real browser: headless Chromium driven through WebDriver (fantoccini).
+//!
+//! `Browser::start()` launches its own `chromedriver` on a port the system picks and opens one
+//! Chromium session with a fresh profile; the browser derefs to `fantoccini::Client`. At most
+//! `MAX_BROWSERS` run at once across the suite, so a many-core CI and a two-core laptop both stay
+//! responsive. `close().await` ends the session; if a test panics first, `Drop` ends it anyway, so
+//! no Chromium outlives the test run. The tools are Debian's `chromium` and `chromium-driver`
+//! packages: a missing one fails the test (`.ci/run` installs them).
+
+use std::fs::File;
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::helpers::spawn_app;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const INSTALL_HINT: &str = "the browser tests need Debian's `chromium` and `chromium-driver` packages: \
+     `apt-get install -y chromium chromium-driver` (.ci/run installs them)";
+
+/// Browsers open at once in this test binary; more would only make each one slower.
+const MAX_BROWSERS: usize = 2;
+static BROWSERS: Semaphore = Semaphore::const_new(MAX_BROWSERS);
+
+/// How long chromedriver may take to start and Chromium to open a session.
+const STARTUP: Duration = Duration::from_secs(20);
+
+/// The size of the page area (not the window) a test looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewport {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Viewport {
+    /// A 1280-px laptop screen.
+    pub const LAPTOP: Viewport = Viewport { width: 1280, height: 800 };
+    /// A 390-px phone (the handset page's target).
+    pub const PHONE: Viewport = Viewport { width: 390, height: 844 };
+}
+
+/// One headless Chromium session with its own chromedriver.
+pub struct Browser {
+    client: Client,
+    session: String,
+    closed: bool,
+    // Dropped after `Drop::drop` ended the session: the driver process, then its profile.
+    driver: Driver,
+    _permit: SemaphorePermit<'static>,
+}
+
+impl std::ops::Deref for Browser {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Browser {
+    /// Start chromedriver and open a session at the laptop size. Panics (failing the test) when
+    /// `chromium` or `chromium-driver` is not installed or does not start.
+    pub async fn start() -> Browser {
+        for tool in [CHROMEDRIVER, CHROMIUM] {
+            assert!(Path::new(tool).exists(), "{tool} is missing: {INSTALL_HINT}");
+        }
+        let permit = BROWSERS.acquire().await.expect("the semaphore is never closed");
+        let driver = Driver::start().await;
+        let profile = driver.dir.path().join("profile");
+        let capabilities = json!({
+            "browserName": "chrome",
+            "pageLoadStrategy": "normal",
+            "timeouts": { "pageLoad": 15_000, "script": 5_000, "implicit": 0 },
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new",
+                    // Containers (CI runs as root) have no user namespaces for the sandbox.
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    // A small /dev/shm in containers crashes tabs; Debian's launcher script
+                    // means to add this flag but its check breaks when /dev/shm is mounted twice.
+                    "--disable-dev-shm-usage",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    format!("--window-size={},{}", Viewport::LAPTOP.width, Viewport::LAPTOP.height),
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+        });
+        let Value::Object(capabilities) = capabilities else { unreachable!("a JSON object") };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = tokio::time::timeout(
+            STARTUP,
+            ClientBuilder::new(connector).capabilities(capabilities).connect(&driver.url()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("Chromium did not open a session in {STARTUP:?}; {}", driver.log()))
+        .unwrap_or_else(|e| panic!("Chromium did not start: {e}; {INSTALL_HINT}; {}", driver.log()));
+        let session = client.session_id().await.expect("session id").expect("a session is open");
+        let browser = Browser { client, session, closed: false, driver, _permit: permit };
+        browser.set_viewport(Viewport::LAPTOP).await;
+        browser
+    }
+
+    /// Resize the window so that the page area is exactly `viewport` (the window frame that
+    /// headless Chromium still simulates is added on top). Panics if Chromium refuses.
+    pub async fn set_viewport(&self, viewport: Viewport) {
+        let Viewport { width, height } = viewport;
+        self.client.set_window_size(width, height).await.expect("set window size");
+        let (inner_width, inner_height) = self.inner_size().await;
+        let grow = |want: u32, got: u32| want + want.saturating_sub(got);
+        self.client
+            .set_window_size(grow(width, inner_width), grow(height, inner_height))
+            .await
+            .expect("set window size");
+        assert_eq!(self.inner_size().await, (width, height), "the page area after resizing the window");
+    }
+
+    async fn inner_size(&self) -> (u32, u32) {
+        let size = self.client.execute("return [window.innerWidth, window.innerHeight]", vec![]).await;
+        let size: (u32, u32) = serde_json::from_value(size.expect("script runs")).expect("two numbers");
+        size
+    }
+
+    /// The visible text of the first element matching `css`.
+    pub async fn text(&self, css: &str) -> String {
+        let element =
+            self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no {css:?} on the page: {e}"));
+        element.text().await.expect("element text")
+    }
+
+    /// Whether the page is wider than the window (the user would have to scroll sideways).
+    pub async fn scrolls_horizontally(&self) -> bool {
+        let script = "const e = document.documentElement; return e.scrollWidth > e.clientWidth";
+        self.client.execute(script, vec![]).await.expect("script runs").as_bool().expect("a boolean")
+    }
+
+    /// Save a PNG of the page area as `target/console-screenshots/{name}.png` and return its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        assert!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            "a screenshot name is a plain file stem: {name:?}"
+        );
+        let png = self.client.screenshot().await.expect("screenshot");
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "Chromium returned a PNG");
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).expect("create the screenshot directory");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write the screenshot");
+        path
+    }
+
+    /// End the session (Chromium quits) and stop chromedriver.
+    pub async fn close(mut self) {
+        self.client.clone().close().await.expect("end the WebDriver session");
+        self.closed = true;
+    }
+}
+
+impl Drop for Browser {
+    /// A test that panicked never reached `close()`: end the session with a plain blocking request
+    /// (no runtime is needed in `drop`). Killing chromedriver alone would leave Chromium running.
+    fn drop(&mut self) {
+        if !self.closed {
+            self.driver.delete_session(&self.session);
+        }
+    }
+}
+
+/// `target/console-screenshots/` (the target directory `cargo` uses for this build).
+pub fn screenshot_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().expect("the target tmp dir has a parent").join("console-screenshots")
+}
+
+/// A chromedriver process; killed and reaped on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+    /// Holds chromedriver's output and Chromium's profile.
+    dir: tempfile::TempDir,
+}
+
+impl Driver {
+    /// Launch chromedriver on a port the system picks (`--port=0`: no race for a free port
+    /// between parallel tests) and wait until its `/status` says it is ready.
+    async fn start() -> Driver {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("chromedriver.log");
+        let out = File::create(&log).expect("chromedriver log");
+        let child = Command::new(CHROMEDRIVER)
+            .arg("--port=0")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log handle"))
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{CHROMEDRIVER} does not start: {e}; {INSTALL_HINT}"));
+        let mut driver = Driver { child, port: 0, dir };
+        let deadline = Instant::now() + STARTUP;
+        driver.port = loop {
+            if let Some(port) = announced_port(&driver.log()) {
+                break port;
+            }
+            if let Ok(Some(status)) = driver.child.try_wait() {
+                panic!("chromedriver exited ({status}); {INSTALL_HINT}; {}", driver.log());
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start in {STARTUP:?}; {}", driver.log());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let status = format!("{}/status", driver.url());
+        loop {
+            let ready = match reqwest::get(&status).await {
+                Ok(response) => response.json::<Value>().await.ok().is_some_and(|v| v["value"]["ready"] == true),
+                Err(_) => false,
+            };
+            if ready {
+                break driver;
+            }
+            assert!(Instant::now() < deadline, "chromedriver's /status never said ready; {}", driver.log());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// chromedriver's output so far, for failure messages.
+    fn log(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.path().join("chromedriver.log")).unwrap_or_default();
+        format!("chromedriver said:\n{text}")
+    }
+
+    /// `DELETE /session/{id}` over a plain socket: chromedriver quits Chromium and reaps it.
+    fn delete_session(&self, session: &str) {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else { return };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let request = format!(
+            "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        );
+        if stream.write_all(request.as_bytes()).is_err() {
+            return;
+        }
+        // chromedriver answers once Chromium has quit; it keeps the connection open regardless of
+        // `Connection: close`, so read the head and a `Content-Length` body rather than to EOF.
+        let mut response = Vec::new();
+        let mut chunk = [0_u8; 1024];
+        while let Ok(n @ 1..) = stream.read(&mut chunk) {
+            response.extend_from_slice(&chunk[..n]);
+            if response_complete(&response) {
+                break;
+            }
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether `response` holds an HTTP head and all the body its `Content-Length` announces.
+fn response_complete(response: &[u8]) -> bool {
+    let Some(head_end) = response.windows(4).position(|w| w == b"\r\n\r\n") else { return false };
+    let head = String::from_utf8_lossy(&response[..head_end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    response.len() >= head_end + 4 + length
+}
+
+/// The port in chromedriver's "ChromeDriver was started successfully on port 45707." line.
+fn announced_port(log: &str) -> Option<u16> {
+    let line = log.lines().find(|line| line.contains("started successfully on port "))?;
+    line.rsplit("on port ").next()?.trim_end_matches('.').trim().parse().ok()
+}
+
+#[tokio::test]
+async fn the_health_page_shows_ok_in_a_real_browser_at_laptop_and_phone_width() {
+    let app = spawn_app().await;
+    let browser = Browser::start().await;
+
+    browser.goto(&app.url("/_momo/health")).await.unwrap();
+    let shown: Value = serde_json::from_str(&browser.text("pre").await).expect("the page shows JSON");
+    assert_eq!(shown["status"], "ok", "{shown}");
+    assert_eq!(shown["database"], "sqlite", "{shown}");
+    assert!(!browser.scrolls_horizontally().await, "the health page fits 1280 px");
+    let laptop = browser.screenshot("health-laptop").await;
+
+    browser.set_viewport(Viewport::PHONE).await;
+    let phone = browser.screenshot("health-phone").await;
+    assert!(std::fs::metadata(laptop).unwrap().len() > 0 && std::fs::metadata(phone).unwrap().len() > 0);
+
+    browser.close().await;
+    app.stop().await;
+}
