@@ -65,11 +65,15 @@ impl std::ops::Deref for Browser {
 }
 
 impl Browser {
-    /// Start chromedriver and open a session at the laptop size. Panics (failing the test) when
-    /// `chromium` or `chromium-driver` is not installed or does not start.
-    pub async fn start() -> Browser {
-        for tool in [CHROMEDRIVER, CHROMIUM] {
-            assert!(Path::new(tool).exists(), "{tool} is missing: {INSTALL_HINT}");
+    /// Start chromedriver and open a session at the laptop size; `None` (the test is skipped,
+    /// loudly) when `chromium` or `chromium-driver` is not installed, as on a fresh machine with
+    /// only Rust, where the README's test command must still pass. In CI (`CI` set) a missing
+    /// tool fails the test instead, as does one that is installed but does not start.
+    pub async fn start() -> Option<Browser> {
+        if let Some(missing) = [CHROMEDRIVER, CHROMIUM].into_iter().find(|tool| !Path::new(tool).exists()) {
+            assert!(std::env::var("CI").is_err(), "{missing} is missing in CI: {INSTALL_HINT}");
+            eprintln!("skipped: {missing} is missing; {INSTALL_HINT}");
+            return None;
         }
         let permit = BROWSERS.acquire().await.expect("the semaphore is never closed");
         let driver = Driver::start().await;
@@ -110,7 +114,7 @@ impl Browser {
         let session = client.session_id().await.expect("session id").expect("a session is open");
         let browser = Browser { client, session, closed: false, driver, _permit: permit };
         browser.set_viewport(Viewport::LAPTOP).await;
-        browser
+        Some(browser)
     }
 
     /// Resize the window so that the page area is exactly `viewport` (the window frame that
@@ -294,7 +298,7 @@ fn announced_port(log: &str) -> Option<u16> {
 #[tokio::test]
 async fn the_health_page_shows_ok_in_a_real_browser_at_laptop_and_phone_width() {
     let app = spawn_app().await;
-    let browser = Browser::start().await;
+    let Some(browser) = Browser::start().await else { return };
 
     browser.goto(&app.url("/_momo/health")).await.unwrap();
     let shown: Value = serde_json::from_str(&browser.text("pre").await).expect("the page shows JSON");
@@ -306,6 +310,71 @@ async fn the_health_page_shows_ok_in_a_real_browser_at_laptop_and_phone_width() 
     browser.set_viewport(Viewport::PHONE).await;
     let phone = browser.screenshot("health-phone").await;
     assert!(std::fs::metadata(laptop).unwrap().len() > 0 && std::fs::metadata(phone).unwrap().len() > 0);
+
+    browser.close().await;
+    app.stop().await;
+}
+
+/// Type `token` into the console's sign-in form and submit it with the keyboard (Enter).
+async fn submit_sign_in(browser: &Browser, token: &str) {
+    let field = browser.find(Locator::Css("#token")).await.expect("the sign-in form has a token field");
+    field.send_keys(&format!("{token}\u{E007}")).await.expect("type and press Enter");
+}
+
+/// Wait (a few seconds at most) until the page that a submitted form led to shows `css`.
+async fn wait_for(browser: &Browser, css: &str) {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css:?} never appeared: {e}"));
+}
+
+/// The names of the cookies the browser holds for the server.
+async fn cookie_names(browser: &Browser) -> Vec<String> {
+    browser.get_all_cookies().await.unwrap().iter().map(|c| c.name().to_owned()).collect()
+}
+
+/// Issue 10's first flow: a wrong token is refused and leaves no session; the right one opens
+/// the overview; signing out ends the session, and the overview is closed to the old cookie.
+#[tokio::test]
+async fn signing_in_and_out_of_the_console_in_a_real_browser() {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start().await else { return };
+
+    // A browser at the root lands on the sign-in page.
+    browser.goto(&app.url("/")).await.unwrap();
+    assert!(browser.current_url().await.unwrap().path().ends_with("/_momo/console/sign-in"));
+    assert_eq!(browser.text("h1").await, "Sign in");
+    browser.screenshot("sign-in-1280").await;
+
+    submit_sign_in(&browser, "not-the-operator-token").await;
+    wait_for(&browser, "[role=alert]").await;
+    assert_eq!(browser.text("[role=alert]").await, "That is not an operator token of this server.");
+    assert!(!cookie_names(&browser).await.contains(&"momo_console".to_owned()), "no session cookie");
+
+    submit_sign_in(&browser, crate::helpers::ADMIN_TOKEN).await;
+    wait_for(&browser, ".settings").await;
+    assert_eq!(browser.text("h1").await, "Overview");
+    assert!(cookie_names(&browser).await.contains(&"momo_console".to_owned()));
+    let settings = browser.text(".settings").await;
+    assert!(settings.contains("sqlite") && settings.contains(&app.base), "{settings}");
+    let page = browser.source().await.unwrap();
+    assert!(!page.contains(crate::helpers::ADMIN_TOKEN), "the token is never rendered");
+    assert!(!browser.scrolls_horizontally().await);
+    browser.screenshot("overview-1280").await;
+    browser.set_viewport(Viewport::PHONE).await;
+    assert!(!browser.scrolls_horizontally().await, "the overview fits a 390-px phone");
+    browser.screenshot("overview-390").await;
+    browser.set_viewport(Viewport::LAPTOP).await;
+
+    browser.find(Locator::Css(".sign-out button")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "#token").await;
+    assert_eq!(browser.text("h1").await, "Sign in");
+    assert!(!cookie_names(&browser).await.contains(&"momo_console".to_owned()), "the cookie is gone");
+    browser.goto(&app.url("/_momo/console/")).await.unwrap();
+    assert_eq!(browser.text("h1").await, "Sign in", "the overview needs a new sign-in");
 
     browser.close().await;
     app.stop().await;
