@@ -5,10 +5,10 @@
 use momo_types::Product;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::admin::add_subscription_key;
 use crate::config::Settings;
 use crate::domain::credentials::{generate_operator_token, generate_signing_key, SecretHasher};
 use crate::domain::tokens::TokenSigner;
+use crate::service::credentials::add_subscription_key;
 use crate::store::{KeyedHashes, Store};
 
 const SIGNING_KEY: &str = "token-signing-key";

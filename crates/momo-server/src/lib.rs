@@ -7,6 +7,7 @@
 //! - [`api`]: the MoMo operations, built from one table ([`api::surface::OPERATIONS`]).
 //! - [`admin`]: the operator API under `/_momo/admin`.
 //! - [`console`]: the browser console under `/_momo/console`.
+//! - [`service`]: operations the operator API and the console share (one implementation each).
 //! - [`extract`]: typed extractors whose rejections are MoMo-shaped [`error::ApiError`]s.
 //! - [`domain`]: pure logic (credentials, tokens, clock, money, callback targets).
 //! - [`data_dir`]: the data directory and database files, private to the server's user.
@@ -28,6 +29,7 @@ pub mod extract;
 pub mod faults;
 pub mod gateway;
 pub mod net;
+pub mod service;
 pub mod settle;
 pub mod startup;
 pub mod state;

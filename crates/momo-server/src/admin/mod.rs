@@ -1,28 +1,22 @@
 //! The operator API, under [`PREFIX`]: what MTN's Partner Portal does for production API users,
 //! and the management of subscription keys. JSON over HTTP, guarded by the operator token
-//! (`Authorization: Bearer …`). Documented in `docs/operator-api.md`.
+//! (`Authorization: Bearer …`). Documented in `docs/operator-api.md`. The handlers here only
+//! present the operations of [`crate::service`], which the console presents too.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use momo_types::admin::{
-    CreateSubscriptionKey, CreateUser, CredentialStyle, SubscriptionKey, SubscriptionKeyCreated, User, UserCredentials,
-    UserOrigin,
+    CreateSubscriptionKey, CreateUser, SubscriptionKey, SubscriptionKeyCreated, User, UserCredentials,
 };
-use momo_types::{Environment, Product};
 
-use crate::config::Platform;
 use crate::domain::clock::rfc3339;
-use crate::domain::credentials::{
-    check_subscription_key_value, generate_credential_token, generate_key, generate_momo_africa_user_id, hint,
-    SecretHasher,
-};
-use crate::domain::hosts::check_callback_host;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{MomoJson, Operator, PathParam};
+use crate::service::credentials;
 use crate::state::AppState;
-use crate::store::{ApiUserRecord, Store, SubscriptionKeyRecord};
+use crate::store::{ApiUserRecord, SubscriptionKeyRecord};
 
 /// Where the operator API lives: a prefix no MoMo path can start with.
 pub const PREFIX: &str = "/_momo/admin";
@@ -66,12 +60,11 @@ fn key_view(key: &SubscriptionKeyRecord) -> SubscriptionKey {
 }
 
 async fn list_users(State(state): State<AppState>, _: Operator) -> ApiResult<Json<Vec<User>>> {
-    Ok(Json(state.store.api_users().await?.iter().map(user_view).collect()))
+    Ok(Json(credentials::users(&state).await?.iter().map(user_view).collect()))
 }
 
 async fn get_user(State(state): State<AppState>, _: Operator, PathParam(id): PathParam) -> ApiResult<Json<User>> {
-    let user = state.store.api_user(&id).await?.ok_or(ApiError::ResourceNotFound)?;
-    Ok(Json(user_view(&user)))
+    Ok(Json(user_view(&credentials::user(&state, &id).await?)))
 }
 
 /// Create an API user and its key, as the Partner Portal does: the key is shown once.
@@ -80,59 +73,7 @@ async fn create_user(
     _: Operator,
     MomoJson(body): MomoJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<UserCredentials>)> {
-    let environment = Environment::lookup(&body.environment).ok_or_else(|| {
-        let known: Vec<_> = momo_types::ENVIRONMENTS.iter().map(|e| e.name).collect();
-        ApiError::BadRequest(format!("Unknown environment {:?}; known: {}.", body.environment, known.join(", ")))
-    })?;
-    check_callback_host(&body.provider_callback_host, &state.callback_targets).map_err(ApiError::BadRequest)?;
-    if let Some(url) = &body.payment_server_url {
-        let parsed = url::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
-        let Some(parsed) = parsed else {
-            return Err(ApiError::BadRequest("paymentServerUrl must be an absolute http(s) URL.".into()));
-        };
-        if crate::domain::validation::has_user_info(&parsed) {
-            return Err(ApiError::BadRequest("paymentServerUrl must not carry a user name or password.".into()));
-        }
-        if let Some(host) = parsed.host() {
-            state
-                .callback_targets
-                .check_host(&host)
-                .map_err(|why| ApiError::BadRequest(format!("paymentServerUrl: {why}.")))?;
-        }
-    }
-    let (id, key) =
-        match body.credential_style {
-            CredentialStyle::ApiKey => (uuid::Uuid::new_v4().to_string(), generate_key()),
-            CredentialStyle::MomoAfrica if state.settings.platform == Platform::MomoAfrica => {
-                (generate_momo_africa_user_id(), generate_credential_token())
-            }
-            CredentialStyle::MomoAfrica => return Err(ApiError::BadRequest(
-                "credentialStyle momo-africa needs the server's platform to be momo-africa (--platform momo-africa)."
-                    .into(),
-            )),
-        };
-    let user = ApiUserRecord {
-        id: id.clone(),
-        environment: environment.name.to_owned(),
-        provider_callback_host: body.provider_callback_host.trim().to_owned(),
-        payment_server_url: body.payment_server_url.clone(),
-        credential_style: body.credential_style,
-        origin: UserOrigin::Operator,
-        key_hash: Some(state.hasher.hash(&key)),
-        key_version: 1,
-        created_at: state.clock.now_ms(),
-        revoked_at: None,
-    };
-    state.store.insert_api_user(&user).await?;
-    state.cache.clear();
-    tracing::info!(api_user = %id, environment = environment.name, "operator created an API user");
-    let credentials = UserCredentials {
-        api_user: id,
-        api_key: key,
-        environment: environment.name.to_owned(),
-        credential_style: body.credential_style,
-    };
-    Ok((StatusCode::CREATED, Json(credentials)))
+    Ok((StatusCode::CREATED, Json(credentials::create_user(&state, &body).await?)))
 }
 
 /// Issue a new key; the old key and its tokens stop working at once.
@@ -141,40 +82,16 @@ async fn regenerate_user_key(
     _: Operator,
     PathParam(id): PathParam,
 ) -> ApiResult<(StatusCode, Json<UserCredentials>)> {
-    let user = state.store.api_user(&id).await?.ok_or(ApiError::ResourceNotFound)?;
-    if user.revoked_at.is_some() {
-        return Err(ApiError::OperatorConflict("The API user is revoked; create a new one.".into()));
-    }
-    let key = match user.credential_style {
-        CredentialStyle::ApiKey => generate_key(),
-        CredentialStyle::MomoAfrica => generate_credential_token(),
-    };
-    let updated = state
-        .store
-        .set_api_key(&id, &state.hasher.hash(&key))
-        .await?
-        .ok_or_else(|| ApiError::OperatorConflict("The API user is revoked; create a new one.".into()))?;
-    state.cache.clear();
-    tracing::info!(api_user = %id, key_version = updated.key_version, "operator replaced an API key");
-    let credentials = UserCredentials {
-        api_user: updated.id,
-        api_key: key,
-        environment: updated.environment,
-        credential_style: updated.credential_style,
-    };
-    Ok((StatusCode::CREATED, Json(credentials)))
+    Ok((StatusCode::CREATED, Json(credentials::regenerate_user_key(&state, &id).await?)))
 }
 
 /// Revoke a user: its tokens stop working at once and it can no longer get new ones.
 async fn revoke_user(State(state): State<AppState>, _: Operator, PathParam(id): PathParam) -> ApiResult<Json<User>> {
-    let user = state.store.revoke_api_user(&id, state.clock.now_ms()).await?.ok_or(ApiError::ResourceNotFound)?;
-    state.cache.clear();
-    tracing::info!(api_user = %id, "operator revoked an API user");
-    Ok(Json(user_view(&user)))
+    Ok(Json(user_view(&credentials::revoke_user(&state, &id).await?)))
 }
 
 async fn list_subscription_keys(State(state): State<AppState>, _: Operator) -> ApiResult<Json<Vec<SubscriptionKey>>> {
-    Ok(Json(state.store.subscription_keys().await?.iter().map(key_view).collect()))
+    Ok(Json(credentials::subscription_keys(&state).await?.iter().map(key_view).collect()))
 }
 
 /// Add a subscription key, generated or with a given value.
@@ -183,17 +100,7 @@ async fn create_subscription_key(
     _: Operator,
     MomoJson(body): MomoJson<CreateSubscriptionKey>,
 ) -> ApiResult<(StatusCode, Json<SubscriptionKeyCreated>)> {
-    let products = if body.products.is_empty() { Product::ALL.to_vec() } else { body.products.clone() };
-    let (record, key) = add_subscription_key(
-        state.store.as_ref(),
-        &state.hasher,
-        &products,
-        "added",
-        body.key.clone(),
-        state.clock.now_ms(),
-    )
-    .await?;
-    state.cache.clear();
+    let (record, key) = credentials::create_subscription_key(&state, &body.products, body.key.clone()).await?;
     Ok((StatusCode::CREATED, Json(SubscriptionKeyCreated { key_info: key_view(&record), key })))
 }
 
@@ -203,14 +110,7 @@ async fn regenerate_subscription_key(
     _: Operator,
     PathParam(id): PathParam,
 ) -> ApiResult<(StatusCode, Json<SubscriptionKeyCreated>)> {
-    let key = generate_key();
-    let record = state
-        .store
-        .replace_subscription_key(&id, &state.hasher.hash(&key), &hint(&key))
-        .await?
-        .ok_or(ApiError::ResourceNotFound)?;
-    state.cache.clear();
-    tracing::info!(subscription_key = %id, "operator regenerated a subscription key");
+    let (record, key) = credentials::regenerate_subscription_key(&state, &id).await?;
     Ok((StatusCode::CREATED, Json(SubscriptionKeyCreated { key_info: key_view(&record), key })))
 }
 
@@ -219,41 +119,5 @@ async fn revoke_subscription_key(
     _: Operator,
     PathParam(id): PathParam,
 ) -> ApiResult<Json<SubscriptionKey>> {
-    let record =
-        state.store.revoke_subscription_key(&id, state.clock.now_ms()).await?.ok_or(ApiError::ResourceNotFound)?;
-    state.cache.clear();
-    tracing::info!(subscription_key = %id, "operator revoked a subscription key");
-    Ok(Json(key_view(&record)))
-}
-
-/// Store a new subscription key (generated unless `value` is given) and return it with its value.
-/// A value that exists already is a 409.
-pub async fn add_subscription_key(
-    store: &dyn Store,
-    hasher: &SecretHasher,
-    products: &[Product],
-    label: &str,
-    value: Option<String>,
-    now: i64,
-) -> ApiResult<(SubscriptionKeyRecord, String)> {
-    let key = match value {
-        Some(value) => {
-            check_subscription_key_value(&value).map_err(|e| ApiError::BadRequest(format!("{e}.")))?;
-            value
-        }
-        None => generate_key(),
-    };
-    let record = SubscriptionKeyRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        key_hash: hasher.hash(&key),
-        hint: hint(&key),
-        products: products.to_vec(),
-        label: label.to_owned(),
-        created_at: now,
-        revoked_at: None,
-    };
-    if !store.insert_subscription_key(&record).await? {
-        return Err(ApiError::ResourceAlreadyExist);
-    }
-    Ok((record, key))
+    Ok(Json(key_view(&credentials::revoke_subscription_key(&state, &id).await?)))
 }

@@ -1,0 +1,6 @@
+//! Operations that more than one surface presents: the operator API (`admin`) and the browser
+//! console (`console`) call these, so each operation has one implementation. They take the
+//! server's state and typed inputs, and answer with records or an [`ApiError`](crate::error::ApiError)
+//! that each surface shows in its own way.
+
+pub mod credentials;
