@@ -15,6 +15,7 @@
 //! - Every response carries a Content-Security-Policy that allows only this origin's stylesheet
 //!   and forbids scripts inline or from elsewhere, and is never cached.
 
+mod keys;
 mod pages;
 
 use std::net::{IpAddr, SocketAddr};
@@ -57,6 +58,9 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{PREFIX}/"), get(overview))
         .route(&format!("{PREFIX}/sign-in"), get(sign_in_form).post(sign_in))
         .route(&format!("{PREFIX}/sign-out"), post(sign_out))
+        .route(&format!("{PREFIX}/keys"), get(keys::list).post(keys::add))
+        .route(&format!("{PREFIX}/keys/{{id}}/regenerate"), post(keys::regenerate))
+        .route(&format!("{PREFIX}/keys/{{id}}/revoke"), post(keys::revoke))
         .route(&format!("{PREFIX}/assets/console.css"), get(stylesheet))
         .layer(from_fn(security_headers))
 }
@@ -161,11 +165,54 @@ impl ServerView {
     }
 }
 
+/// The session a page needs; otherwise the response to send instead (to sign in).
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<ConsoleSession, Response> {
+    match session(state, headers).await? {
+        Some(session) => Ok(session),
+        None => Err(Redirect::to(&format!("{PREFIX}/sign-in")).into_response()),
+    }
+}
+
+/// The session a form needs, with its CSRF token; then a new token for the session, so that the
+/// same form sent again (a reload of the page it led to) is refused instead of repeating what it
+/// did. Returns the session with its new token.
+async fn signed_in_form(state: &AppState, headers: &HeaderMap, csrf: &str) -> Result<ConsoleSession, Response> {
+    let mut session = signed_in(state, headers).await?;
+    if !same(&session.csrf_token, csrf) {
+        return Err(pages::forbidden(
+            "This form was sent already, or did not come from your console session: nothing was changed. \
+             Go back to the page and load it again.",
+        ));
+    }
+    session.csrf_token = random_token();
+    state.store.set_console_csrf(&session.id_hash, &session.csrf_token).await.map_err(|e| {
+        tracing::warn!(error = %e, "console: could not renew a session's CSRF token");
+        pages::unavailable()
+    })?;
+    Ok(session)
+}
+
+/// What a console form carries to be accepted.
+trait ConsoleForm {
+    fn csrf(&self) -> &str;
+}
+
+/// A posted form and its session, its CSRF token checked and renewed ([`signed_in_form`]); or
+/// the page to answer instead (not a form, no session, a spent or foreign token).
+async fn posted<T: ConsoleForm>(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: Result<Form<T>, FormRejection>,
+) -> Result<(ConsoleSession, T), Response> {
+    let Ok(Form(form)) = form else { return Err(pages::bad_form()) };
+    let session = signed_in_form(state, headers, form.csrf()).await?;
+    Ok((session, form))
+}
+
 async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match session(&state, &headers).await {
-        Ok(Some(session)) => pages::overview(&ServerView::of(&state, &headers), &session.csrf_token).into_response(),
-        Ok(None) => Redirect::to(&format!("{PREFIX}/sign-in")).into_response(),
-        Err(unavailable) => unavailable,
+    match signed_in(&state, &headers).await {
+        Ok(session) => pages::overview(&ServerView::of(&state, &headers), &session.csrf_token).into_response(),
+        Err(response) => response,
     }
 }
 

@@ -6,9 +6,36 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 
 use super::{ServerView, PREFIX};
+use crate::store::SubscriptionKeyRecord;
 
-/// The frame of every page: semantic landmarks, the navigation (when signed in), one stylesheet.
-fn layout(title: &str, signed_in: Option<&str>, body: Markup) -> Markup {
+/// The pages in the navigation bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Page {
+    Overview,
+    Keys,
+}
+
+impl Page {
+    const ALL: [Page; 2] = [Page::Overview, Page::Keys];
+
+    fn label(self) -> &'static str {
+        match self {
+            Page::Overview => "Overview",
+            Page::Keys => "Subscription keys",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Page::Overview => "/",
+            Page::Keys => "/keys",
+        }
+    }
+}
+
+/// The frame of every page: semantic landmarks, the navigation with the page shown marked (when
+/// signed in: the page and the session's CSRF token), one stylesheet.
+fn layout(title: &str, signed_in: Option<(Page, &str)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -21,10 +48,15 @@ fn layout(title: &str, signed_in: Option<&str>, body: Markup) -> Markup {
             body {
                 header.bar {
                     a.brand href={ (PREFIX) "/" } { "openmomo" }
-                    @if let Some(csrf) = signed_in {
+                    @if let Some((current, csrf)) = signed_in {
                         nav aria-label="Console" {
                             ul {
-                                li { a href={ (PREFIX) "/" } aria-current="page" { "Overview" } }
+                                @for page in Page::ALL {
+                                    li {
+                                        a href={ (PREFIX) (page.path()) }
+                                            aria-current=[(page == current).then_some("page")] { (page.label()) }
+                                    }
+                                }
                             }
                         }
                         form.sign-out method="post" action={ (PREFIX) "/sign-out" } {
@@ -75,7 +107,7 @@ pub(super) fn overview(server: &ServerView, csrf: &str) -> Markup {
     );
     layout(
         "Overview",
-        Some(csrf),
+        Some((Page::Overview, csrf)),
         html! {
             h1 { "Overview" }
             section.card aria-labelledby="settings-title" {
@@ -98,6 +130,98 @@ pub(super) fn overview(server: &ServerView, csrf: &str) -> Markup {
                 p { "Or with curl, as in MTN's guide:" }
                 pre { code { (create_user) } }
                 p { "The subscription keys were printed on the server's first start; keys are stored hashed and never shown again." }
+            }
+        },
+    )
+}
+
+/// A time as MoMo's other surfaces write it, in UTC, machine-readable in `datetime`.
+fn time(ms: i64) -> Markup {
+    let rfc3339 = crate::domain::clock::rfc3339(ms);
+    let shown = format!("{} UTC", rfc3339.get(..16).unwrap_or(&rfc3339).replace('T', " "));
+    html! { time datetime=(rfc3339) title=(rfc3339) { (shown) } }
+}
+
+fn products(products: &[momo_types::Product]) -> String {
+    products.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+pub(super) fn keys(keys: &[SubscriptionKeyRecord], csrf: &str, error: Option<&str>) -> Markup {
+    layout(
+        "Subscription keys",
+        Some((Page::Keys, csrf)),
+        html! {
+            h1 { "Subscription keys" }
+            p { "What the developer portal shows: the keys the API gateway lets through, per product. Only their first "
+                "characters are kept readable; a new value is shown once, when it is made." }
+            @if let Some(error) = error { p.error role="alert" { (error) } }
+            section.card aria-labelledby="keys-title" {
+                h2 #keys-title { "Keys" }
+                div.table {
+                    table {
+                        thead { tr { th scope="col" { "Key" } th scope="col" { "Products" } th scope="col" { "Label" }
+                            th scope="col" { "Created" } th scope="col" { "State" } th scope="col" { "Actions" } } }
+                        tbody {
+                            @for key in keys {
+                                tr {
+                                    td data-label="Key" { code { (key.hint) "…" } }
+                                    td data-label="Products" { (products(&key.products)) }
+                                    td data-label="Label" { (key.label) }
+                                    td data-label="Created" { (time(key.created_at)) }
+                                    td data-label="State" { @if let Some(at) = key.revoked_at { "revoked " (time(at)) } @else { "active" } }
+                                    td.actions {
+                                        @if key.revoked_at.is_none() {
+                                            form method="post" action={ (PREFIX) "/keys/" (key.id) "/regenerate" } {
+                                                input type="hidden" name="csrf" value=(csrf);
+                                                button type="submit" aria-label={ "Regenerate " (key.hint) "…" } { "Regenerate" }
+                                            }
+                                            form method="post" action={ (PREFIX) "/keys/" (key.id) "/revoke" } {
+                                                input type="hidden" name="csrf" value=(csrf);
+                                                button.danger type="submit" aria-label={ "Revoke " (key.hint) "…" } { "Revoke" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section.card aria-labelledby="add-title" {
+                h2 #add-title { "Add a key" }
+                form method="post" action={ (PREFIX) "/keys" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    fieldset {
+                        legend { "Products (none ticked: all three)" }
+                        @for product in momo_types::Product::ALL {
+                            label.inline {
+                                input type="checkbox" name=(product.as_str()) value="on";
+                                " " (product.as_str())
+                            }
+                        }
+                    }
+                    label for="value" { "Value (leave empty to generate one)" }
+                    input #value type="text" name="value" autocomplete="off" spellcheck="false";
+                    button type="submit" { "Add key" }
+                }
+            }
+        },
+    )
+}
+
+/// A key's value, this once.
+pub(super) fn new_key(key: &SubscriptionKeyRecord, value: &str, csrf: &str) -> Markup {
+    layout(
+        "New subscription key",
+        Some((Page::Keys, csrf)),
+        html! {
+            h1 { "New subscription key" }
+            section.card aria-labelledby="new-key-title" {
+                h2 #new-key-title { "For " (products(&key.products)) " (" (key.label) ")" }
+                p { "Copy it now: it is stored hashed and will not be shown again, not even by reloading this page." }
+                label for="new-key" { "Ocp-Apim-Subscription-Key" }
+                input #new-key.secret type="text" readonly value=(value) spellcheck="false";
+                p { a href={ (PREFIX) "/keys" } { "Back to the keys" } }
             }
         },
     )

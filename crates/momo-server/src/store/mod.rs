@@ -283,6 +283,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn insert_console_session(&self, session: &ConsoleSession) -> StoreResult<()>;
     /// The console session whose id hashes to `id_hash`, if it has not ended at `now`.
     async fn console_session(&self, id_hash: &SecretHash, now: i64) -> StoreResult<Option<ConsoleSession>>;
+    /// Give a console session a new CSRF token (after each change it made, so that a form sent
+    /// again, by a reload, is refused instead of repeating the change).
+    async fn set_console_csrf(&self, id_hash: &SecretHash, csrf_token: &str) -> StoreResult<()>;
     /// End a console session (sign-out).
     async fn delete_console_session(&self, id_hash: &SecretHash) -> StoreResult<()>;
 

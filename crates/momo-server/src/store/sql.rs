@@ -828,6 +828,20 @@ macro_rules! impl_store {
                 .map_err($crate::store::StoreError::from_sqlx)
             }
 
+            async fn set_console_csrf(
+                &self,
+                id_hash: &$crate::store::SecretHash,
+                csrf_token: &str,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query("UPDATE console_sessions SET csrf_token = $2 WHERE id_hash = $1")
+                    .bind(id_hash.to_hex())
+                    .bind(csrf_token)
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
             async fn delete_console_session(&self, id_hash: &$crate::store::SecretHash) -> $crate::store::StoreResult<()> {
                 sqlx::query("DELETE FROM console_sessions WHERE id_hash = $1")
                     .bind(id_hash.to_hex())

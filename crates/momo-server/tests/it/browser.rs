@@ -379,3 +379,42 @@ async fn signing_in_and_out_of_the_console_in_a_real_browser() {
     browser.close().await;
     app.stop().await;
 }
+
+/// Sign in through the form (the session cookie is then the browser's).
+async fn signed_in(browser: &Browser, app: &crate::helpers::TestApp) {
+    browser.goto(&app.url("/_momo/console/sign-in")).await.unwrap();
+    submit_sign_in(browser, crate::helpers::ADMIN_TOKEN).await;
+    wait_for(browser, ".settings").await;
+}
+
+/// The developer portal's flow: a key added in the console is shown once; reloading that page
+/// shows it no more and makes no second key; the keys page fits a phone.
+#[tokio::test]
+async fn a_new_subscription_key_is_shown_once_in_a_real_browser() {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start().await else { return };
+    signed_in(&browser, &app).await;
+    browser.find(Locator::LinkText("Subscription keys")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "#add-title").await;
+    browser.find(Locator::Css("input[name=collection]")).await.unwrap().click().await.unwrap();
+    browser.find(Locator::Css("#add-title + form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "#new-key").await;
+    let key = browser.find(Locator::Css("#new-key")).await.unwrap().prop("value").await.unwrap().unwrap();
+    assert_eq!(key.len(), 32, "{key}");
+    browser.screenshot("new-key-1280").await;
+
+    browser.refresh().await.unwrap();
+    let page = browser.source().await.unwrap();
+    assert!(!page.contains(&key), "the key is not shown again after a reload");
+    let keys: Vec<Value> = app.admin(reqwest::Method::GET, "/subscription-keys", None).await.json().await.unwrap();
+    assert_eq!(keys.iter().filter(|k| k["label"] == "added").count(), 1, "the reload made no second key");
+
+    browser.goto(&app.url("/_momo/console/keys")).await.unwrap();
+    assert!(browser.source().await.unwrap().contains(&format!("{}…", &key[..4])), "listed by its hint");
+    browser.screenshot("keys-1280").await;
+    browser.set_viewport(Viewport::PHONE).await;
+    assert!(!browser.scrolls_horizontally().await, "the keys page fits a 390-px phone");
+    browser.screenshot("keys-390").await;
+    browser.close().await;
+    app.stop().await;
+}

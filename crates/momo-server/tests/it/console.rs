@@ -150,3 +150,73 @@ async fn repeated_wrong_tokens_are_slowed_down_per_address() {
     let csrf = sign_in_form(&app).await;
     assert_eq!(sign_in(&app, ADMIN_TOKEN, &csrf, &csrf).await.status(), StatusCode::SEE_OTHER);
 }
+
+/// A signed-in session: its cookie value and the CSRF token of its pages.
+async fn signed_in(app: &TestApp) -> (String, String) {
+    let csrf = sign_in_form(app).await;
+    let response = sign_in(app, ADMIN_TOKEN, &csrf, &csrf).await;
+    let session = value(cookie_named(response.headers(), "momo_console").unwrap()).to_owned();
+    let html = overview(app, &session).await.text().await.unwrap();
+    (session, form_csrf(&html))
+}
+
+fn form_csrf(html: &str) -> String {
+    html.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned()
+}
+
+/// A console page's HTML, as the session sees it.
+async fn page(app: &TestApp, session: &str, path: &str) -> String {
+    let response = client().get(app.url(path)).header("Cookie", format!("momo_console={session}")).send().await;
+    response.unwrap().text().await.unwrap()
+}
+
+async fn post_form(app: &TestApp, session: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    client().post(app.url(path)).header("Cookie", format!("momo_console={session}")).form(form).send().await.unwrap()
+}
+
+/// The developer portal's job: a new key is shown once, works at the gateway at once, the same
+/// form sent again (a reload) neither makes another key nor shows it, and a revoked key stops.
+#[tokio::test]
+async fn a_key_added_in_the_console_is_shown_once_works_and_stops_when_revoked() {
+    let app = spawn_app().await;
+    let (session, csrf) = signed_in(&app).await;
+    let list = page(&app, &session, "/_momo/console/keys").await;
+    assert!(list.contains("<code>test…</code>"), "hints of the pinned keys: {list}");
+    assert!(!list.contains(crate::helpers::COLLECTION_KEY), "a key's value is never listed");
+
+    let form = [("csrf", csrf.as_str()), ("collection", "on")];
+    let added = post_form(&app, &session, "/_momo/console/keys", &form).await;
+    assert_eq!(added.status(), StatusCode::OK);
+    let shown = added.text().await.unwrap();
+    let key =
+        shown.split(r#"id="new-key""#).nth(1).unwrap().split(r#"value=""#).nth(1).unwrap().split('"').next().unwrap();
+    assert_eq!(key.len(), 32, "{shown}");
+    let provisioned = |key: String| {
+        app.client
+            .post(app.url("/v1_0/apiuser"))
+            .header("Ocp-Apim-Subscription-Key", key)
+            .header("X-Reference-Id", uuid::Uuid::new_v4().to_string())
+            .json(&serde_json::json!({"providerCallbackHost": "webhook.site"}))
+            .send()
+    };
+    assert_eq!(provisioned(key.to_owned()).await.unwrap().status(), StatusCode::CREATED);
+
+    // The reload: the same form again.
+    let again = post_form(&app, &session, "/_momo/console/keys", &form).await;
+    assert_eq!(again.status(), StatusCode::FORBIDDEN);
+    let again = again.text().await.unwrap();
+    assert!(!again.contains(key) && !again.contains(r#"id="new-key""#), "{again}");
+    let keys: Vec<serde_json::Value> =
+        app.admin(reqwest::Method::GET, "/subscription-keys", None).await.json().await.unwrap();
+    let added: Vec<_> = keys.iter().filter(|k| k["label"] == "added").collect();
+    assert_eq!(added.len(), 1, "no second key: {keys:?}");
+    let id = added[0]["id"].as_str().unwrap();
+
+    // Revoke it from the list, with the list's (new) token.
+    let list = page(&app, &session, "/_momo/console/keys").await;
+    assert!(list.contains(&format!("/_momo/console/keys/{id}/revoke")), "{list}");
+    let revoked =
+        post_form(&app, &session, &format!("/_momo/console/keys/{id}/revoke"), &[("csrf", &form_csrf(&list))]).await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(provisioned(key.to_owned()).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+}

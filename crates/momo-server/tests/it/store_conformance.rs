@@ -233,6 +233,8 @@ async fn console_sessions_last_until_they_end_or_are_deleted(store: Arc<dyn Stor
     assert_eq!(store.console_session(&hash("one"), 10_999).await.unwrap(), Some(session("one", 10_000)));
     assert_eq!(store.console_session(&hash("one"), 11_000).await.unwrap(), None, "ended");
     assert_eq!(store.console_session(&hash("nobody"), 10_000).await.unwrap(), None);
+    store.set_console_csrf(&hash("two"), "rotated").await.unwrap();
+    assert_eq!(store.console_session(&hash("two"), 10_600).await.unwrap().unwrap().csrf_token, "rotated");
     store.delete_console_session(&hash("two")).await.unwrap();
     assert_eq!(store.console_session(&hash("two"), 10_600).await.unwrap(), None, "signed out");
 }

@@ -1,0 +1,140 @@
+//! Subscription keys, the developer portal's job: list, add, regenerate, revoke. A new key's
+//! value is shown once, in the answer to the form that made it, and never again: the server
+//! keeps only its hash, and the session's CSRF token is renewed, so reloading that answer
+//! repeats nothing and shows nothing.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use momo_types::Product;
+use serde::Deserialize;
+
+use super::{pages, posted, signed_in, ConsoleForm, PREFIX};
+use crate::error::ApiError;
+use crate::service::credentials;
+use crate::state::AppState;
+
+pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let session = match signed_in(&state, &headers).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    match credentials::subscription_keys(&state).await {
+        Ok(keys) => pages::keys(&keys, &session.csrf_token, None).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+/// The add form: a checkbox per product (none ticked: all three) and an optional value.
+#[derive(Deserialize)]
+pub(super) struct AddForm {
+    #[serde(default)]
+    csrf: String,
+    collection: Option<String>,
+    disbursement: Option<String>,
+    remittance: Option<String>,
+    #[serde(default)]
+    value: String,
+}
+
+impl ConsoleForm for AddForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl std::fmt::Debug for AddForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AddForm { .. }")
+    }
+}
+
+pub(super) async fn add(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<AddForm>, FormRejection>,
+) -> Response {
+    let (session, form) = match posted(&state, &headers, form).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let products: Vec<Product> = [
+        (Product::Collection, &form.collection),
+        (Product::Disbursement, &form.disbursement),
+        (Product::Remittance, &form.remittance),
+    ]
+    .into_iter()
+    .filter_map(|(product, ticked)| ticked.is_some().then_some(product))
+    .collect();
+    let value = Some(form.value.trim().to_owned()).filter(|v| !v.is_empty());
+    match credentials::create_subscription_key(&state, &products, value).await {
+        Ok((record, key)) => pages::new_key(&record, &key, &session.csrf_token).into_response(),
+        Err(e) => refused_with_list(&state, &session.csrf_token, e).await,
+    }
+}
+
+/// A form that carries nothing but its CSRF token (an action button).
+#[derive(Debug, Deserialize)]
+pub(super) struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl ConsoleForm for CsrfForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub(super) async fn regenerate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let (session, _) = match posted(&state, &headers, form).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    match credentials::regenerate_subscription_key(&state, &id).await {
+        Ok((record, key)) => pages::new_key(&record, &key, &session.csrf_token).into_response(),
+        Err(e) => refused_with_list(&state, &session.csrf_token, e).await,
+    }
+}
+
+pub(super) async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let (session, _) = match posted(&state, &headers, form).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    match credentials::revoke_subscription_key(&state, &id).await {
+        Ok(_) => Redirect::to(&format!("{PREFIX}/keys")).into_response(),
+        Err(e) => refused_with_list(&state, &session.csrf_token, e).await,
+    }
+}
+
+/// The list again, with what was wrong (a value that exists already, one that is too short…).
+async fn refused_with_list(state: &AppState, csrf: &str, error: ApiError) -> Response {
+    let message = match &error {
+        ApiError::BadRequest(message) => message.clone(),
+        ApiError::ResourceAlreadyExist => "A subscription key with that value exists already.".to_owned(),
+        ApiError::ResourceNotFound => "There is no such subscription key, or it is revoked.".to_owned(),
+        _ => return failure(error),
+    };
+    match credentials::subscription_keys(state).await {
+        Ok(keys) => (axum::http::StatusCode::BAD_REQUEST, pages::keys(&keys, csrf, Some(&message))).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+/// Anything else: logged in full, a generic page for the browser.
+fn failure(error: ApiError) -> Response {
+    tracing::warn!(error = %error, "console: a subscription key operation failed");
+    pages::unavailable()
+}
