@@ -420,9 +420,8 @@ async fn callback_secret(
     _: Operator,
     PathParam(id): PathParam,
 ) -> ApiResult<Json<Value>> {
-    let user = state.store.api_user(&id).await?.ok_or(ApiError::ResourceNotFound)?;
-    let secret = crate::callbacks::signing_secret(&state.callback_root, &user.id);
-    Ok(Json(serde_json::json!({ "apiUser": user.id, "callbackSigningSecret": secret })))
+    let secret = crate::service::credentials::callback_secret(&state, &id).await?;
+    Ok(Json(serde_json::json!({ "apiUser": id, "callbackSigningSecret": secret })))
 }
 
 async fn list_faults(State(state): State<AppState>, _: Operator) -> ApiResult<Json<Vec<FaultView>>> {

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use momo_types::Product;
 use serde::Deserialize;
 
-use super::{pages, posted, signed_in, ConsoleForm, PREFIX};
+use super::{on_form, pages, signed_in, ConsoleForm, CsrfForm, PREFIX};
 use crate::error::ApiError;
 use crate::service::credentials;
 use crate::state::AppState;
@@ -55,36 +55,22 @@ pub(super) async fn add(
     headers: HeaderMap,
     form: Result<Form<AddForm>, FormRejection>,
 ) -> Response {
-    let (session, form) = match posted(&state, &headers, form).await {
-        Ok(posted) => posted,
-        Err(response) => return response,
-    };
-    let products: Vec<Product> = [
-        (Product::Collection, &form.collection),
-        (Product::Disbursement, &form.disbursement),
-        (Product::Remittance, &form.remittance),
-    ]
-    .into_iter()
-    .filter_map(|(product, ticked)| ticked.is_some().then_some(product))
-    .collect();
-    let value = Some(form.value.trim().to_owned()).filter(|v| !v.is_empty());
-    match credentials::create_subscription_key(&state, &products, value).await {
-        Ok((record, key)) => pages::new_key(&record, &key, &session.csrf_token).into_response(),
-        Err(e) => refused_with_list(&state, &session.csrf_token, e).await,
-    }
-}
-
-/// A form that carries nothing but its CSRF token (an action button).
-#[derive(Debug, Deserialize)]
-pub(super) struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-impl ConsoleForm for CsrfForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
+    on_form(&state, &headers, form, async |session, form| {
+        let products: Vec<Product> = [
+            (Product::Collection, &form.collection),
+            (Product::Disbursement, &form.disbursement),
+            (Product::Remittance, &form.remittance),
+        ]
+        .into_iter()
+        .filter_map(|(product, ticked)| ticked.is_some().then_some(product))
+        .collect();
+        let value = Some(form.value.trim().to_owned()).filter(|v| !v.is_empty());
+        match credentials::create_subscription_key(&state, &products, value).await {
+            Ok((record, key)) => pages::new_key(&record, &key, &session.csrf_token).into_response(),
+            Err(e) => refused_with_list(&state, &session.csrf_token, e).await,
+        }
+    })
+    .await
 }
 
 pub(super) async fn regenerate(
@@ -93,14 +79,13 @@ pub(super) async fn regenerate(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let (session, _) = match posted(&state, &headers, form).await {
-        Ok(posted) => posted,
-        Err(response) => return response,
-    };
-    match credentials::regenerate_subscription_key(&state, &id).await {
-        Ok((record, key)) => pages::new_key(&record, &key, &session.csrf_token).into_response(),
-        Err(e) => refused_with_list(&state, &session.csrf_token, e).await,
-    }
+    on_form(&state, &headers, form, async |session, _| {
+        match credentials::regenerate_subscription_key(&state, &id).await {
+            Ok((record, key)) => pages::new_key(&record, &key, &session.csrf_token).into_response(),
+            Err(e) => refused_with_list(&state, &session.csrf_token, e).await,
+        }
+    })
+    .await
 }
 
 pub(super) async fn revoke(
@@ -109,14 +94,11 @@ pub(super) async fn revoke(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    let (session, _) = match posted(&state, &headers, form).await {
-        Ok(posted) => posted,
-        Err(response) => return response,
-    };
-    match credentials::revoke_subscription_key(&state, &id).await {
+    on_form(&state, &headers, form, async |session, _| match credentials::revoke_subscription_key(&state, &id).await {
         Ok(_) => Redirect::to(&format!("{PREFIX}/keys")).into_response(),
         Err(e) => refused_with_list(&state, &session.csrf_token, e).await,
-    }
+    })
+    .await
 }
 
 /// The list again, with what was wrong (a value that exists already, one that is too short…).

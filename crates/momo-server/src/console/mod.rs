@@ -17,6 +17,7 @@
 
 mod keys;
 mod pages;
+mod users;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -61,6 +62,10 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{PREFIX}/keys"), get(keys::list).post(keys::add))
         .route(&format!("{PREFIX}/keys/{{id}}/regenerate"), post(keys::regenerate))
         .route(&format!("{PREFIX}/keys/{{id}}/revoke"), post(keys::revoke))
+        .route(&format!("{PREFIX}/users"), get(users::list).post(users::create))
+        .route(&format!("{PREFIX}/users/{{id}}/key"), post(users::regenerate_key))
+        .route(&format!("{PREFIX}/users/{{id}}/revoke"), get(users::confirm_revoke).post(users::revoke))
+        .route(&format!("{PREFIX}/users/{{id}}/callback-secret"), post(users::callback_secret))
         .route(&format!("{PREFIX}/assets/console.css"), get(stylesheet))
         .layer(from_fn(security_headers))
 }
@@ -209,6 +214,25 @@ async fn posted<T: ConsoleForm>(
     Ok((session, form))
 }
 
+/// Answer a posted form with `action`, given the session (with its renewed token) and the form;
+/// a form that is refused ([`posted`]) gets its own answer and `action` does not run.
+async fn on_form<T, A, F>(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: Result<Form<T>, FormRejection>,
+    action: A,
+) -> Response
+where
+    T: ConsoleForm,
+    A: FnOnce(ConsoleSession, T) -> F,
+    F: std::future::Future<Output = Response>,
+{
+    match posted(state, headers, form).await {
+        Ok((session, form)) => action(session, form).await,
+        Err(response) => response,
+    }
+}
+
 async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match signed_in(&state, &headers).await {
         Ok(session) => pages::overview(&ServerView::of(&state, &headers), &session.csrf_token).into_response(),
@@ -294,10 +318,17 @@ async fn sign_in(
     response
 }
 
+/// A form that carries nothing but its CSRF token (an action button).
 #[derive(Debug, Deserialize)]
 struct CsrfForm {
     #[serde(default)]
     csrf: String,
+}
+
+impl ConsoleForm for CsrfForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// End the session everywhere; only with the session's CSRF token.

@@ -6,22 +6,24 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 
 use super::{ServerView, PREFIX};
-use crate::store::SubscriptionKeyRecord;
+use crate::store::{ApiUserRecord, SubscriptionKeyRecord};
 
 /// The pages in the navigation bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Page {
     Overview,
     Keys,
+    Users,
 }
 
 impl Page {
-    const ALL: [Page; 2] = [Page::Overview, Page::Keys];
+    const ALL: [Page; 3] = [Page::Overview, Page::Keys, Page::Users];
 
     fn label(self) -> &'static str {
         match self {
             Page::Overview => "Overview",
             Page::Keys => "Subscription keys",
+            Page::Users => "API users",
         }
     }
 
@@ -29,6 +31,7 @@ impl Page {
         match self {
             Page::Overview => "/",
             Page::Keys => "/keys",
+            Page::Users => "/users",
         }
     }
 }
@@ -222,6 +225,145 @@ pub(super) fn new_key(key: &SubscriptionKeyRecord, value: &str, csrf: &str) -> M
                 label for="new-key" { "Ocp-Apim-Subscription-Key" }
                 input #new-key.secret type="text" readonly value=(value) spellcheck="false";
                 p { a href={ (PREFIX) "/keys" } { "Back to the keys" } }
+            }
+        },
+    )
+}
+
+/// An id as one segment of a path (new-style user ids contain `/`, `+` and `=`).
+fn segment(id: &str) -> String {
+    form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}
+
+pub(super) fn users(users: &[ApiUserRecord], csrf: &str, error: Option<&str>) -> Markup {
+    let origin = |user: &ApiUserRecord| match user.origin {
+        momo_types::admin::UserOrigin::SandboxProvisioning => "sandbox provisioning",
+        momo_types::admin::UserOrigin::Operator => "operator",
+    };
+    layout(
+        "API users",
+        Some((Page::Users, csrf)),
+        html! {
+            h1 { "API users" }
+            p { "What the Partner Portal shows: the API users of every environment, those the sandbox's "
+                "provisioning API made and those made here. A key is shown once, when it is made." }
+            @if let Some(error) = error { p.error role="alert" { (error) } }
+            section.card aria-labelledby="users-title" {
+                h2 #users-title { "Users" }
+                div.table {
+                    table {
+                        thead { tr { th scope="col" { "API user" } th scope="col" { "Environment" }
+                            th scope="col" { "Callback host" } th scope="col" { "Made by" } th scope="col" { "Key" }
+                            th scope="col" { "Created" } th scope="col" { "State" } th scope="col" { "Actions" } } }
+                        tbody {
+                            @for user in users {
+                                tr {
+                                    td data-label="API user" { code.id { (user.id) } }
+                                    td data-label="Environment" { (user.environment) }
+                                    td data-label="Callback host" {
+                                        (user.provider_callback_host)
+                                        @if let Some(url) = &user.payment_server_url { br; small { "Payment Server URL: " (url) } }
+                                    }
+                                    td data-label="Made by" { (origin(user)) }
+                                    td data-label="Key" {
+                                        @if user.key_hash.is_some() { "version " (user.key_version) } @else { "none yet" }
+                                    }
+                                    td data-label="Created" { (time(user.created_at)) }
+                                    td data-label="State" { @if let Some(at) = user.revoked_at { "revoked " (time(at)) } @else { "active" } }
+                                    td.actions {
+                                        @if user.revoked_at.is_none() {
+                                            form method="post" action={ (PREFIX) "/users/" (segment(&user.id)) "/key" } {
+                                                input type="hidden" name="csrf" value=(csrf);
+                                                button type="submit" aria-label={ "New key for " (user.id) } { "New key" }
+                                            }
+                                            a.button.danger href={ (PREFIX) "/users/" (segment(&user.id)) "/revoke" }
+                                                aria-label={ "Revoke " (user.id) } { "Revoke…" }
+                                        }
+                                        form method="post" action={ (PREFIX) "/users/" (segment(&user.id)) "/callback-secret" } {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            button.quiet type="submit" aria-label={ "Callback signing secret of " (user.id) } { "Signing secret" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section.card aria-labelledby="create-title" {
+                h2 #create-title { "Create a production-like user" }
+                form method="post" action={ (PREFIX) "/users" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    label for="environment" { "Environment" }
+                    select #environment name="environment" required {
+                        @for env in momo_types::ENVIRONMENTS.iter().filter(|e| !e.is_sandbox()) {
+                            option value=(env.name) { (env.name) " (" (env.currency) ")" }
+                        }
+                    }
+                    label for="callback_host" { "Callback host" }
+                    input #callback_host type="text" name="callback_host" required placeholder="shop.example.com" spellcheck="false";
+                    label for="payment_server_url" { "Payment Server URL (optional: the default callback URL)" }
+                    input #payment_server_url type="text" name="payment_server_url" placeholder="https://shop.example.com/momo" spellcheck="false";
+                    button type="submit" { "Create user" }
+                }
+            }
+        },
+    )
+}
+
+/// A user's key, this once (a new user's, or a replacement).
+pub(super) fn new_user_key(created: &momo_types::admin::UserCredentials, csrf: &str, new_user: bool) -> Markup {
+    let title = if new_user { "New API user" } else { "New API key" };
+    layout(
+        title,
+        Some((Page::Users, csrf)),
+        html! {
+            h1 { (title) }
+            section.card aria-labelledby="credentials-title" {
+                h2 #credentials-title { "For " (created.environment) }
+                p { "Copy the key now: it is stored hashed and will not be shown again, not even by reloading this page. "
+                    @if !new_user { "The previous key and its tokens stopped working." } }
+                label for="api-user" { "API user" }
+                input #api-user.secret type="text" readonly value=(created.api_user) spellcheck="false";
+                label for="api-key" { "API key" }
+                input #api-key.secret type="text" readonly value=(created.api_key) spellcheck="false";
+                p { a href={ (PREFIX) "/users" } { "Back to the users" } }
+            }
+        },
+    )
+}
+
+pub(super) fn confirm_revoke(user: &ApiUserRecord, csrf: &str) -> Markup {
+    layout(
+        "Revoke an API user",
+        Some((Page::Users, csrf)),
+        html! {
+            h1 { "Revoke an API user?" }
+            section.card.narrow aria-labelledby="revoke-title" {
+                h2 #revoke-title { code.id { (user.id) } }
+                p { "Its tokens stop working at once, on every instance, and it cannot get new ones. This cannot be undone." }
+                form method="post" action={ (PREFIX) "/users/" (segment(&user.id)) "/revoke" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button.danger type="submit" { "Revoke" }
+                }
+                p { a href={ (PREFIX) "/users" } { "Keep it" } }
+            }
+        },
+    )
+}
+
+pub(super) fn callback_secret(id: &str, secret: &str, csrf: &str) -> Markup {
+    layout(
+        "Callback signing secret",
+        Some((Page::Users, csrf)),
+        html! {
+            h1 { "Callback signing secret" }
+            section.card aria-labelledby="secret-title" {
+                h2 #secret-title { code.id { (id) } }
+                p { "The callbacks of this user are signed with it (" code { "X-Momo-Signature" } ", docs/callbacks.md)." }
+                label for="secret" { "Secret" }
+                input #secret.secret type="text" readonly value=(secret) spellcheck="false";
+                p { a href={ (PREFIX) "/users" } { "Back to the users" } }
             }
         },
     )

@@ -114,6 +114,12 @@ pub async fn revoke_user(state: &AppState, id: &str) -> ApiResult<ApiUserRecord>
     Ok(user)
 }
 
+/// The secret an API user's callbacks are signed with (docs/callbacks.md).
+pub async fn callback_secret(state: &AppState, id: &str) -> ApiResult<String> {
+    let user = user(state, id).await?;
+    Ok(crate::callbacks::signing_secret(&state.callback_root, &user.id))
+}
+
 pub async fn subscription_keys(state: &AppState) -> ApiResult<Vec<SubscriptionKeyRecord>> {
     Ok(state.store.subscription_keys().await?)
 }

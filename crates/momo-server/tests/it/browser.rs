@@ -418,3 +418,53 @@ async fn a_new_subscription_key_is_shown_once_in_a_real_browser() {
     browser.close().await;
     app.stop().await;
 }
+
+/// Issue 10's second flow: a production-like user made in the console gets its key shown once;
+/// the key works for `POST /collection/token/`; a reload shows it no more (and makes no second
+/// user); revoking it (after a confirmation) refuses its token at once.
+#[tokio::test]
+async fn a_production_like_user_made_in_a_real_browser_works_until_revoked() {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start().await else { return };
+    signed_in(&browser, &app).await;
+    browser.find(Locator::LinkText("API users")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "#create-title").await;
+    browser.find(Locator::Css("#environment option[value=mtnuganda]")).await.unwrap().click().await.unwrap();
+    browser.find(Locator::Css("#callback_host")).await.unwrap().send_keys("shop.example.com").await.unwrap();
+    browser.find(Locator::Css("#create-title + form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "#api-key").await;
+    let value = |css: &'static str| {
+        let browser = &browser;
+        async move { browser.find(Locator::Css(css)).await.unwrap().prop("value").await.unwrap().unwrap() }
+    };
+    let (user, key) = (value("#api-user").await, value("#api-key").await);
+    browser.screenshot("new-user-1280").await;
+
+    let token = app.token("collection", &user, &key).await;
+    assert_eq!(token.status(), reqwest::StatusCode::OK, "the shown key works at once");
+    let token: Value = token.json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.balance("collection", &token, "mtnuganda").await.status(), reqwest::StatusCode::OK);
+
+    browser.refresh().await.unwrap();
+    assert!(!browser.source().await.unwrap().contains(&key), "the key is not shown again after a reload");
+    let users: Vec<Value> = app.admin(reqwest::Method::GET, "/users", None).await.json().await.unwrap();
+    assert_eq!(users.iter().filter(|u| u["environment"] == "mtnuganda").count(), 1, "no second user");
+
+    browser.goto(&app.url("/_momo/console/users")).await.unwrap();
+    browser.screenshot("users-1280").await;
+    browser.find(Locator::Css(&format!("a[aria-label='Revoke {user}']"))).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "#revoke-title").await;
+    browser.find(Locator::Css("#revoke-title ~ form button")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "#users-title").await;
+    assert_eq!(
+        app.balance("collection", &token, "mtnuganda").await.status(),
+        reqwest::StatusCode::UNAUTHORIZED,
+        "the revoked user's token is refused at once"
+    );
+    browser.set_viewport(Viewport::PHONE).await;
+    assert!(!browser.scrolls_horizontally().await, "the users page fits a 390-px phone");
+    browser.screenshot("users-390").await;
+    browser.close().await;
+    app.stop().await;
+}

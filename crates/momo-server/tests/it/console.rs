@@ -220,3 +220,30 @@ async fn a_key_added_in_the_console_is_shown_once_works_and_stops_when_revoked()
     assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
     assert_eq!(provisioned(key.to_owned()).await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
+
+/// The Partner Portal's dangerous actions need the session's form token: a revocation posted
+/// from elsewhere changes nothing; the signing secret is the operator API's, shown on request.
+#[tokio::test]
+async fn user_actions_need_the_sessions_token_and_the_signing_secret_matches_the_operator_api() {
+    let app = spawn_app().await;
+    let (session, csrf) = signed_in(&app).await;
+    let (user, _) = app.sandbox_user().await;
+    let revoke = format!("/_momo/console/users/{user}/revoke");
+    assert_eq!(post_form(&app, &session, &revoke, &[("csrf", "forged")]).await.status(), StatusCode::FORBIDDEN);
+    let listed: serde_json::Value =
+        app.admin(reqwest::Method::GET, &format!("/users/{user}"), None).await.json().await.unwrap();
+    assert!(listed["revokedAt"].is_null(), "{listed}");
+
+    let secret_page =
+        post_form(&app, &session, &format!("/_momo/console/users/{user}/callback-secret"), &[("csrf", &csrf)])
+            .await
+            .text()
+            .await
+            .unwrap();
+    let expected: serde_json::Value =
+        app.admin(reqwest::Method::GET, &format!("/users/{user}/callback-secret"), None).await.json().await.unwrap();
+    let expected = expected["callbackSigningSecret"].as_str().unwrap();
+    assert!(secret_page.contains(&format!(r#"value="{expected}""#)), "{secret_page}");
+    // Listed pages never show it.
+    assert!(!page(&app, &session, "/_momo/console/users").await.contains(expected));
+}

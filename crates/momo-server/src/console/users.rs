@@ -1,0 +1,143 @@
+//! API users, the Partner Portal's job: list them (sandbox-provisioned and operator-created),
+//! create a production-like one (its key shown once), give one a new key, revoke one (after a
+//! confirmation), and show a user's callback signing secret when asked.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use momo_types::admin::{CreateUser, CredentialStyle};
+use serde::Deserialize;
+
+use super::{on_form, pages, signed_in, ConsoleForm, CsrfForm, PREFIX};
+use crate::error::ApiError;
+use crate::service::credentials;
+use crate::state::AppState;
+
+pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let session = match signed_in(&state, &headers).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    listed(&state, &session.csrf_token, None, StatusCode::OK).await
+}
+
+/// The list, with what was wrong with the last form (if anything).
+async fn listed(state: &AppState, csrf: &str, error: Option<&str>, status: StatusCode) -> Response {
+    match credentials::users(state).await {
+        Ok(users) => (status, pages::users(&users, csrf, error)).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+/// The Partner Portal's form: environment, callback host and Payment Server URL.
+#[derive(Debug, Deserialize)]
+pub(super) struct CreateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    environment: String,
+    #[serde(default)]
+    callback_host: String,
+    #[serde(default)]
+    payment_server_url: String,
+}
+
+impl ConsoleForm for CreateForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<CreateForm>, FormRejection>,
+) -> Response {
+    on_form(&state, &headers, form, async |session, form| {
+        let request = CreateUser {
+            environment: form.environment.trim().to_owned(),
+            provider_callback_host: form.callback_host.trim().to_owned(),
+            payment_server_url: Some(form.payment_server_url.trim().to_owned()).filter(|url| !url.is_empty()),
+            credential_style: CredentialStyle::ApiKey,
+        };
+        match credentials::create_user(&state, &request).await {
+            Ok(created) => pages::new_user_key(&created, &session.csrf_token, true).into_response(),
+            Err(e) => refused(&state, &session.csrf_token, e).await,
+        }
+    })
+    .await
+}
+
+pub(super) async fn regenerate_key(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    on_form(&state, &headers, form, async |session, _| match credentials::regenerate_user_key(&state, &id).await {
+        Ok(created) => pages::new_user_key(&created, &session.csrf_token, false).into_response(),
+        Err(e) => refused(&state, &session.csrf_token, e).await,
+    })
+    .await
+}
+
+/// "Revoke this user?": a page of its own, so that a revocation is never one click away.
+pub(super) async fn confirm_revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let session = match signed_in(&state, &headers).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    match credentials::user(&state, &id).await {
+        Ok(user) => pages::confirm_revoke(&user, &session.csrf_token).into_response(),
+        Err(e) => refused(&state, &session.csrf_token, e).await,
+    }
+}
+
+pub(super) async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    on_form(&state, &headers, form, async |session, _| match credentials::revoke_user(&state, &id).await {
+        Ok(_) => Redirect::to(&format!("{PREFIX}/users")).into_response(),
+        Err(e) => refused(&state, &session.csrf_token, e).await,
+    })
+    .await
+}
+
+/// The user's callback signing secret, on request (a form, so that it is never in a URL or a
+/// cached page).
+pub(super) async fn callback_secret(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    on_form(&state, &headers, form, async |session, _| match credentials::callback_secret(&state, &id).await {
+        Ok(secret) => pages::callback_secret(&id, &secret, &session.csrf_token).into_response(),
+        Err(e) => refused(&state, &session.csrf_token, e).await,
+    })
+    .await
+}
+
+/// The list again, with what was wrong.
+async fn refused(state: &AppState, csrf: &str, error: ApiError) -> Response {
+    let message = match &error {
+        ApiError::BadRequest(message) | ApiError::OperatorConflict(message) => message.clone(),
+        ApiError::ResourceNotFound => "There is no such API user.".to_owned(),
+        _ => return failure(error),
+    };
+    listed(state, csrf, Some(&message), StatusCode::BAD_REQUEST).await
+}
+
+/// Anything else: logged in full, a generic page for the browser.
+fn failure(error: ApiError) -> Response {
+    tracing::warn!(error = %error, "console: an API user operation failed");
+    pages::unavailable()
+}
