@@ -425,7 +425,7 @@ async fn callback_secret(
 }
 
 async fn list_faults(State(state): State<AppState>, _: Operator) -> ApiResult<Json<Vec<FaultView>>> {
-    Ok(Json(state.faults.list(state.store.as_ref()).await?))
+    Ok(Json(crate::service::faults::list(&state).await?))
 }
 
 async fn add_fault(
@@ -433,22 +433,16 @@ async fn add_fault(
     _: Operator,
     MomoJson(spec): MomoJson<FaultSpec>,
 ) -> ApiResult<(StatusCode, Json<FaultView>)> {
-    spec.check().map_err(ApiError::BadRequest)?;
-    let view = state.faults.add(state.store.as_ref(), spec, state.clock.now_ms()).await?;
-    tracing::info!(fault = %view.id, path = %view.spec.path, "fault rule added");
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok((StatusCode::CREATED, Json(crate::service::faults::add(&state, spec).await?)))
 }
 
 async fn remove_fault(State(state): State<AppState>, _: Operator, PathParam(id): PathParam) -> ApiResult<StatusCode> {
-    if state.faults.remove(state.store.as_ref(), &id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::ResourceNotFound)
-    }
+    crate::service::faults::remove(&state, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn clear_faults(State(state): State<AppState>, _: Operator) -> ApiResult<StatusCode> {
-    state.faults.clear(state.store.as_ref()).await?;
+    crate::service::faults::clear(&state).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

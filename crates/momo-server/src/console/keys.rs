@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use momo_types::Product;
 use serde::Deserialize;
 
-use super::{on_form, pages, signed_in, ConsoleForm, CsrfForm, PREFIX};
+use super::{explain, failure, on_form, pages, signed_in, ConsoleForm, CsrfForm, PREFIX};
 use crate::error::ApiError;
 use crate::service::credentials;
 use crate::state::AppState;
@@ -22,7 +22,7 @@ pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> R
     };
     match credentials::subscription_keys(&state).await {
         Ok(keys) => pages::keys(&keys, &session.csrf_token, None).into_response(),
-        Err(e) => failure(e),
+        Err(e) => failure(e, "a subscription key operation"),
     }
 }
 
@@ -104,19 +104,14 @@ pub(super) async fn revoke(
 /// The list again, with what was wrong (a value that exists already, one that is too short…).
 async fn refused_with_list(state: &AppState, csrf: &str, error: ApiError) -> Response {
     let message = match &error {
-        ApiError::BadRequest(message) => message.clone(),
         ApiError::ResourceAlreadyExist => "A subscription key with that value exists already.".to_owned(),
-        ApiError::ResourceNotFound => "There is no such subscription key, or it is revoked.".to_owned(),
-        _ => return failure(error),
+        _ => match explain(&error, "There is no such subscription key, or it is revoked.") {
+            Some(message) => message,
+            None => return failure(error, "a subscription key operation"),
+        },
     };
     match credentials::subscription_keys(state).await {
         Ok(keys) => (axum::http::StatusCode::BAD_REQUEST, pages::keys(&keys, csrf, Some(&message))).into_response(),
-        Err(e) => failure(e),
+        Err(e) => failure(e, "a subscription key operation"),
     }
-}
-
-/// Anything else: logged in full, a generic page for the browser.
-fn failure(error: ApiError) -> Response {
-    tracing::warn!(error = %error, "console: a subscription key operation failed");
-    pages::unavailable()
 }

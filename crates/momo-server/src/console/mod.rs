@@ -15,6 +15,7 @@
 //! - Every response carries a Content-Security-Policy that allows only this origin's stylesheet
 //!   and forbids scripts inline or from elsewhere, and is never cached.
 
+mod faults;
 mod keys;
 mod pages;
 mod users;
@@ -66,6 +67,9 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{PREFIX}/users/{{id}}/key"), post(users::regenerate_key))
         .route(&format!("{PREFIX}/users/{{id}}/revoke"), get(users::confirm_revoke).post(users::revoke))
         .route(&format!("{PREFIX}/users/{{id}}/callback-secret"), post(users::callback_secret))
+        .route(&format!("{PREFIX}/faults"), get(faults::list).post(faults::add))
+        .route(&format!("{PREFIX}/faults/{{id}}/remove"), post(faults::remove))
+        .route(&format!("{PREFIX}/faults/presets/sandbox-apiuser-500"), post(faults::preset_apiuser_500))
         .route(&format!("{PREFIX}/assets/console.css"), get(stylesheet))
         .layer(from_fn(security_headers))
 }
@@ -231,6 +235,25 @@ where
         Ok((session, form)) => action(session, form).await,
         Err(response) => response,
     }
+}
+
+/// What a refused action says on its page, for the refusals a person can act on; `None` for the
+/// others, which [`failure`] answers.
+fn explain(error: &crate::error::ApiError, not_found: &str) -> Option<String> {
+    use crate::error::ApiError;
+    match error {
+        ApiError::BadRequest(message) | ApiError::OperatorConflict(message) => Some(message.clone()),
+        ApiError::ResourceAlreadyExist => Some("That exists already.".to_owned()),
+        ApiError::ResourceNotFound => Some(not_found.to_owned()),
+        _ => None,
+    }
+}
+
+/// An action that failed for a reason the operator cannot fix from the page: logged in full,
+/// a generic page for the browser.
+fn failure(error: crate::error::ApiError, action: &str) -> Response {
+    tracing::warn!(error = %error, action, "console: an action failed");
+    pages::unavailable()
 }
 
 async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {

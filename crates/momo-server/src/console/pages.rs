@@ -14,16 +14,18 @@ pub(super) enum Page {
     Overview,
     Keys,
     Users,
+    Faults,
 }
 
 impl Page {
-    const ALL: [Page; 3] = [Page::Overview, Page::Keys, Page::Users];
+    const ALL: [Page; 4] = [Page::Overview, Page::Keys, Page::Users, Page::Faults];
 
     fn label(self) -> &'static str {
         match self {
             Page::Overview => "Overview",
             Page::Keys => "Subscription keys",
             Page::Users => "API users",
+            Page::Faults => "Faults",
         }
     }
 
@@ -32,6 +34,7 @@ impl Page {
             Page::Overview => "/",
             Page::Keys => "/keys",
             Page::Users => "/users",
+            Page::Faults => "/faults",
         }
     }
 }
@@ -364,6 +367,82 @@ pub(super) fn callback_secret(id: &str, secret: &str, csrf: &str) -> Markup {
                 label for="secret" { "Secret" }
                 input #secret.secret type="text" readonly value=(secret) spellcheck="false";
                 p { a href={ (PREFIX) "/users" } { "Back to the users" } }
+            }
+        },
+    )
+}
+
+pub(super) fn faults(rules: &[crate::faults::FaultView], csrf: &str, error: Option<&str>) -> Markup {
+    layout(
+        "Faults",
+        Some((Page::Faults, csrf)),
+        html! {
+            h1 { "Faults" }
+            p { "Rules that make the MoMo API fail or slow down on purpose, on every instance sharing the database, "
+                "after the subscription-key check (as MTN's backend failures come after its gateway's)." }
+            @if let Some(error) = error { p.error role="alert" { (error) } }
+            section.card aria-labelledby="rules-title" {
+                h2 #rules-title { "Rules in force" }
+                @if rules.is_empty() {
+                    p { "None: every request is served normally." }
+                } @else {
+                    div.table {
+                        table {
+                            thead { tr { th scope="col" { "Method" } th scope="col" { "Path" } th scope="col" { "Answer" }
+                                th scope="col" { "Delay" } th scope="col" { "Left" } th scope="col" { "API user" } th scope="col" { "Actions" } } }
+                            tbody {
+                                @for rule in rules {
+                                    tr {
+                                        td data-label="Method" { (rule.spec.method.as_deref().unwrap_or("any")) }
+                                        td data-label="Path" { code { (rule.spec.path) } }
+                                        td data-label="Answer" { @if let Some(status) = rule.spec.status { (status) } @else { "served (delay only)" } }
+                                        td data-label="Delay" { (rule.spec.latency_ms) " ms" }
+                                        td data-label="Left" { @if let Some(left) = rule.remaining { (left) } @else { "until removed" } }
+                                        td data-label="API user" { (rule.spec.api_user.as_deref().unwrap_or("any")) }
+                                        td.actions {
+                                            form method="post" action={ (PREFIX) "/faults/" (segment(&rule.id)) "/remove" } {
+                                                input type="hidden" name="csrf" value=(csrf);
+                                                button.danger type="submit" aria-label={ "Remove the rule on " (rule.spec.path) } { "Remove" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section.card aria-labelledby="preset-title" {
+                h2 #preset-title { "Presets" }
+                form method="post" action={ (PREFIX) "/faults/presets/sandbox-apiuser-500" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    p { "MTN's sandbox often answers 500 to " code { "POST /v1_0/apiuser" } "; a client must retry with the same reference id." }
+                    button #preset-apiuser-500 type="submit" { "Reproduce the sandbox's 500 on POST /v1_0/apiuser (once)" }
+                }
+            }
+            section.card aria-labelledby="add-rule-title" {
+                h2 #add-rule-title { "Add a rule" }
+                form method="post" action={ (PREFIX) "/faults" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    label for="method" { "Method" }
+                    select #method name="method" {
+                        option value="" { "any" }
+                        @for method in ["GET", "POST", "PUT", "DELETE"] { option value=(method) { (method) } }
+                    }
+                    label for="path" { "Path (" code { "*" } " matches any run of characters)" }
+                    input #path type="text" name="path" required placeholder="/collection/v1_0/requesttopay*" spellcheck="false";
+                    label for="status" { "Answer with status (empty: serve it, after the delay)" }
+                    input #status type="text" name="status" inputmode="numeric" placeholder="500";
+                    label for="body" { "Body (empty: MoMo's body for that status)" }
+                    input #body type="text" name="body" spellcheck="false";
+                    label for="latency_ms" { "Delay in milliseconds" }
+                    input #latency_ms type="text" name="latency_ms" inputmode="numeric" placeholder="0";
+                    label for="count" { "How many requests (empty: until removed)" }
+                    input #count type="text" name="count" inputmode="numeric";
+                    label for="api_user" { "Only this API user (empty: any)" }
+                    input #api_user type="text" name="api_user" spellcheck="false";
+                    button type="submit" { "Add rule" }
+                }
             }
         },
     )

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use momo_types::admin::{CreateUser, CredentialStyle};
 use serde::Deserialize;
 
-use super::{on_form, pages, signed_in, ConsoleForm, CsrfForm, PREFIX};
+use super::{explain, failure, on_form, pages, signed_in, ConsoleForm, CsrfForm, PREFIX};
 use crate::error::ApiError;
 use crate::service::credentials;
 use crate::state::AppState;
@@ -26,7 +26,7 @@ pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> R
 async fn listed(state: &AppState, csrf: &str, error: Option<&str>, status: StatusCode) -> Response {
     match credentials::users(state).await {
         Ok(users) => (status, pages::users(&users, csrf, error)).into_response(),
-        Err(e) => failure(e),
+        Err(e) => failure(e, "an API user operation"),
     }
 }
 
@@ -128,16 +128,8 @@ pub(super) async fn callback_secret(
 
 /// The list again, with what was wrong.
 async fn refused(state: &AppState, csrf: &str, error: ApiError) -> Response {
-    let message = match &error {
-        ApiError::BadRequest(message) | ApiError::OperatorConflict(message) => message.clone(),
-        ApiError::ResourceNotFound => "There is no such API user.".to_owned(),
-        _ => return failure(error),
+    let Some(message) = explain(&error, "There is no such API user.") else {
+        return failure(error, "an API user operation");
     };
     listed(state, csrf, Some(&message), StatusCode::BAD_REQUEST).await
-}
-
-/// Anything else: logged in full, a generic page for the browser.
-fn failure(error: ApiError) -> Response {
-    tracing::warn!(error = %error, "console: an API user operation failed");
-    pages::unavailable()
 }

@@ -4,3 +4,4 @@
 //! that each surface shows in its own way.
 
 pub mod credentials;
+pub mod faults;

@@ -468,3 +468,33 @@ async fn a_production_like_user_made_in_a_real_browser_works_until_revoked() {
     browser.close().await;
     app.stop().await;
 }
+
+/// Issue 10's fault flow: a rule added in the console makes the next `POST /v1_0/apiuser` answer
+/// 500; removing it restores 201.
+#[tokio::test]
+async fn a_fault_rule_added_in_a_real_browser_fails_the_api_until_removed() {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start().await else { return };
+    signed_in(&browser, &app).await;
+    browser.find(Locator::LinkText("Faults")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "#add-rule-title").await;
+    browser.find(Locator::Css("#method option[value=POST]")).await.unwrap().click().await.unwrap();
+    browser.find(Locator::Css("#path")).await.unwrap().send_keys("/v1_0/apiuser").await.unwrap();
+    browser.find(Locator::Css("#status")).await.unwrap().send_keys("500").await.unwrap();
+    browser.find(Locator::Css("#add-rule-title + form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "td.actions button.danger").await;
+    assert!(browser.text("#rules-title + div").await.contains("/v1_0/apiuser"));
+    browser.screenshot("faults-1280").await;
+
+    let id = uuid::Uuid::new_v4().to_string();
+    assert_eq!(app.create_api_user(&id, "webhook.site").await.status(), reqwest::StatusCode::INTERNAL_SERVER_ERROR);
+
+    browser.find(Locator::Css("td.actions button.danger")).await.unwrap().click().await.unwrap();
+    wait_for(&browser, "#preset-apiuser-500").await;
+    assert!(browser.text("#rules-title + p").await.starts_with("None"), "no rule left");
+    assert_eq!(app.create_api_user(&id, "webhook.site").await.status(), reqwest::StatusCode::CREATED);
+    browser.set_viewport(Viewport::PHONE).await;
+    assert!(!browser.scrolls_horizontally().await, "the faults page fits a 390-px phone");
+    browser.close().await;
+    app.stop().await;
+}

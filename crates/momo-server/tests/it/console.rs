@@ -247,3 +247,29 @@ async fn user_actions_need_the_sessions_token_and_the_signing_secret_matches_the
     // Listed pages never show it.
     assert!(!page(&app, &session, "/_momo/console/users").await.contains(expected));
 }
+
+/// The sandbox preset fails exactly the next `POST /v1_0/apiuser`; a rule the form gets wrong is
+/// explained and not added.
+#[tokio::test]
+async fn the_apiuser_500_preset_fails_once_and_a_bad_rule_is_explained() {
+    let app = spawn_app().await;
+    let (session, csrf) = signed_in(&app).await;
+    let preset = "/_momo/console/faults/presets/sandbox-apiuser-500";
+    assert_eq!(post_form(&app, &session, preset, &[("csrf", &csrf)]).await.status(), StatusCode::SEE_OTHER);
+    let id = uuid::Uuid::new_v4().to_string();
+    assert_eq!(app.create_api_user(&id, "webhook.site").await.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        app.create_api_user(&id, "webhook.site").await.status(),
+        StatusCode::CREATED,
+        "the retry with the same id"
+    );
+
+    let csrf = form_csrf(&page(&app, &session, "/_momo/console/faults").await);
+    let bad =
+        post_form(&app, &session, "/_momo/console/faults", &[("csrf", &csrf), ("path", "no-slash"), ("status", "x")])
+            .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(bad.text().await.unwrap().contains("Status must be a whole number."));
+    let rules: Vec<serde_json::Value> = app.admin(reqwest::Method::GET, "/faults", None).await.json().await.unwrap();
+    assert!(rules.iter().all(|rule| rule["path"] == "/v1_0/apiuser"), "nothing added: {rules:?}");
+}
