@@ -140,7 +140,7 @@ async fn get_transaction(
         tx = now;
     }
     let body = crate::api::payments::status_json(&state, &tx).await?;
-    let deliveries = state.store.deliveries(Some(&tx.key.reference_id), 100).await?;
+    let deliveries = state.store.deliveries(Some(&tx.key.reference_id), None, 100).await?;
     Ok(Json(TransactionDetail {
         transaction: transaction_view(&tx),
         status_body: serde_json::from_str(&body).map_err(|e| ApiError::Internal(e.into()))?,
@@ -256,7 +256,7 @@ async fn list_deliveries(
     MomoQuery(query): MomoQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<DeliveryView>>> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    let deliveries = state.store.deliveries(query.reference_id.as_deref(), limit).await?;
+    let deliveries = state.store.deliveries(query.reference_id.as_deref(), None, limit).await?;
     Ok(Json(deliveries.iter().map(delivery_view).collect()))
 }
 

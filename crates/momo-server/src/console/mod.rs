@@ -15,6 +15,7 @@
 //! - Every response carries a Content-Security-Policy that allows only this origin's stylesheet
 //!   and forbids scripts inline or from elsewhere, and is never cached.
 
+mod callbacks;
 mod faults;
 mod keys;
 mod pages;
@@ -67,6 +68,8 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{PREFIX}/users/{{id}}/key"), post(users::regenerate_key))
         .route(&format!("{PREFIX}/users/{{id}}/revoke"), get(users::confirm_revoke).post(users::revoke))
         .route(&format!("{PREFIX}/users/{{id}}/callback-secret"), post(users::callback_secret))
+        .route(&format!("{PREFIX}/callbacks"), get(callbacks::list))
+        .route(&format!("{PREFIX}/callbacks/{{id}}"), get(callbacks::detail))
         .route(&format!("{PREFIX}/faults"), get(faults::list).post(faults::add))
         .route(&format!("{PREFIX}/faults/{{id}}/remove"), post(faults::remove))
         .route(&format!("{PREFIX}/faults/presets/sandbox-apiuser-500"), post(faults::preset_apiuser_500))

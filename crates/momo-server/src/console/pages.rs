@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 
 use super::{ServerView, PREFIX};
-use crate::store::{ApiUserRecord, SubscriptionKeyRecord};
+use crate::store::{ApiUserRecord, DeliveryState, SubscriptionKeyRecord};
 
 /// The pages in the navigation bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,17 +14,19 @@ pub(super) enum Page {
     Overview,
     Keys,
     Users,
+    Callbacks,
     Faults,
 }
 
 impl Page {
-    const ALL: [Page; 4] = [Page::Overview, Page::Keys, Page::Users, Page::Faults];
+    const ALL: [Page; 5] = [Page::Overview, Page::Keys, Page::Users, Page::Callbacks, Page::Faults];
 
     fn label(self) -> &'static str {
         match self {
             Page::Overview => "Overview",
             Page::Keys => "Subscription keys",
             Page::Users => "API users",
+            Page::Callbacks => "Callbacks",
             Page::Faults => "Faults",
         }
     }
@@ -34,6 +36,7 @@ impl Page {
             Page::Overview => "/",
             Page::Keys => "/keys",
             Page::Users => "/users",
+            Page::Callbacks => "/callbacks",
             Page::Faults => "/faults",
         }
     }
@@ -444,6 +447,129 @@ pub(super) fn faults(rules: &[crate::faults::FaultView], csrf: &str, error: Opti
                     button type="submit" { "Add rule" }
                 }
             }
+        },
+    )
+}
+
+/// A delivery's state as a badge that stands out when something is wrong.
+fn delivery_state(state: &str) -> Markup {
+    html! { span class={ "badge " (state) } { (state) } }
+}
+
+pub(super) fn callbacks(
+    deliveries: &[crate::store::DeliveryRecord],
+    shown: Option<DeliveryState>,
+    csrf: &str,
+) -> Markup {
+    let failed = deliveries.iter().filter(|d| d.state == DeliveryState::Failed.as_str()).count();
+    layout(
+        "Callbacks",
+        Some((Page::Callbacks, csrf)),
+        html! {
+            h1 { "Callbacks" }
+            nav.filters aria-label="Callback states" {
+                a href={ (PREFIX) "/callbacks" } aria-current=[shown.is_none().then_some("page")] { "All" }
+                @for state in DeliveryState::ALL {
+                    a href={ (PREFIX) "/callbacks?state=" (state.as_str()) }
+                        aria-current=[(shown == Some(state)).then_some("page")] { (state.as_str()) }
+                }
+            }
+            @if failed > 0 && shown.is_none() {
+                p.error role="status" { (failed) " of the newest " (deliveries.len()) " callbacks failed: their receivers never answered 2xx." }
+            }
+            section.card aria-labelledby="deliveries-title" {
+                h2 #deliveries-title { "Newest first" }
+                @if deliveries.is_empty() {
+                    p { "None." }
+                } @else {
+                    div.table {
+                        table {
+                            thead { tr { th scope="col" { "State" } th scope="col" { "Reference id" } th scope="col" { "Kind" }
+                                th scope="col" { "URL" } th scope="col" { "Attempts" } th scope="col" { "Created" } th scope="col" { "Next attempt" } } }
+                            tbody {
+                                @for d in deliveries {
+                                    tr {
+                                        td data-label="State" { (delivery_state(&d.state)) }
+                                        td data-label="Reference id" { a href={ (PREFIX) "/callbacks/" (segment(&d.id)) } { code.id { (d.key.reference_id) } } }
+                                        td data-label="Kind" { (d.key.kind.as_str()) }
+                                        td data-label="URL" { code.id { (d.method) " " (d.url) } }
+                                        td data-label="Attempts" { (d.attempts) }
+                                        td data-label="Created" { (time(d.created_at)) }
+                                        td data-label="Next attempt" {
+                                            @match d.next_attempt_at.filter(|_| d.state == DeliveryState::Pending.as_str()) {
+                                                Some(at) => (time(at)),
+                                                None => "—",
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub(super) fn callback(
+    d: &crate::store::DeliveryRecord,
+    attempts: &[crate::store::AttemptRecord],
+    csrf: &str,
+) -> Markup {
+    layout(
+        "Callback",
+        Some((Page::Callbacks, csrf)),
+        html! {
+            h1 { "Callback " (delivery_state(&d.state)) }
+            section.card aria-labelledby="delivery-title" {
+                h2 #delivery-title { "Delivery" }
+                dl.settings {
+                    dt { "Delivery id" } dd { code.id { (d.id) } }
+                    dt { "Reference id" } dd { code.id { (d.key.reference_id) } }
+                    dt { "Transaction" } dd { (d.key.product) " " (d.key.kind.as_str()) }
+                    dt { "API user" } dd { code.id { (d.api_user) } }
+                    dt { "Request" } dd { code.id { (d.method) " " (d.url) } }
+                    dt { "Created" } dd { (time(d.created_at)) }
+                }
+                h3 { "Body (as signed)" }
+                pre { code { (d.body) } }
+            }
+            section.card aria-labelledby="attempts-title" {
+                h2 #attempts-title { "Attempts" }
+                @if attempts.is_empty() {
+                    p { "None yet." }
+                } @else {
+                    div.table {
+                        table {
+                            thead { tr { th scope="col" { "#" } th scope="col" { "At" } th scope="col" { "Answer" } th scope="col" { "Latency" } th scope="col" { "Error" } } }
+                            tbody {
+                                @for a in attempts {
+                                    tr {
+                                        td data-label="#" { (a.attempt) }
+                                        td data-label="At" { (time(a.at)) }
+                                        td data-label="Answer" { @if let Some(code) = a.status_code { (code) } @else { "none" } }
+                                        td data-label="Latency" { (a.latency_ms) " ms" }
+                                        td data-label="Error" { (a.error.as_deref().unwrap_or("")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            p { a href={ (PREFIX) "/callbacks" } { "Back to the callbacks" } }
+        },
+    )
+}
+
+pub(super) fn callbacks_not_found(csrf: &str) -> Markup {
+    layout(
+        "Callback",
+        Some((Page::Callbacks, csrf)),
+        html! {
+            h1 { "No such callback" }
+            p { a href={ (PREFIX) "/callbacks" } { "Back to the callbacks" } }
         },
     )
 }

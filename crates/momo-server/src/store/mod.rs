@@ -262,7 +262,13 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn claim_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
     /// Record attempts (delivery id, attempt, what happens next), all in one commit.
     async fn record_attempts(&self, attempts: &[(String, AttemptRecord, DeliveryNext)]) -> StoreResult<()>;
-    async fn deliveries(&self, reference_id: Option<&str>, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
+    /// The most recent callbacks, newest first, optionally of one reference id and in one state.
+    async fn deliveries(
+        &self,
+        reference_id: Option<&str>,
+        state: Option<DeliveryState>,
+        limit: i64,
+    ) -> StoreResult<Vec<DeliveryRecord>>;
     async fn delivery(&self, id: &str) -> StoreResult<Option<DeliveryRecord>>;
     async fn delivery_attempts(&self, id: &str) -> StoreResult<Vec<AttemptRecord>>;
 
@@ -505,6 +511,32 @@ pub struct DeliveryRecord {
     pub next_attempt_at: Option<i64>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+}
+
+/// Where a callback is: the values of [`DeliveryRecord::state`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Not delivered yet; another attempt is due.
+    Pending,
+    Delivered,
+    /// Given up after the last attempt the retry policy allows.
+    Failed,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 3] = [DeliveryState::Pending, DeliveryState::Delivered, DeliveryState::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == value)
+    }
 }
 
 /// One try at delivering a callback.

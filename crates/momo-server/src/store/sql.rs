@@ -609,15 +609,17 @@ macro_rules! impl_store {
             async fn deliveries(
                 &self,
                 reference_id: Option<&str>,
+                state: Option<$crate::store::DeliveryState>,
                 limit: i64,
             ) -> $crate::store::StoreResult<Vec<$crate::store::DeliveryRecord>> {
                 let rows = sqlx::query(&format!(
                     "SELECT {} FROM callback_deliveries WHERE ($1 = '' OR reference_id = $1) \
-                     ORDER BY created_at DESC, id LIMIT $2",
+                     AND ($3 = '' OR state = $3) ORDER BY created_at DESC, id LIMIT $2",
                     $crate::store::sql::DELIVERY_COLUMNS
                 ))
                 .bind(reference_id.unwrap_or(""))
                 .bind(limit)
+                .bind(state.map_or("", |s| s.as_str()))
                 .fetch_all(self.reader())
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;

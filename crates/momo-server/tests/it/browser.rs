@@ -498,3 +498,39 @@ async fn a_fault_rule_added_in_a_real_browser_fails_the_api_until_removed() {
     browser.close().await;
     app.stop().await;
 }
+
+/// The callbacks page as a person sees it: a failed delivery stands out, at laptop and phone width.
+#[tokio::test]
+async fn a_failed_callback_stands_out_on_the_callbacks_page_in_a_real_browser() {
+    let app = crate::helpers::spawn_with(|s| {
+        s.pending_delay = Duration::ZERO;
+        s.callback_retry = momo_server::config::CallbackRetry::Once;
+    })
+    .await;
+    let (_, token) = crate::helpers::payer_ready(&app).await;
+    let body = crate::helpers::rtp_body("56733123453", "5");
+    let id = crate::helpers::new_id();
+    let callback = Some("http://127.0.0.1:9/cb");
+    assert_eq!(
+        app.create("collection", "/v1_0/requesttopay", &token, "sandbox", &id, callback, &body).await.status(),
+        202
+    );
+    let Some(browser) = Browser::start().await else { return };
+    signed_in(&browser, &app).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        browser.goto(&app.url("/_momo/console/callbacks")).await.unwrap();
+        if browser.find(Locator::Css(".badge.failed")).await.is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the callback never failed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(browser.text("[role=status]").await.contains("failed"));
+    browser.screenshot("callbacks-1280").await;
+    browser.set_viewport(Viewport::PHONE).await;
+    assert!(!browser.scrolls_horizontally().await, "the callbacks page fits a 390-px phone");
+    browser.screenshot("callbacks-390").await;
+    browser.close().await;
+    app.stop().await;
+}

@@ -273,3 +273,44 @@ async fn the_apiuser_500_preset_fails_once_and_a_bad_rule_is_explained() {
     let rules: Vec<serde_json::Value> = app.admin(reqwest::Method::GET, "/faults", None).await.json().await.unwrap();
     assert!(rules.iter().all(|rule| rule["path"] == "/v1_0/apiuser"), "nothing added: {rules:?}");
 }
+
+/// A receiver that never answers is obvious on the callbacks page, in the failed filter and on
+/// the delivery's page with its attempt and error.
+#[tokio::test]
+async fn a_failing_receiver_is_obvious_on_the_callbacks_page() {
+    let app = crate::helpers::spawn_with(|s| {
+        s.pending_delay = std::time::Duration::ZERO;
+        s.callback_retry = momo_server::config::CallbackRetry::Once;
+    })
+    .await;
+    let (_, token) = crate::helpers::payer_ready(&app).await;
+    let id = crate::helpers::new_id();
+    let body = crate::helpers::rtp_body("56733123453", "5");
+    let accepted = app
+        .create("collection", "/v1_0/requesttopay", &token, "sandbox", &id, Some("http://127.0.0.1:9/cb"), &body)
+        .await;
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let mut delivery = serde_json::Value::Null;
+    for _ in 0..100 {
+        let listed: Vec<serde_json::Value> =
+            app.admin(reqwest::Method::GET, "/deliveries", None).await.json().await.unwrap();
+        if let Some(failed) = listed.into_iter().find(|d| d["state"] == "failed") {
+            delivery = failed;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let delivery_id = delivery["id"].as_str().expect("the callback failed").to_owned();
+
+    let (session, _) = signed_in(&app).await;
+    let all = page(&app, &session, "/_momo/console/callbacks").await;
+    assert!(all.contains(r#"<span class="badge failed">failed</span>"#) && all.contains(&id), "{all}");
+    assert!(all.contains("1 of the newest 1 callbacks failed"), "{all}");
+    assert!(page(&app, &session, "/_momo/console/callbacks?state=failed").await.contains(&id));
+    assert!(!page(&app, &session, "/_momo/console/callbacks?state=delivered").await.contains(&id));
+    let detail = page(&app, &session, &format!("/_momo/console/callbacks/{delivery_id}")).await;
+    // The signed body, escaped as HTML; the attempt without an answer, and why.
+    assert!(detail.contains("http://127.0.0.1:9/cb") && detail.contains("&quot;status&quot;:&quot;SUCCESSFUL&quot;"));
+    assert!(detail.contains(r#"<td data-label="Answer">none</td>"#), "{detail}");
+    assert!(detail.contains("could not connect"), "{detail}");
+}

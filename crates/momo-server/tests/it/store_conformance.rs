@@ -315,7 +315,7 @@ async fn settlements_write_state_ledger_and_callback_once(store: Arc<dyn Store>)
     for account in store.accounts().await.unwrap() {
         assert_eq!(account.balance, account.postings_sum, "{account:?}");
     }
-    let mut deliveries: Vec<_> = store.deliveries(None, 100).await.unwrap().into_iter().map(|d| d.id).collect();
+    let mut deliveries: Vec<_> = store.deliveries(None, None, 100).await.unwrap().into_iter().map(|d| d.id).collect();
     deliveries.sort();
     assert_eq!(deliveries, ["d-r1", "d-r2", "d-r3"]);
 }
@@ -366,7 +366,7 @@ async fn a_batch_larger_than_one_statement_is_written_whole(store: Arc<dyn Store
         })
         .collect();
     store.record_attempts(&attempts).await.unwrap();
-    let deliveries = store.deliveries(None, 10_000).await.unwrap();
+    let deliveries = store.deliveries(None, None, 10_000).await.unwrap();
     assert_eq!(deliveries.iter().filter(|d| d.state == "delivered").count(), N);
 }
 
