@@ -50,6 +50,7 @@ const SESSION_SECONDS: i64 = 8 * 3600;
 const SIGN_IN_SECONDS: i64 = 30 * 60;
 
 const STYLESHEET: &str = include_str!("assets/console.css");
+const SCRIPT: &str = include_str!("assets/console.js");
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; \
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -74,6 +75,7 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{PREFIX}/faults/{{id}}/remove"), post(faults::remove))
         .route(&format!("{PREFIX}/faults/presets/sandbox-apiuser-500"), post(faults::preset_apiuser_500))
         .route(&format!("{PREFIX}/assets/console.css"), get(stylesheet))
+        .route(&format!("{PREFIX}/assets/console.js"), get(script))
         .layer(from_fn(security_headers))
 }
 
@@ -103,6 +105,14 @@ async fn security_headers(request: Request, next: Next) -> Response {
 
 async fn stylesheet() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], STYLESHEET)
+        .into_response()
+}
+
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        SCRIPT,
+    )
         .into_response()
 }
 

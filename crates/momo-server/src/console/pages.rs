@@ -53,6 +53,7 @@ fn layout(title: &str, signed_in: Option<(Page, &str)>, body: Markup) -> Markup 
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · openmomo console" }
                 link rel="stylesheet" href={ (PREFIX) "/assets/console.css" };
+                script src={ (PREFIX) "/assets/console.js" } defer {}
             }
             body {
                 header.bar {

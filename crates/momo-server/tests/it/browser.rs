@@ -401,6 +401,9 @@ async fn a_new_subscription_key_is_shown_once_in_a_real_browser() {
     wait_for(&browser, "#new-key").await;
     let key = browser.find(Locator::Css("#new-key")).await.unwrap().prop("value").await.unwrap().unwrap();
     assert_eq!(key.len(), 32, "{key}");
+    // The script (the CSP lets this origin's run) adds a copy button next to the value.
+    let copy = browser.find(Locator::Css("#new-key + button.copy")).await.expect("a copy button");
+    assert_eq!(copy.text().await.unwrap(), "Copy");
     browser.screenshot("new-key-1280").await;
 
     browser.refresh().await.unwrap();
@@ -527,6 +530,11 @@ async fn a_failed_callback_stands_out_on_the_callbacks_page_in_a_real_browser() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(browser.text("[role=status]").await.contains("failed"));
+    // Times in the browser's zone, with the UTC value kept for hovering.
+    let created = browser.find(Locator::Css("td[data-label=Created] time")).await.unwrap();
+    assert_eq!(created.attr("data-local").await.unwrap().as_deref(), Some("true"), "the script ran");
+    assert!(created.attr("title").await.unwrap().is_some_and(|utc| utc.ends_with('Z')));
+    assert!(!created.text().await.unwrap().ends_with("UTC"), "shown in the browser's zone");
     browser.screenshot("callbacks-1280").await;
     browser.set_viewport(Viewport::PHONE).await;
     assert!(!browser.scrolls_horizontally().await, "the callbacks page fits a 390-px phone");

@@ -67,7 +67,15 @@ async fn console_pages_send_a_strict_content_security_policy_and_are_not_cached(
     assert!(!csp.contains("unsafe-inline") && !csp.contains("http"), "{csp}");
     assert_eq!(page.headers()["cache-control"], "no-store");
     let html = page.text().await.unwrap();
-    assert!(!html.contains("<script") && !html.contains("style="), "nothing inline: {html}");
+    assert!(!html.contains("style="), "no inline style: {html}");
+    // Scripts only from this origin's assets, none inline.
+    assert_eq!(
+        html.matches("<script").count(),
+        html.matches(r#"<script src="/_momo/console/assets/"#).count(),
+        "{html}"
+    );
+    let script = client().get(app.url("/_momo/console/assets/console.js")).send().await.unwrap();
+    assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
 }
 
 #[tokio::test]
