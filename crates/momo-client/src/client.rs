@@ -218,7 +218,7 @@ impl Client {
         let config = &self.inner.config;
         let user = config.api_user.as_deref().ok_or_else(|| Error::Config("no API user: set MOMO_API_USER".into()))?;
         let key = config.api_key.as_ref().ok_or_else(|| Error::Config("no API key: set MOMO_API_KEY".into()))?;
-        // Raw, never URL-encoded: the new platform's credentials contain punctuation (reference §14).
+        // Raw, never URL-encoded: the new platform's credentials contain punctuation (docs/configuration.md, `--platform`).
         let pair = format!("{user}:{}", key.expose_secret());
         Ok(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)))
     }

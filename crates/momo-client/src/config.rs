@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 /// MTN's sandbox, the default base URL.
 pub const SANDBOX_BASE_URL: &str = "https://sandbox.momodeveloper.mtn.com";
 
-/// Which MTN platform the client talks to (reference §14).
+/// Which MTN platform the client talks to (docs/configuration.md, `--platform`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Platform {
     /// `proxy.momoapi.mtn.com` and the sandbox.

@@ -169,7 +169,7 @@ macro_rules! setting_enum {
 }
 
 setting_enum! {
-    /// The MTN platform generation (reference §14).
+    /// The MTN platform generation (docs/configuration.md, `--platform`).
     Platform {
         /// `proxy.momoapi.mtn.com` and the sandbox: `X-Target-Environment` optional on `/token/`.
         Legacy = "legacy",
@@ -203,15 +203,15 @@ setting_enum! {
 setting_enum! {
     /// The sandbox's test numbers (docs/scenarios.md).
     ScenarioProfile {
-        /// What the sandbox really does (reference §10.3).
+        /// What the sandbox really does (docs/scenarios.md).
         Observed = "observed",
-        /// MTN's published Sandbox Use Cases (reference §10.2).
+        /// MTN's published Sandbox Use Cases (docs/scenarios.md).
         Documented = "documented",
     }
 }
 
 setting_enum! {
-    /// The shape of `reason` in status and callback bodies (reference §8.2).
+    /// The shape of `reason` in status and callback bodies (docs/compatibility.md).
     ReasonFormat {
         /// As observed: a bare string for requests to pay, withdrawals, transfers, deposits and
         /// refunds; `{code,message}` for invoices, payments and pre-approvals.

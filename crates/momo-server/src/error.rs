@@ -143,7 +143,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::ResourceAlreadyExist => StatusCode::CONFLICT,
             ApiError::ResourceNotFound => StatusCode::NOT_FOUND,
-            // The sandbox answers 500 here, not the 401 the spec lists (reference §3.1).
+            // The sandbox answers 500 here, not the 401 the spec lists (docs/compatibility.md).
             ApiError::LoginFailed(TokenErrorStyle::Observed) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::LoginFailed(TokenErrorStyle::Spec) => StatusCode::UNAUTHORIZED,
             ApiError::TokenTargetEnvironment | ApiError::OAuth(_) => StatusCode::BAD_REQUEST,
@@ -181,7 +181,7 @@ impl ApiError {
             }
             ApiError::LoginFailed(_) => Body::Token("login_failed"),
             ApiError::OAuth(error) => Body::Token(error),
-            // Spacing as observed on the new platform (reference §14).
+            // Spacing as observed on the new platform (docs/configuration.md, `--platform`).
             ApiError::TokenTargetEnvironment => {
                 Body::Raw(r#"{"error": "Invalid or missing X-Target-Environment header"}"#)
             }

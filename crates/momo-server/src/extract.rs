@@ -260,7 +260,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentProduct {
 }
 
 /// An API user calling a product operation with a valid access token and the right
-/// `X-Target-Environment` (checked in that order, reference §12.1).
+/// `X-Target-Environment` (checked in that order, docs/compatibility.md).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user: Arc<ApiUserRecord>,

@@ -31,7 +31,7 @@ const fn env(name: &'static str, currency: &'static str, currency_decimals: u8, 
     Environment { name, currency, currency_decimals, country }
 }
 
-/// The sandbox and MTN's production environments, with their currencies (reference §11.2: the
+/// The sandbox and MTN's production environments, with their currencies (docs/compatibility.md: the
 /// eleven on MTN's common-error page, and Rwanda, which has a portal of its own).
 pub const ENVIRONMENTS: &[Environment] = &[
     env("sandbox", "EUR", 2, ""),

@@ -91,7 +91,7 @@ error_codes! {
 }
 
 impl ErrorCode {
-    /// MTN's message for the code where it is known (reference §9.1), else a plain description.
+    /// MTN's message for the code where it is known (docs/compatibility.md), else a plain description.
     pub fn default_message(&self) -> &'static str {
         match self {
             ErrorCode::PayeeNotFound => "Payee does not exist",

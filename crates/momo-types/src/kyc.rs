@@ -1,7 +1,7 @@
 //! Account-holder data: `…/accountholder/{type}/{id}/basicuserinfo` and the consent flow's
 //! `…/oauth2/v1_0/userinfo`.
 //!
-//! Field order is the order MTN's sandbox writes (reference §3.2, §4), so a serialised body
+//! Field order is the order MTN's sandbox writes (docs/compatibility.md), so a serialised body
 //! matches MTN's byte for byte; the names are OpenID Connect's snake case, as on the wire.
 
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! Payment requests and their status bodies (Collection, Disbursement, Remittance).
 //!
-//! Field order in the result structs is the order MTN's sandbox writes (reference §5, §6), so a
+//! Field order in the result structs is the order MTN's sandbox writes (docs/compatibility.md), so a
 //! serialised status body matches MTN's byte for byte. Amounts are strings, echoed as sent.
 
 use std::fmt;
@@ -89,7 +89,7 @@ impl fmt::Display for TransactionStatus {
     }
 }
 
-/// Why a transaction failed. MTN sends it in two shapes (reference §8.2): the spec's object
+/// Why a transaction failed. MTN sends it in two shapes (docs/compatibility.md): the spec's object
 /// `{"code":…,"message":…}` and, in status and callback bodies since 2023, a bare string.
 /// Both decode; each serialises back in its own shape.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -68,7 +68,7 @@ pub async fn active(
     }
 }
 
-/// The sandbox's one identity, which it answers for every account holder (reference §4).
+/// The sandbox's one identity, which it answers for every account holder (docs/compatibility.md).
 pub fn sand_box(updated_at: i64) -> BasicUserInfo {
     BasicUserInfo {
         sub: "0".into(),
@@ -108,7 +108,7 @@ impl<S: Send + Sync> FromRequestParts<S> for NotificationHeader {
     }
 }
 
-/// `POST /collection/v1_0/requesttopay/{referenceId}/deliverynotification` (reference §5.7):
+/// `POST /collection/v1_0/requesttopay/{referenceId}/deliverynotification` (docs/compatibility.md):
 /// 200 when enqueued; 404 unknown or not the caller's; 409 not successful; 410 window over;
 /// 429 too many for this transaction.
 pub async fn delivery_notification(

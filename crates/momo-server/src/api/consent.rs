@@ -1,4 +1,4 @@
-//! The OAuth2 / OpenID CIBA consent flow (reference §3.2): `bc-authorize` asks the account holder
+//! The OAuth2 / OpenID CIBA consent flow (docs/compatibility.md): `bc-authorize` asks the account holder
 //! for consent, `oauth2/token/` exchanges the answer for a consent token, and
 //! `oauth2/v1_0/userinfo` reads the KYC data it grants.
 //!
@@ -229,7 +229,7 @@ pub async fn oauth2_token(
 }
 
 /// `GET /{product}/oauth2/v1_0/userinfo`: the consenting account holder's KYC data (the sandbox
-/// answers its "Sand Box" identity for everyone, reference §3.2).
+/// answers its "Sand Box" identity for everyone, docs/compatibility.md).
 pub async fn userinfo(State(state): State<AppState>, consent: ConsentCaller) -> Json<UserInfo> {
     let basic = super::accountholder::sand_box(state.clock.now().unix_timestamp());
     Json(UserInfo {

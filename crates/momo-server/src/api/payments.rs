@@ -1,7 +1,7 @@
 //! The asynchronous payment operations: request to pay and to withdraw (Collection), transfer
 //! (Disbursement, Remittance), deposit and refund (Disbursement), with their status endpoints.
 //!
-//! Every create runs the checks of reference §12.1 in order (token and environment in the
+//! Every create runs the checks in the order docs/compatibility.md gives (token and environment in the
 //! [`Caller`] extractor, then `X-Reference-Id`, `X-Callback-Url`, amount, currency, messages,
 //! party), records the transaction, and answers 202 only once the row is committed. A reused
 //! reference id is refused by the database's primary key: 409, also under concurrency.

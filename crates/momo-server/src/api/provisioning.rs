@@ -1,4 +1,4 @@
-//! Sandbox provisioning (reference §2): `POST /v1_0/apiuser`, `GET /v1_0/apiuser/{id}`,
+//! Sandbox provisioning (docs/compatibility.md): `POST /v1_0/apiuser`, `GET /v1_0/apiuser/{id}`,
 //! `POST /v1_0/apiuser/{id}/apikey`. It creates sandbox users only; users of production
 //! environments come from the operator API, as from MTN's Partner Portal.
 

@@ -1,4 +1,4 @@
-//! `POST /{product}/token/` (reference §3.1).
+//! `POST /{product}/token/` (docs/compatibility.md).
 
 use axum::extract::State;
 use axum::Json;
@@ -39,7 +39,7 @@ pub async fn create_access_token(
     MaybeBasic(credentials): MaybeBasic,
 ) -> ApiResult<Json<AccessToken>> {
     let momo_africa = state.settings.platform == Platform::MomoAfrica;
-    // The new platform checks the header before the credentials (reference §14).
+    // The new platform checks the header before the credentials (docs/configuration.md, `--platform`).
     let requested_env = requested_env.as_deref().and_then(Environment::lookup);
     if momo_africa && requested_env.is_none() {
         return Err(ApiError::TokenTargetEnvironment);

@@ -1,4 +1,4 @@
-//! The sandbox's test numbers, as one data table with two profiles (reference §10.2, §10.3):
+//! The sandbox's test numbers, as one data table with two profiles (docs/scenarios.md):
 //! `documented` follows MTN's published Sandbox Use Cases, `observed` what the sandbox really
 //! does. `docs/scenarios.md` is generated from [`rows`] and a test keeps the two equal.
 //!
@@ -246,7 +246,7 @@ fn build_rows() -> Vec<Row> {
             rows.push(Row { op, profile, party_type, trigger, use_case, effect: *effect });
         }
     };
-    // Observed (reference §10.3): every number fails, the "ongoing" and "delayed" ones too.
+    // Observed (docs/scenarios.md): every number fails, the "ongoing" and "delayed" ones too.
     let mut rtp_observed = RTP_DOCUMENTED;
     rtp_observed[3].1 = Fail("ONGOING");
     rtp_observed[4].1 = Fail("PAYER_DELAYED");

@@ -71,12 +71,12 @@ impl Kind {
         }
     }
 
-    /// Whether MTN's sandbox writes this kind's `reason` as an object (reference §8.2).
+    /// Whether MTN's sandbox writes this kind's `reason` as an object (docs/compatibility.md).
     fn object_reason_when_observed(self) -> bool {
         matches!(self, Kind::Invoice | Kind::PreApproval | Kind::Payment | Kind::InvoiceCancellation)
     }
 
-    /// The method of its callback (reference §10.4): v1 withdraw, deposit and refund use POST
+    /// The method of its callback (docs/compatibility.md): v1 withdraw, deposit and refund use POST
     /// ("POST Callback URL"); v2 operations PUT; request to pay and transfer v1 PUT (2018 docs).
     pub fn callback_method(self, version: ApiVersion) -> &'static str {
         match (self, version) {

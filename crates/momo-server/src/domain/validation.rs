@@ -1,5 +1,5 @@
 //! Checks on a payment request, each a pure function returning what the client did wrong.
-//! The API layer runs them in the order of reference §12.1.
+//! The API layer runs them in the order docs/compatibility.md gives.
 
 use momo_types::payments::{Party, PartyIdType};
 use momo_types::Environment;
@@ -170,7 +170,7 @@ pub fn has_user_info(url: &url::Url) -> bool {
 /// `X-Callback-Url`: absolute, without user-info, on the API user's registered host (and port,
 /// if one was registered), http or https in the sandbox and https only in production
 /// environments, and not a target the callback policy refuses on sight. `None`: no header. A
-/// header that is present but empty is a 400 (MTN answers so, landscape §C.8).
+/// header that is present but empty is a 400 (MTN answers so, docs/compatibility.md).
 pub fn check_callback_url(
     value: Option<&str>,
     provider_callback_host: &str,

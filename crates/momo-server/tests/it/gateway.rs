@@ -27,7 +27,7 @@ async fn unknown_revoked_or_other_product_keys_get_apims_invalid_key_401() {
             .send()
     };
     assert_answer(token_with("ffffffffffffffffffffffffffffffff").await.unwrap(), 401, INVALID_KEY_BODY).await;
-    // A Disbursement key on a Collection route: MTN's most common 401 (landscape §C.2).
+    // A Disbursement key on a Collection route: the 401 integrators meet most often with MTN.
     assert_answer(token_with(DISBURSEMENT_KEY).await.unwrap(), 401, INVALID_KEY_BODY).await;
     assert_eq!(token_with(COLLECTION_KEY).await.unwrap().status(), StatusCode::OK);
 

@@ -65,7 +65,7 @@ async fn amounts_are_echoed_exactly_as_sent() {
     .await;
 }
 
-/// Acceptance 1: each documented error of the create operations, in reference §12.1's order.
+/// Acceptance 1: each documented error of the create operations, in the order docs/compatibility.md gives.
 #[tokio::test]
 async fn invalid_payment_requests_get_exact_errors() {
     let app = spawn_app().await;

@@ -1,4 +1,4 @@
-//! Sandbox provisioning, reference §2, and the guide's walkthrough.
+//! Sandbox provisioning (docs/compatibility.md), and the guide's walkthrough.
 
 use reqwest::StatusCode;
 use serde_json::Value;

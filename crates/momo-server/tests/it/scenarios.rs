@@ -107,7 +107,7 @@ async fn every_row_behaves_as_documented(profile: ScenarioProfile) {
             app.get(product, &format!("{status_path}/{id}"), &token, "sandbox").await.json().await.unwrap();
         match row.effect {
             Effect::Fail(code) => {
-                // Pre-approvals carry the object shape when observed (reference §8.2).
+                // Pre-approvals carry the object shape when observed (docs/compatibility.md).
                 let reason = after_delay["reason"].as_str().or(after_delay["reason"]["code"].as_str());
                 assert_eq!((after_delay["status"].as_str(), reason), (Some("FAILED"), Some(code)), "{row:?}");
             }

@@ -131,7 +131,7 @@ async fn sandbox_tokens_work_across_products_unless_scoped() {
     let shared = spawn_app().await;
     let (user, key) = shared.sandbox_user().await;
     let token = shared.access_token("collection", &user, &key).await;
-    // MTN's notebook uses a Collection token on Disbursement (reference §3.1).
+    // MTN's notebook uses a Collection token on Disbursement (docs/compatibility.md).
     assert_eq!(shared.balance("disbursement", &token, "sandbox").await.status(), StatusCode::OK);
 
     let scoped = spawn_with(|s| s.token_scope = TokenScope::Product).await;
