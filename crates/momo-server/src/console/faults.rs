@@ -3,28 +3,32 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{explain, failure, on_form, pages, signed_in, ConsoleForm, CsrfForm, PREFIX};
-use crate::error::ApiError;
-use crate::faults::FaultSpec;
+use super::{on_form, pages, refused, ConsoleForm, CsrfForm, ListPage, PREFIX};
+use maud::Markup;
+
+use crate::error::{ApiError, ApiResult};
+use crate::faults::{FaultSpec, FaultView};
 use crate::service::faults;
 use crate::state::AppState;
 
-pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    listed(&state, &session.csrf_token, None, StatusCode::OK).await
-}
+/// The faults page.
+pub(super) struct Rules;
 
-async fn listed(state: &AppState, csrf: &str, error: Option<&str>, status: StatusCode) -> Response {
-    match faults::list(state).await {
-        Ok(rules) => (status, pages::faults(&rules, csrf, error)).into_response(),
-        Err(e) => failure(e, "a fault rule operation"),
+impl ListPage for Rules {
+    type Item = FaultView;
+    const WHAT: &'static str = "a fault rule operation";
+    const NOT_FOUND: &'static str = "There is no such rule: it was removed, or used up.";
+
+    async fn load(state: &AppState) -> ApiResult<Vec<FaultView>> {
+        faults::list(state).await
+    }
+
+    fn render(items: &[FaultView], csrf: &str, error: Option<&str>) -> Markup {
+        pages::faults(items, csrf, error)
     }
 }
 
@@ -89,7 +93,7 @@ pub(super) async fn add(
         };
         match added {
             Ok(_) => Redirect::to(&format!("{PREFIX}/faults")).into_response(),
-            Err(e) => refused(&state, &session.csrf_token, e).await,
+            Err(e) => refused::<Rules>(&state, &session.csrf_token, e).await,
         }
     })
     .await
@@ -102,7 +106,7 @@ pub(super) async fn preset_apiuser_500(
 ) -> Response {
     on_form(&state, &headers, form, async |session, _| match faults::add(&state, faults::sandbox_apiuser_500()).await {
         Ok(_) => Redirect::to(&format!("{PREFIX}/faults")).into_response(),
-        Err(e) => refused(&state, &session.csrf_token, e).await,
+        Err(e) => refused::<Rules>(&state, &session.csrf_token, e).await,
     })
     .await
 }
@@ -115,14 +119,7 @@ pub(super) async fn remove(
 ) -> Response {
     on_form(&state, &headers, form, async |session, _| match faults::remove(&state, &id).await {
         Ok(()) => Redirect::to(&format!("{PREFIX}/faults")).into_response(),
-        Err(e) => refused(&state, &session.csrf_token, e).await,
+        Err(e) => refused::<Rules>(&state, &session.csrf_token, e).await,
     })
     .await
-}
-
-async fn refused(state: &AppState, csrf: &str, error: ApiError) -> Response {
-    let Some(message) = explain(&error, "There is no such rule: it was removed, or used up.") else {
-        return failure(error, "a fault rule operation");
-    };
-    listed(state, csrf, Some(&message), StatusCode::BAD_REQUEST).await
 }

@@ -10,19 +10,29 @@ use axum::response::{IntoResponse, Redirect, Response};
 use momo_types::Product;
 use serde::Deserialize;
 
-use super::{explain, failure, on_form, pages, signed_in, ConsoleForm, CsrfForm, PREFIX};
-use crate::error::ApiError;
+use super::{on_form, pages, refused, ConsoleForm, CsrfForm, ListPage, PREFIX};
+use maud::Markup;
+
+use crate::error::ApiResult;
 use crate::service::credentials;
 use crate::state::AppState;
+use crate::store::SubscriptionKeyRecord;
 
-pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    match credentials::subscription_keys(&state).await {
-        Ok(keys) => pages::keys(&keys, &session.csrf_token, None).into_response(),
-        Err(e) => failure(e, "a subscription key operation"),
+/// The keys page.
+pub(super) struct Keys;
+
+impl ListPage for Keys {
+    type Item = SubscriptionKeyRecord;
+    const WHAT: &'static str = "a subscription key operation";
+    const NOT_FOUND: &'static str = "There is no such subscription key, or it is revoked.";
+    const ALREADY_EXISTS: &'static str = "A subscription key with that value exists already.";
+
+    async fn load(state: &AppState) -> ApiResult<Vec<SubscriptionKeyRecord>> {
+        credentials::subscription_keys(state).await
+    }
+
+    fn render(keys: &[SubscriptionKeyRecord], csrf: &str, error: Option<&str>) -> Markup {
+        pages::keys(keys, csrf, error)
     }
 }
 
@@ -67,7 +77,7 @@ pub(super) async fn add(
         let value = Some(form.value.trim().to_owned()).filter(|v| !v.is_empty());
         match credentials::create_subscription_key(&state, &products, value).await {
             Ok((record, key)) => pages::new_key(&record, &key, &session.csrf_token).into_response(),
-            Err(e) => refused_with_list(&state, &session.csrf_token, e).await,
+            Err(e) => refused::<Keys>(&state, &session.csrf_token, e).await,
         }
     })
     .await
@@ -82,7 +92,7 @@ pub(super) async fn regenerate(
     on_form(&state, &headers, form, async |session, _| {
         match credentials::regenerate_subscription_key(&state, &id).await {
             Ok((record, key)) => pages::new_key(&record, &key, &session.csrf_token).into_response(),
-            Err(e) => refused_with_list(&state, &session.csrf_token, e).await,
+            Err(e) => refused::<Keys>(&state, &session.csrf_token, e).await,
         }
     })
     .await
@@ -96,22 +106,7 @@ pub(super) async fn revoke(
 ) -> Response {
     on_form(&state, &headers, form, async |session, _| match credentials::revoke_subscription_key(&state, &id).await {
         Ok(_) => Redirect::to(&format!("{PREFIX}/keys")).into_response(),
-        Err(e) => refused_with_list(&state, &session.csrf_token, e).await,
+        Err(e) => refused::<Keys>(&state, &session.csrf_token, e).await,
     })
     .await
-}
-
-/// The list again, with what was wrong (a value that exists already, one that is too short…).
-async fn refused_with_list(state: &AppState, csrf: &str, error: ApiError) -> Response {
-    let message = match &error {
-        ApiError::ResourceAlreadyExist => "A subscription key with that value exists already.".to_owned(),
-        _ => match explain(&error, "There is no such subscription key, or it is revoked.") {
-            Some(message) => message,
-            None => return failure(error, "a subscription key operation"),
-        },
-    };
-    match credentials::subscription_keys(state).await {
-        Ok(keys) => (axum::http::StatusCode::BAD_REQUEST, pages::keys(&keys, csrf, Some(&message))).into_response(),
-        Err(e) => failure(e, "a subscription key operation"),
-    }
 }

@@ -62,16 +62,16 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{PREFIX}/"), get(overview))
         .route(&format!("{PREFIX}/sign-in"), get(sign_in_form).post(sign_in))
         .route(&format!("{PREFIX}/sign-out"), post(sign_out))
-        .route(&format!("{PREFIX}/keys"), get(keys::list).post(keys::add))
+        .route(&format!("{PREFIX}/keys"), get(list_page::<keys::Keys>).post(keys::add))
         .route(&format!("{PREFIX}/keys/{{id}}/regenerate"), post(keys::regenerate))
         .route(&format!("{PREFIX}/keys/{{id}}/revoke"), post(keys::revoke))
-        .route(&format!("{PREFIX}/users"), get(users::list).post(users::create))
+        .route(&format!("{PREFIX}/users"), get(list_page::<users::Users>).post(users::create))
         .route(&format!("{PREFIX}/users/{{id}}/key"), post(users::regenerate_key))
         .route(&format!("{PREFIX}/users/{{id}}/revoke"), get(users::confirm_revoke).post(users::revoke))
         .route(&format!("{PREFIX}/users/{{id}}/callback-secret"), post(users::callback_secret))
         .route(&format!("{PREFIX}/callbacks"), get(callbacks::list))
         .route(&format!("{PREFIX}/callbacks/{{id}}"), get(callbacks::detail))
-        .route(&format!("{PREFIX}/faults"), get(faults::list).post(faults::add))
+        .route(&format!("{PREFIX}/faults"), get(list_page::<faults::Rules>).post(faults::add))
         .route(&format!("{PREFIX}/faults/{{id}}/remove"), post(faults::remove))
         .route(&format!("{PREFIX}/faults/presets/sandbox-apiuser-500"), post(faults::preset_apiuser_500))
         .route(&format!("{PREFIX}/assets/console.css"), get(stylesheet))
@@ -250,16 +250,47 @@ where
     }
 }
 
-/// What a refused action says on its page, for the refusals a person can act on; `None` for the
-/// others, which [`failure`] answers.
-fn explain(error: &crate::error::ApiError, not_found: &str) -> Option<String> {
-    use crate::error::ApiError;
-    match error {
-        ApiError::BadRequest(message) | ApiError::OperatorConflict(message) => Some(message.clone()),
-        ApiError::ResourceAlreadyExist => Some("That exists already.".to_owned()),
-        ApiError::ResourceNotFound => Some(not_found.to_owned()),
-        _ => None,
+/// A page that lists something (keys, users, fault rules) and whose actions, when refused,
+/// answer with the list again and what was wrong above it.
+trait ListPage {
+    type Item;
+    /// How a failure is logged ("a subscription key operation").
+    const WHAT: &'static str;
+    /// What a refusal says when the item does not exist.
+    const NOT_FOUND: &'static str;
+    /// What a refusal says when the item exists already.
+    const ALREADY_EXISTS: &'static str = "That exists already.";
+
+    async fn load(state: &AppState) -> crate::error::ApiResult<Vec<Self::Item>>;
+    fn render(items: &[Self::Item], csrf: &str, error: Option<&str>) -> maud::Markup;
+}
+
+/// `GET` of a list page.
+async fn list_page<P: ListPage>(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match signed_in(&state, &headers).await {
+        Ok(session) => listed::<P>(&state, &session.csrf_token, None, StatusCode::OK).await,
+        Err(response) => response,
     }
+}
+
+async fn listed<P: ListPage>(state: &AppState, csrf: &str, error: Option<&str>, status: StatusCode) -> Response {
+    match P::load(state).await {
+        Ok(items) => (status, P::render(&items, csrf, error)).into_response(),
+        Err(e) => failure(e, P::WHAT),
+    }
+}
+
+/// An action of a list page was refused: the list again, with why, for the refusals a person can
+/// act on; a generic page (and the full error in the log) for the others.
+async fn refused<P: ListPage>(state: &AppState, csrf: &str, error: crate::error::ApiError) -> Response {
+    use crate::error::ApiError;
+    let message = match &error {
+        ApiError::BadRequest(message) | ApiError::OperatorConflict(message) => message.clone(),
+        ApiError::ResourceAlreadyExist => P::ALREADY_EXISTS.to_owned(),
+        ApiError::ResourceNotFound => P::NOT_FOUND.to_owned(),
+        _ => return failure(error, P::WHAT),
+    };
+    listed::<P>(state, csrf, Some(&message), StatusCode::BAD_REQUEST).await
 }
 
 /// An action that failed for a reason the operator cannot fix from the page: logged in full,

@@ -167,35 +167,30 @@ pub(super) fn keys(keys: &[SubscriptionKeyRecord], csrf: &str, error: Option<&st
             @if let Some(error) = error { p.error role="alert" { (error) } }
             section.card aria-labelledby="keys-title" {
                 h2 #keys-title { "Keys" }
-                div.table {
-                    table {
-                        thead { tr { th scope="col" { "Key" } th scope="col" { "Products" } th scope="col" { "Label" }
-                            th scope="col" { "Created" } th scope="col" { "State" } th scope="col" { "Actions" } } }
-                        tbody {
-                            @for key in keys {
-                                tr {
-                                    td data-label="Key" { code { (key.hint) "…" } }
-                                    td data-label="Products" { (products(&key.products)) }
-                                    td data-label="Label" { (key.label) }
-                                    td data-label="Created" { (time(key.created_at)) }
-                                    td data-label="State" { @if let Some(at) = key.revoked_at { "revoked " (time(at)) } @else { "active" } }
-                                    td.actions {
-                                        @if key.revoked_at.is_none() {
-                                            form method="post" action={ (PREFIX) "/keys/" (key.id) "/regenerate" } {
-                                                input type="hidden" name="csrf" value=(csrf);
-                                                button type="submit" aria-label={ "Regenerate " (key.hint) "…" } { "Regenerate" }
-                                            }
-                                            form method="post" action={ (PREFIX) "/keys/" (key.id) "/revoke" } {
-                                                input type="hidden" name="csrf" value=(csrf);
-                                                button.danger type="submit" aria-label={ "Revoke " (key.hint) "…" } { "Revoke" }
-                                            }
-                                        }
+                (table(&["Key", "Products", "Label", "Created", "State", "Actions"], html! {
+                    @for key in keys {
+                        tr {
+                            td data-label="Key" { code { (key.hint) "…" } }
+                            td data-label="Products" { (products(&key.products)) }
+                            td data-label="Label" { (key.label) }
+                            td data-label="Created" { (time(key.created_at)) }
+                            td data-label="State" { @if let Some(at) = key.revoked_at { "revoked " (time(at)) } @else { "active" } }
+                            td.actions {
+                                @if key.revoked_at.is_none() {
+                                    form method="post" action={ (PREFIX) "/keys/" (key.id) "/regenerate" } {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button type="submit" aria-label={ "Regenerate " (key.hint) "…" } { "Regenerate" }
+                                    }
+                                    form method="post" action={ (PREFIX) "/keys/" (key.id) "/revoke" } {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button.danger type="submit" aria-label={ "Revoke " (key.hint) "…" } { "Revoke" }
                                     }
                                 }
                             }
                         }
                     }
-                }
+
+                }))
             }
             section.card aria-labelledby="add-title" {
                 h2 #add-title { "Add a key" }
@@ -257,45 +252,39 @@ pub(super) fn users(users: &[ApiUserRecord], csrf: &str, error: Option<&str>) ->
             @if let Some(error) = error { p.error role="alert" { (error) } }
             section.card aria-labelledby="users-title" {
                 h2 #users-title { "Users" }
-                div.table {
-                    table {
-                        thead { tr { th scope="col" { "API user" } th scope="col" { "Environment" }
-                            th scope="col" { "Callback host" } th scope="col" { "Made by" } th scope="col" { "Key" }
-                            th scope="col" { "Created" } th scope="col" { "State" } th scope="col" { "Actions" } } }
-                        tbody {
-                            @for user in users {
-                                tr {
-                                    td data-label="API user" { code.id { (user.id) } }
-                                    td data-label="Environment" { (user.environment) }
-                                    td data-label="Callback host" {
-                                        (user.provider_callback_host)
-                                        @if let Some(url) = &user.payment_server_url { br; small { "Payment Server URL: " (url) } }
+                (table(&["API user", "Environment", "Callback host", "Made by", "Key", "Created", "State", "Actions"], html! {
+                    @for user in users {
+                        tr {
+                            td data-label="API user" { code.id { (user.id) } }
+                            td data-label="Environment" { (user.environment) }
+                            td data-label="Callback host" {
+                                (user.provider_callback_host)
+                                @if let Some(url) = &user.payment_server_url { br; small { "Payment Server URL: " (url) } }
+                            }
+                            td data-label="Made by" { (origin(user)) }
+                            td data-label="Key" {
+                                @if user.key_hash.is_some() { "version " (user.key_version) } @else { "none yet" }
+                            }
+                            td data-label="Created" { (time(user.created_at)) }
+                            td data-label="State" { @if let Some(at) = user.revoked_at { "revoked " (time(at)) } @else { "active" } }
+                            td.actions {
+                                @if user.revoked_at.is_none() {
+                                    form method="post" action={ (PREFIX) "/users/" (segment(&user.id)) "/key" } {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button type="submit" aria-label={ "New key for " (user.id) } { "New key" }
                                     }
-                                    td data-label="Made by" { (origin(user)) }
-                                    td data-label="Key" {
-                                        @if user.key_hash.is_some() { "version " (user.key_version) } @else { "none yet" }
-                                    }
-                                    td data-label="Created" { (time(user.created_at)) }
-                                    td data-label="State" { @if let Some(at) = user.revoked_at { "revoked " (time(at)) } @else { "active" } }
-                                    td.actions {
-                                        @if user.revoked_at.is_none() {
-                                            form method="post" action={ (PREFIX) "/users/" (segment(&user.id)) "/key" } {
-                                                input type="hidden" name="csrf" value=(csrf);
-                                                button type="submit" aria-label={ "New key for " (user.id) } { "New key" }
-                                            }
-                                            a.button.danger href={ (PREFIX) "/users/" (segment(&user.id)) "/revoke" }
-                                                aria-label={ "Revoke " (user.id) } { "Revoke…" }
-                                        }
-                                        form method="post" action={ (PREFIX) "/users/" (segment(&user.id)) "/callback-secret" } {
-                                            input type="hidden" name="csrf" value=(csrf);
-                                            button.quiet type="submit" aria-label={ "Callback signing secret of " (user.id) } { "Signing secret" }
-                                        }
-                                    }
+                                    a.button.danger href={ (PREFIX) "/users/" (segment(&user.id)) "/revoke" }
+                                        aria-label={ "Revoke " (user.id) } { "Revoke…" }
+                                }
+                                form method="post" action={ (PREFIX) "/users/" (segment(&user.id)) "/callback-secret" } {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button.quiet type="submit" aria-label={ "Callback signing secret of " (user.id) } { "Signing secret" }
                                 }
                             }
                         }
                     }
-                }
+
+                }))
             }
             section.card aria-labelledby="create-title" {
                 h2 #create-title { "Create a production-like user" }
@@ -390,30 +379,25 @@ pub(super) fn faults(rules: &[crate::faults::FaultView], csrf: &str, error: Opti
                 @if rules.is_empty() {
                     p { "None: every request is served normally." }
                 } @else {
-                    div.table {
-                        table {
-                            thead { tr { th scope="col" { "Method" } th scope="col" { "Path" } th scope="col" { "Answer" }
-                                th scope="col" { "Delay" } th scope="col" { "Left" } th scope="col" { "API user" } th scope="col" { "Actions" } } }
-                            tbody {
-                                @for rule in rules {
-                                    tr {
-                                        td data-label="Method" { (rule.spec.method.as_deref().unwrap_or("any")) }
-                                        td data-label="Path" { code { (rule.spec.path) } }
-                                        td data-label="Answer" { @if let Some(status) = rule.spec.status { (status) } @else { "served (delay only)" } }
-                                        td data-label="Delay" { (rule.spec.latency_ms) " ms" }
-                                        td data-label="Left" { @if let Some(left) = rule.remaining { (left) } @else { "until removed" } }
-                                        td data-label="API user" { (rule.spec.api_user.as_deref().unwrap_or("any")) }
-                                        td.actions {
-                                            form method="post" action={ (PREFIX) "/faults/" (segment(&rule.id)) "/remove" } {
-                                                input type="hidden" name="csrf" value=(csrf);
-                                                button.danger type="submit" aria-label={ "Remove the rule on " (rule.spec.path) } { "Remove" }
-                                            }
-                                        }
+                    (table(&["Method", "Path", "Answer", "Delay", "Left", "API user", "Actions"], html! {
+                        @for rule in rules {
+                            tr {
+                                td data-label="Method" { (rule.spec.method.as_deref().unwrap_or("any")) }
+                                td data-label="Path" { code { (rule.spec.path) } }
+                                td data-label="Answer" { @if let Some(status) = rule.spec.status { (status) } @else { "served (delay only)" } }
+                                td data-label="Delay" { (rule.spec.latency_ms) " ms" }
+                                td data-label="Left" { @if let Some(left) = rule.remaining { (left) } @else { "until removed" } }
+                                td data-label="API user" { (rule.spec.api_user.as_deref().unwrap_or("any")) }
+                                td.actions {
+                                    form method="post" action={ (PREFIX) "/faults/" (segment(&rule.id)) "/remove" } {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button.danger type="submit" aria-label={ "Remove the rule on " (rule.spec.path) } { "Remove" }
                                     }
                                 }
                             }
                         }
-                    }
+
+                    }))
                 }
             }
             section.card aria-labelledby="preset-title" {
@@ -452,6 +436,19 @@ pub(super) fn faults(rules: &[crate::faults::FaultView], csrf: &str, error: Opti
     )
 }
 
+/// A table with these column headings around `rows` (scrolls sideways inside its card when
+/// wider than the screen; stacks as labelled lines on a phone, see the stylesheet).
+fn table(columns: &[&str], rows: Markup) -> Markup {
+    html! {
+        div.table {
+            table {
+                thead { tr { @for column in columns { th scope="col" { (column) } } } }
+                tbody { (rows) }
+            }
+        }
+    }
+}
+
 /// A delivery's state as a badge that stands out when something is wrong.
 fn delivery_state(state: &str) -> Markup {
     html! { span class={ "badge " (state) } { (state) } }
@@ -483,30 +480,25 @@ pub(super) fn callbacks(
                 @if deliveries.is_empty() {
                     p { "None." }
                 } @else {
-                    div.table {
-                        table {
-                            thead { tr { th scope="col" { "State" } th scope="col" { "Reference id" } th scope="col" { "Kind" }
-                                th scope="col" { "URL" } th scope="col" { "Attempts" } th scope="col" { "Created" } th scope="col" { "Next attempt" } } }
-                            tbody {
-                                @for d in deliveries {
-                                    tr {
-                                        td data-label="State" { (delivery_state(&d.state)) }
-                                        td data-label="Reference id" { a href={ (PREFIX) "/callbacks/" (segment(&d.id)) } { code.id { (d.key.reference_id) } } }
-                                        td data-label="Kind" { (d.key.kind.as_str()) }
-                                        td data-label="URL" { code.id { (d.method) " " (d.url) } }
-                                        td data-label="Attempts" { (d.attempts) }
-                                        td data-label="Created" { (time(d.created_at)) }
-                                        td data-label="Next attempt" {
-                                            @match d.next_attempt_at.filter(|_| d.state == DeliveryState::Pending.as_str()) {
-                                                Some(at) => (time(at)),
-                                                None => "—",
-                                            }
-                                        }
+                    (table(&["State", "Reference id", "Kind", "URL", "Attempts", "Created", "Next attempt"], html! {
+                        @for d in deliveries {
+                            tr {
+                                td data-label="State" { (delivery_state(&d.state)) }
+                                td data-label="Reference id" { a href={ (PREFIX) "/callbacks/" (segment(&d.id)) } { code.id { (d.key.reference_id) } } }
+                                td data-label="Kind" { (d.key.kind.as_str()) }
+                                td data-label="URL" { code.id { (d.method) " " (d.url) } }
+                                td data-label="Attempts" { (d.attempts) }
+                                td data-label="Created" { (time(d.created_at)) }
+                                td data-label="Next attempt" {
+                                    @match d.next_attempt_at.filter(|_| d.state == DeliveryState::Pending.as_str()) {
+                                        Some(at) => (time(at)),
+                                        None => "—",
                                     }
                                 }
                             }
                         }
-                    }
+
+                    }))
                 }
             }
         },
@@ -541,22 +533,18 @@ pub(super) fn callback(
                 @if attempts.is_empty() {
                     p { "None yet." }
                 } @else {
-                    div.table {
-                        table {
-                            thead { tr { th scope="col" { "#" } th scope="col" { "At" } th scope="col" { "Answer" } th scope="col" { "Latency" } th scope="col" { "Error" } } }
-                            tbody {
-                                @for a in attempts {
-                                    tr {
-                                        td data-label="#" { (a.attempt) }
-                                        td data-label="At" { (time(a.at)) }
-                                        td data-label="Answer" { @if let Some(code) = a.status_code { (code) } @else { "none" } }
-                                        td data-label="Latency" { (a.latency_ms) " ms" }
-                                        td data-label="Error" { (a.error.as_deref().unwrap_or("")) }
-                                    }
-                                }
+                    (table(&["#", "At", "Answer", "Latency", "Error"], html! {
+                        @for a in attempts {
+                            tr {
+                                td data-label="#" { (a.attempt) }
+                                td data-label="At" { (time(a.at)) }
+                                td data-label="Answer" { @if let Some(code) = a.status_code { (code) } @else { "none" } }
+                                td data-label="Latency" { (a.latency_ms) " ms" }
+                                td data-label="Error" { (a.error.as_deref().unwrap_or("")) }
                             }
                         }
-                    }
+
+                    }))
                 }
             }
             p { a href={ (PREFIX) "/callbacks" } { "Back to the callbacks" } }

@@ -4,29 +4,33 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use momo_types::admin::{CreateUser, CredentialStyle};
 use serde::Deserialize;
 
-use super::{explain, failure, on_form, pages, signed_in, ConsoleForm, CsrfForm, PREFIX};
-use crate::error::ApiError;
+use super::{on_form, pages, refused, signed_in, ConsoleForm, CsrfForm, ListPage, PREFIX};
+use maud::Markup;
+
+use crate::error::ApiResult;
 use crate::service::credentials;
 use crate::state::AppState;
+use crate::store::ApiUserRecord;
 
-pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let session = match signed_in(&state, &headers).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    listed(&state, &session.csrf_token, None, StatusCode::OK).await
-}
+/// The users page.
+pub(super) struct Users;
 
-/// The list, with what was wrong with the last form (if anything).
-async fn listed(state: &AppState, csrf: &str, error: Option<&str>, status: StatusCode) -> Response {
-    match credentials::users(state).await {
-        Ok(users) => (status, pages::users(&users, csrf, error)).into_response(),
-        Err(e) => failure(e, "an API user operation"),
+impl ListPage for Users {
+    type Item = ApiUserRecord;
+    const WHAT: &'static str = "an API user operation";
+    const NOT_FOUND: &'static str = "There is no such API user.";
+
+    async fn load(state: &AppState) -> ApiResult<Vec<ApiUserRecord>> {
+        credentials::users(state).await
+    }
+
+    fn render(items: &[ApiUserRecord], csrf: &str, error: Option<&str>) -> Markup {
+        pages::users(items, csrf, error)
     }
 }
 
@@ -63,7 +67,7 @@ pub(super) async fn create(
         };
         match credentials::create_user(&state, &request).await {
             Ok(created) => pages::new_user_key(&created, &session.csrf_token, true).into_response(),
-            Err(e) => refused(&state, &session.csrf_token, e).await,
+            Err(e) => refused::<Users>(&state, &session.csrf_token, e).await,
         }
     })
     .await
@@ -77,7 +81,7 @@ pub(super) async fn regenerate_key(
 ) -> Response {
     on_form(&state, &headers, form, async |session, _| match credentials::regenerate_user_key(&state, &id).await {
         Ok(created) => pages::new_user_key(&created, &session.csrf_token, false).into_response(),
-        Err(e) => refused(&state, &session.csrf_token, e).await,
+        Err(e) => refused::<Users>(&state, &session.csrf_token, e).await,
     })
     .await
 }
@@ -94,7 +98,7 @@ pub(super) async fn confirm_revoke(
     };
     match credentials::user(&state, &id).await {
         Ok(user) => pages::confirm_revoke(&user, &session.csrf_token).into_response(),
-        Err(e) => refused(&state, &session.csrf_token, e).await,
+        Err(e) => refused::<Users>(&state, &session.csrf_token, e).await,
     }
 }
 
@@ -106,7 +110,7 @@ pub(super) async fn revoke(
 ) -> Response {
     on_form(&state, &headers, form, async |session, _| match credentials::revoke_user(&state, &id).await {
         Ok(_) => Redirect::to(&format!("{PREFIX}/users")).into_response(),
-        Err(e) => refused(&state, &session.csrf_token, e).await,
+        Err(e) => refused::<Users>(&state, &session.csrf_token, e).await,
     })
     .await
 }
@@ -121,15 +125,7 @@ pub(super) async fn callback_secret(
 ) -> Response {
     on_form(&state, &headers, form, async |session, _| match credentials::callback_secret(&state, &id).await {
         Ok(secret) => pages::callback_secret(&id, &secret, &session.csrf_token).into_response(),
-        Err(e) => refused(&state, &session.csrf_token, e).await,
+        Err(e) => refused::<Users>(&state, &session.csrf_token, e).await,
     })
     .await
-}
-
-/// The list again, with what was wrong.
-async fn refused(state: &AppState, csrf: &str, error: ApiError) -> Response {
-    let Some(message) = explain(&error, "There is no such API user.") else {
-        return failure(error, "an API user operation");
-    };
-    listed(state, csrf, Some(&message), StatusCode::BAD_REQUEST).await
 }
