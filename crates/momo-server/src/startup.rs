@@ -44,14 +44,14 @@ impl Application {
 
     /// [`Application::build`] with a clock tests can move.
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        // The data directory holds the default database and the default key file: made private
+        // once, before either is created.
+        if settings.database_url.is_none() || settings.credential_hash_key_file.is_none() {
+            data_dir::prepare(&settings.data_dir)?;
+        }
         let (url, database) = database_url(&settings)?;
-        let key_file = match &settings.credential_hash_key_file {
-            Some(file) => file.clone(),
-            None => {
-                data_dir::prepare(&settings.data_dir)?;
-                settings.data_dir.join("credential-hash.key")
-            }
-        };
+        let key_file =
+            settings.credential_hash_key_file.clone().unwrap_or_else(|| settings.data_dir.join("credential-hash.key"));
         let hasher = SecretHasher::new(&data_dir::credential_hash_key(&key_file)?);
         let store = store::open(&url).await?;
         let prepared = bootstrap::run(store.as_ref(), &settings, &hasher, &key_file, clock.now_ms()).await?;
@@ -124,7 +124,8 @@ impl Application {
     }
 }
 
-/// The database URL and a printable description of it.
+/// The database URL and a printable description of it; a SQLite file is made private (the data
+/// directory is prepared by the caller).
 fn database_url(settings: &Settings) -> anyhow::Result<(String, String)> {
     if let Some(url) = &settings.database_url {
         let url = url.expose_secret().to_owned();
@@ -140,7 +141,6 @@ fn database_url(settings: &Settings) -> anyhow::Result<(String, String)> {
         }
         return Ok((url, shown));
     }
-    data_dir::prepare(&settings.data_dir)?;
     let path = settings.data_dir.join("momo.db");
     data_dir::protect_database(&path)?;
     Ok((format!("sqlite://{}", path.display()), format!("sqlite: {}", path.display())))
