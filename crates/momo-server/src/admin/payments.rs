@@ -6,18 +6,19 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use momo_types::payments::{Party, PartyIdType, TransactionStatus};
-use momo_types::{Environment, ErrorCode, Product};
+use momo_types::{Environment, Product};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::clock::rfc3339;
 use crate::domain::money::format_minor;
-use crate::domain::transactions::{accounts, Outcome};
+use crate::domain::transactions::accounts;
 use crate::domain::validation::{check_party, parse_amount};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{MomoJson, MomoPath, MomoQuery, Operator, PathParam};
 use crate::faults::{FaultSpec, FaultView};
 use crate::state::AppState;
+use crate::service::payments::{self, Decision};
 use crate::store::{AccountSpec, DeliveryRecord, TransactionRecord};
 
 pub fn router() -> Router<AppState> {
@@ -108,18 +109,6 @@ async fn list_transactions(
     Ok(Json(txs.iter().map(transaction_view).collect()))
 }
 
-/// The one transaction with this reference id (409 if several kinds share it).
-async fn one(state: &AppState, reference: &str) -> ApiResult<TransactionRecord> {
-    let mut found = state.store.transactions_by_reference(&reference.to_ascii_lowercase()).await?;
-    match found.len() {
-        0 => Err(ApiError::ResourceNotFound),
-        1 => Ok(found.remove(0)),
-        _ => Err(ApiError::OperatorConflict(
-            "Several transactions have this reference id; list them with GET /_momo/admin/transactions.".into(),
-        )),
-    }
-}
-
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct TransactionDetail {
@@ -135,11 +124,8 @@ async fn get_transaction(
     _: Operator,
     PathParam(reference): PathParam,
 ) -> ApiResult<Json<TransactionDetail>> {
-    let mut tx = one(&state, &reference).await?;
-    if let Some(now) = crate::settle::settle_if_due(&state, &tx).await? {
-        tx = now;
-    }
-    let body = crate::api::payments::status_json(&state, &tx).await?;
+    let tx = payments::current(&state, &reference).await?;
+    let body = payments::status_body(&state, &tx).await?;
     let deliveries = state.store.deliveries(Some(&tx.key.reference_id), None, 100).await?;
     Ok(Json(TransactionDetail {
         transaction: transaction_view(&tx),
@@ -149,26 +135,12 @@ async fn get_transaction(
 }
 
 /// Decide for the payer of a request waiting for approval (what the handset does).
-async fn decide(state: &AppState, reference: &str, outcome: Outcome) -> ApiResult<Json<TransactionView>> {
-    let tx = one(state, reference).await?;
-    if !state.store.replan(&tx.key, &outcome.to_column(), state.clock.now_ms(), true).await? {
-        return Err(ApiError::OperatorConflict("The transaction is not waiting for the payer's approval.".into()));
-    }
-    settled_view(state, reference).await
-}
-
-async fn settled_view(state: &AppState, reference: &str) -> ApiResult<Json<TransactionView>> {
-    let tx = one(state, reference).await?;
-    let tx = crate::settle::settle_if_due(state, &tx).await?.unwrap_or(tx);
-    Ok(Json(transaction_view(&tx)))
-}
-
 async fn approve(
     State(state): State<AppState>,
     _: Operator,
     PathParam(r): PathParam,
 ) -> ApiResult<Json<TransactionView>> {
-    decide(&state, &r, Outcome::Successful).await
+    Ok(Json(transaction_view(&payments::decide(&state, &r, Decision::Approve).await?)))
 }
 
 async fn reject(
@@ -176,7 +148,7 @@ async fn reject(
     _: Operator,
     PathParam(r): PathParam,
 ) -> ApiResult<Json<TransactionView>> {
-    decide(&state, &r, Outcome::Failed("APPROVAL_REJECTED".into())).await
+    Ok(Json(transaction_view(&payments::decide(&state, &r, Decision::Reject).await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,24 +167,8 @@ async fn force(
     PathParam(reference): PathParam,
     MomoJson(body): MomoJson<ForceBody>,
 ) -> ApiResult<Json<TransactionView>> {
-    let outcome = match body.status {
-        TransactionStatus::Successful => Outcome::Successful,
-        TransactionStatus::Failed => {
-            let reason = body.reason.unwrap_or_else(|| "INTERNAL_PROCESSING_ERROR".into());
-            if matches!(ErrorCode::parse(&reason), ErrorCode::Unknown(_)) {
-                return Err(ApiError::BadRequest(format!("{reason} is not a MoMo reason code.")));
-            }
-            Outcome::Failed(reason)
-        }
-        TransactionStatus::Pending | TransactionStatus::Created => {
-            return Err(ApiError::BadRequest("status must be SUCCESSFUL or FAILED.".into()))
-        }
-    };
-    let tx = one(&state, &reference).await?;
-    if !state.store.replan(&tx.key, &outcome.to_column(), state.clock.now_ms(), false).await? {
-        return Err(ApiError::OperatorConflict("The transaction is already final.".into()));
-    }
-    settled_view(&state, &reference).await
+    let outcome = payments::forced_outcome(body.status, body.reason)?;
+    Ok(Json(transaction_view(&payments::force(&state, &reference, outcome).await?)))
 }
 
 /// A callback delivery as the operator sees it.

@@ -12,6 +12,8 @@ use crate::store::{ApiUserRecord, DeliveryState, SubscriptionKeyRecord};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Page {
     Overview,
+    Transactions,
+    Handset,
     Keys,
     Users,
     Callbacks,
@@ -19,11 +21,14 @@ pub(super) enum Page {
 }
 
 impl Page {
-    const ALL: [Page; 5] = [Page::Overview, Page::Keys, Page::Users, Page::Callbacks, Page::Faults];
+    const ALL: [Page; 7] =
+        [Page::Overview, Page::Transactions, Page::Handset, Page::Keys, Page::Users, Page::Callbacks, Page::Faults];
 
     fn label(self) -> &'static str {
         match self {
             Page::Overview => "Overview",
+            Page::Transactions => "Transactions",
+            Page::Handset => "Handset",
             Page::Keys => "Subscription keys",
             Page::Users => "API users",
             Page::Callbacks => "Callbacks",
@@ -34,6 +39,8 @@ impl Page {
     fn path(self) -> &'static str {
         match self {
             Page::Overview => "/",
+            Page::Transactions => "/transactions",
+            Page::Handset => "/handset",
             Page::Keys => "/keys",
             Page::Users => "/users",
             Page::Callbacks => "/callbacks",
@@ -436,6 +443,42 @@ pub(super) fn faults(rules: &[crate::faults::FaultView], csrf: &str, error: Opti
     )
 }
 
+/// What a page's live region follows: when such a change happens (on any instance), the
+/// console's script loads the page again in the background and swaps the region in
+/// (docs/console.md, "Live updates").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Live<'a> {
+    /// Any transaction or callback.
+    Everything,
+    /// Any transaction.
+    Transactions,
+    /// One transaction, by reference id, and its callbacks.
+    Transaction(&'a str),
+    /// Any callback delivery.
+    Callbacks,
+    /// Transactions of one payer's wallet (its ledger account id).
+    Wallet(&'a str),
+}
+
+impl Live<'_> {
+    /// The URL of the event stream for this region.
+    fn events_url(self) -> String {
+        let query = match self {
+            Live::Everything => "topic=everything".to_owned(),
+            Live::Transactions => "topic=transactions".to_owned(),
+            Live::Transaction(reference) => format!("topic=transaction&reference={}", segment(reference)),
+            Live::Callbacks => "topic=callbacks".to_owned(),
+            Live::Wallet(account) => format!("topic=wallet&account={}", segment(account)),
+        };
+        format!("{PREFIX}/events?{query}")
+    }
+}
+
+/// The part of a page that updates by itself (one per page).
+pub(super) fn live(follows: Live<'_>, content: Markup) -> Markup {
+    html! { div #live data-events=(follows.events_url()) { (content) } }
+}
+
 /// A table with these column headings around `rows` (scrolls sideways inside its card when
 /// wider than the screen; stacks as labelled lines on a phone, see the stylesheet).
 fn table(columns: &[&str], rows: Markup) -> Markup {
@@ -472,35 +515,37 @@ pub(super) fn callbacks(
                         aria-current=[(shown == Some(state)).then_some("page")] { (state.as_str()) }
                 }
             }
-            @if failed > 0 && shown.is_none() {
-                p.error role="status" { (failed) " of the newest " (deliveries.len()) " callbacks failed: their receivers never answered 2xx." }
-            }
-            section.card aria-labelledby="deliveries-title" {
-                h2 #deliveries-title { "Newest first" }
-                @if deliveries.is_empty() {
-                    p { "None." }
-                } @else {
-                    (table(&["State", "Reference id", "Kind", "URL", "Attempts", "Created", "Next attempt"], html! {
-                        @for d in deliveries {
-                            tr {
-                                td data-label="State" { (delivery_state(&d.state)) }
-                                td data-label="Reference id" { a href={ (PREFIX) "/callbacks/" (segment(&d.id)) } { code.id { (d.key.reference_id) } } }
-                                td data-label="Kind" { (d.key.kind.as_str()) }
-                                td data-label="URL" { code.id { (d.method) " " (d.url) } }
-                                td data-label="Attempts" { (d.attempts) }
-                                td data-label="Created" { (time(d.created_at)) }
-                                td data-label="Next attempt" {
-                                    @match d.next_attempt_at.filter(|_| d.state == DeliveryState::Pending.as_str()) {
-                                        Some(at) => (time(at)),
-                                        None => "—",
+            (live(Live::Callbacks, html! {
+                @if failed > 0 && shown.is_none() {
+                    p.error role="status" { (failed) " of the newest " (deliveries.len()) " callbacks failed: their receivers never answered 2xx." }
+                }
+                section.card aria-labelledby="deliveries-title" {
+                    h2 #deliveries-title { "Newest first" }
+                    @if deliveries.is_empty() {
+                        p { "None." }
+                    } @else {
+                        (table(&["State", "Reference id", "Kind", "URL", "Attempts", "Created", "Next attempt"], html! {
+                            @for d in deliveries {
+                                tr {
+                                    td data-label="State" { (delivery_state(&d.state)) }
+                                    td data-label="Reference id" { a href={ (PREFIX) "/callbacks/" (segment(&d.id)) } { code.id { (d.key.reference_id) } } }
+                                    td data-label="Kind" { (d.key.kind.as_str()) }
+                                    td data-label="URL" { code.id { (d.method) " " (d.url) } }
+                                    td data-label="Attempts" { (d.attempts) }
+                                    td data-label="Created" { (time(d.created_at)) }
+                                    td data-label="Next attempt" {
+                                        @match d.next_attempt_at.filter(|_| d.state == DeliveryState::Pending.as_str()) {
+                                            Some(at) => (time(at)),
+                                            None => "—",
+                                        }
                                     }
                                 }
                             }
-                        }
 
-                    }))
+                        }))
+                    }
                 }
-            }
+            }))
         },
     )
 }

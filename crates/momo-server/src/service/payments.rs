@@ -1,0 +1,81 @@
+//! Payment operations the operator API and the console share: find a transaction by its
+//! reference id, decide for the payer, force an outcome, and read what the MoMo API answers
+//! about it (docs/operator-api.md, "Transactions").
+
+use momo_types::payments::TransactionStatus;
+use momo_types::ErrorCode;
+
+use crate::domain::transactions::Outcome;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::TransactionRecord;
+
+/// The one transaction with this reference id (409 if several kinds share it).
+pub async fn one(state: &AppState, reference: &str) -> ApiResult<TransactionRecord> {
+    let mut found = state.store.transactions_by_reference(&reference.to_ascii_lowercase()).await?;
+    match found.len() {
+        0 => Err(ApiError::ResourceNotFound),
+        1 => Ok(found.remove(0)),
+        _ => Err(ApiError::OperatorConflict(
+            "Several transactions have this reference id; list them with GET /_momo/admin/transactions.".into(),
+        )),
+    }
+}
+
+/// The transaction as it is now: settled first if its outcome is due, as a status read would.
+pub async fn current(state: &AppState, reference: &str) -> ApiResult<TransactionRecord> {
+    let tx = one(state, reference).await?;
+    Ok(crate::settle::settle_if_due(state, &tx).await?.unwrap_or(tx))
+}
+
+/// What the payer decides on a request waiting for approval (what the handset does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+/// Decide for the payer: the transaction settles at once with the decision's outcome.
+pub async fn decide(state: &AppState, reference: &str, decision: Decision) -> ApiResult<TransactionRecord> {
+    let outcome = match decision {
+        Decision::Approve => Outcome::Successful,
+        Decision::Reject => Outcome::Failed(ErrorCode::ApprovalRejected.as_str().into()),
+    };
+    let tx = one(state, reference).await?;
+    if !state.store.replan(&tx.key, &outcome.to_column(), state.clock.now_ms(), true).await? {
+        return Err(ApiError::OperatorConflict("The transaction is not waiting for the payer's approval.".into()));
+    }
+    current(state, reference).await
+}
+
+/// The outcome to force: `SUCCESSFUL`, or `FAILED` with a MoMo reason code (default
+/// `INTERNAL_PROCESSING_ERROR`).
+pub fn forced_outcome(status: TransactionStatus, reason: Option<String>) -> ApiResult<Outcome> {
+    match status {
+        TransactionStatus::Successful => Ok(Outcome::Successful),
+        TransactionStatus::Failed => {
+            let reason = reason.unwrap_or_else(|| ErrorCode::InternalProcessingError.as_str().into());
+            if matches!(ErrorCode::parse(&reason), ErrorCode::Unknown(_)) {
+                return Err(ApiError::BadRequest(format!("{reason} is not a MoMo reason code.")));
+            }
+            Ok(Outcome::Failed(reason))
+        }
+        TransactionStatus::Pending | TransactionStatus::Created => {
+            Err(ApiError::BadRequest("status must be SUCCESSFUL or FAILED.".into()))
+        }
+    }
+}
+
+/// Force the outcome of any pending transaction, now.
+pub async fn force(state: &AppState, reference: &str, outcome: Outcome) -> ApiResult<TransactionRecord> {
+    let tx = one(state, reference).await?;
+    if !state.store.replan(&tx.key, &outcome.to_column(), state.clock.now_ms(), false).await? {
+        return Err(ApiError::OperatorConflict("The transaction is already final.".into()));
+    }
+    current(state, reference).await
+}
+
+/// The body `GET …/{kind}/{referenceId}` answers for `tx` now, as JSON text.
+pub async fn status_body(state: &AppState, tx: &TransactionRecord) -> ApiResult<String> {
+    crate::api::payments::status_json(state, tx).await
+}
