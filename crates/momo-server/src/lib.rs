@@ -13,6 +13,7 @@
 //! - [`data_dir`]: the data directory and database files, private to the server's user.
 //! - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL engines.
 //! - [`cache`]: the invalidated credential cache that keeps the database off the hot path.
+//! - [`changes`]: the change feed the console's live pages follow, across instances.
 //! - [`net`]: the accept loop: connection timeouts and cap, MoMo bodies on hyper's rejections.
 
 pub mod admin;
@@ -20,6 +21,7 @@ pub mod api;
 pub mod bootstrap;
 pub mod cache;
 pub mod callbacks;
+pub mod changes;
 pub mod config;
 pub mod console;
 pub mod data_dir;

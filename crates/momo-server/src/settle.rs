@@ -9,6 +9,7 @@
 use momo_types::payments::{Party, TransactionStatus};
 use momo_types::{Environment, Product};
 
+use crate::changes::Change;
 use crate::config::SandboxBalance;
 use crate::domain::transactions::{self, accounts, Flow, Kind, Outcome, StatusFields};
 use crate::state::AppState;
@@ -33,18 +34,34 @@ pub async fn settle_due(state: &AppState) -> anyhow::Result<usize> {
         .collect::<anyhow::Result<_>>()?;
     let results = state.store.finalize_batch(&first).await?;
     let mut retry = Vec::new();
-    for ((tx, payee, _), result) in planned.iter().zip(&results) {
-        if let Some(code) = failure_for(*result) {
-            retry.push(build(state, tx, &Outcome::Failed(code.into()), payee.clone())?);
+    for (((tx, payee, _), finalization), result) in planned.iter().zip(&first).zip(&results) {
+        match failure_for(*result) {
+            Some(code) => retry.push((*tx, build(state, tx, &Outcome::Failed(code.into()), payee.clone())?)),
+            None if *result == Finalized::Done => published(state, tx, finalization),
+            None => {}
         }
     }
     if !retry.is_empty() {
-        state.store.finalize_batch(&retry).await?;
+        let finalizations: Vec<Finalization> = retry.iter().map(|(_, f)| f.clone()).collect();
+        let results = state.store.finalize_batch(&finalizations).await?;
+        for ((tx, finalization), result) in retry.iter().zip(results) {
+            if result == Finalized::Done {
+                published(state, tx, finalization);
+            }
+        }
     }
     if !due.is_empty() {
         state.callbacks_waiting.notify_one();
     }
     Ok(due.len())
+}
+
+/// Tell the console's live pages that `tx` became final (and queued its callback, if any).
+pub(crate) fn published(state: &AppState, tx: &TransactionRecord, finalization: &Finalization) {
+    state.changes.publish(|| Change::of(tx));
+    if finalization.delivery.is_some() {
+        state.changes.publish(|| Change::Delivery { reference_id: tx.key.reference_id.clone() });
+    }
 }
 
 /// The reason a refused finalization becomes, if it was refused for money.
@@ -118,6 +135,7 @@ pub async fn settle_if_due(state: &AppState, tx: &TransactionRecord) -> anyhow::
         match (result, failure_for(result)) {
             (Finalized::Done, _) => {
                 state.callbacks_waiting.notify_one();
+                published(state, tx, &finalization);
                 tracing::debug!(reference_id = %tx.key.reference_id, status = %finalization.status, "transaction final");
                 return Ok(Some(finalization.applied_to(tx)));
             }

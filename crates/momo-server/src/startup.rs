@@ -34,6 +34,8 @@ pub struct Application {
     max_connections: usize,
     created: Created,
     database: String,
+    /// How console changes reach the other instances sharing a PostgreSQL database.
+    relay: Option<(store::postgres::PgAnnouncer, store::postgres::PgChangeListener)>,
 }
 
 impl Application {
@@ -78,10 +80,15 @@ impl Application {
         });
         let http = crate::callbacks::http_client(targets.clone())?;
         let keys = ServerKeys { tokens: prepared.tokens, hasher, callback_root: prepared.callback_root };
-        let state = AppState::new(settings, store, keys, clock, http, targets);
+        let relay = match store.backend() {
+            "postgres" => Some(store::postgres::change_relay(&url).await?),
+            _ => None,
+        };
+        let changes = std::sync::Arc::new(crate::changes::ChangeFeed::new(relay.is_some()));
+        let state = AppState::new(settings, store, keys, clock, http, targets, changes);
         state.cache.refresh(state.store.as_ref()).await?;
         state.faults.refresh(state.store.as_ref()).await?;
-        Ok(Self { listener, state, max_connections, created, database })
+        Ok(Self { listener, state, max_connections, created, database, relay })
     }
 
     /// The address actually bound (useful with port 0).
@@ -105,11 +112,25 @@ impl Application {
 
     /// Serve until `shutdown` completes, then finish the requests in flight.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let changes = self.state.changes.clone();
         let workers = [
             tokio::spawn(refresh_credentials(self.state.clone())),
             tokio::spawn(settle_transactions(self.state.clone())),
             tokio::spawn(crate::callbacks::run(self.state.clone())),
+            tokio::spawn(crate::service::overview::run(self.state.clone())),
+            match self.relay {
+                Some((announcer, listener)) => {
+                    tokio::spawn(crate::changes::run_shared(changes.clone(), announcer, listener))
+                }
+                None => tokio::spawn(crate::changes::run(changes.clone())),
+            },
         ];
+        // The console's event streams never end by themselves: they end when the server stops,
+        // so that they do not hold its graceful shutdown.
+        let shutdown = async move {
+            shutdown.await;
+            changes.stop();
+        };
         let limits = net::Limits {
             header_read: self.state.settings.header_read_timeout,
             keep_alive: self.state.settings.keep_alive_timeout,

@@ -38,6 +38,10 @@ pub struct Inner {
     pub callbacks_waiting: tokio::sync::Notify,
     /// Client connections open now.
     pub connections: Arc<crate::net::ConnectionCount>,
+    /// What changed, for the console's live pages ([`crate::changes`]).
+    pub changes: Arc<crate::changes::ChangeFeed>,
+    /// The console overview's counts ([`crate::service::overview`]).
+    pub counts: crate::service::overview::Counts,
 }
 
 /// The keys an instance works with, loaded or created at start.
@@ -57,6 +61,7 @@ impl AppState {
         clock: Clock,
         http: reqwest::Client,
         callback_targets: Arc<crate::domain::targets::TargetPolicy>,
+        changes: Arc<crate::changes::ChangeFeed>,
     ) -> Self {
         let ServerKeys { tokens, hasher, callback_root } = keys;
         Self(Arc::new(Inner {
@@ -73,6 +78,8 @@ impl AppState {
             operator_failures: Default::default(),
             callbacks_waiting: tokio::sync::Notify::new(),
             connections: Arc::default(),
+            changes,
+            counts: Default::default(),
         }))
     }
 }

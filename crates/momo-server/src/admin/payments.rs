@@ -17,8 +17,8 @@ use crate::domain::validation::{check_party, parse_amount};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{MomoJson, MomoPath, MomoQuery, Operator, PathParam};
 use crate::faults::{FaultSpec, FaultView};
-use crate::state::AppState;
 use crate::service::payments::{self, Decision};
+use crate::state::AppState;
 use crate::store::{AccountSpec, DeliveryRecord, TransactionRecord};
 
 pub fn router() -> Router<AppState> {
@@ -407,6 +407,7 @@ async fn reset(State(state): State<AppState>, _: Operator) -> ApiResult<StatusCo
     state.store.reset_payments().await?;
     state.faults.clear(state.store.as_ref()).await?;
     state.cache.clear();
+    state.changes.publish_everything();
     tracing::info!("operator reset all payment state");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,6 +15,7 @@ use momo_types::payments::{
 };
 use momo_types::{Environment, ErrorCode, Product};
 
+use crate::changes::Change;
 use crate::domain::transactions::{self, ApiVersion, Kind, Outcome, Plan, StatusFields};
 use crate::domain::validation::{
     check_callback_url, check_currency, check_external_id, check_message, check_message_characters, check_party,
@@ -116,10 +117,13 @@ async fn commit(state: &AppState, record: &TransactionRecord) -> ApiResult<()> {
         Some(finalization) => {
             if state.store.insert_settled(record, &finalization).await? {
                 state.callbacks_waiting.notify_one();
+                settle::published(state, record, &finalization);
+                return Ok(());
             }
         }
         None => state.store.insert_transaction(record).await?,
     }
+    state.changes.publish(|| Change::of(record));
     Ok(())
 }
 
@@ -592,7 +596,11 @@ pub async fn cancel_preapproval(
 ) -> ApiResult<StatusCode> {
     let tx = load(&state, &caller, Kind::PreApproval, &reference).await?;
     let cancelled = match tx.status {
-        TransactionStatus::Successful => state.store.cancel_transaction(&tx.key, state.clock.now_ms()).await?,
+        TransactionStatus::Successful => {
+            let cancelled = state.store.cancel_transaction(&tx.key, state.clock.now_ms()).await?;
+            state.changes.publish(|| Change::of(&tx));
+            cancelled
+        }
         TransactionStatus::Failed => false,
         TransactionStatus::Pending | TransactionStatus::Created => {
             cancel_pending(&state, &tx, "TRANSACTION_CANCELED").await?

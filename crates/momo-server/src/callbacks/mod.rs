@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::changes::Change;
 use crate::config::CallbackRetry;
 use crate::domain::targets::TargetPolicy;
 use crate::domain::validation::on_registered_target;
@@ -113,7 +114,7 @@ pub async fn run(state: AppState) {
                 let attempt = attempt(&state, &delivery).await;
                 // If the recorder is gone the server is stopping; the lease expires and the
                 // delivery is tried again after a restart: at least once.
-                let _ = finished.send(attempt);
+                let _ = finished.send((delivery.key.reference_id, attempt));
                 drop(permit);
             });
         }
@@ -131,18 +132,28 @@ pub async fn run(state: AppState) {
 /// expire and the deliveries are tried again: at least once.
 async fn record(
     state: AppState,
-    mut attempts: tokio::sync::mpsc::UnboundedReceiver<(String, AttemptRecord, DeliveryNext)>,
+    mut attempts: tokio::sync::mpsc::UnboundedReceiver<(String, (String, AttemptRecord, DeliveryNext))>,
 ) {
     while let Some(first) = attempts.recv().await {
-        let mut batch = vec![first];
+        let (mut references, mut batch) = (vec![first.0], vec![first.1]);
         while batch.len() < RECORD_BATCH {
             match attempts.try_recv() {
-                Ok(next) => batch.push(next),
+                Ok((reference, next)) => {
+                    references.push(reference);
+                    batch.push(next);
+                }
                 Err(_) => break,
             }
         }
-        if let Err(e) = state.store.record_attempts(&batch).await {
-            tracing::warn!(error = %e, attempts = batch.len(), "could not record callback attempts; they will be retried");
+        match state.store.record_attempts(&batch).await {
+            Ok(()) => {
+                for reference_id in references {
+                    state.changes.publish(|| Change::Delivery { reference_id });
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, attempts = batch.len(), "could not record callback attempts; they will be retried")
+            }
         }
     }
 }

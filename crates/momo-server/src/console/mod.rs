@@ -18,6 +18,7 @@
 mod callbacks;
 mod faults;
 mod keys;
+mod live;
 mod pages;
 mod users;
 
@@ -74,6 +75,7 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{PREFIX}/faults"), get(list_page::<faults::Rules>).post(faults::add))
         .route(&format!("{PREFIX}/faults/{{id}}/remove"), post(faults::remove))
         .route(&format!("{PREFIX}/faults/presets/sandbox-apiuser-500"), post(faults::preset_apiuser_500))
+        .route(&format!("{PREFIX}/events"), get(live::events))
         .route(&format!("{PREFIX}/assets/console.css"), get(stylesheet))
         .route(&format!("{PREFIX}/assets/console.js"), get(script))
         .layer(from_fn(security_headers))
@@ -301,9 +303,13 @@ fn failure(error: crate::error::ApiError, action: &str) -> Response {
 }
 
 async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match signed_in(&state, &headers).await {
-        Ok(session) => pages::overview(&ServerView::of(&state, &headers), &session.csrf_token).into_response(),
-        Err(response) => response,
+    let session = match signed_in(&state, &headers).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    match crate::service::overview::current(&state).await {
+        Ok(counts) => pages::overview(&ServerView::of(&state, &headers), &counts, &session.csrf_token).into_response(),
+        Err(e) => failure(e, "counting transactions"),
     }
 }
 

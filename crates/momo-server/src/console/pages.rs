@@ -6,6 +6,10 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 
 use super::{ServerView, PREFIX};
+use momo_types::payments::TransactionStatus;
+use momo_types::Product;
+
+use crate::service::overview::Counted;
 use crate::store::{ApiUserRecord, DeliveryState, SubscriptionKeyRecord};
 
 /// The pages in the navigation bar.
@@ -111,7 +115,66 @@ pub(super) fn sign_in(csrf: &str, error: Option<&str>) -> Markup {
     )
 }
 
-pub(super) fn overview(server: &ServerView, csrf: &str) -> Markup {
+/// The overview's counts: a row per product, a column per status, and the callbacks that need
+/// attention.
+fn counts(counted: &Counted) -> Markup {
+    let statuses = [TransactionStatus::Pending, TransactionStatus::Successful, TransactionStatus::Failed];
+    let count = |product: Product, status: Option<TransactionStatus>| -> i64 {
+        counted
+            .transactions
+            .iter()
+            .filter(|c| c.product == product && status.is_none_or(|s| c.status == s))
+            .map(|c| c.count)
+            .sum()
+    };
+    html! {
+        section.card aria-labelledby="counts-title" {
+            h2 #counts-title { "Transactions" }
+            (table(&["Product", "Pending", "Successful", "Failed", "All"], html! {
+                @for product in Product::ALL {
+                    tr {
+                        th scope="row" data-label="Product" {
+                            a href={ (PREFIX) "/transactions?product=" (product.as_str()) } { (product.as_str()) }
+                        }
+                        @for status in statuses {
+                            td data-label=(status_label(status)) id={ "count-" (product.as_str()) "-" (status.as_str()) } {
+                                a href={ (PREFIX) "/transactions?product=" (product.as_str()) "&status=" (status.as_str()) } {
+                                    (count(product, Some(status)))
+                                }
+                            }
+                        }
+                        td data-label="All" { (count(product, None)) }
+                    }
+                }
+            }))
+            p.note { "Counted " (time(counted.at)) "; counted again within a second of a change while this page is open." }
+        }
+        section.card aria-labelledby="callback-counts-title" {
+            h2 #callback-counts-title { "Callbacks" }
+            p {
+                a href={ (PREFIX) "/callbacks?state=pending" } { (counted.callbacks_pending) " pending" }
+                " · "
+                @if counted.callbacks_failed > 0 {
+                    a.error href={ (PREFIX) "/callbacks?state=failed" } { (counted.callbacks_failed) " failed" }
+                    ": their receivers never answered 2xx."
+                } @else {
+                    a href={ (PREFIX) "/callbacks?state=failed" } { "none failed" }
+                }
+            }
+        }
+    }
+}
+
+fn status_label(status: TransactionStatus) -> &'static str {
+    match status {
+        TransactionStatus::Pending => "Pending",
+        TransactionStatus::Successful => "Successful",
+        TransactionStatus::Failed => "Failed",
+        TransactionStatus::Created => "Created",
+    }
+}
+
+pub(super) fn overview(server: &ServerView, counted: &Counted, csrf: &str) -> Markup {
     let seconds = |d: std::time::Duration| format!("{} s", d.as_secs_f64());
     let base = &server.base;
     let create_user = format!(
@@ -127,6 +190,7 @@ pub(super) fn overview(server: &ServerView, csrf: &str) -> Markup {
         Some((Page::Overview, csrf)),
         html! {
             h1 { "Overview" }
+            (live(Live::Counts, counts(counted)))
             section.card aria-labelledby="settings-title" {
                 h2 #settings-title { "This server" }
                 dl.settings {
@@ -448,8 +512,8 @@ pub(super) fn faults(rules: &[crate::faults::FaultView], csrf: &str, error: Opti
 /// (docs/console.md, "Live updates").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Live<'a> {
-    /// Any transaction or callback.
-    Everything,
+    /// The overview's counts, taken again after changes.
+    Counts,
     /// Any transaction.
     Transactions,
     /// One transaction, by reference id, and its callbacks.
@@ -464,7 +528,7 @@ impl Live<'_> {
     /// The URL of the event stream for this region.
     fn events_url(self) -> String {
         let query = match self {
-            Live::Everything => "topic=everything".to_owned(),
+            Live::Counts => "topic=counts".to_owned(),
             Live::Transactions => "topic=transactions".to_owned(),
             Live::Transaction(reference) => format!("topic=transaction&reference={}", segment(reference)),
             Live::Callbacks => "topic=callbacks".to_owned(),
@@ -474,9 +538,11 @@ impl Live<'_> {
     }
 }
 
-/// The part of a page that updates by itself (one per page).
+/// The part of a page that updates by itself (one per page). It carries when it was rendered, so
+/// that its event stream reports at once a change it may have missed before connecting.
 pub(super) fn live(follows: Live<'_>, content: Markup) -> Markup {
-    html! { div #live data-events=(follows.events_url()) { (content) } }
+    let url = format!("{}&since={}", follows.events_url(), crate::changes::unix_ms());
+    html! { div #live data-events=(url) { (content) } }
 }
 
 /// A table with these column headings around `rows` (scrolls sideways inside its card when

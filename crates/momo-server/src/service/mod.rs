@@ -5,4 +5,5 @@
 
 pub mod credentials;
 pub mod faults;
+pub mod overview;
 pub mod payments;

@@ -270,6 +270,10 @@ pub trait Store: Send + Sync + fmt::Debug {
         limit: i64,
     ) -> StoreResult<Vec<DeliveryRecord>>;
     async fn delivery(&self, id: &str) -> StoreResult<Option<DeliveryRecord>>;
+    /// How many transactions there are per product and status.
+    async fn transaction_counts(&self) -> StoreResult<Vec<TransactionCount>>;
+    /// How many callbacks are pending and how many failed (given up).
+    async fn unfinished_deliveries(&self) -> StoreResult<(i64, i64)>;
     async fn delivery_attempts(&self, id: &str) -> StoreResult<Vec<AttemptRecord>>;
 
     /// Record a consent request.
@@ -484,6 +488,14 @@ pub enum Finalized {
     /// A debited account without a floor would go past the ledger's negative limit; nothing was
     /// written.
     PayerLimitReached,
+}
+
+/// How many transactions of a product are in a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransactionCount {
+    pub product: Product,
+    pub status: TransactionStatus,
+    pub count: i64,
 }
 
 /// A callback to send.

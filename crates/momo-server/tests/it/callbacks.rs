@@ -228,8 +228,7 @@ async fn two_instances_on_postgres_send_each_callback_once() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let clock = momo_server::Clock::manual();
     let settings = || {
-        let mut settings = test_settings(dir.path());
-        settings.database_url = Some(secrecy::SecretString::from(url.clone()));
+        let mut settings = shared_postgres_settings(dir.path(), &url);
         settings.worker_interval = Duration::from_millis(20);
         settings
     };

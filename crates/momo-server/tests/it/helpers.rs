@@ -8,7 +8,7 @@ use momo_server::config::PinnedSubscriptionKey;
 use momo_server::{Application, Clock, Settings};
 use reqwest::{Method, Response, StatusCode};
 use secrecy::SecretString;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 pub const COLLECTION_KEY: &str = "test-collection-key-000000000001";
@@ -429,4 +429,25 @@ pub fn mask_fti(body: &str) -> String {
     let fti = &body[start..start + len];
     assert!(fti.len() == 10 && fti.bytes().all(|b| b.is_ascii_digit()), "financialTransactionId {fti:?}");
     format!("{}<fti>{}", &body[..start], &body[start + len..])
+}
+
+/// A user the operator created in a production-like environment, with a collection token:
+/// `(user, token)`.
+pub async fn operator_user(app: &TestApp, environment: &str) -> (String, String) {
+    let created: Value = app
+        .admin(Method::POST, "/users", Some(json!({"environment": environment, "providerCallbackHost": "127.0.0.1"})))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (user, key) = (created["apiUser"].as_str().unwrap().to_owned(), created["apiKey"].as_str().unwrap().to_owned());
+    let token = app.access_token("collection", &user, &key).await;
+    (user, token)
+}
+
+/// Settings for one of several instances sharing the PostgreSQL database at `url`.
+pub fn shared_postgres_settings(dir: &std::path::Path, url: &str) -> Settings {
+    let mut settings = test_settings(dir);
+    settings.database_url = Some(SecretString::from(url.to_owned()));
+    settings
 }

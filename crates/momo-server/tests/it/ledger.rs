@@ -41,14 +41,7 @@ async fn run(ops: Vec<Op>) {
         s.pending_delay = Duration::ZERO;
     })
     .await;
-    let created: Value = app
-        .admin(Method::POST, "/users", Some(json!({"environment": "mtnghana", "providerCallbackHost": "127.0.0.1"})))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let (user, key) = (created["apiUser"].as_str().unwrap(), created["apiKey"].as_str().unwrap());
-    let token = app.access_token("collection", user, key).await;
+    let (user, token) = operator_user(&app, "mtnghana").await;
     let mut rtps: Vec<String> = Vec::new();
     for op in ops {
         let (product, create, status, body, id) = match op {

@@ -11,6 +11,7 @@ mod console;
 mod gateway;
 mod helpers;
 mod ledger;
+mod live;
 mod operator;
 mod payments;
 mod persistence;

@@ -10,15 +10,7 @@ use crate::helpers::*;
 
 /// An operator-created user in mtnghana with a token: `(user, token)`.
 async fn ghana_user(app: &TestApp) -> (String, String) {
-    let created: Value = app
-        .admin(Method::POST, "/users", Some(json!({"environment": "mtnghana", "providerCallbackHost": "127.0.0.1"})))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let (user, key) = (created["apiUser"].as_str().unwrap().to_owned(), created["apiKey"].as_str().unwrap().to_owned());
-    let token = app.access_token("collection", &user, &key).await;
-    (user, token)
+    operator_user(app, "mtnghana").await
 }
 
 fn ghs_rtp(msisdn: &str, amount: &str) -> Value {

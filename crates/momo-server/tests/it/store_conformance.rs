@@ -5,9 +5,9 @@ use std::sync::Arc;
 use momo_server::domain::credentials::SecretHasher;
 use momo_server::domain::transactions::{ApiVersion, Kind};
 use momo_server::store::{
-    self, AccountSpec, ApiUserRecord, AttemptRecord, CredentialStyle, DeliveryNext, FaultRecord, Finalization,
-    Finalized, KeyedHashes, NewDelivery, Posting, SecretHash, Store, StoreError, SubscriptionKeyRecord,
-    TransactionRecord, TxKey, UserOrigin,
+    self, AccountSpec, ApiUserRecord, AttemptRecord, CredentialStyle, DeliveryNext, DeliveryState, FaultRecord,
+    Finalization, Finalized, KeyedHashes, NewDelivery, Posting, SecretHash, Store, StoreError, SubscriptionKeyRecord,
+    TransactionCount, TransactionRecord, TxKey, UserOrigin,
 };
 use momo_types::payments::{Party, TransactionStatus};
 use momo_types::Product;
@@ -413,6 +413,52 @@ async fn attempts_are_recorded_for_a_batch(store: Arc<dyn Store>) {
     assert_eq!(again.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["d-a2"]);
 }
 
+/// What the console's overview counts and its callbacks page filters.
+async fn counts_and_callback_filters_for_the_console(store: Arc<dyn Store>) {
+    assert_eq!(store.transaction_counts().await.unwrap(), vec![]);
+    assert_eq!(store.unfinished_deliveries().await.unwrap(), (0, 0));
+    let txs: Vec<_> = (1..=4).map(|i| pending(&format!("c{i}"), 10)).collect();
+    for tx in &txs {
+        store.insert_transaction(tx).await.unwrap();
+    }
+    let mut payout = pending("c1", 10);
+    payout.key.product = Product::Disbursement;
+    payout.key.kind = Kind::Transfer;
+    store.insert_transaction(&payout).await.unwrap();
+    let settled: Vec<_> =
+        txs[..3].iter().map(|tx| success(tx, account("wallet:p", None), account("api-user:u1", None))).collect();
+    store.finalize_batch(&settled).await.unwrap();
+    let count = |product, status, count| TransactionCount { product, status, count };
+    assert_eq!(
+        store.transaction_counts().await.unwrap(),
+        vec![
+            count(Product::Collection, TransactionStatus::Pending, 1),
+            count(Product::Collection, TransactionStatus::Successful, 3),
+            count(Product::Disbursement, TransactionStatus::Pending, 1),
+        ]
+    );
+    assert_eq!(store.unfinished_deliveries().await.unwrap(), (3, 0));
+    store.claim_deliveries(2_000, 60_000, 10).await.unwrap();
+    let attempt = AttemptRecord { attempt: 1, at: 3_000, status_code: Some(500), latency_ms: 5, error: None };
+    store
+        .record_attempts(&[
+            ("d-c1".into(), attempt.clone(), DeliveryNext::Delivered),
+            ("d-c2".into(), attempt.clone(), DeliveryNext::GaveUp),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.unfinished_deliveries().await.unwrap(), (1, 1));
+    let ids = |deliveries: Vec<momo_server::store::DeliveryRecord>| -> Vec<String> {
+        deliveries.into_iter().map(|d| d.id).collect()
+    };
+    assert_eq!(ids(store.deliveries(None, Some(DeliveryState::Failed), 10).await.unwrap()), ["d-c2"]);
+    assert_eq!(ids(store.deliveries(None, Some(DeliveryState::Pending), 10).await.unwrap()), ["d-c3"]);
+    assert_eq!(ids(store.deliveries(None, Some(DeliveryState::Delivered), 10).await.unwrap()), ["d-c1"]);
+    assert_eq!(ids(store.deliveries(Some("c2"), None, 10).await.unwrap()), ["d-c2"]);
+    assert!(store.deliveries(Some("c2"), Some(DeliveryState::Pending), 10).await.unwrap().is_empty());
+    assert_eq!(store.deliveries(None, None, 2).await.unwrap().len(), 2, "the limit holds");
+}
+
 fn fault(id: &str, remaining: Option<i64>, created_at: i64) -> FaultRecord {
     FaultRecord { id: id.to_owned(), spec: format!(r#"{{"path":"/{id}"}}"#), remaining, created_at }
 }
@@ -496,4 +542,5 @@ conformance!(
     a_failed_settlement_writes_nothing_and_the_store_recovers,
     a_batch_larger_than_one_statement_is_written_whole,
     fault_rules_are_counted_atomically_and_removed_at_once,
+    counts_and_callback_filters_for_the_console,
 );

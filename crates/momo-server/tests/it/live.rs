@@ -1,0 +1,177 @@
+//! Live updates of the console: the event streams its pages follow (docs/console.md, "Live
+//! updates"), on one instance and across instances sharing PostgreSQL; the overview's counts.
+//! `browser.rs` checks in Chromium that pages change by themselves.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::console::{client, page, signed_in};
+use crate::helpers::*;
+
+/// A console event stream, read as a browser's `EventSource` would.
+struct Stream {
+    response: reqwest::Response,
+    seen: String,
+}
+
+impl Stream {
+    async fn open(app: &TestApp, session: &str, query: &str) -> Stream {
+        let response = client()
+            .get(app.url(&format!("/_momo/console/events?{query}")))
+            .header("Cookie", format!("momo_console={session}"))
+            .header("Accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        let mut stream = Stream { response, seen: String::new() };
+        // The opening comment: the stream is subscribed from here on.
+        stream.read_until(": live").await;
+        stream
+    }
+
+    /// Read until `what` arrives (a hang fails the test after a generous bound).
+    async fn read_until(&mut self, what: &str) {
+        let read = async {
+            while !self.seen.contains(what) {
+                let chunk = self.response.chunk().await.unwrap().expect("the stream ended");
+                self.seen.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), read)
+            .await
+            .unwrap_or_else(|_| panic!("no {what:?} on the stream; it said {:?}", self.seen));
+        self.seen.clear();
+    }
+
+    async fn change(&mut self) {
+        self.read_until("event: change").await;
+    }
+}
+
+async fn request_to_pay(app: &TestApp, token: &str, id: &str) {
+    let mut body = rtp_body("233241234567", "25");
+    body["currency"] = json!("GHS");
+    let r = app.create("collection", "/v1_0/requesttopay", token, "mtnghana", id, None, &body).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn event_streams_need_a_session_and_a_known_topic() {
+    let app = spawn_app().await;
+    let anonymous = client().get(app.url("/_momo/console/events?topic=transactions")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::NO_CONTENT, "an EventSource stops reconnecting on 204");
+    let (session, _) = signed_in(&app).await;
+    for query in ["topic=nonsense", "topic=transaction", "topic=wallet&reference=x", ""] {
+        let r = client()
+            .get(app.url(&format!("/_momo/console/events?{query}")))
+            .header("Cookie", format!("momo_console={session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn a_payment_tells_the_pages_that_show_it_and_only_them() {
+    let app = spawn_app().await;
+    let (session, _) = signed_in(&app).await;
+    let (_, token) = operator_user(&app, "mtnghana").await;
+    let id = new_id();
+    let mut list = Stream::open(&app, &session, "topic=transactions").await;
+    let mut detail = Stream::open(&app, &session, &format!("topic=transaction&reference={id}")).await;
+    let mut other = Stream::open(&app, &session, &format!("topic=transaction&reference={}", new_id())).await;
+    let wallet = "wallet:mtnghana:MSISDN:233241234567";
+    let mut handset = Stream::open(&app, &session, &format!("topic=wallet&account={wallet}")).await;
+
+    request_to_pay(&app, &token, &id).await;
+    list.change().await;
+    detail.change().await;
+    handset.change().await;
+
+    // The operator approves: the payment is final and the pages hear of it again.
+    let r = app.admin(Method::POST, &format!("/transactions/{id}/approve"), None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    detail.change().await;
+    list.change().await;
+    // The unrelated transaction's page heard nothing of either: its stream only carries the
+    // keep-alive so far (checked last, after the others proved the hints went out).
+    let quiet = tokio::time::timeout(Duration::from_millis(500), other.response.chunk()).await;
+    assert!(!matches!(&quiet, Ok(Ok(Some(chunk))) if String::from_utf8_lossy(chunk).contains("change")), "{quiet:?}");
+}
+
+/// A page rendered just before a change, whose stream connects just after it, still hears of
+/// it: the stream is opened with the page's render time.
+#[tokio::test]
+async fn a_change_between_rendering_a_page_and_following_it_is_not_missed() {
+    let app = spawn_app().await;
+    let (session, _) = signed_in(&app).await;
+    let (_, token) = operator_user(&app, "mtnghana").await;
+    let rendered = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    // Another page watching makes the change be handed on.
+    let mut watching = Stream::open(&app, &session, "topic=transactions").await;
+    request_to_pay(&app, &token, &new_id()).await;
+    watching.change().await;
+    let mut late = Stream::open(&app, &session, &format!("topic=transactions&since={rendered}")).await;
+    late.change().await;
+}
+
+#[tokio::test]
+async fn the_overview_counts_transactions_and_counts_again_after_a_change_while_open() {
+    let app = spawn_app().await;
+    let (session, _) = signed_in(&app).await;
+    let (_, token) = operator_user(&app, "mtnghana").await;
+    let cell = |html: &str, id: &str| -> String {
+        let after = html.split(&format!(r#"id="{id}""#)).nth(1).unwrap_or_else(|| panic!("no {id}: {html}"));
+        after.split("</a>").next().unwrap().rsplit('>').next().unwrap().to_owned()
+    };
+    let html = page(&app, &session, "/_momo/console/").await;
+    assert_eq!(cell(&html, "count-collection-PENDING"), "0");
+    let mut counts = Stream::open(&app, &session, "topic=counts").await;
+    request_to_pay(&app, &token, &new_id()).await;
+    request_to_pay(&app, &token, &new_id()).await;
+    // Counted again (at most once a second): the page shows both.
+    loop {
+        counts.change().await;
+        let html = page(&app, &session, "/_momo/console/").await;
+        if cell(&html, "count-collection-PENDING") == "2" {
+            assert_eq!(cell(&html, "count-disbursement-PENDING"), "0");
+            break;
+        }
+    }
+}
+
+/// Instances sharing a PostgreSQL database tell each other: a page open on one hears of a
+/// payment made through the other.
+#[tokio::test]
+async fn a_page_on_one_instance_hears_of_a_payment_made_on_another_sharing_postgres() {
+    let Some(url) = fresh_postgres_database().await else { return };
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let clock = momo_server::Clock::manual();
+    let first = start(shared_postgres_settings(dir.path(), &url), dir.clone(), clock.clone()).await;
+    let second = start(shared_postgres_settings(dir.path(), &url), dir.clone(), clock.clone()).await;
+    let (session, _) = signed_in(&second).await;
+    let (_, token) = operator_user(&first, "mtnghana").await;
+    let id = new_id();
+    let mut detail = Stream::open(&second, &session, &format!("topic=transaction&reference={id}")).await;
+    request_to_pay(&first, &token, &id).await;
+    detail.change().await;
+    let r = first.admin(Method::POST, &format!("/transactions/{id}/approve"), None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    detail.change().await;
+}
+
+/// An open page never holds up a graceful stop: its stream ends when the server stops.
+#[tokio::test]
+async fn open_event_streams_end_when_the_server_stops() {
+    let app = spawn_app().await;
+    let (session, _) = signed_in(&app).await;
+    let mut stream = Stream::open(&app, &session, "topic=callbacks").await;
+    tokio::time::timeout(Duration::from_secs(20), app.stop()).await.expect("the server stopped");
+    let end = tokio::time::timeout(Duration::from_secs(20), stream.response.chunk()).await.expect("the stream ended");
+    assert!(matches!(end, Ok(None) | Err(_)), "{end:?}");
+}
