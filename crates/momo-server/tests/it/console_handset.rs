@@ -77,6 +77,33 @@ async fn a_pending_request_to_pay_is_a_prompt_on_its_payers_handset_and_nowhere_
     }
 }
 
+/// Every kind that waits for the payer is a prompt, worded for what it asks.
+#[tokio::test]
+async fn pre_approvals_and_invoices_are_prompts_too() {
+    let app = spawn_app().await;
+    let token = shop(&app).await;
+    let payer = json!({"partyIdType": "MSISDN", "partyId": PAYER});
+    let preapproval =
+        json!({"payer": payer, "payerCurrency": "UGX", "payerMessage": "Weekly box", "validityTime": 604_800});
+    let invoice = json!({
+        "externalId": "inv-7", "amount": "3000", "currency": "UGX", "validityDuration": "3600",
+        "intendedPayer": payer, "payee": {"partyIdType": "MSISDN", "partyId": "256779999999"},
+        "description": "Water bill"
+    });
+    for (path, body) in [("/v2_0/preapproval", &preapproval), ("/v2_0/invoice", &invoice)] {
+        let accepted = app.create("collection", path, &token, "mtnuganda", &new_id(), None, body).await;
+        assert_eq!(accepted.status(), StatusCode::ACCEPTED, "{path}");
+    }
+    let (session, _) = signed_in(&app).await;
+    let html = page(&app, &session, &handset(PAYER)).await;
+    assert!(html.contains("shop.example.com asks you to pre-approve its payments in UGX, for 7 days."), "{html}");
+    assert!(html.contains("“Weekly box”"), "{html}");
+    assert!(
+        html.contains("shop.example.com sends you an invoice of 3000 UGX.") && html.contains("“Water bill”"),
+        "{html}"
+    );
+}
+
 #[tokio::test]
 async fn approving_with_a_pin_settles_as_the_operator_api_does() {
     let app = spawn_app().await;
