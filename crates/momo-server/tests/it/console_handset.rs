@@ -268,6 +268,8 @@ async fn a_prompt_approved_in_a_real_browser_on_a_phone() {
     assert!(browser.text(".prompt .ask").await.contains("asks you to pay 1200 UGX"), "the other one still waits");
     assert!(!browser.scrolls_horizontally().await);
     browser.screenshot("handset-390").await;
+    browser.execute("document.querySelector('ol.history').scrollIntoView()", vec![]).await.unwrap();
+    browser.screenshot("handset-history-390").await;
 
     browser.set_viewport(Viewport::LAPTOP).await;
     assert!(!browser.scrolls_horizontally().await);
