@@ -17,6 +17,7 @@
 
 mod callbacks;
 mod faults;
+mod handset;
 mod keys;
 mod live;
 mod pages;
@@ -63,6 +64,8 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{PREFIX}/"), get(overview))
         .route(&format!("{PREFIX}/sign-in"), get(sign_in_form).post(sign_in))
         .route(&format!("{PREFIX}/sign-out"), post(sign_out))
+        .route(&format!("{PREFIX}/handset"), get(handset::show))
+        .route(&format!("{PREFIX}/handset/prompts/{{product}}/{{kind}}/{{reference}}"), post(handset::decide))
         .route(&format!("{PREFIX}/keys"), get(list_page::<keys::Keys>).post(keys::add))
         .route(&format!("{PREFIX}/keys/{{id}}/regenerate"), post(keys::regenerate))
         .route(&format!("{PREFIX}/keys/{{id}}/revoke"), post(keys::revoke))

@@ -75,6 +75,28 @@ pub enum Effect {
     Consent(&'static str),
 }
 
+impl Effect {
+    /// What it does, as `docs/scenarios.md` writes it (Markdown: codes and bodies in backticks).
+    pub fn describe(self) -> String {
+        match self {
+            Effect::Succeed => "SUCCESSFUL".to_owned(),
+            Effect::Fail(code) => format!("FAILED, reason `{code}`"),
+            Effect::StayPending => "stays PENDING".to_owned(),
+            Effect::SucceedAfter(s) => format!("PENDING for {s} s, then SUCCESSFUL"),
+            Effect::Inactive => "200 `{\"result\":false}`".to_owned(),
+            Effect::SyncError(code) => {
+                let status = if code == "SERVICE_UNAVAILABLE" { 503 } else { 500 };
+                format!("{status} `{code}`")
+            }
+            Effect::Consent("unknown_user_id") => "bc-authorize: 400 `{\"error\":\"unknown_user_id\"}`".to_owned(),
+            Effect::Consent("refresh_expired") => {
+                "token granted; the refresh token is refused: 400 `{\"error\":\"invalid_grant\"}`".to_owned()
+            }
+            Effect::Consent(error) => format!("oauth2/token: 400 `{{\"error\":\"{error}\"}}`"),
+        }
+    }
+}
+
 /// One row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Row {
@@ -306,22 +328,7 @@ pub fn markdown_tables() -> String {
             ));
             current = Some((row.op, row.profile));
         }
-        let effect = match row.effect {
-            Effect::Succeed => "SUCCESSFUL".to_owned(),
-            Effect::Fail(code) => format!("FAILED, reason `{code}`"),
-            Effect::StayPending => "stays PENDING".to_owned(),
-            Effect::SucceedAfter(s) => format!("PENDING for {s} s, then SUCCESSFUL"),
-            Effect::Inactive => "200 `{\"result\":false}`".to_owned(),
-            Effect::SyncError(code) => {
-                let status = if code == "SERVICE_UNAVAILABLE" { 503 } else { 500 };
-                format!("{status} `{code}`")
-            }
-            Effect::Consent("unknown_user_id") => "bc-authorize: 400 `{\"error\":\"unknown_user_id\"}`".to_owned(),
-            Effect::Consent("refresh_expired") => {
-                "token granted; the refresh token is refused: 400 `{\"error\":\"invalid_grant\"}`".to_owned()
-            }
-            Effect::Consent(error) => format!("oauth2/token: 400 `{{\"error\":\"{error}\"}}`"),
-        };
+        let effect = row.effect.describe();
         out.push_str(&format!("| `{}` | {} | {effect} |\n", row.trigger, row.use_case));
     }
     out

@@ -8,7 +8,7 @@ use momo_types::ErrorCode;
 use crate::domain::transactions::Outcome;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::TransactionRecord;
+use crate::store::{TransactionRecord, TxKey};
 
 /// The one transaction with this reference id (409 if several kinds share it).
 pub async fn one(state: &AppState, reference: &str) -> ApiResult<TransactionRecord> {
@@ -33,19 +33,38 @@ pub async fn current(state: &AppState, reference: &str) -> ApiResult<Transaction
 pub enum Decision {
     Approve,
     Reject,
+    /// The payer typed a wrong PIN ([`WRONG_PIN_REASON`]).
+    WrongPin,
+}
+
+/// The reason a payment fails with when its payer types a wrong PIN (docs/console.md,
+/// "Handset"): MoMo has no code of its own for it, and MTN documents this one as the default
+/// for a failure without a specific code. It differs from a rejection (`APPROVAL_REJECTED`) and
+/// from a PIN never entered (`COULD_NOT_PERFORM_TRANSACTION`).
+pub const WRONG_PIN_REASON: ErrorCode = ErrorCode::InternalProcessingError;
+
+impl Decision {
+    fn outcome(self) -> Outcome {
+        match self {
+            Decision::Approve => Outcome::Successful,
+            Decision::Reject => Outcome::Failed(ErrorCode::ApprovalRejected.as_str().into()),
+            Decision::WrongPin => Outcome::Failed(WRONG_PIN_REASON.as_str().into()),
+        }
+    }
 }
 
 /// Decide for the payer: the transaction settles at once with the decision's outcome.
 pub async fn decide(state: &AppState, reference: &str, decision: Decision) -> ApiResult<TransactionRecord> {
-    let outcome = match decision {
-        Decision::Approve => Outcome::Successful,
-        Decision::Reject => Outcome::Failed(ErrorCode::ApprovalRejected.as_str().into()),
-    };
-    let tx = one(state, reference).await?;
-    if !state.store.replan(&tx.key, &outcome.to_column(), state.clock.now_ms(), true).await? {
+    decide_on(state, &one(state, reference).await?.key, decision).await
+}
+
+/// [`decide`] for the transaction with this key (whatever other kinds share its reference id).
+pub async fn decide_on(state: &AppState, key: &TxKey, decision: Decision) -> ApiResult<TransactionRecord> {
+    if !state.store.replan(key, &decision.outcome().to_column(), state.clock.now_ms(), true).await? {
         return Err(ApiError::OperatorConflict("The transaction is not waiting for the payer's approval.".into()));
     }
-    current(state, reference).await
+    let tx = state.store.transaction(key).await?.ok_or(ApiError::ResourceNotFound)?;
+    Ok(crate::settle::settle_if_due(state, &tx).await?.unwrap_or(tx))
 }
 
 /// The outcome to force: `SUCCESSFUL`, or `FAILED` with a MoMo reason code (default

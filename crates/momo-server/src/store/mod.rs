@@ -247,6 +247,16 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn transactions(&self, api_user: Option<&str>, limit: i64) -> StoreResult<Vec<TransactionRecord>>;
     /// Every transaction with this reference id (one per product and kind at most).
     async fn transactions_by_reference(&self, reference_id: &str) -> StoreResult<Vec<TransactionRecord>>;
+    /// One party's transactions in one environment (it is their payer or payee), newest first,
+    /// at most `limit`; with `awaiting_approval`, only those waiting for it to approve. The party
+    /// id is compared as its wallet names it (ASCII letters in either case).
+    async fn party_transactions(
+        &self,
+        environment: &str,
+        party: &Party,
+        awaiting_approval: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<TransactionRecord>>;
     /// Mark a successful transaction (a pre-approval) cancelled; `false` if it is not successful
     /// or already cancelled.
     async fn cancel_transaction(&self, key: &TxKey, at: i64) -> StoreResult<bool>;

@@ -27,6 +27,28 @@ pub(crate) const REPLAN: &str = "UPDATE transactions SET outcome = $4, due_at = 
      WHERE product = $1 AND kind = $2 AND reference_id = $3 AND status = 'PENDING' \
      AND (awaiting_approval = 1 OR $6 = 0)";
 
+/// One party's transactions that wait for its approval (`waiting` = `1`) or not (`0`), newest
+/// first: one ordered range of the `transactions_by_party` index (migration 9). `$1` the party id
+/// in lower case, `$2` its type, `$3` the environment, `$4` the limit.
+pub(crate) fn party_range(waiting: &str) -> String {
+    format!(
+        "SELECT {TX_COLUMNS} FROM transactions WHERE lower(party_id) = $1 AND party_type = $2 \
+         AND environment = $3 AND awaiting_approval = {waiting} ORDER BY created_at DESC LIMIT $4"
+    )
+}
+
+/// All of one party's transactions, newest first: both ranges of [`party_range`], each read in
+/// index order and bounded, then merged (a single range over the party would sort every one
+/// of its transactions).
+pub(crate) fn party_history() -> String {
+    format!(
+        "SELECT {TX_COLUMNS} FROM ({}) AS waiting UNION ALL SELECT {TX_COLUMNS} FROM ({}) AS other \
+         ORDER BY created_at DESC LIMIT $4",
+        party_range("1"),
+        party_range("0")
+    )
+}
+
 /// The `server_secrets` row that identifies the credential hash key (`SecretHasher::key_check`).
 pub(crate) const HASH_KEY_CHECK: &str = "credential-hash-key-check";
 
@@ -504,6 +526,29 @@ macro_rules! impl_store {
                 .fetch_all(self.reader())
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(rows.iter().map(tx_from_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn party_transactions(
+                &self,
+                environment: &str,
+                party: &momo_types::payments::Party,
+                awaiting_approval: bool,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::TransactionRecord>> {
+                let sql = if awaiting_approval {
+                    $crate::store::sql::party_range("1")
+                } else {
+                    $crate::store::sql::party_history()
+                };
+                let rows = sqlx::query(&sql)
+                    .bind(party.party_id.to_ascii_lowercase())
+                    .bind(party.party_id_type.as_str())
+                    .bind(environment)
+                    .bind(limit)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err($crate::store::StoreError::from_sqlx)?;
                 Ok(rows.iter().map(tx_from_row).collect::<Result<_, _>>()?)
             }
 

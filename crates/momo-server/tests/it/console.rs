@@ -168,7 +168,7 @@ pub(crate) async fn signed_in(app: &TestApp) -> (String, String) {
     (session, form_csrf(&html))
 }
 
-fn form_csrf(html: &str) -> String {
+pub(crate) fn form_csrf(html: &str) -> String {
     html.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned()
 }
 
@@ -178,7 +178,7 @@ pub(crate) async fn page(app: &TestApp, session: &str, path: &str) -> String {
     response.unwrap().text().await.unwrap()
 }
 
-async fn post_form(app: &TestApp, session: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post_form(app: &TestApp, session: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
     client().post(app.url(path)).header("Cookie", format!("momo_console={session}")).form(form).send().await.unwrap()
 }
 

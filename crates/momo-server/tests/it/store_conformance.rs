@@ -9,7 +9,7 @@ use momo_server::store::{
     Finalization, Finalized, KeyedHashes, NewDelivery, Posting, SecretHash, Store, StoreError, SubscriptionKeyRecord,
     TransactionCount, TransactionRecord, TxKey, UserOrigin,
 };
-use momo_types::payments::{Party, TransactionStatus};
+use momo_types::payments::{Party, PartyIdType, TransactionStatus};
 use momo_types::Product;
 
 use crate::helpers::fresh_postgres_database;
@@ -237,6 +237,51 @@ async fn console_sessions_last_until_they_end_or_are_deleted(store: Arc<dyn Stor
     assert_eq!(store.console_session(&hash("two"), 10_600).await.unwrap().unwrap().csrf_token, "rotated");
     store.delete_console_session(&hash("two")).await.unwrap();
     assert_eq!(store.console_session(&hash("two"), 10_600).await.unwrap(), None, "signed out");
+}
+
+/// One party's wallet: its transactions in one environment newest first and bounded, its id in
+/// either case, not another type's or environment's; and apart, those waiting for its approval.
+async fn a_partys_transactions_and_its_prompts_are_listed_newest_first(store: Arc<dyn Store>) {
+    let email = |id: &str| Party { party_id_type: PartyIdType::Email, party_id: id.to_owned() };
+    let tx = |reference: &str, party: Party, environment: &str, created_at: i64, awaiting: bool| TransactionRecord {
+        environment: environment.to_owned(),
+        party: Some(party),
+        created_at,
+        awaiting_approval: awaiting,
+        ..pending(reference, 100)
+    };
+    for record in [
+        tx("old", email("payer@example.com"), "mtnuganda", 1_000, false),
+        tx("waiting", email("Payer@Example.com"), "mtnuganda", 3_000, true),
+        tx("middle", email("payer@example.com"), "mtnuganda", 2_000, false),
+        tx("elsewhere", email("payer@example.com"), "mtnghana", 4_000, true),
+        tx("someone-else", email("other@example.com"), "mtnuganda", 5_000, true),
+        tx(
+            "other-type",
+            Party { party_id_type: PartyIdType::PartyCode, ..email("payer@example.com") },
+            "mtnuganda",
+            6_000,
+            true,
+        ),
+    ] {
+        store.insert_transaction(&record).await.unwrap();
+    }
+    let payer = email("PAYER@example.com");
+    let listed = |awaiting: bool, limit: i64| {
+        let (store, payer) = (store.clone(), payer.clone());
+        async move {
+            let found = store.party_transactions("mtnuganda", &payer, awaiting, limit).await.unwrap();
+            found.into_iter().map(|tx| tx.key.reference_id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(false, 10).await, ["waiting", "middle", "old"]);
+    assert_eq!(listed(false, 2).await, ["waiting", "middle"], "bounded");
+    assert_eq!(listed(true, 10).await, ["waiting"]);
+
+    // Once answered it is no longer a prompt, and still in the history.
+    assert!(store.replan(&pending("waiting", 100).key, "SUCCESSFUL", 3_500, true).await.unwrap());
+    assert!(listed(true, 10).await.is_empty());
+    assert_eq!(listed(false, 10).await, ["waiting", "middle", "old"]);
 }
 
 fn account(id: &str, floor: Option<i64>) -> AccountSpec {
@@ -537,6 +582,7 @@ conformance!(
     concurrent_inserts_of_one_id_conflict,
     a_replan_and_its_cancellation_are_written_together,
     console_sessions_last_until_they_end_or_are_deleted,
+    a_partys_transactions_and_its_prompts_are_listed_newest_first,
     settlements_write_state_ledger_and_callback_once,
     attempts_are_recorded_for_a_batch,
     a_failed_settlement_writes_nothing_and_the_store_recovers,
