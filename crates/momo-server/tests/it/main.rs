@@ -8,6 +8,7 @@ mod callbacks;
 mod connections;
 mod consent;
 mod console;
+mod console_flow;
 mod console_handset;
 mod gateway;
 mod helpers;
