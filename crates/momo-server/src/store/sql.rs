@@ -27,6 +27,24 @@ pub(crate) const REPLAN: &str = "UPDATE transactions SET outcome = $4, due_at = 
      WHERE product = $1 AND kind = $2 AND reference_id = $3 AND status = 'PENDING' \
      AND (awaiting_approval = 1 OR $6 = 0)";
 
+/// The transaction list's order, newest first with a unique tie-breaker (the primary key).
+pub(crate) const NEWEST_FIRST: &str = "created_at DESC, product DESC, kind DESC, reference_id DESC";
+
+/// The parts of a transaction listing, merged by the query: one per product and kind when the
+/// filter names either, or a reference id, so that each part is one ordered range of an index
+/// (`transactions_by_kind`, or the primary key); otherwise one part over every row.
+pub(crate) fn listing_arms(
+    filter: &super::TxFilter,
+) -> Vec<(Option<momo_types::Product>, Option<crate::domain::transactions::Kind>)> {
+    use crate::domain::transactions::Kind;
+    if filter.product.is_none() && filter.kind.is_none() && filter.reference_id.is_none() {
+        return vec![(None, None)];
+    }
+    let products = filter.product.map_or(momo_types::Product::ALL.to_vec(), |p| vec![p]);
+    let kinds = filter.kind.map_or(Kind::ALL.to_vec(), |k| vec![k]);
+    products.iter().flat_map(|&p| kinds.iter().map(move |&k| (Some(p), Some(k)))).collect()
+}
+
 /// The `server_secrets` row that identifies the credential hash key (`SecretHasher::key_check`).
 pub(crate) const HASH_KEY_CHECK: &str = "credential-hash-key-check";
 
@@ -492,6 +510,88 @@ macro_rules! impl_store {
                 Ok(rows.iter().map(tx_from_row).collect::<Result<_, _>>()?)
             }
 
+            async fn transactions_page(
+                &self,
+                filter: &$crate::store::TxFilter,
+                before: Option<&$crate::store::TxCursor>,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::TransactionRecord>> {
+                use $crate::store::sql::{TX_COLUMNS, NEWEST_FIRST};
+                let mut query = sqlx::QueryBuilder::<$db>::new(format!("SELECT {TX_COLUMNS} FROM ("));
+                for (i, (product, kind)) in $crate::store::sql::listing_arms(filter).into_iter().enumerate() {
+                    if i > 0 {
+                        query.push(" UNION ALL ");
+                    }
+                    query.push(format!("SELECT * FROM (SELECT {TX_COLUMNS} FROM transactions WHERE 1 = 1"));
+                    if let Some(product) = product {
+                        query.push(" AND product = ").push_bind(product.as_str());
+                    }
+                    if let Some(kind) = kind {
+                        query.push(" AND kind = ").push_bind(kind.as_str());
+                    }
+                    if let Some(status) = filter.status {
+                        query.push(" AND status = ").push_bind(status.as_str());
+                        if status != momo_types::payments::TransactionStatus::Successful {
+                            // Spelled as in the partial index, so that both engines see it applies.
+                            query.push(" AND status <> 'SUCCESSFUL'");
+                        }
+                    }
+                    if let Some(environment) = filter.environment {
+                        query.push(" AND environment = ").push_bind(environment.name);
+                        if !environment.is_sandbox() {
+                            query.push(" AND environment <> 'sandbox'");
+                        }
+                    }
+                    if let Some(api_user) = &filter.api_user {
+                        query.push(" AND api_user = ").push_bind(api_user.clone());
+                    }
+                    if let Some(reference_id) = &filter.reference_id {
+                        query.push(" AND reference_id = ").push_bind(reference_id.clone());
+                    }
+                    if let Some(cursor) = before {
+                        // The first term bounds the index range; the row comparison breaks ties.
+                        query.push(" AND created_at <= ").push_bind(cursor.created_at);
+                        query.push(" AND (created_at, product, kind, reference_id) < (").push_bind(cursor.created_at);
+                        query.push(", ").push_bind(cursor.key.product.as_str());
+                        query.push(", ").push_bind(cursor.key.kind.as_str());
+                        query.push(", ").push_bind(cursor.key.reference_id.clone()).push(")");
+                    }
+                    query.push(format!(" ORDER BY {NEWEST_FIRST} LIMIT ")).push_bind(limit).push(format!(") AS arm{i}"));
+                }
+                query.push(format!(") AS page ORDER BY {NEWEST_FIRST} LIMIT ")).push_bind(limit);
+                let rows = query.build().fetch_all(self.reader()).await.map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(rows.iter().map(tx_from_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn transaction_postings(
+                &self,
+                key: &$crate::store::TxKey,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::PostingRecord>> {
+                use sqlx::Row as _;
+                let entry = key.ledger_entry();
+                let rows = sqlx::query(
+                    "SELECT entry_id, account, currency, amount_minor, created_at FROM ledger_postings \
+                     WHERE entry_id = $1 OR entry_id = $2 ORDER BY id",
+                )
+                .bind(format!("funding:{entry}"))
+                .bind(&entry)
+                .fetch_all(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::store::PostingRecord {
+                            entry_id: row.try_get("entry_id")?,
+                            account: row.try_get("account")?,
+                            currency: row.try_get("currency")?,
+                            amount_minor: row.try_get("amount_minor")?,
+                            created_at: row.try_get("created_at")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err($crate::store::StoreError::from_sqlx)
+            }
+
             async fn transactions_by_reference(
                 &self,
                 reference_id: &str,
@@ -633,6 +733,24 @@ macro_rules! impl_store {
                 ))
                 .bind(id)
                 .fetch_optional(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(row.as_ref().map(delivery_from_row).transpose()?)
+            }
+
+            async fn redeliver(
+                &self,
+                id: &str,
+                now: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::DeliveryRecord>> {
+                let row = sqlx::query(&format!(
+                    "UPDATE callback_deliveries SET state = 'pending', next_attempt_at = $2, finished_at = NULL \
+                     WHERE id = $1 RETURNING {}",
+                    $crate::store::sql::DELIVERY_COLUMNS
+                ))
+                .bind(id)
+                .bind(now)
+                .fetch_optional(self.writer())
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;
                 Ok(row.as_ref().map(delivery_from_row).transpose()?)
