@@ -51,7 +51,7 @@ impl Page {
 
 /// The frame of every page: semantic landmarks, the navigation with the page shown marked (when
 /// signed in: the page and the session's CSRF token), one stylesheet.
-fn layout(title: &str, signed_in: Option<(Page, &str)>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, signed_in: Option<(Page, &str)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -153,7 +153,7 @@ pub(super) fn overview(server: &ServerView, csrf: &str) -> Markup {
 }
 
 /// A time as MoMo's other surfaces write it, in UTC, machine-readable in `datetime`.
-fn time(ms: i64) -> Markup {
+pub(super) fn time(ms: i64) -> Markup {
     let rfc3339 = crate::domain::clock::rfc3339(ms);
     let shown = format!("{} UTC", rfc3339.get(..16).unwrap_or(&rfc3339).replace('T', " "));
     html! { time datetime=(rfc3339) title=(rfc3339) { (shown) } }
@@ -240,7 +240,7 @@ pub(super) fn new_key(key: &SubscriptionKeyRecord, value: &str, csrf: &str) -> M
 }
 
 /// An id as one segment of a path (new-style user ids contain `/`, `+` and `=`).
-fn segment(id: &str) -> String {
+pub(super) fn segment(id: &str) -> String {
     form_urlencoded::byte_serialize(id.as_bytes()).collect()
 }
 
@@ -481,7 +481,7 @@ pub(super) fn live(follows: Live<'_>, content: Markup) -> Markup {
 
 /// A table with these column headings around `rows` (scrolls sideways inside its card when
 /// wider than the screen; stacks as labelled lines on a phone, see the stylesheet).
-fn table(columns: &[&str], rows: Markup) -> Markup {
+pub(super) fn table(columns: &[&str], rows: Markup) -> Markup {
     html! {
         div.table {
             table {
@@ -493,7 +493,7 @@ fn table(columns: &[&str], rows: Markup) -> Markup {
 }
 
 /// A delivery's state as a badge that stands out when something is wrong.
-fn delivery_state(state: &str) -> Markup {
+pub(super) fn delivery_state(state: &str) -> Markup {
     html! { span class={ "badge " (state) } { (state) } }
 }
 
