@@ -323,9 +323,16 @@ fn posting_amount(tx: &TransactionRecord, posting: &PostingRecord) -> String {
 
 fn party(tx: &TransactionRecord) -> Markup {
     html! {
-        @if let Some(party) = &tx.party { small { (party.party_id_type.as_str()) } " " code.id { (party.party_id) } }
+        @if let Some(party) = &tx.party { small { (party.party_id_type.as_str()) } " " span.party { (party.party_id) } }
         @else { "—" }
     }
+}
+
+/// A long id, its first characters shown and the whole in its title (the transaction's page and
+/// the filter have it whole).
+fn short_id(id: &str) -> Markup {
+    let start: String = id.chars().take(8).collect();
+    html! { code title=(id) { (start) @if start.len() < id.len() { "…" } } }
 }
 
 /// A transaction's status as a badge: failed ones stand out.
@@ -392,17 +399,16 @@ fn list_page(
                     @if txs.is_empty() {
                         p { "None." }
                     } @else {
-                        (table(&["Created", "Reference id", "Product", "Kind", "Amount", "Party", "Environment", "API user", "Status"], html! {
+                        (table(&["Created", "Reference id", "Transaction", "Amount", "Party", "Environment", "API user", "Status"], html! {
                             @for tx in txs {
                                 tr {
                                     td data-label="Created" { (time(tx.created_at)) }
                                     td data-label="Reference id" { a href=(detail_url(&tx.key)) { code.id { (tx.key.reference_id) } } }
-                                    td data-label="Product" { (tx.key.product.as_str()) }
-                                    td data-label="Kind" { (tx.key.kind.as_str()) }
+                                    td data-label="Transaction" { (tx.key.kind.as_str()) br; small { (tx.key.product.as_str()) } }
                                     td.amount data-label="Amount" { (amount(tx)) }
                                     td data-label="Party" { (party(tx)) }
                                     td data-label="Environment" { (tx.environment) }
-                                    td data-label="API user" { code.id { (tx.api_user) } }
+                                    td data-label="API user" { (short_id(&tx.api_user)) }
                                     td data-label="Status" {
                                         (status_badge(tx.status))
                                         @if let Some(reason) = &tx.reason { " " small { (reason) } }
@@ -509,8 +515,8 @@ fn detail_page(d: &Detail, error: Option<&str>, csrf: &str) -> Markup {
                 }
                 section.card aria-labelledby="status-body-title" {
                     h2 #status-body-title { "Status body" }
-                    p { "Exactly what " code { "GET /" (tx.key.product.as_str()) "/…/" (tx.key.kind.as_str()) "/" (tx.key.reference_id) } " answers now." }
-                    pre #status-body { code { (d.status_body) } }
+                    p { "Exactly what " code.id { "GET /" (tx.key.product.as_str()) "/…/" (tx.key.kind.as_str()) "/" (tx.key.reference_id) } " answers now." }
+                    pre #status-body.wrap { code { (d.status_body) } }
                 }
                 section.card aria-labelledby="postings-title" {
                     h2 #postings-title { "Ledger postings" }
@@ -569,7 +575,7 @@ fn delivery_section(d: &DeliveryRecord, attempts: &[AttemptRecord], csrf: &str) 
             }
             details {
                 summary { "Body as signed" }
-                pre { code { (d.body) } }
+                pre.wrap { code { (d.body) } }
             }
             div.buttons {
                 form method="post" action={ (PREFIX) "/callbacks/" (segment(&d.id)) "/redeliver" } {

@@ -322,7 +322,7 @@ async fn submit_sign_in(browser: &Browser, token: &str) {
 }
 
 /// Wait (a few seconds at most) until the page that a submitted form led to shows `css`.
-async fn wait_for(browser: &Browser, css: &str) {
+pub(crate) async fn wait_for(browser: &Browser, css: &str) {
     browser
         .wait()
         .at_most(Duration::from_secs(10))
@@ -381,7 +381,7 @@ async fn signing_in_and_out_of_the_console_in_a_real_browser() {
 }
 
 /// Sign in through the form (the session cookie is then the browser's).
-async fn signed_in(browser: &Browser, app: &crate::helpers::TestApp) {
+pub(crate) async fn signed_in(browser: &Browser, app: &crate::helpers::TestApp) {
     browser.goto(&app.url("/_momo/console/sign-in")).await.unwrap();
     submit_sign_in(browser, crate::helpers::ADMIN_TOKEN).await;
     wait_for(browser, ".settings").await;

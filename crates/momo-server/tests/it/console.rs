@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use crate::helpers::{spawn_app, TestApp, ADMIN_TOKEN};
 
 /// A client that does not follow redirects and keeps cookies by hand, as a test must see both.
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
@@ -160,7 +160,7 @@ async fn repeated_wrong_tokens_are_slowed_down_per_address() {
 }
 
 /// A signed-in session: its cookie value and the CSRF token of its pages.
-async fn signed_in(app: &TestApp) -> (String, String) {
+pub(crate) async fn signed_in(app: &TestApp) -> (String, String) {
     let csrf = sign_in_form(app).await;
     let response = sign_in(app, ADMIN_TOKEN, &csrf, &csrf).await;
     let session = value(cookie_named(response.headers(), "momo_console").unwrap()).to_owned();
@@ -168,17 +168,17 @@ async fn signed_in(app: &TestApp) -> (String, String) {
     (session, form_csrf(&html))
 }
 
-fn form_csrf(html: &str) -> String {
+pub(crate) fn form_csrf(html: &str) -> String {
     html.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_owned()
 }
 
 /// A console page's HTML, as the session sees it.
-async fn page(app: &TestApp, session: &str, path: &str) -> String {
+pub(crate) async fn page(app: &TestApp, session: &str, path: &str) -> String {
     let response = client().get(app.url(path)).header("Cookie", format!("momo_console={session}")).send().await;
     response.unwrap().text().await.unwrap()
 }
 
-async fn post_form(app: &TestApp, session: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post_form(app: &TestApp, session: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
     client().post(app.url(path)).header("Cookie", format!("momo_console={session}")).form(form).send().await.unwrap()
 }
 

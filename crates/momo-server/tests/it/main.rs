@@ -8,6 +8,7 @@ mod callbacks;
 mod connections;
 mod consent;
 mod console;
+mod console_transactions;
 mod gateway;
 mod helpers;
 mod ledger;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 /// An operator-created user in mtnghana with a token: `(user, token)`.
-async fn ghana_user(app: &TestApp) -> (String, String) {
+pub(crate) async fn ghana_user(app: &TestApp) -> (String, String) {
     let created: Value = app
         .admin(Method::POST, "/users", Some(json!({"environment": "mtnghana", "providerCallbackHost": "127.0.0.1"})))
         .await
@@ -21,7 +21,7 @@ async fn ghana_user(app: &TestApp) -> (String, String) {
     (user, token)
 }
 
-fn ghs_rtp(msisdn: &str, amount: &str) -> Value {
+pub(crate) fn ghs_rtp(msisdn: &str, amount: &str) -> Value {
     let mut body = rtp_body(msisdn, amount);
     body["currency"] = json!("GHS");
     body
