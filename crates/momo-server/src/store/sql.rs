@@ -27,6 +27,13 @@ pub(crate) const REPLAN: &str = "UPDATE transactions SET outcome = $4, due_at = 
      WHERE product = $1 AND kind = $2 AND reference_id = $3 AND status = 'PENDING' \
      AND (awaiting_approval = 1 OR $6 = 0)";
 
+/// A condition true of every transaction that names each product and kind, so that a lookup by
+/// reference id alone can use the primary key (product, kind, reference_id). Kept in step with
+/// [`momo_types::Product::ALL`] and [`Kind::ALL`](crate::domain::transactions::Kind::ALL) by a test.
+pub(crate) const ANY_PRODUCT_AND_KIND: &str = "product IN ('collection', 'disbursement', 'remittance') \
+     AND kind IN ('requesttopay', 'requesttowithdraw', 'transfer', 'deposit', 'refund', 'invoice', 'preapproval', \
+     'payment', 'cashtransfer', 'invoicecancellation')";
+
 /// The transaction list's order, newest first with a unique tie-breaker (the primary key).
 pub(crate) const NEWEST_FIRST: &str = "created_at DESC, product DESC, kind DESC, reference_id DESC";
 
@@ -596,9 +603,12 @@ macro_rules! impl_store {
                 &self,
                 reference_id: &str,
             ) -> $crate::store::StoreResult<Vec<$crate::store::TransactionRecord>> {
+                // Every product and kind spelled out, so that the primary key (product, kind,
+                // reference_id) is probed once per pair instead of the table being read whole.
                 let rows = sqlx::query(&format!(
-                    "SELECT {} FROM transactions WHERE reference_id = $1 ORDER BY product, kind",
-                    $crate::store::sql::TX_COLUMNS
+                    "SELECT {} FROM transactions WHERE {} AND reference_id = $1 ORDER BY product, kind",
+                    $crate::store::sql::TX_COLUMNS,
+                    $crate::store::sql::ANY_PRODUCT_AND_KIND,
                 ))
                 .bind(reference_id)
                 .fetch_all(self.reader())
@@ -712,17 +722,20 @@ macro_rules! impl_store {
                 state: Option<$crate::store::DeliveryState>,
                 limit: i64,
             ) -> $crate::store::StoreResult<Vec<$crate::store::DeliveryRecord>> {
-                let rows = sqlx::query(&format!(
-                    "SELECT {} FROM callback_deliveries WHERE ($1 = '' OR reference_id = $1) \
-                     AND ($3 = '' OR state = $3) ORDER BY created_at DESC, id LIMIT $2",
+                // Only the conditions that apply, so that a reference id is looked up in its
+                // index (`$1 = '' OR reference_id = $1` would read every delivery).
+                let mut query = sqlx::QueryBuilder::<$db>::new(format!(
+                    "SELECT {} FROM callback_deliveries WHERE 1 = 1",
                     $crate::store::sql::DELIVERY_COLUMNS
-                ))
-                .bind(reference_id.unwrap_or(""))
-                .bind(limit)
-                .bind(state.map_or("", |s| s.as_str()))
-                .fetch_all(self.reader())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
+                ));
+                if let Some(reference_id) = reference_id {
+                    query.push(" AND reference_id = ").push_bind(reference_id.to_owned());
+                }
+                if let Some(state) = state {
+                    query.push(" AND state = ").push_bind(state.as_str());
+                }
+                query.push(" ORDER BY created_at DESC, id LIMIT ").push_bind(limit);
+                let rows = query.build().fetch_all(self.reader()).await.map_err($crate::store::StoreError::from_sqlx)?;
                 Ok(rows.iter().map(delivery_from_row).collect::<Result<_, _>>()?)
             }
 
@@ -1618,5 +1631,18 @@ pub(crate) fn balance_limit_error(e: &sqlx::Error) -> bool {
             db.message().contains("momo: balance limit") || db.constraint() == Some("accounts_balance_limit")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn any_product_and_kind_names_every_product_and_kind() {
+        for product in momo_types::Product::ALL {
+            assert!(super::ANY_PRODUCT_AND_KIND.contains(&format!("'{}'", product.as_str())), "{product}");
+        }
+        for kind in crate::domain::transactions::Kind::ALL {
+            assert!(super::ANY_PRODUCT_AND_KIND.contains(&format!("'{}'", kind.as_str())), "{kind:?}");
+        }
     }
 }
