@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/transactions/{reference}/force", post(force))
         .route("/deliveries", get(list_deliveries))
         .route("/deliveries/{id}", get(get_delivery))
+        .route("/deliveries/{id}/redeliver", post(redeliver))
         .route("/accounts", get(list_accounts))
         .route("/wallets/{environment}/{party_type}/{party_id}/balance", put(set_wallet_balance))
         .route("/users/{id}/accounts/{product}/balance", put(set_user_balance))
@@ -214,6 +215,15 @@ async fn list_deliveries(
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let deliveries = state.store.deliveries(query.reference_id.as_deref(), None, limit).await?;
     Ok(Json(deliveries.iter().map(delivery_view).collect()))
+}
+
+/// Send a callback again, soon, with the same body (`service::callbacks::redeliver`).
+async fn redeliver(
+    State(state): State<AppState>,
+    _: Operator,
+    PathParam(id): PathParam,
+) -> ApiResult<Json<DeliveryView>> {
+    Ok(Json(delivery_view(&crate::service::callbacks::redeliver(&state, &id).await?)))
 }
 
 #[derive(Debug, Serialize)]

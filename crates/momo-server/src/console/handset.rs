@@ -249,7 +249,7 @@ pub(super) async fn decide(
             Ok(decision) => decision,
             Err(message) => return answer(&state, csrf, &selection, Some(message), StatusCode::BAD_REQUEST).await,
         };
-        match payments::decide_on(&state, &tx.key, decision).await {
+        match payments::decide_at(&state, &tx.key, decision).await {
             Ok(decided) => Redirect::to(&selection.url(&decided.key.reference_id)).into_response(),
             Err(ApiError::OperatorConflict(_)) => {
                 let message = "This request is not waiting for an answer any more: nothing was decided.".to_owned();

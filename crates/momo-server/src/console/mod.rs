@@ -21,6 +21,7 @@ mod handset;
 mod keys;
 mod live;
 mod pages;
+mod transactions;
 mod users;
 
 use std::net::{IpAddr, SocketAddr};
@@ -73,6 +74,15 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{PREFIX}/users/{{id}}/key"), post(users::regenerate_key))
         .route(&format!("{PREFIX}/users/{{id}}/revoke"), get(users::confirm_revoke).post(users::revoke))
         .route(&format!("{PREFIX}/users/{{id}}/callback-secret"), post(users::callback_secret))
+        .route(&format!("{PREFIX}/transactions"), get(transactions::list))
+        .route(&format!("{PREFIX}/transactions/{{product}}/{{kind}}/{{reference}}"), get(transactions::detail))
+        .route(
+            &format!("{PREFIX}/transactions/{{product}}/{{kind}}/{{reference}}/approve"),
+            post(transactions::approve),
+        )
+        .route(&format!("{PREFIX}/transactions/{{product}}/{{kind}}/{{reference}}/reject"), post(transactions::reject))
+        .route(&format!("{PREFIX}/transactions/{{product}}/{{kind}}/{{reference}}/force"), post(transactions::force))
+        .route(&format!("{PREFIX}/callbacks/{{id}}/redeliver"), post(transactions::redeliver))
         .route(&format!("{PREFIX}/callbacks"), get(callbacks::list))
         .route(&format!("{PREFIX}/callbacks/{{id}}"), get(callbacks::detail))
         .route(&format!("{PREFIX}/faults"), get(list_page::<faults::Rules>).post(faults::add))

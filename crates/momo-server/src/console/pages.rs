@@ -559,7 +559,7 @@ pub(super) fn table(columns: &[&str], rows: Markup) -> Markup {
 }
 
 /// A delivery's state as a badge that stands out when something is wrong.
-fn delivery_state(state: &str) -> Markup {
+pub(super) fn delivery_state(state: &str) -> Markup {
     html! { span class={ "badge " (state) } { (state) } }
 }
 

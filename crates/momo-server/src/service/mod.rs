@@ -3,6 +3,7 @@
 //! server's state and typed inputs, and answer with records or an [`ApiError`](crate::error::ApiError)
 //! that each surface shows in its own way.
 
+pub mod callbacks;
 pub mod credentials;
 pub mod faults;
 pub mod overview;

@@ -8,7 +8,7 @@ use momo_types::ErrorCode;
 use crate::domain::transactions::Outcome;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::{TransactionRecord, TxKey};
+use crate::store::{PostingRecord, TransactionRecord, TxCursor, TxFilter, TxKey};
 
 /// The one transaction with this reference id (409 if several kinds share it).
 pub async fn one(state: &AppState, reference: &str) -> ApiResult<TransactionRecord> {
@@ -26,6 +26,28 @@ pub async fn one(state: &AppState, reference: &str) -> ApiResult<TransactionReco
 pub async fn current(state: &AppState, reference: &str) -> ApiResult<TransactionRecord> {
     let tx = one(state, reference).await?;
     Ok(crate::settle::settle_if_due(state, &tx).await?.unwrap_or(tx))
+}
+
+/// The transaction with this key (reference ids are unique only per product and kind), as it is
+/// now: settled first if its outcome is due, as a status read would.
+pub async fn at(state: &AppState, key: &TxKey) -> ApiResult<TransactionRecord> {
+    let tx = state.store.transaction(key).await?.ok_or(ApiError::ResourceNotFound)?;
+    Ok(crate::settle::settle_if_due(state, &tx).await?.unwrap_or(tx))
+}
+
+/// A page of transactions matching `filter`, newest first, after `before` (docs/console.md).
+pub async fn page(
+    state: &AppState,
+    filter: &TxFilter,
+    before: Option<&TxCursor>,
+    limit: i64,
+) -> ApiResult<Vec<TransactionRecord>> {
+    Ok(state.store.transactions_page(filter, before, limit).await?)
+}
+
+/// The ledger postings a transaction made.
+pub async fn postings(state: &AppState, key: &TxKey) -> ApiResult<Vec<PostingRecord>> {
+    Ok(state.store.transaction_postings(key).await?)
 }
 
 /// What the payer decides on a request waiting for approval (what the handset does).
@@ -55,16 +77,15 @@ impl Decision {
 
 /// Decide for the payer: the transaction settles at once with the decision's outcome.
 pub async fn decide(state: &AppState, reference: &str, decision: Decision) -> ApiResult<TransactionRecord> {
-    decide_on(state, &one(state, reference).await?.key, decision).await
+    decide_at(state, &one(state, reference).await?.key, decision).await
 }
 
 /// [`decide`] for the transaction with this key (whatever other kinds share its reference id).
-pub async fn decide_on(state: &AppState, key: &TxKey, decision: Decision) -> ApiResult<TransactionRecord> {
+pub async fn decide_at(state: &AppState, key: &TxKey, decision: Decision) -> ApiResult<TransactionRecord> {
     if !state.store.replan(key, &decision.outcome().to_column(), state.clock.now_ms(), true).await? {
         return Err(ApiError::OperatorConflict("The transaction is not waiting for the payer's approval.".into()));
     }
-    let tx = state.store.transaction(key).await?.ok_or(ApiError::ResourceNotFound)?;
-    Ok(crate::settle::settle_if_due(state, &tx).await?.unwrap_or(tx))
+    at(state, key).await
 }
 
 /// The outcome to force: `SUCCESSFUL`, or `FAILED` with a MoMo reason code (default
@@ -88,10 +109,15 @@ pub fn forced_outcome(status: TransactionStatus, reason: Option<String>) -> ApiR
 /// Force the outcome of any pending transaction, now.
 pub async fn force(state: &AppState, reference: &str, outcome: Outcome) -> ApiResult<TransactionRecord> {
     let tx = one(state, reference).await?;
-    if !state.store.replan(&tx.key, &outcome.to_column(), state.clock.now_ms(), false).await? {
+    force_at(state, &tx.key, outcome).await
+}
+
+/// [`force`] for the transaction with this key.
+pub async fn force_at(state: &AppState, key: &TxKey, outcome: Outcome) -> ApiResult<TransactionRecord> {
+    if !state.store.replan(key, &outcome.to_column(), state.clock.now_ms(), false).await? {
         return Err(ApiError::OperatorConflict("The transaction is already final.".into()));
     }
-    current(state, reference).await
+    at(state, key).await
 }
 
 /// The body `GET …/{kind}/{referenceId}` answers for `tx` now, as JSON text.

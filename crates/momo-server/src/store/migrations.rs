@@ -24,6 +24,7 @@ pub(crate) const SQLITE: Embedded = Embedded(&[
     (5, "faults", include_str!("migrations/shared/0005_faults.sql")),
     (6, "balance limit", include_str!("migrations/sqlite/0006_balance_limit.sql")),
     (7, "console sessions", include_str!("migrations/shared/0007_console_sessions.sql")),
+    (8, "transaction listing", include_str!("migrations/shared/0008_transaction_listing.sql")),
     (9, "transactions by party", include_str!("migrations/shared/0009_transactions_by_party.sql")),
     (10, "console counts", include_str!("migrations/shared/0010_console_counts.sql")),
 ]);
@@ -36,6 +37,14 @@ pub(crate) const POSTGRES: Embedded = Embedded(&[
     (5, "faults", include_str!("migrations/shared/0005_faults.sql")),
     (6, "balance limit", include_str!("migrations/postgres/0006_balance_limit.sql")),
     (7, "console sessions", include_str!("migrations/shared/0007_console_sessions.sql")),
+    (
+        8,
+        "transaction listing",
+        concat!(
+            include_str!("migrations/shared/0008_transaction_listing.sql"),
+            include_str!("migrations/postgres/0008_transaction_listing_statistics.sql")
+        ),
+    ),
     (9, "transactions by party", include_str!("migrations/shared/0009_transactions_by_party.sql")),
     (10, "console counts", include_str!("migrations/shared/0010_console_counts.sql")),
 ]);

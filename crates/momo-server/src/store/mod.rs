@@ -245,6 +245,18 @@ pub trait Store: Send + Sync + fmt::Debug {
     ) -> StoreResult<bool>;
     /// The most recent transactions, newest first, optionally of one API user.
     async fn transactions(&self, api_user: Option<&str>, limit: i64) -> StoreResult<Vec<TransactionRecord>>;
+    /// A page of the transactions matching `filter`, newest first: by `created_at`, then by
+    /// product, kind and reference id (all descending), starting after `before`. A keyset read
+    /// (no OFFSET): each filter has an index that yields its rows in this order (migration 8).
+    async fn transactions_page(
+        &self,
+        filter: &TxFilter,
+        before: Option<&TxCursor>,
+        limit: i64,
+    ) -> StoreResult<Vec<TransactionRecord>>;
+    /// The ledger postings of a transaction, in the order they were made: its own entry
+    /// ([`TxKey::ledger_entry`]) and the entry that funded a sandbox account for it, if any.
+    async fn transaction_postings(&self, key: &TxKey) -> StoreResult<Vec<PostingRecord>>;
     /// Every transaction with this reference id (one per product and kind at most).
     async fn transactions_by_reference(&self, reference_id: &str) -> StoreResult<Vec<TransactionRecord>>;
     /// One party's transactions in one environment (it is their payer or payee), newest first,
@@ -284,6 +296,10 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn transaction_counts(&self) -> StoreResult<Vec<TransactionCount>>;
     /// How many callbacks are pending and how many failed (given up).
     async fn unfinished_deliveries(&self) -> StoreResult<(i64, i64)>;
+    /// Attempt a callback again, with the same body, from `now`: a delivered or failed one is
+    /// pending again (its attempts keep counting); a pending one is due at `now` instead of later
+    /// (one being attempted right now is left to finish). `None` if there is no such delivery.
+    async fn redeliver(&self, id: &str, now: i64) -> StoreResult<Option<DeliveryRecord>>;
     async fn delivery_attempts(&self, id: &str) -> StoreResult<Vec<AttemptRecord>>;
 
     /// Record a consent request.
@@ -373,6 +389,64 @@ pub struct TxKey {
     pub reference_id: String,
 }
 
+impl TxKey {
+    /// The id of the ledger entry its postings belong to.
+    pub fn ledger_entry(&self) -> String {
+        format!("{}:{}:{}", self.product, self.kind.as_str(), self.reference_id)
+    }
+}
+
+/// Which transactions a listing shows: each criterion that is set must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TxFilter {
+    pub product: Option<Product>,
+    pub kind: Option<Kind>,
+    pub status: Option<TransactionStatus>,
+    pub environment: Option<&'static momo_types::Environment>,
+    pub api_user: Option<String>,
+    /// Lowercase, as stored.
+    pub reference_id: Option<String>,
+}
+
+/// Where a page of a listing starts: after this transaction, in newest-first order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxCursor {
+    pub created_at: i64,
+    pub key: TxKey,
+}
+
+impl TxCursor {
+    /// The cursor that continues after `tx`.
+    pub fn after(tx: &TransactionRecord) -> Self {
+        TxCursor { created_at: tx.created_at, key: tx.key.clone() }
+    }
+
+    /// As text for a URL: `{created_at}.{product}.{kind}.{reference id}`.
+    pub fn encode(&self) -> String {
+        format!("{}.{}.{}.{}", self.created_at, self.key.product, self.key.kind.as_str(), self.key.reference_id)
+    }
+
+    /// [`TxCursor::encode`]'s text back; `None` if it is not one.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(4, '.');
+        let created_at = parts.next()?.parse().ok()?;
+        let product = parts.next()?.parse().ok()?;
+        let kind = Kind::parse(parts.next()?)?;
+        let reference_id = parts.next().filter(|r| !r.is_empty())?.to_owned();
+        Some(TxCursor { created_at, key: TxKey { product, kind, reference_id } })
+    }
+}
+
+/// One posting of the ledger as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostingRecord {
+    pub entry_id: String,
+    pub account: String,
+    pub currency: String,
+    pub amount_minor: i64,
+    pub created_at: i64,
+}
+
 /// A transaction as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionRecord {
@@ -452,7 +526,7 @@ pub struct Finalization {
 impl Finalization {
     /// The ledger entry id of its postings.
     pub fn entry_id(&self) -> String {
-        format!("{}:{}:{}", self.key.product, self.key.kind.as_str(), self.key.reference_id)
+        self.key.ledger_entry()
     }
 
     /// `tx` as it is once this finalization is made.

@@ -49,6 +49,31 @@ pub(crate) fn party_history() -> String {
     )
 }
 
+/// A condition true of every transaction that names each product and kind, so that a lookup by
+/// reference id alone can use the primary key (product, kind, reference_id). Kept in step with
+/// [`momo_types::Product::ALL`] and [`Kind::ALL`](crate::domain::transactions::Kind::ALL) by a test.
+pub(crate) const ANY_PRODUCT_AND_KIND: &str = "product IN ('collection', 'disbursement', 'remittance') \
+     AND kind IN ('requesttopay', 'requesttowithdraw', 'transfer', 'deposit', 'refund', 'invoice', 'preapproval', \
+     'payment', 'cashtransfer', 'invoicecancellation')";
+
+/// The transaction list's order, newest first with a unique tie-breaker (the primary key).
+pub(crate) const NEWEST_FIRST: &str = "created_at DESC, product DESC, kind DESC, reference_id DESC";
+
+/// The parts of a transaction listing, merged by the query: one per product and kind when the
+/// filter names either, or a reference id, so that each part is one ordered range of an index
+/// (`transactions_by_kind`, or the primary key); otherwise one part over every row.
+pub(crate) fn listing_arms(
+    filter: &super::TxFilter,
+) -> Vec<(Option<momo_types::Product>, Option<crate::domain::transactions::Kind>)> {
+    use crate::domain::transactions::Kind;
+    if filter.product.is_none() && filter.kind.is_none() && filter.reference_id.is_none() {
+        return vec![(None, None)];
+    }
+    let products = filter.product.map_or(momo_types::Product::ALL.to_vec(), |p| vec![p]);
+    let kinds = filter.kind.map_or(Kind::ALL.to_vec(), |k| vec![k]);
+    products.iter().flat_map(|&p| kinds.iter().map(move |&k| (Some(p), Some(k)))).collect()
+}
+
 /// The `server_secrets` row that identifies the credential hash key (`SecretHasher::key_check`).
 pub(crate) const HASH_KEY_CHECK: &str = "credential-hash-key-check";
 
@@ -514,13 +539,103 @@ macro_rules! impl_store {
                 Ok(rows.iter().map(tx_from_row).collect::<Result<_, _>>()?)
             }
 
+            async fn transactions_page(
+                &self,
+                filter: &$crate::store::TxFilter,
+                before: Option<&$crate::store::TxCursor>,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::TransactionRecord>> {
+                use $crate::store::sql::{TX_COLUMNS, NEWEST_FIRST};
+                let mut query = sqlx::QueryBuilder::<$db>::new(format!("SELECT {TX_COLUMNS} FROM ("));
+                for (i, (product, kind)) in $crate::store::sql::listing_arms(filter).into_iter().enumerate() {
+                    if i > 0 {
+                        query.push(" UNION ALL ");
+                    }
+                    query.push(format!("SELECT * FROM (SELECT {TX_COLUMNS} FROM transactions WHERE 1 = 1"));
+                    // Product, kind, status and environment are written as literals, not bound:
+                    // they come from fixed lists (typed values, never a user's text), and with
+                    // the value in the statement PostgreSQL plans for it (a rare value through its
+                    // index) instead of reusing one generic plan for every value, which walked a
+                    // million rows for a product and kind that have none.
+                    if let Some(product) = product {
+                        query.push(format!(" AND product = '{}'", product.as_str()));
+                    }
+                    if let Some(kind) = kind {
+                        query.push(format!(" AND kind = '{}'", kind.as_str()));
+                    }
+                    if let Some(status) = filter.status {
+                        query.push(format!(" AND status = '{}'", status.as_str()));
+                        if status != momo_types::payments::TransactionStatus::Successful {
+                            // Spelled as in the partial index, so that both engines see it applies.
+                            query.push(" AND status <> 'SUCCESSFUL'");
+                        }
+                    }
+                    if let Some(environment) = filter.environment {
+                        query.push(format!(" AND environment = '{}'", environment.name));
+                        if !environment.is_sandbox() {
+                            query.push(" AND environment <> 'sandbox'");
+                        }
+                    }
+                    if let Some(api_user) = &filter.api_user {
+                        query.push(" AND api_user = ").push_bind(api_user.clone());
+                    }
+                    if let Some(reference_id) = &filter.reference_id {
+                        query.push(" AND reference_id = ").push_bind(reference_id.clone());
+                    }
+                    if let Some(cursor) = before {
+                        // The first term bounds the index range; the row comparison breaks ties.
+                        query.push(" AND created_at <= ").push_bind(cursor.created_at);
+                        query.push(" AND (created_at, product, kind, reference_id) < (").push_bind(cursor.created_at);
+                        query.push(", ").push_bind(cursor.key.product.as_str());
+                        query.push(", ").push_bind(cursor.key.kind.as_str());
+                        query.push(", ").push_bind(cursor.key.reference_id.clone()).push(")");
+                    }
+                    query.push(format!(" ORDER BY {NEWEST_FIRST} LIMIT ")).push_bind(limit).push(format!(") AS arm{i}"));
+                }
+                query.push(format!(") AS page ORDER BY {NEWEST_FIRST} LIMIT ")).push_bind(limit);
+                let rows = query.build().fetch_all(self.reader()).await.map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(rows.iter().map(tx_from_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn transaction_postings(
+                &self,
+                key: &$crate::store::TxKey,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::PostingRecord>> {
+                use sqlx::Row as _;
+                let entry = key.ledger_entry();
+                let rows = sqlx::query(
+                    "SELECT entry_id, account, currency, amount_minor, created_at FROM ledger_postings \
+                     WHERE entry_id = $1 OR entry_id = $2 ORDER BY id",
+                )
+                .bind(format!("funding:{entry}"))
+                .bind(&entry)
+                .fetch_all(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                rows.iter()
+                    .map(|row| {
+                        Ok($crate::store::PostingRecord {
+                            entry_id: row.try_get("entry_id")?,
+                            account: row.try_get("account")?,
+                            currency: row.try_get("currency")?,
+                            amount_minor: row.try_get("amount_minor")?,
+                            created_at: row.try_get("created_at")?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err($crate::store::StoreError::from_sqlx)
+            }
+
             async fn transactions_by_reference(
                 &self,
                 reference_id: &str,
             ) -> $crate::store::StoreResult<Vec<$crate::store::TransactionRecord>> {
+                // Every product and kind spelled out, so that the primary key (product, kind,
+                // reference_id) is probed once per pair instead of the table being read whole.
                 let rows = sqlx::query(&format!(
-                    "SELECT {} FROM transactions WHERE reference_id = $1 ORDER BY product, kind",
-                    $crate::store::sql::TX_COLUMNS
+                    "SELECT {} FROM transactions WHERE {} AND reference_id = $1 ORDER BY product, kind",
+                    $crate::store::sql::TX_COLUMNS,
+                    $crate::store::sql::ANY_PRODUCT_AND_KIND,
                 ))
                 .bind(reference_id)
                 .fetch_all(self.reader())
@@ -660,12 +775,12 @@ macro_rules! impl_store {
                 // Only the conditions asked for, the state as a literal (one of three fixed
                 // words): so that each filter can use its index, the failed ones' partial
                 // index included (docs/performance.md, "Console pages").
-                let mut query = sqlx::QueryBuilder::new(format!(
+                let mut query = sqlx::QueryBuilder::<$db>::new(format!(
                     "SELECT {} FROM callback_deliveries WHERE 1 = 1",
                     $crate::store::sql::DELIVERY_COLUMNS
                 ));
                 if let Some(reference_id) = reference_id {
-                    query.push(" AND reference_id = ").push_bind(reference_id);
+                    query.push(" AND reference_id = ").push_bind(reference_id.to_owned());
                 }
                 if let Some(state) = state {
                     query.push(format!(" AND state = '{}'", state.as_str()));
@@ -720,6 +835,24 @@ macro_rules! impl_store {
                 ))
                 .bind(id)
                 .fetch_optional(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(row.as_ref().map(delivery_from_row).transpose()?)
+            }
+
+            async fn redeliver(
+                &self,
+                id: &str,
+                now: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::DeliveryRecord>> {
+                let row = sqlx::query(&format!(
+                    "UPDATE callback_deliveries SET state = 'pending', next_attempt_at = $2, finished_at = NULL \
+                     WHERE id = $1 RETURNING {}",
+                    $crate::store::sql::DELIVERY_COLUMNS
+                ))
+                .bind(id)
+                .bind(now)
+                .fetch_optional(self.writer())
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;
                 Ok(row.as_ref().map(delivery_from_row).transpose()?)
@@ -1587,5 +1720,18 @@ pub(crate) fn balance_limit_error(e: &sqlx::Error) -> bool {
             db.message().contains("momo: balance limit") || db.constraint() == Some("accounts_balance_limit")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn any_product_and_kind_names_every_product_and_kind() {
+        for product in momo_types::Product::ALL {
+            assert!(super::ANY_PRODUCT_AND_KIND.contains(&format!("'{}'", product.as_str())), "{product}");
+        }
+        for kind in crate::domain::transactions::Kind::ALL {
+            assert!(super::ANY_PRODUCT_AND_KIND.contains(&format!("'{}'", kind.as_str())), "{kind:?}");
+        }
     }
 }

@@ -530,7 +530,7 @@ async fn a_failed_callback_stands_out_on_the_callbacks_page_in_a_real_browser() 
         assert!(Instant::now() < deadline, "the callback never failed");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(browser.text("[role=status]").await.contains("failed"));
+    assert!(browser.text(".error[role=status]").await.contains("failed"));
     // Times in the browser's zone, with the UTC value kept for hovering.
     let created = browser.find(Locator::Css("td[data-label=Created] time")).await.unwrap();
     assert_eq!(created.attr("data-local").await.unwrap().as_deref(), Some("true"), "the script ran");

@@ -7,11 +7,11 @@
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::browser::{signed_in, wait_for, Browser, Viewport};
-use crate::helpers::{new_id, operator_user, rtp_body, spawn_app, Receiver, TestApp};
+use crate::helpers::{new_id, rtp_body, spawn_app, Receiver, TestApp};
 
 const PAYER: &str = "256772345678";
 
@@ -55,7 +55,12 @@ async fn not_reloaded(browser: &Browser) -> bool {
 async fn a_request_to_pay_shows_up_live_and_is_approved_on_the_handset_in_real_browsers() {
     let app = spawn_app().await;
     let receiver = Receiver::start(200).await;
-    let (_, token) = operator_user(&app, "mtnuganda").await;
+    // A production environment calls back over https only, or to the user's Payment Server URL,
+    // which may be the test's plain-http receiver.
+    let shop = json!({"environment": "mtnuganda", "providerCallbackHost": "127.0.0.1", "paymentServerUrl": receiver.url("/momo")});
+    let created: Value = app.admin(Method::POST, "/users", Some(shop)).await.json().await.unwrap();
+    let (user, key) = (created["apiUser"].as_str().unwrap(), created["apiKey"].as_str().unwrap());
+    let token = app.access_token("collection", user, key).await;
     let Some(operator) = Browser::start().await else { return };
     let Some(phone) = Browser::start().await else { return };
     signed_in(&operator, &app).await;
@@ -68,10 +73,8 @@ async fn a_request_to_pay_shows_up_live_and_is_approved_on_the_handset_in_real_b
     let mut body = rtp_body(PAYER, "750");
     body["currency"] = json!("UGX");
     body["payerMessage"] = json!("Two bags of rice");
-    let accepted = app
-        .create("collection", "/v1_0/requesttopay", &token, "mtnuganda", &id, Some(&receiver.url("/momo")), &body)
-        .await;
-    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let accepted = app.create("collection", "/v1_0/requesttopay", &token, "mtnuganda", &id, None, &body).await;
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED, "{:?}", accepted.text().await);
     let on_list = until(&operator, &live_shows(&id), "the request on the transactions page").await;
     let on_phone = until(&phone, "return !!document.querySelector('#live .prompt')", "the prompt on the handset").await;
     eprintln!("live: on the transactions page {on_list:?}, on the handset {on_phone:?} after the 202");

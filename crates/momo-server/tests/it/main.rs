@@ -10,6 +10,7 @@ mod consent;
 mod console;
 mod console_flow;
 mod console_handset;
+mod console_transactions;
 mod gateway;
 mod helpers;
 mod ledger;

@@ -9,11 +9,11 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 /// An operator-created user in mtnghana with a token: `(user, token)`.
-async fn ghana_user(app: &TestApp) -> (String, String) {
+pub(crate) async fn ghana_user(app: &TestApp) -> (String, String) {
     operator_user(app, "mtnghana").await
 }
 
-fn ghs_rtp(msisdn: &str, amount: &str) -> Value {
+pub(crate) fn ghs_rtp(msisdn: &str, amount: &str) -> Value {
     let mut body = rtp_body(msisdn, amount);
     body["currency"] = json!("GHS");
     body

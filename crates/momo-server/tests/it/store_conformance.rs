@@ -7,7 +7,7 @@ use momo_server::domain::transactions::{ApiVersion, Kind};
 use momo_server::store::{
     self, AccountSpec, ApiUserRecord, AttemptRecord, CredentialStyle, DeliveryNext, DeliveryState, FaultRecord,
     Finalization, Finalized, KeyedHashes, NewDelivery, Posting, SecretHash, Store, StoreError, SubscriptionKeyRecord,
-    TransactionCount, TransactionRecord, TxKey, UserOrigin,
+    TransactionCount, TransactionRecord, TxCursor, TxFilter, TxKey, UserOrigin,
 };
 use momo_types::payments::{Party, PartyIdType, TransactionStatus};
 use momo_types::Product;
@@ -541,6 +541,169 @@ async fn fault_rules_are_counted_atomically_and_removed_at_once(store: Arc<dyn S
     assert!(store.faults().await.unwrap().is_empty());
 }
 
+/// A varied set of transactions: three products, several kinds, statuses, environments and API
+/// users, and several at one millisecond (so that the tie-breaker matters).
+fn varied() -> Vec<TransactionRecord> {
+    let shapes = [
+        (Product::Collection, Kind::RequestToPay),
+        (Product::Disbursement, Kind::Transfer),
+        (Product::Remittance, Kind::Transfer),
+        (Product::Collection, Kind::Invoice),
+        (Product::Remittance, Kind::CashTransfer),
+    ];
+    (0..45_i64)
+        .map(|i| {
+            let (product, kind) = shapes[usize::try_from(i % 5).unwrap()];
+            let mut tx = pending(&format!("t{:03}", (i * 7) % 45), 100 + i);
+            tx.key.product = product;
+            tx.key.kind = kind;
+            tx.status = match i % 9 {
+                0 => TransactionStatus::Failed,
+                1 => TransactionStatus::Pending,
+                _ => TransactionStatus::Successful,
+            };
+            tx.environment = if i % 11 == 0 { "mtnuganda".into() } else { "sandbox".into() };
+            tx.api_user = format!("u{}", i % 3);
+            // Four at a time share a millisecond.
+            tx.created_at = 10_000 + i / 4;
+            tx
+        })
+        .collect()
+}
+
+fn newest_first(txs: &[TransactionRecord]) -> Vec<TransactionRecord> {
+    let mut sorted = txs.to_vec();
+    sorted.sort_by(|a, b| {
+        let key = |t: &TransactionRecord| {
+            (t.created_at, t.key.product.as_str(), t.key.kind.as_str(), t.key.reference_id.clone())
+        };
+        key(b).cmp(&key(a))
+    });
+    sorted
+}
+
+/// Every filter, a page at a time from the cursor: each matching transaction once, newest first,
+/// none that does not match.
+async fn transaction_pages_follow_each_filter_without_gaps_or_repeats(store: Arc<dyn Store>) {
+    let txs = varied();
+    for tx in &txs {
+        store.insert_transaction(tx).await.unwrap();
+    }
+    let uganda = momo_types::Environment::lookup("mtnuganda");
+    let sandbox = momo_types::Environment::lookup("sandbox");
+    let filters = [
+        TxFilter::default(),
+        TxFilter { product: Some(Product::Remittance), ..TxFilter::default() },
+        TxFilter { kind: Some(Kind::Transfer), ..TxFilter::default() },
+        TxFilter { product: Some(Product::Disbursement), kind: Some(Kind::Transfer), ..TxFilter::default() },
+        TxFilter { status: Some(TransactionStatus::Failed), ..TxFilter::default() },
+        TxFilter { status: Some(TransactionStatus::Successful), ..TxFilter::default() },
+        TxFilter { environment: uganda, ..TxFilter::default() },
+        TxFilter { environment: sandbox, ..TxFilter::default() },
+        TxFilter { api_user: Some("u1".into()), ..TxFilter::default() },
+        TxFilter { reference_id: Some(txs[12].key.reference_id.clone()), ..TxFilter::default() },
+        TxFilter { status: Some(TransactionStatus::Pending), api_user: Some("u2".into()), ..TxFilter::default() },
+        TxFilter { kind: Some(Kind::PreApproval), ..TxFilter::default() },
+    ];
+    for filter in filters {
+        let matches = |t: &TransactionRecord| {
+            filter.product.is_none_or(|p| t.key.product == p)
+                && filter.kind.is_none_or(|k| t.key.kind == k)
+                && filter.status.is_none_or(|s| t.status == s)
+                && filter.environment.is_none_or(|e| t.environment == e.name)
+                && filter.api_user.as_ref().is_none_or(|u| &t.api_user == u)
+                && filter.reference_id.as_ref().is_none_or(|r| &t.key.reference_id == r)
+        };
+        let expected: Vec<TxKey> = newest_first(&txs).into_iter().filter(|t| matches(t)).map(|t| t.key).collect();
+        let mut seen = Vec::new();
+        let mut cursor: Option<TxCursor> = None;
+        loop {
+            let page = store.transactions_page(&filter, cursor.as_ref(), 7).await.unwrap();
+            assert!(page.len() <= 7);
+            seen.extend(page.iter().map(|t| t.key.clone()));
+            if page.len() < 7 {
+                break;
+            }
+            cursor = page.last().map(TxCursor::after);
+            // The cursor survives its trip through a URL.
+            let encoded = cursor.as_ref().unwrap().encode();
+            assert_eq!(TxCursor::parse(&encoded), cursor);
+        }
+        assert_eq!(seen, expected, "{filter:?}");
+    }
+    assert_eq!(
+        store.transactions_page(&TxFilter::default(), None, 3).await.unwrap(),
+        newest_first(&txs)[..3].to_vec(),
+        "whole records"
+    );
+}
+
+/// A transaction's postings are its own entry's (and its sandbox funding's), no other's.
+async fn a_transactions_postings_are_its_own(store: Arc<dyn Store>) {
+    let (payer, user) = (account("wallet:p", None), account("api-user:u1", None));
+    let (first, second) = (pending("p1", 100), pending("p2", 250));
+    store.insert_transaction(&first).await.unwrap();
+    store.insert_transaction(&second).await.unwrap();
+    assert!(store.transaction_postings(&first.key).await.unwrap().is_empty());
+    let mut funded = success(&first, payer.clone(), user.clone());
+    funded.postings[0].account.top_up_from = Some("funding:sandbox".into());
+    assert_eq!(store.finalize(&funded).await.unwrap(), Finalized::Done);
+    assert_eq!(store.finalize(&success(&second, payer, user)).await.unwrap(), Finalized::Done);
+    let postings = store.transaction_postings(&first.key).await.unwrap();
+    let entry = first.key.ledger_entry();
+    let funding = format!("funding:{entry}");
+    let mut shown: Vec<_> =
+        postings.iter().map(|p| (p.entry_id.as_str(), p.account.as_str(), p.amount_minor)).collect();
+    shown.sort_unstable();
+    let mut expected = vec![
+        (entry.as_str(), "api-user:u1", 100),
+        (entry.as_str(), "wallet:p", -100),
+        (funding.as_str(), "funding:sandbox", -100),
+        (funding.as_str(), "wallet:p", 100),
+    ];
+    expected.sort_unstable();
+    assert_eq!(shown, expected);
+    assert!(postings.iter().all(|p| p.currency == "EUR" && p.created_at == 2_000));
+    let sum: i64 = postings.iter().filter(|p| p.entry_id == entry).map(|p| p.amount_minor).sum();
+    assert_eq!(sum, 0, "the entry balances");
+    assert_eq!(store.transaction_postings(&second.key).await.unwrap().len(), 2);
+}
+
+/// A delivered, a failed and a pending callback are each attempted again from now, with the same
+/// body, their attempts counted on.
+async fn a_callback_is_redelivered_with_its_body(store: Arc<dyn Store>) {
+    let txs: Vec<_> = (1..=3).map(|i| pending(&format!("rd{i}"), 10)).collect();
+    for tx in &txs {
+        store.insert_transaction(tx).await.unwrap();
+    }
+    let batch: Vec<_> =
+        txs.iter().map(|tx| success(tx, account("wallet:p", None), account("api-user:u1", None))).collect();
+    store.finalize_batch(&batch).await.unwrap();
+    assert_eq!(store.claim_deliveries(2_000, 60_000, 10).await.unwrap().len(), 3);
+    let attempt = AttemptRecord { attempt: 1, at: 3_000, status_code: Some(500), latency_ms: 5, error: None };
+    store
+        .record_attempts(&[
+            ("d-rd1".into(), attempt.clone(), DeliveryNext::Delivered),
+            ("d-rd2".into(), attempt.clone(), DeliveryNext::GaveUp),
+            ("d-rd3".into(), attempt, DeliveryNext::RetryAt(90_000)),
+        ])
+        .await
+        .unwrap();
+    for id in ["d-rd1", "d-rd2", "d-rd3"] {
+        let before = store.delivery(id).await.unwrap().unwrap();
+        let again = store.redeliver(id, 5_000).await.unwrap().unwrap();
+        assert_eq!(
+            (again.state.as_str(), again.next_attempt_at, again.finished_at, again.attempts),
+            ("pending", Some(5_000), None, 1),
+            "{id}"
+        );
+        assert_eq!((&again.body, &again.url), (&before.body, &before.url));
+    }
+    let claimed = store.claim_deliveries(5_000, 60_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 3, "all due again now");
+    assert!(store.redeliver("d-none", 5_000).await.unwrap().is_none());
+}
+
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("momo.db").display());
@@ -589,4 +752,7 @@ conformance!(
     a_batch_larger_than_one_statement_is_written_whole,
     fault_rules_are_counted_atomically_and_removed_at_once,
     counts_and_callback_filters_for_the_console,
+    transaction_pages_follow_each_filter_without_gaps_or_repeats,
+    a_transactions_postings_are_its_own,
+    a_callback_is_redelivered_with_its_body,
 );
