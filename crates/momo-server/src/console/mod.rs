@@ -320,10 +320,8 @@ async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response
         Ok(session) => session,
         Err(response) => return response,
     };
-    match crate::service::overview::current(&state).await {
-        Ok(counts) => pages::overview(&ServerView::of(&state, &headers), &counts, &session.csrf_token).into_response(),
-        Err(e) => failure(e, "counting transactions"),
-    }
+    let counts = crate::service::overview::current(&state);
+    pages::overview(&ServerView::of(&state, &headers), counts.as_deref(), &session.csrf_token).into_response()
 }
 
 /// The sign-in form, with a fresh CSRF token in a cookie of its own and in the form.

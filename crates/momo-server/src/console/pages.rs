@@ -174,7 +174,7 @@ fn status_label(status: TransactionStatus) -> &'static str {
     }
 }
 
-pub(super) fn overview(server: &ServerView, counted: &Counted, csrf: &str) -> Markup {
+pub(super) fn overview(server: &ServerView, counted: Option<&Counted>, csrf: &str) -> Markup {
     let seconds = |d: std::time::Duration| format!("{} s", d.as_secs_f64());
     let base = &server.base;
     let create_user = format!(
@@ -190,7 +190,15 @@ pub(super) fn overview(server: &ServerView, counted: &Counted, csrf: &str) -> Ma
         Some((Page::Overview, csrf)),
         html! {
             h1 { "Overview" }
-            (live(Live::Counts, counts(counted)))
+            (live(Live::Counts, html! {
+                @match counted {
+                    Some(counted) => (counts(counted)),
+                    None => section.card aria-labelledby="counts-title" {
+                        h2 #counts-title { "Transactions" }
+                        p.counting { "Counting… (this page shows the counts by itself when they are taken; without scripts, reload it)" }
+                    },
+                }
+            }))
             section.card aria-labelledby="settings-title" {
                 h2 #settings-title { "This server" }
                 dl.settings {

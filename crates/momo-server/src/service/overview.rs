@@ -1,12 +1,12 @@
 //! The console overview's counts: transactions per product and status, callbacks pending and
 //! failed (docs/console.md, "Overview").
 //!
-//! Counting a million transactions takes tens of milliseconds even from an index, too long to
-//! do for every page view and wasteful to do on a timer. So the counts are taken again only
+//! Counting a million transactions takes tens of milliseconds, too long to do for every page
+//! view and wasteful to do on a timer. So the counts are taken in the background, again only
 //! after something changed ([`crate::changes`]) and at most once per [`RECOUNT_GAP`], and only
-//! while an overview page is open to show them; a page view shows the last counts taken, with
-//! their time, and asks for new ones when they are stale. When they are taken, the open
-//! overview pages are told ([`Change::Counts`]) and load again.
+//! while an overview page is open to show them (or one was just shown stale counts); a page
+//! view shows the last counts taken, with their time, and never waits for a count. When they
+//! are taken, the open overview pages are told ([`Change::Counts`]) and load again.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -56,20 +56,15 @@ impl Drop for Watching {
     }
 }
 
-/// The counts to show now: the last taken (a stale one asks for new ones), or, the first time,
-/// counted now.
-pub async fn current(state: &AppState) -> ApiResult<Arc<Counted>> {
+/// The counts to show now: the last taken, if any. Stale or missing ones are asked for, and
+/// taken in the background: a page never waits for a count.
+pub fn current(state: &AppState) -> Option<Arc<Counted>> {
     let last = state.counts.last.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    match last {
-        Some(counted) => {
-            if state.counts.stale.load(Ordering::Relaxed) {
-                state.counts.asked.store(true, Ordering::Relaxed);
-                state.counts.wanted.notify_one();
-            }
-            Ok(counted)
-        }
-        None => count(state).await,
+    if last.is_none() || state.counts.stale.load(Ordering::Relaxed) {
+        state.counts.asked.store(true, Ordering::Relaxed);
+        state.counts.wanted.notify_one();
     }
+    last
 }
 
 /// Follow the counts: while the guard lives, changes make them be taken again.
@@ -79,14 +74,14 @@ pub fn watch(state: &AppState) -> Watching {
     Watching(state.clone())
 }
 
-async fn count(state: &AppState) -> ApiResult<Arc<Counted>> {
+async fn count(state: &AppState) -> ApiResult<()> {
     // Marked fresh before counting: a change during the count makes the next one happen.
     state.counts.stale.store(false, Ordering::Relaxed);
     let transactions = state.store.transaction_counts().await?;
     let (callbacks_pending, callbacks_failed) = state.store.unfinished_deliveries().await?;
     let counted = Arc::new(Counted { transactions, callbacks_pending, callbacks_failed, at: state.clock.now_ms() });
-    *state.counts.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(counted.clone());
-    Ok(counted)
+    *state.counts.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(counted);
+    Ok(())
 }
 
 /// Keep the counts of open overview pages current: after a change, at most once per
@@ -115,7 +110,7 @@ pub async fn run(state: AppState) {
             continue;
         }
         match count(&state).await {
-            Ok(_) => state.changes.deliver_here(Batch::Changes(vec![Change::Counts])),
+            Ok(()) => state.changes.deliver_here(Batch::Changes(vec![Change::Counts])),
             Err(e) => tracing::warn!(error = %e, "could not count transactions for the console"),
         }
         tokio::time::sleep(RECOUNT_GAP).await;

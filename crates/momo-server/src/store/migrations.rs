@@ -26,7 +26,7 @@ pub(crate) const SQLITE: Embedded = Embedded(&[
     (7, "console sessions", include_str!("migrations/shared/0007_console_sessions.sql")),
     (8, "transaction listing", include_str!("migrations/shared/0008_transaction_listing.sql")),
     (9, "transactions by party", include_str!("migrations/shared/0009_transactions_by_party.sql")),
-    (10, "console counts", include_str!("migrations/shared/0010_console_counts.sql")),
+    (10, "callback listing", include_str!("migrations/shared/0010_callback_listing.sql")),
 ]);
 
 pub(crate) const POSTGRES: Embedded = Embedded(&[
@@ -46,7 +46,7 @@ pub(crate) const POSTGRES: Embedded = Embedded(&[
         ),
     ),
     (9, "transactions by party", include_str!("migrations/shared/0009_transactions_by_party.sql")),
-    (10, "console counts", include_str!("migrations/shared/0010_console_counts.sql")),
+    (10, "callback listing", include_str!("migrations/shared/0010_callback_listing.sql")),
 ]);
 
 impl<'s> MigrationSource<'s> for Embedded {

@@ -795,24 +795,42 @@ macro_rules! impl_store {
             }
 
             async fn transaction_counts(&self) -> $crate::store::StoreResult<Vec<$crate::store::TransactionCount>> {
-                let rows: Vec<(String, String, i64)> = sqlx::query_as(
-                    "SELECT product, status, count(*) FROM transactions GROUP BY product, status ORDER BY product, status",
+                // Without an index of its own (one more entry to write per payment): the totals
+                // per product from `transactions_by_kind` alone, the unsettled ones from their
+                // partial index (grouped by status first, so that it is the one read), and the
+                // successful ones as the difference.
+                let totals: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT product, count(*) FROM transactions GROUP BY product")
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err($crate::store::StoreError::from_sqlx)?;
+                let unsettled: Vec<(String, String, i64)> = sqlx::query_as(
+                    "SELECT product, status, count(*) FROM transactions WHERE status <> 'SUCCESSFUL' \
+                     GROUP BY status, product",
                 )
                 .fetch_all(self.reader())
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;
                 let decode = |what: &str| sqlx::Error::Decode(format!("malformed {what}").into());
-                let counts = rows
-                    .into_iter()
-                    .map(|(product, status, count)| {
-                        Ok($crate::store::TransactionCount {
-                            product: product.parse().map_err(|_| decode("product"))?,
-                            status: momo_types::payments::TransactionStatus::parse(&status)
-                                .ok_or_else(|| decode("status"))?,
-                            count,
-                        })
-                    })
-                    .collect::<Result<_, sqlx::Error>>()?;
+                let mut counts = Vec::new();
+                for (product, total) in totals {
+                    let product: momo_types::Product = product.parse().map_err(|_| decode("product"))?;
+                    let mut settled = total;
+                    for (_, status, count) in unsettled.iter().filter(|(p, ..)| *p == product.as_str()) {
+                        let status =
+                            momo_types::payments::TransactionStatus::parse(status).ok_or_else(|| decode("status"))?;
+                        counts.push($crate::store::TransactionCount { product, status, count: *count });
+                        settled -= count;
+                    }
+                    if settled > 0 {
+                        counts.push($crate::store::TransactionCount {
+                            product,
+                            status: momo_types::payments::TransactionStatus::Successful,
+                            count: settled,
+                        });
+                    }
+                }
+                counts.sort_by_key(|c| (c.product.as_str(), c.status.as_str()));
                 Ok(counts)
             }
 
