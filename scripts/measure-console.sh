@@ -1,5 +1,5 @@
 #!/bin/sh
-# Time the console's transactions pages of a running `momo serve` against a database seeded by
+# Time the console's pages (transactions, overview, callbacks, handset) of a running `momo serve` against a database seeded by
 # `cargo run --release -p momo-server --example seed_transactions` (docs/performance.md, "Console
 # pages at 1,000,000 transactions"). Usage: measure-console.sh BASE_URL OPERATOR_TOKEN [RUNS]
 set -eu
@@ -17,11 +17,16 @@ done
 user=$(page "$list?environment=mtnghana" | sed -n 's/.*<code title="\([^"]*\)".*/\1/p' | head -1)
 detail=$(page "$list?status=FAILED" | sed -n 's/.*<a href="\(\/_momo\/console\/transactions\/[^"]*\)".*/\1/p' | head -1)
 reference=${detail##*/}
+payer=$(page "$list" | sed -n 's/.*<span class="party">\([^<]*\)<.*/\1/p' | head -1)
+handset="/_momo/console/handset?environment=sandbox&type=MSISDN&id=$payer"
+callbacks=/_momo/console/callbacks
 # Half a million rows back: a cursor 15 days before now (the seed spreads a million over 30 days).
 middle="$list?before=$(( $(date +%s) * 1000 - 15 * 86400000 )).collection.requesttopay.0"
 for path in "$list" "$list?product=remittance" "$list?kind=cashtransfer" "$list?status=FAILED" \
   "$list?status=PENDING" "$list?status=SUCCESSFUL" "$list?environment=mtnghana" "$list?environment=sandbox" \
-  "$list?api_user=$user" "$list?reference=$reference" "$deep" "$middle" "$middle&status=FAILED" "$detail"; do
+  "$list?api_user=$user" "$list?reference=$reference" "$deep" "$middle" "$middle&status=FAILED" "$detail" \
+  /_momo/console/ "$callbacks" "$callbacks?state=failed" "$callbacks?state=pending" "$callbacks?state=delivered" \
+  "$handset"; do
   times=$(for _ in $(seq "$runs"); do curl -s -o /dev/null -b "$jar" -w '%{time_total}\n' "$base$path"; done | sort -n)
   median=$(echo "$times" | sed -n "$(( (runs + 1) / 2 ))p")
   worst=$(echo "$times" | tail -1)
