@@ -1,0 +1,41 @@
+#!/bin/bash
+# wrk-api.sh BINARY PORT LABEL: a fresh `momo serve` (SQLite, in a temporary directory), a
+# sandbox user, then wrk (Debian's `wrk`; one thread, 64 connections, 5 s each) on
+# POST request to pay with a fresh reference id per request (wrk-request-to-pay.lua) and on GET
+# of one request's status. WATCH=1 keeps three console live pages' event streams open meanwhile.
+# docs/performance.md, "What the console cost the API".
+set -e
+bin=$1; port=$2; label=$3
+dir=$(mktemp -d); chmod 700 "$dir"
+RUST_LOG=warn "$bin" serve --data-dir "$dir" --bind 127.0.0.1:$port --subscription-key benchkey --admin-token benchtoken > "$dir/log" 2>&1 &
+pid=$!
+for i in $(seq 50); do curl -sf 127.0.0.1:$port/_momo/health >/dev/null && break; sleep 0.1; done
+user=$(cat /proc/sys/kernel/random/uuid)
+curl -sf -X POST 127.0.0.1:$port/v1_0/apiuser -H 'Ocp-Apim-Subscription-Key: benchkey' -H "X-Reference-Id: $user" -H 'Content-Type: application/json' -d '{"providerCallbackHost":"127.0.0.1"}'
+key=$(curl -sf -X POST 127.0.0.1:$port/v1_0/apiuser/$user/apikey -H 'Ocp-Apim-Subscription-Key: benchkey' | sed 's/.*"apiKey":"\([^"]*\)".*/\1/')
+token=$(curl -sf -X POST 127.0.0.1:$port/collection/token/ -u "$user:$key" -H 'Ocp-Apim-Subscription-Key: benchkey' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+body='{"amount":"5","currency":"EUR","externalId":"1","payer":{"partyIdType":"MSISDN","partyId":"46733123454"},"payerMessage":"m","payeeNote":"n"}'
+echo "$body" > "$dir/body.json"
+cat > "$dir/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+$(cat "$(dirname "$0")/wrk-request-to-pay.lua")
+LUA
+H=(-H "Authorization: Bearer $token" -H 'Ocp-Apim-Subscription-Key: benchkey' -H 'X-Target-Environment: sandbox')
+if [ -n "$WATCH" ]; then
+  jar="$dir/jar"
+  csrf=$(curl -s -c "$jar" "http://127.0.0.1:$port/_momo/console/sign-in" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -1)
+  curl -s -b "$jar" -c "$jar" -o /dev/null --data-urlencode "token=benchtoken" --data-urlencode "csrf=$csrf" "http://127.0.0.1:$port/_momo/console/sign-in"
+  session=$(awk '$6=="momo_console"{print $7}' "$jar")
+  for t in transactions callbacks counts; do curl -sN -H "Cookie: momo_console=$session" "http://127.0.0.1:$port/_momo/console/events?topic=$t" > "$dir/events-$t" & done
+  sleep 0.3
+fi
+echo "== $label POST"; wrk -t1 -c64 -d5s "${H[@]}" -s "$dir/post.lua" http://127.0.0.1:$port | grep -E "Requests/sec|Latency|Non-2xx"
+ref=$(cat /proc/sys/kernel/random/uuid)
+curl -sf -X POST 127.0.0.1:$port/collection/v1_0/requesttopay "${H[@]}" -H "X-Reference-Id: $ref" -H 'Content-Type: application/json' -d "$body"
+sleep 0.5
+echo "== $label GET"; wrk -t1 -c64 -d5s "${H[@]}" http://127.0.0.1:$port/collection/v1_0/requesttopay/$ref | grep -E "Requests/sec|Non-2xx"
+[ -n "$WATCH" ] && echo "hints: $(cat $dir/events-* | grep -c 'event: change')"
+kill $pid; wait $pid 2>/dev/null || true
+rm -rf "$dir"
