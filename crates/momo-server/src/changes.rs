@@ -11,7 +11,7 @@
 //! instance to tell, it returns at once; otherwise it pushes onto a short list under a lock,
 //! and past [`MAX_BATCH`] changes a batch just says "everything changed".
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -23,6 +23,9 @@ pub const FLUSH: Duration = Duration::from_millis(100);
 
 /// Past this many changes in one flush, a batch says [`Batch::Everything`].
 pub const MAX_BATCH: usize = 256;
+
+/// Event streams of live pages open at once on an instance.
+pub const MAX_STREAMS: usize = 512;
 
 /// Something a live page may show changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,8 +115,23 @@ pub struct ChangeFeed {
     shared: bool,
     /// Set when the server stops: event streams end, so that they do not hold the shutdown.
     stopping: watch::Sender<bool>,
-    /// When the last batch was handed to this instance's pages (Unix ms, wall clock).
-    last_delivered_ms: AtomicI64,
+    /// When the last batch of transaction or callback changes was handed to this instance's
+    /// pages (Unix ms, wall clock).
+    last_changes_ms: AtomicI64,
+    /// When the overview's counts were last taken again ([`Change::Counts`]).
+    last_counts_ms: AtomicI64,
+    /// Event streams open now.
+    streams: Arc<AtomicUsize>,
+}
+
+/// Held by an open event stream: counts it among the instance's ([`MAX_STREAMS`]).
+#[derive(Debug)]
+pub struct OpenStream(Arc<AtomicUsize>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl ChangeFeed {
@@ -123,7 +141,9 @@ impl ChangeFeed {
             local: broadcast::channel(64).0,
             shared,
             stopping: watch::channel(false).0,
-            last_delivered_ms: AtomicI64::new(0),
+            last_changes_ms: AtomicI64::new(0),
+            last_counts_ms: AtomicI64::new(0),
+            streams: Arc::default(),
         }
     }
 
@@ -164,7 +184,9 @@ impl ChangeFeed {
 
     /// Hand a batch to the pages watching on this instance.
     pub fn deliver_here(&self, batch: Batch) {
-        self.last_delivered_ms.store(unix_ms(), Ordering::Relaxed);
+        let counts_only = matches!(&batch, Batch::Changes(changes) if changes.iter().all(|c| *c == Change::Counts));
+        let last = if counts_only { &self.last_counts_ms } else { &self.last_changes_ms };
+        last.store(unix_ms(), Ordering::Relaxed);
         // An error only means nobody is watching.
         let _ = self.local.send(Arc::new(batch));
     }
@@ -174,10 +196,20 @@ impl ChangeFeed {
         self.local.subscribe()
     }
 
-    /// Whether a batch was handed on after `since` (Unix ms, [`unix_ms`]): a page rendered then
-    /// may miss it, having subscribed after it.
-    pub fn delivered_since(&self, since: i64) -> bool {
-        self.last_delivered_ms.load(Ordering::Relaxed) >= since
+    /// Whether a batch a page with this interest follows may have been handed on after `since`
+    /// (Unix ms, [`unix_ms`]): a page rendered then may have missed it, having subscribed after.
+    pub fn delivered_since(&self, interest: &Interest, since: i64) -> bool {
+        let last = if *interest == Interest::Counts { &self.last_counts_ms } else { &self.last_changes_ms };
+        last.load(Ordering::Relaxed) >= since
+    }
+
+    /// Count one more open event stream, unless [`MAX_STREAMS`] are open.
+    pub fn open_stream(&self) -> Option<OpenStream> {
+        let admitted = self
+            .streams
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |open| (open < MAX_STREAMS).then_some(open + 1))
+            .is_ok();
+        admitted.then(|| OpenStream(self.streams.clone()))
     }
 
     /// Tell every event stream to end (the server is stopping).
@@ -243,15 +275,18 @@ pub async fn run_shared(feed: Arc<ChangeFeed>, mut announcer: impl Announce, mut
         async move {
             let mut ticks = tokio::time::interval(FLUSH);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // A full queue means the database is slow: what did not fit is announced as
+            // `Everything` as soon as there is room again.
+            let mut dropped = false;
             loop {
                 ticks.tick().await;
-                if let Some(batch) = feed.take() {
+                let batch = feed.take();
+                if let Some(batch) = &batch {
                     feed.deliver_here(batch.clone());
-                    // A full queue means the database is slow: the other instances get
-                    // `Everything` later instead of every batch.
-                    if outgoing.try_send(batch).is_err() {
-                        let _ = outgoing.try_send(Batch::Everything);
-                    }
+                }
+                let announce = if dropped { Some(Batch::Everything) } else { batch };
+                if let Some(announce) = announce {
+                    dropped = outgoing.try_send(announce).is_err();
                 }
             }
         }

@@ -66,10 +66,20 @@ pub(super) async fn events(
     let Some(interest) = follow.interest() else {
         return (StatusCode::BAD_REQUEST, "Unknown topic.").into_response();
     };
-    let missed = since.is_some_and(|since| state.changes.delivered_since(since));
+    let Some(open) = state.changes.open_stream() else {
+        tracing::warn!(limit = crate::changes::MAX_STREAMS, "console: too many live pages open; one more was refused");
+        return (StatusCode::SERVICE_UNAVAILABLE, "Too many live pages are open on this server.").into_response();
+    };
+    // Subscribed first, then checked: a change handed on in between is both missed and seen,
+    // never neither.
+    let batches = state.changes.subscribe();
+    let missed = since.is_some_and(|since| state.changes.delivered_since(&interest, since));
     let watch = Watch {
+        _open: open,
         _counting: (interest == Interest::Counts).then(|| crate::service::overview::watch(&state)),
-        batches: state.changes.subscribe(),
+        state: state.clone(),
+        session: session.id_hash.clone(),
+        batches,
         interest,
         stopping: Box::pin(state.changes.stopping()),
         // The stream ends with the session; a browser that reconnects then gets 204.
@@ -92,8 +102,13 @@ type Ending = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// One stream's watch over the change feed.
 struct Watch {
+    /// Counts this stream among the instance's open ones.
+    _open: crate::changes::OpenStream,
     /// An overview's stream keeps its counts being taken ([`crate::service::overview`]).
     _counting: Option<crate::service::overview::Watching>,
+    state: AppState,
+    /// The session the stream is for (its keyed hash): a hint is sent only while it lasts.
+    session: crate::store::SecretHash,
     batches: tokio::sync::broadcast::Receiver<Arc<Batch>>,
     interest: Interest,
     stopping: Ending,
@@ -128,6 +143,12 @@ impl Watch {
             while self.batches.try_recv().is_ok() {}
         }
         self.last = Some(Instant::now());
-        Some(())
+        // Signed out (on any instance) or expired since: the stream ends instead.
+        match self.state.store.console_session(&self.session, self.state.clock.now_ms()).await {
+            Ok(Some(_)) => Some(()),
+            Ok(None) => None,
+            // The database is out of reach: the page's reload will say so.
+            Err(_) => Some(()),
+        }
     }
 }

@@ -515,6 +515,9 @@ pub(super) fn faults(rules: &[crate::faults::FaultView], csrf: &str, error: Opti
     )
 }
 
+/// How long before rendering a page's reads may have been made: far more than any page takes.
+const SINCE_MARGIN_MS: i64 = 1_000;
+
 /// What a page's live region follows: when such a change happens (on any instance), the
 /// console's script loads the page again in the background and swaps the region in
 /// (docs/console.md, "Live updates").
@@ -546,10 +549,11 @@ impl Live<'_> {
     }
 }
 
-/// The part of a page that updates by itself (one per page). It carries when it was rendered, so
-/// that its event stream reports at once a change it may have missed before connecting.
+/// The part of a page that updates by itself (one per page). It carries when it was rendered
+/// (less [`SINCE_MARGIN_MS`], for the reads before rendering), so that its event stream reports
+/// at once a change it may have missed before connecting.
 pub(super) fn live(follows: Live<'_>, content: Markup) -> Markup {
-    let url = format!("{}&since={}", follows.events_url(), crate::changes::unix_ms());
+    let url = format!("{}&since={}", follows.events_url(), crate::changes::unix_ms() - SINCE_MARGIN_MS);
     html! { div #live data-events=(url) { (content) } }
 }
 

@@ -9,10 +9,18 @@ use crate::store::DeliveryRecord;
 /// Send a callback again, with the body it was signed with (the signature is made afresh at each
 /// attempt): a delivered or failed one becomes pending, its next attempt due now, and its attempts
 /// keep counting (so the retry schedule goes on from where it was, [`crate::callbacks::next_delay`]);
-/// a pending one is attempted now instead of at its planned time (an attempt in flight right now is
-/// not doubled: it finishes and is recorded). The delivery worker is woken at once.
+/// a pending one is attempted now instead of at its planned time. While an attempt is in flight
+/// it is refused (409): that attempt's outcome, once recorded, would undo it. The delivery worker
+/// is woken at once.
 pub async fn redeliver(state: &AppState, id: &str) -> ApiResult<DeliveryRecord> {
-    let delivery = state.store.redeliver(id, state.clock.now_ms()).await?.ok_or(ApiError::ResourceNotFound)?;
+    let Some(delivery) = state.store.redeliver(id, state.clock.now_ms()).await? else {
+        return match state.store.delivery(id).await? {
+            Some(_) => Err(ApiError::OperatorConflict(
+                "An attempt of this callback is in flight; redeliver it once that attempt is recorded.".into(),
+            )),
+            None => Err(ApiError::ResourceNotFound),
+        };
+    };
     state.callbacks_waiting.notify_one();
     state.changes.publish(|| Change::Delivery { reference_id: delivery.key.reference_id.clone() });
     tracing::info!(delivery_id = %id, reference_id = %delivery.key.reference_id, "callback redelivery requested");

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::changes::{Batch, Change};
 use crate::error::ApiResult;
@@ -32,17 +34,18 @@ pub struct Counted {
     pub at: i64,
 }
 
-/// The last counts taken, and whether they may be stale.
+/// The last counts taken, and whether they are still current.
 #[derive(Debug, Default)]
 pub struct Counts {
     last: Mutex<Option<Arc<Counted>>>,
-    /// Something changed since the last counts were taken.
-    stale: AtomicBool,
+    /// The last counts are current: the counter follows the changes (a page watches) and none
+    /// came since they were taken. Otherwise a page view asks for new ones.
+    current: AtomicBool,
     /// Overview pages following the counts now (their event streams).
     watchers: AtomicUsize,
-    /// A page showed stale counts since the last were taken.
+    /// A page view asked for new counts.
     asked: AtomicBool,
-    /// Woken when counts are wanted.
+    /// Woken when counts are asked for, and when a page starts or stops watching.
     wanted: Notify,
 }
 
@@ -53,14 +56,15 @@ pub struct Watching(AppState);
 impl Drop for Watching {
     fn drop(&mut self) {
         self.0.counts.watchers.fetch_sub(1, Ordering::Relaxed);
+        self.0.counts.wanted.notify_one();
     }
 }
 
-/// The counts to show now: the last taken, if any. Stale or missing ones are asked for, and
-/// taken in the background: a page never waits for a count.
+/// The counts to show now: the last taken, if any. Missing or possibly stale ones are asked
+/// for, and taken in the background: a page never waits for a count.
 pub fn current(state: &AppState) -> Option<Arc<Counted>> {
     let last = state.counts.last.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    if last.is_none() || state.counts.stale.load(Ordering::Relaxed) {
+    if last.is_none() || !state.counts.current.load(Ordering::Relaxed) {
         state.counts.asked.store(true, Ordering::Relaxed);
         state.counts.wanted.notify_one();
     }
@@ -75,8 +79,6 @@ pub fn watch(state: &AppState) -> Watching {
 }
 
 async fn count(state: &AppState) -> ApiResult<()> {
-    // Marked fresh before counting: a change during the count makes the next one happen.
-    state.counts.stale.store(false, Ordering::Relaxed);
     let transactions = state.store.transaction_counts().await?;
     let (callbacks_pending, callbacks_failed) = state.store.unfinished_deliveries().await?;
     let counted = Arc::new(Counted { transactions, callbacks_pending, callbacks_failed, at: state.clock.now_ms() });
@@ -84,35 +86,68 @@ async fn count(state: &AppState) -> ApiResult<()> {
     Ok(())
 }
 
-/// Keep the counts of open overview pages current: after a change, at most once per
-/// [`RECOUNT_GAP`]. Runs until the server stops.
+fn watched(state: &AppState) -> bool {
+    state.counts.watchers.load(Ordering::Relaxed) > 0
+}
+
+/// Whether a batch holds more than the counts' own news.
+fn changes_something(received: &Result<Arc<Batch>, RecvError>) -> bool {
+    match received {
+        Ok(batch) => !matches!(&**batch, Batch::Changes(changes) if changes.iter().all(|c| *c == Change::Counts)),
+        // Fell behind (or the feed is gone): assume a change.
+        Err(_) => true,
+    }
+}
+
+/// Take the counts when a page asks, and keep them current while an overview page watches:
+/// again after each change, no sooner than [`RECOUNT_GAP`] after the last time. While nobody
+/// watches it follows nothing (the change feed then has no subscriber here). Runs until the
+/// server stops.
 pub async fn run(state: AppState) {
-    let mut batches = state.changes.subscribe();
     let stopping = state.changes.stopping();
     tokio::pin!(stopping);
+    let mut last_count: Option<Instant> = None;
     loop {
-        // Wait until something changed (or counts are asked for) while a page watches.
         tokio::select! {
-            received = batches.recv() => {
-                let counts_only = matches!(&received, Ok(batch) if matches!(&**batch, Batch::Changes(changes)
-                    if changes.iter().all(|change| *change == Change::Counts)));
-                if !counts_only {
-                    state.counts.stale.store(true, Ordering::Relaxed);
-                }
-            }
             () = state.counts.wanted.notified() => {}
             () = &mut stopping => return,
         }
-        let wanted =
-            state.counts.watchers.load(Ordering::Relaxed) > 0 || state.counts.asked.swap(false, Ordering::Relaxed);
-        let never = state.counts.last.lock().unwrap_or_else(PoisonError::into_inner).is_none();
-        if !wanted || !(state.counts.stale.load(Ordering::Relaxed) || never) {
-            continue;
+        loop {
+            let watching = watched(&state);
+            if !watching && !state.counts.asked.swap(false, Ordering::Relaxed) {
+                break;
+            }
+            if let Some(at) = last_count {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at + RECOUNT_GAP) => {}
+                    () = &mut stopping => return,
+                }
+            }
+            // Subscribed before counting: a change during the count makes the next one.
+            let mut batches = watching.then(|| state.changes.subscribe());
+            last_count = Some(Instant::now());
+            match count(&state).await {
+                Ok(()) => {
+                    state.counts.current.store(watching, Ordering::Relaxed);
+                    state.changes.deliver_here(Batch::Changes(vec![Change::Counts]));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not count transactions for the console; will try again");
+                    state.counts.current.store(false, Ordering::Relaxed);
+                    state.counts.asked.store(true, Ordering::Relaxed);
+                    continue;
+                }
+            }
+            let Some(batches) = batches.as_mut() else { continue };
+            // Follow the changes until one comes, or the last page stops watching.
+            loop {
+                tokio::select! {
+                    received = batches.recv() => if changes_something(&received) { break },
+                    () = state.counts.wanted.notified() => if !watched(&state) || state.counts.asked.load(Ordering::Relaxed) { break },
+                    () = &mut stopping => return,
+                }
+            }
+            state.counts.current.store(false, Ordering::Relaxed);
         }
-        match count(&state).await {
-            Ok(()) => state.changes.deliver_here(Batch::Changes(vec![Change::Counts])),
-            Err(e) => tracing::warn!(error = %e, "could not count transactions for the console"),
-        }
-        tokio::time::sleep(RECOUNT_GAP).await;
     }
 }

@@ -297,8 +297,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// How many callbacks are pending and how many failed (given up).
     async fn unfinished_deliveries(&self) -> StoreResult<(i64, i64)>;
     /// Attempt a callback again, with the same body, from `now`: a delivered or failed one is
-    /// pending again (its attempts keep counting); a pending one is due at `now` instead of later
-    /// (one being attempted right now is left to finish). `None` if there is no such delivery.
+    /// pending again (its attempts keep counting); a pending one is due at `now` instead of later.
+    /// `None` if there is no such delivery, or if one of its attempts is in flight (leased): its
+    /// outcome, when recorded, would overwrite the redelivery.
     async fn redeliver(&self, id: &str, now: i64) -> StoreResult<Option<DeliveryRecord>>;
     async fn delivery_attempts(&self, id: &str) -> StoreResult<Vec<AttemptRecord>>;
 

@@ -203,6 +203,8 @@ pub struct PgAnnouncer {
 pub struct PgChangeListener {
     listener: sqlx::postgres::PgListener,
     origin: uuid::Uuid,
+    /// Listening failed since the last announcement was received.
+    lost: bool,
 }
 
 /// The console's change relay between instances sharing the database at `url`
@@ -212,7 +214,7 @@ pub async fn change_relay(url: &str) -> anyhow::Result<(PgAnnouncer, PgChangeLis
     let pool = PgPoolOptions::new().max_connections(1).acquire_timeout(Duration::from_secs(3)).connect_lazy(url)?;
     let mut listener = sqlx::postgres::PgListener::connect(url).await?;
     listener.listen(CHANGES_CHANNEL).await?;
-    Ok((PgAnnouncer { pool, origin }, PgChangeListener { listener, origin }))
+    Ok((PgAnnouncer { pool, origin }, PgChangeListener { listener, origin, lost: false }))
 }
 
 impl crate::changes::Announce for PgAnnouncer {
@@ -231,6 +233,9 @@ impl crate::changes::Listen for PgChangeListener {
     async fn next(&mut self) -> crate::changes::Batch {
         loop {
             match self.listener.try_recv().await {
+                // Listening again after a failure: what was announced meanwhile is lost, so every
+                // page looks again.
+                Ok(Some(_)) if std::mem::take(&mut self.lost) => return crate::changes::Batch::Everything,
                 Ok(Some(notification)) => match serde_json::from_str::<Announcement>(notification.payload()) {
                     Ok(announced) if announced.origin == self.origin => continue,
                     Ok(announced) => return announced.batch,
@@ -243,7 +248,10 @@ impl crate::changes::Listen for PgChangeListener {
                 // been missed meanwhile.
                 Ok(None) => return crate::changes::Batch::Everything,
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for other instances' changes; retrying");
+                    if !self.lost {
+                        tracing::warn!(error = %e, "cannot listen for other instances' changes; retrying");
+                    }
+                    self.lost = true;
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }

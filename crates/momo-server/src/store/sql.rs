@@ -865,7 +865,7 @@ macro_rules! impl_store {
             ) -> $crate::store::StoreResult<Option<$crate::store::DeliveryRecord>> {
                 let row = sqlx::query(&format!(
                     "UPDATE callback_deliveries SET state = 'pending', next_attempt_at = $2, finished_at = NULL \
-                     WHERE id = $1 RETURNING {}",
+                     WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING {}",
                     $crate::store::sql::DELIVERY_COLUMNS
                 ))
                 .bind(id)

@@ -701,6 +701,12 @@ async fn a_callback_is_redelivered_with_its_body(store: Arc<dyn Store>) {
     }
     let claimed = store.claim_deliveries(5_000, 60_000, 10).await.unwrap();
     assert_eq!(claimed.len(), 3, "all due again now");
+    // Leased until 60,000: an attempt is in flight, whose outcome would overwrite a redelivery.
+    assert!(store.redeliver("d-rd1", 6_000).await.unwrap().is_none(), "not while an attempt is in flight");
+    let attempt = AttemptRecord { attempt: 2, at: 7_000, status_code: Some(500), latency_ms: 5, error: None };
+    store.record_attempts(&[("d-rd1".into(), attempt, DeliveryNext::GaveUp)]).await.unwrap();
+    let again = store.redeliver("d-rd1", 8_000).await.unwrap().expect("redelivered once the attempt is recorded");
+    assert_eq!((again.state.as_str(), again.next_attempt_at), ("pending", Some(8_000)));
     assert!(store.redeliver("d-none", 5_000).await.unwrap().is_none());
 }
 

@@ -71,6 +71,14 @@ function follow(region) {
     setTimeout(() => { if (waiting) swap(waiting); }, 0);
   });
 
+  let source = null;
+
+  function stop(why) {
+    if (source) source.close();
+    source = null;
+    status.textContent = why;
+  }
+
   async function reload() {
     if (loading) { again = true; return; }
     loading = true;
@@ -78,28 +86,48 @@ function follow(region) {
       const response = await fetch(window.location.href, {
         headers: { Accept: "text/html" }, credentials: "same-origin", cache: "no-store",
       });
-      // Signed out meanwhile (a redirect to the sign-in page): leave the page as it is.
-      if (response.ok && !response.redirected) {
+      if (response.redirected) {
+        stop("Live updates stopped: you are signed out. Reload the page.");
+      } else if (response.status === 405) {
+        // This page answered a form; its address is not a page to load again.
+        stop("Live updates stopped: reload the page to follow it again.");
+      } else if (response.ok) {
         const page = new DOMParser().parseFromString(await response.text(), "text/html");
         const fresh = page.getElementById("live");
         if (fresh) swap(document.adoptNode(fresh));
+      } else {
+        status.textContent = "Could not load the changes (the server answered " + response.status + "); trying again at the next one.";
       }
     } catch (error) {
-      // The next hint tries again.
+      status.textContent = "Could not load the changes; trying again at the next one.";
     } finally {
       loading = false;
       if (again) { again = false; reload(); }
     }
   }
 
-  const source = new EventSource(region.dataset.events);
-  source.addEventListener("open", () => { status.textContent = "Live: this page updates by itself."; });
-  source.addEventListener("error", () => {
-    status.textContent = source.readyState === EventSource.CLOSED
-      ? "Live updates stopped: reload the page."
-      : "Live updates interrupted; reconnecting…";
+  // A hidden tab lets go of its stream (browsers allow only a few connections per server), and
+  // catches up when shown again.
+  function connect() {
+    source = new EventSource(region.dataset.events);
+    source.addEventListener("open", () => { status.textContent = "Live: this page updates by itself."; });
+    source.addEventListener("error", () => {
+      status.textContent = source && source.readyState === EventSource.CLOSED
+        ? "Live updates stopped: reload the page."
+        : "Live updates interrupted; reconnecting…";
+    });
+    source.addEventListener("change", reload);
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden && source) {
+      stop("Live updates paused while this tab is hidden.");
+    } else if (!document.hidden && !source && status.textContent.startsWith("Live updates paused")) {
+      connect();
+      reload();
+    }
   });
-  source.addEventListener("change", reload);
+  connect();
 }
 
 enhance(document);
