@@ -365,6 +365,15 @@ mod tests {
     }
 
     #[test]
+    fn at_most_max_streams_are_open_at_once() {
+        let feed = ChangeFeed::new(false);
+        let open: Vec<_> = (0..MAX_STREAMS).map(|_| feed.open_stream().expect("room")).collect();
+        assert!(feed.open_stream().is_none(), "one too many");
+        drop(open);
+        assert!(feed.open_stream().is_some(), "closed streams make room");
+    }
+
+    #[test]
     fn batches_travel_as_json_that_reads_back_the_same() {
         for batch in [Batch::Everything, Batch::Changes(vec![tx("a", Some("w")), tx("b", None)])] {
             let text = serde_json::to_string(&batch).unwrap();

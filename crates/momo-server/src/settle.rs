@@ -58,7 +58,19 @@ pub async fn settle_due(state: &AppState) -> anyhow::Result<usize> {
 
 /// Tell the console's live pages that `tx` became final (and queued its callback, if any).
 pub(crate) fn published(state: &AppState, tx: &TransactionRecord, finalization: &Finalization) {
-    state.changes.publish(|| Change::of(tx));
+    let change = Change::of(tx);
+    // A wallet the transaction does not name moved too (a refund's payee): its handset follows.
+    for posting in &finalization.postings {
+        let wallet = &posting.account.id;
+        let named = matches!(&change, Change::Transaction { wallet: Some(named), .. } if named == wallet);
+        if wallet.starts_with("wallet:") && !named {
+            state.changes.publish(|| Change::Transaction {
+                reference_id: tx.key.reference_id.clone(),
+                wallet: Some(wallet.clone()),
+            });
+        }
+    }
+    state.changes.publish(|| change);
     if finalization.delivery.is_some() {
         state.changes.publish(|| Change::Delivery { reference_id: tx.key.reference_id.clone() });
     }

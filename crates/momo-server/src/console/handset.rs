@@ -14,7 +14,7 @@ use momo_types::payments::{Party, PartyIdType, TransactionStatus};
 use momo_types::{Environment, ErrorCode, ENVIRONMENTS};
 use serde::Deserialize;
 
-use super::pages::{layout, live, segment, time, Live, Page};
+use super::pages::{amount, layout, live, segment, time, Live, Page};
 use super::{failure, on_form, signed_in, ConsoleForm, PREFIX};
 use crate::config::ScenarioProfile;
 use crate::domain::money::format_minor;
@@ -23,7 +23,7 @@ use crate::domain::transactions::{accounts, Flow, Kind};
 use crate::error::ApiError;
 use crate::service::payments::{self, Decision, WRONG_PIN_REASON};
 use crate::state::AppState;
-use crate::store::{TransactionRecord, TxKey};
+use crate::store::TransactionRecord;
 
 /// The PIN that a payer gets wrong (docs/console.md, "Handset simulator").
 pub(super) const WRONG_PIN: &str = "0000";
@@ -223,20 +223,17 @@ impl DecisionForm {
 /// `POST /handset/prompts/{product}/{kind}/{reference}`: the payer's answer to a prompt.
 pub(super) async fn decide(
     State(state): State<AppState>,
-    Path((product, kind, reference)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     headers: HeaderMap,
     form: Result<Form<DecisionForm>, FormRejection>,
 ) -> Response {
     on_form(&state, &headers, form, async |session, form| {
         let csrf = &session.csrf_token;
-        let key = match (product.parse(), Kind::parse(&kind)) {
-            (Ok(product), Some(kind)) => Some(TxKey { product, kind, reference_id: reference.to_ascii_lowercase() }),
-            _ => None,
-        };
-        let tx = match key {
-            Some(key) => match state.store.transaction(&key).await {
-                Ok(tx) => tx,
-                Err(e) => return failure(e.into(), "reading a prompt"),
+        let tx = match super::transactions::key_of(&path) {
+            Some(key) => match payments::at(&state, &key).await {
+                Ok(tx) => Some(tx),
+                Err(ApiError::ResourceNotFound) => None,
+                Err(e) => return failure(e, "reading a prompt"),
             },
             None => None,
         };
@@ -280,12 +277,6 @@ fn kind_label(kind: Kind) -> &'static str {
         Kind::CashTransfer => "Cash transfer",
         Kind::InvoiceCancellation => "Invoice cancellation",
     }
-}
-
-/// An amount as MoMo writes it, with its currency.
-fn amount(tx: &TransactionRecord) -> String {
-    let decimals = Environment::lookup(&tx.environment).map_or(2, |e| e.currency_decimals);
-    format!("{} {}", format_minor(tx.amount_minor, decimals), tx.currency)
 }
 
 /// The amount as the wallet sees it: out (−), in (+), or no money (a pre-approval).
@@ -449,7 +440,8 @@ fn phone(settings: &Settings<'_>, csrf: &str, selection: &Selection, wallet: &Wa
 fn prompt(csrf: &str, tx: &TransactionRecord, who: &str) -> Markup {
     let request: serde_json::Value = serde_json::from_str(&tx.request).unwrap_or_default();
     let reference = &tx.key.reference_id;
-    let pin = format!("pin-{reference}");
+    // Reference ids are unique only per product and kind.
+    let pin = format!("pin-{}-{}-{reference}", tx.key.product, tx.key.kind.as_str());
     let action = format!("{PREFIX}/handset/prompts/{}/{}/{}", tx.key.product, tx.key.kind.as_str(), segment(reference));
     html! {
         article.prompt aria-label={ (kind_label(tx.key.kind)) " from " (who) } {

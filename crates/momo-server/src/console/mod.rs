@@ -107,8 +107,14 @@ pub async fn root(headers: HeaderMap) -> Response {
     }
 }
 
+tokio::task_local! {
+    /// When the request being answered arrived (Unix ms): a live region rendered for it follows
+    /// the changes from then on ([`pages::live`]).
+    pub(super) static ARRIVED_MS: i64;
+}
+
 async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
+    let mut response = ARRIVED_MS.scope(crate::changes::unix_ms(), next.run(request)).await;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

@@ -224,6 +224,12 @@ pub(super) fn overview(server: &ServerView, counted: Option<&Counted>, csrf: &st
     )
 }
 
+/// A transaction's amount as MoMo writes it, with its currency, in its environment's decimals.
+pub(super) fn amount(tx: &crate::store::TransactionRecord) -> String {
+    let decimals = momo_types::Environment::lookup(&tx.environment).map_or(2, |e| e.currency_decimals);
+    format!("{} {}", crate::domain::money::format_minor(tx.amount_minor, decimals), tx.currency)
+}
+
 /// A time as MoMo's other surfaces write it, in UTC, machine-readable in `datetime`.
 pub(super) fn time(ms: i64) -> Markup {
     let rfc3339 = crate::domain::clock::rfc3339(ms);
@@ -515,7 +521,8 @@ pub(super) fn faults(rules: &[crate::faults::FaultView], csrf: &str, error: Opti
     )
 }
 
-/// How long before rendering a page's reads may have been made: far more than any page takes.
+/// Outside a request (never, but to be safe): how long before rendering a page's reads may have
+/// been made, far more than any page takes.
 const SINCE_MARGIN_MS: i64 = 1_000;
 
 /// What a page's live region follows: when such a change happens (on any instance), the
@@ -549,11 +556,12 @@ impl Live<'_> {
     }
 }
 
-/// The part of a page that updates by itself (one per page). It carries when it was rendered
-/// (less [`SINCE_MARGIN_MS`], for the reads before rendering), so that its event stream reports
-/// at once a change it may have missed before connecting.
+/// The part of a page that updates by itself (one per page). It carries when its request
+/// arrived, before anything it shows was read, so that its event stream reports at once a change
+/// it may have missed before connecting.
 pub(super) fn live(follows: Live<'_>, content: Markup) -> Markup {
-    let url = format!("{}&since={}", follows.events_url(), crate::changes::unix_ms() - SINCE_MARGIN_MS);
+    let since = super::ARRIVED_MS.try_with(|at| *at).unwrap_or_else(|_| crate::changes::unix_ms() - SINCE_MARGIN_MS);
+    let url = format!("{}&since={since}", follows.events_url());
     html! { div #live data-events=(url) { (content) } }
 }
 

@@ -15,7 +15,7 @@ use momo_types::payments::TransactionStatus;
 use momo_types::{Environment, ErrorCode, Product};
 use serde::Deserialize;
 
-use super::pages::{self, delivery_state, layout, live, segment, table, time, Live, Page};
+use super::pages::{self, amount, delivery_state, layout, live, segment, table, time, Live, Page};
 use super::{failure, on_form, signed_in, ConsoleForm, CsrfForm, PREFIX};
 use crate::domain::money::format_minor;
 use crate::domain::transactions::Kind;
@@ -138,7 +138,7 @@ pub(super) async fn list(
 }
 
 /// The transaction with this path's key; `None` if the path names no product or kind.
-fn key_of((product, kind, reference): &(String, String, String)) -> Option<TxKey> {
+pub(super) fn key_of((product, kind, reference): &(String, String, String)) -> Option<TxKey> {
     Some(TxKey {
         product: product.parse().ok()?,
         kind: Kind::parse(kind)?,
@@ -168,13 +168,7 @@ async fn shown(state: &AppState, key: Option<TxKey>, csrf: &str, refusal: Option
         let tx = payments::at(state, &key).await?;
         let status_body = payments::status_body(state, &tx).await?;
         let postings = payments::postings(state, &key).await?;
-        let mut deliveries = Vec::new();
-        for delivery in state.store.deliveries(Some(&key.reference_id), None, 100).await? {
-            if delivery.key == key {
-                let attempts = state.store.delivery_attempts(&delivery.id).await?;
-                deliveries.push((delivery, attempts));
-            }
-        }
+        let deliveries = crate::service::callbacks::of_transaction(state, &key).await?;
         Ok::<_, ApiError>(Detail { tx, status_body, postings, deliveries })
     };
     match found.await {
@@ -301,15 +295,16 @@ pub(super) async fn redeliver(
 ) -> Response {
     on_form(&state, &headers, form, async |session, _| match crate::service::callbacks::redeliver(&state, &id).await {
         Ok(delivery) => Redirect::to(&detail_url(&delivery.key)).into_response(),
-        Err(e) => refused(&state, None, &session.csrf_token, e).await,
+        Err(ApiError::ResourceNotFound) => {
+            (StatusCode::NOT_FOUND, super::pages::callbacks_not_found(&session.csrf_token)).into_response()
+        }
+        Err(e) => match state.store.delivery(&id).await {
+            // Refused for a reason the operator can act on: the transaction's page says why.
+            Ok(Some(delivery)) => refused(&state, Some(delivery.key), &session.csrf_token, e).await,
+            _ => failure(e, "redelivering a callback"),
+        },
     })
     .await
-}
-
-/// An amount as MoMo writes it, with its currency, in the decimals of its environment.
-fn amount(tx: &TransactionRecord) -> String {
-    let decimals = Environment::lookup(&tx.environment).map_or(2, |e| e.currency_decimals);
-    format!("{} {}", format_minor(tx.amount_minor, decimals), tx.currency)
 }
 
 fn posting_amount(tx: &TransactionRecord, posting: &PostingRecord) -> String {

@@ -4,7 +4,20 @@
 use crate::changes::Change;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::DeliveryRecord;
+use crate::store::{AttemptRecord, DeliveryRecord, TxKey};
+
+/// A transaction's callbacks (newest first, at most 100) with each one's attempts.
+pub async fn of_transaction(state: &AppState, key: &TxKey) -> ApiResult<Vec<(DeliveryRecord, Vec<AttemptRecord>)>> {
+    let mut deliveries = Vec::new();
+    for delivery in state.store.deliveries(Some(&key.reference_id), None, 100).await? {
+        // Reference ids are unique only per product and kind.
+        if delivery.key == *key {
+            let attempts = state.store.delivery_attempts(&delivery.id).await?;
+            deliveries.push((delivery, attempts));
+        }
+    }
+    Ok(deliveries)
+}
 
 /// Send a callback again, with the body it was signed with (the signature is made afresh at each
 /// attempt): a delivered or failed one becomes pending, its next attempt due now, and its attempts

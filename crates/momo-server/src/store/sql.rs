@@ -798,19 +798,21 @@ macro_rules! impl_store {
                 // Without an index of its own (one more entry to write per payment): the totals
                 // per product from `transactions_by_kind` alone, the unsettled ones from their
                 // partial index (grouped by status first, so that it is the one read), and the
-                // successful ones as the difference.
-                let totals: Vec<(String, i64)> =
-                    sqlx::query_as("SELECT product, count(*) FROM transactions GROUP BY product")
-                        .fetch_all(self.reader())
-                        .await
-                        .map_err($crate::store::StoreError::from_sqlx)?;
-                let unsettled: Vec<(String, String, i64)> = sqlx::query_as(
-                    "SELECT product, status, count(*) FROM transactions WHERE status <> 'SUCCESSFUL' \
+                // successful ones as the difference. One statement, so one snapshot.
+                let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+                    "SELECT product, NULL, count(*) FROM transactions GROUP BY product \
+                     UNION ALL SELECT product, status, count(*) FROM transactions WHERE status <> 'SUCCESSFUL' \
                      GROUP BY status, product",
                 )
                 .fetch_all(self.reader())
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;
+                let (totals, unsettled): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, status, _)| status.is_none());
+                let totals = totals.into_iter().map(|(product, _, count)| (product, count));
+                let unsettled: Vec<(String, String, i64)> = unsettled
+                    .into_iter()
+                    .map(|(product, status, count)| (product, status.unwrap_or_default(), count))
+                    .collect();
                 let decode = |what: &str| sqlx::Error::Decode(format!("malformed {what}").into());
                 let mut counts = Vec::new();
                 for (product, total) in totals {

@@ -137,11 +137,23 @@ impl Browser {
         size
     }
 
-    /// The visible text of the first element matching `css`.
+    /// The visible text of the first element matching `css` (found again if a live update
+    /// replaced it meanwhile).
     pub async fn text(&self, css: &str) -> String {
-        let element =
-            self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no {css:?} on the page: {e}"));
-        element.text().await.expect("element text")
+        let mut tries = 0;
+        loop {
+            let element =
+                self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no {css:?} on the page: {e}"));
+            match element.text().await {
+                Ok(text) => return text,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference && tries < 3 =>
+                {
+                    tries += 1;
+                }
+                Err(e) => panic!("element text: {e}"),
+            }
+        }
     }
 
     /// Whether the page is wider than the window (the user would have to scroll sideways).

@@ -198,3 +198,49 @@ async fn open_event_streams_end_when_the_server_stops() {
     let end = tokio::time::timeout(Duration::from_secs(20), stream.response.chunk()).await.expect("the stream ended");
     assert!(matches!(end, Ok(None) | Err(_)), "{end:?}");
 }
+
+/// A refund names its request to pay, not the payer it credits: the payer's handset still hears
+/// of it when it settles (the wallet is found in its postings).
+#[tokio::test]
+async fn a_refund_tells_the_handset_of_the_payer_it_credits() {
+    let app = spawn_app().await;
+    let (session, _) = signed_in(&app).await;
+    let (_, token) = payer_ready(&app).await;
+    let rtp = new_id();
+    let r = app
+        .create("collection", "/v1_0/requesttopay", &token, "sandbox", &rtp, None, &rtp_body("56733123453", "5"))
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let paid = app.final_status("collection", &format!("/v1_0/requesttopay/{rtp}"), &token, "sandbox").await;
+    assert!(paid.contains("SUCCESSFUL"), "{paid}");
+    let mut wallet = Stream::open(&app, &session, "topic=wallet&account=wallet:sandbox:MSISDN:56733123453").await;
+    let refund = new_id();
+    let body = json!({"amount": "5", "currency": "EUR", "externalId": "r1", "referenceIdToRefund": rtp});
+    let r = app.create("disbursement", "/v1_0/refund", &token, "sandbox", &refund, None, &body).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let refunded = app.final_status("disbursement", &format!("/v1_0/refund/{refund}"), &token, "sandbox").await;
+    assert!(refunded.contains("SUCCESSFUL"), "{refunded}");
+    wallet.change().await;
+}
+
+/// Signing out ends the session's live pages: the next change ends their streams instead of
+/// being told to them.
+#[tokio::test]
+async fn a_stream_ends_at_the_first_change_after_its_session_signed_out() {
+    let app = spawn_app().await;
+    let (session, csrf) = signed_in(&app).await;
+    let (_, token) = operator_user(&app, "mtnghana").await;
+    let mut stream = Stream::open(&app, &session, "topic=transactions").await;
+    let out = crate::console::post_form(&app, &session, "/_momo/console/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    request_to_pay(&app, &token, &new_id()).await;
+    let rest = async {
+        let mut said = String::new();
+        while let Some(chunk) = stream.response.chunk().await.unwrap() {
+            said.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        said
+    };
+    let said = tokio::time::timeout(Duration::from_secs(20), rest).await.expect("the stream ended");
+    assert!(!said.contains("event: change"), "{said}");
+}
