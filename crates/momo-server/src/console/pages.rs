@@ -224,6 +224,27 @@ pub(super) fn overview(server: &ServerView, counted: Option<&Counted>, csrf: &st
     )
 }
 
+/// A callback's attempts: when, the receiver's answer, how long it took, what went wrong.
+pub(super) fn attempts_table(attempts: &[crate::store::AttemptRecord]) -> Markup {
+    html! {
+        @if attempts.is_empty() {
+            p { "No attempt yet." }
+        } @else {
+            (table(&["#", "At", "Answer", "Latency", "Error"], html! {
+                @for a in attempts {
+                    tr {
+                        td data-label="#" { (a.attempt) }
+                        td data-label="At" { (time(a.at)) }
+                        td data-label="Answer" { @if let Some(code) = a.status_code { (code) } @else { "none" } }
+                        td data-label="Latency" { (a.latency_ms) " ms" }
+                        td data-label="Error" { (a.error.as_deref().unwrap_or("")) }
+                    }
+                }
+            }))
+        }
+    }
+}
+
 /// A transaction's amount as MoMo writes it, with its currency, in its environment's decimals.
 pub(super) fn amount(tx: &crate::store::TransactionRecord) -> String {
     let decimals = momo_types::Environment::lookup(&tx.environment).map_or(2, |e| e.currency_decimals);
@@ -661,22 +682,7 @@ pub(super) fn callback(
             }
             section.card aria-labelledby="attempts-title" {
                 h2 #attempts-title { "Attempts" }
-                @if attempts.is_empty() {
-                    p { "None yet." }
-                } @else {
-                    (table(&["#", "At", "Answer", "Latency", "Error"], html! {
-                        @for a in attempts {
-                            tr {
-                                td data-label="#" { (a.attempt) }
-                                td data-label="At" { (time(a.at)) }
-                                td data-label="Answer" { @if let Some(code) = a.status_code { (code) } @else { "none" } }
-                                td data-label="Latency" { (a.latency_ms) " ms" }
-                                td data-label="Error" { (a.error.as_deref().unwrap_or("")) }
-                            }
-                        }
-
-                    }))
-                }
+                (attempts_table(attempts))
             }
             p { a href={ (PREFIX) "/callbacks" } { "Back to the callbacks" } }
         },

@@ -553,21 +553,7 @@ fn delivery_section(d: &DeliveryRecord, attempts: &[AttemptRecord], csrf: &str) 
     html! {
         article.delivery {
             h3 { (delivery_state(&d.state)) " " code.id { (d.method) " " (d.url) } }
-            @if attempts.is_empty() {
-                p { "No attempt yet." }
-            } @else {
-                (table(&["#", "At", "Answer", "Latency", "Error"], html! {
-                    @for a in attempts {
-                        tr {
-                            td data-label="#" { (a.attempt) }
-                            td data-label="At" { (time(a.at)) }
-                            td data-label="Answer" { @if let Some(code) = a.status_code { (code) } @else { "none" } }
-                            td data-label="Latency" { (a.latency_ms) " ms" }
-                            td data-label="Error" { (a.error.as_deref().unwrap_or("")) }
-                        }
-                    }
-                }))
-            }
+            (pages::attempts_table(attempts))
             details {
                 summary { "Body as signed" }
                 pre.wrap { code { (d.body) } }
