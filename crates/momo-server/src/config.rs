@@ -9,6 +9,12 @@ use std::time::Duration;
 use momo_types::Product;
 use secrecy::SecretString;
 
+use crate::domain::policy::setting_enum;
+pub use crate::domain::policy::{ReasonFormat, ScenarioProfile};
+
+/// Deliveries in flight at once in one instance.
+pub(crate) const CALLBACKS_IN_FLIGHT: usize = 256;
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -135,39 +141,6 @@ impl FromStr for PinnedSubscriptionKey {
     }
 }
 
-macro_rules! setting_enum {
-    ($(#[$doc:meta])* $name:ident { $( $(#[$vdoc:meta])* $variant:ident = $wire:literal ),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum $name { $( $(#[$vdoc])* $variant ),* }
-
-        impl $name {
-            /// The accepted spellings.
-            pub const VALUES: &'static [&'static str] = &[$($wire),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $( $name::$variant => $wire ),* }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $( $wire => Ok($name::$variant), )*
-                    other => Err(format!("{other:?} is not one of: {}", Self::VALUES.join(", "))),
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 setting_enum! {
     /// The MTN platform generation (docs/configuration.md, `--platform`).
     Platform {
@@ -197,29 +170,6 @@ setting_enum! {
         Shared = "shared",
         /// Each token works only on its own product.
         Product = "product",
-    }
-}
-
-setting_enum! {
-    /// The sandbox's test numbers (docs/scenarios.md).
-    ScenarioProfile {
-        /// What the sandbox really does (docs/scenarios.md).
-        Observed = "observed",
-        /// MTN's published Sandbox Use Cases (docs/scenarios.md).
-        Documented = "documented",
-    }
-}
-
-setting_enum! {
-    /// The shape of `reason` in status and callback bodies (docs/compatibility.md).
-    ReasonFormat {
-        /// As observed: a bare string for requests to pay, withdrawals, transfers, deposits and
-        /// refunds; `{code,message}` for invoices, payments and pre-approvals.
-        Observed = "observed",
-        /// Always `{"code":…,"message":…}`, as MTN's spec says.
-        Object = "object",
-        /// Always a bare string.
-        String = "string",
     }
 }
 

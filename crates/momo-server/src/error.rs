@@ -87,6 +87,17 @@ pub enum ApiError {
     Internal(anyhow::Error),
 }
 
+impl From<crate::domain::DomainError> for ApiError {
+    fn from(e: crate::domain::DomainError) -> Self {
+        use crate::domain::DomainError;
+        match e {
+            DomainError::Invalid(message) => ApiError::BadRequest(message),
+            DomainError::InvalidCurrency => ApiError::InvalidCurrency,
+            DomainError::Refused(code) => ApiError::momo500(code),
+        }
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {

@@ -19,6 +19,7 @@ use crate::config::TokenScope;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::ApiUserRecord;
+use momo_types::payments::{Party, PartyIdType};
 
 /// The value of a header that may appear at most once, as visible ASCII.
 /// `Ok(None)` if absent; an error if repeated or not printable.
@@ -401,5 +402,29 @@ mod tests {
         for bad in ["Basic", "Basic !!!", "Bearer abc", "Basic dXNlcg==", "Basic OmtleQ==", ""] {
             assert!(parse_basic(bad).is_none(), "{bad:?} was accepted");
         }
+    }
+}
+
+/// `{accountHolderIdType}/{accountHolderId}`: MTN documents lowercase types; any case is read.
+#[derive(Debug)]
+pub struct AccountHolder(pub Party);
+
+impl FromRequestParts<AppState> for AccountHolder {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let MomoPath((kind, id)) = MomoPath::<(String, String)>::from_request_parts(parts, state).await?;
+        let party_id_type = match kind.to_ascii_lowercase().as_str() {
+            "msisdn" => PartyIdType::Msisdn,
+            "email" => PartyIdType::Email,
+            "party_code" | "partycode" | "id" | "alias" => PartyIdType::PartyCode,
+            _ => return Err(ApiError::BadRequest("accountHolderIdType must be msisdn, email or party_code.".into())),
+        };
+        let party = Party { party_id_type, party_id: id };
+        // Alias and id are free-form at MTN; only check the documented types.
+        if matches!(kind.to_ascii_lowercase().as_str(), "msisdn" | "email" | "party_code") {
+            crate::domain::validation::check_party("accountHolder", &party)?;
+        }
+        Ok(AccountHolder(party))
     }
 }

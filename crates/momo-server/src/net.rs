@@ -36,7 +36,7 @@ use tower::Service as _;
 /// Descriptors kept for everything but client connections: the database (PostgreSQL's pool of
 /// 16, SQLite's five connections with their database and WAL files), callbacks in flight, the
 /// listener, standard streams and the runtime's own.
-pub(crate) const DESCRIPTOR_RESERVE: u64 = 128 + crate::callbacks::IN_FLIGHT as u64;
+pub(crate) const DESCRIPTOR_RESERVE: u64 = 128 + crate::config::CALLBACKS_IN_FLIGHT as u64;
 
 /// How long a connection whose request hyper refused may take to finish sending it, so that
 /// closing it does not reset the connection before the client has read the answer.

@@ -35,7 +35,7 @@ pub struct Application {
     created: Created,
     database: String,
     /// How console changes reach the other instances sharing a PostgreSQL database.
-    relay: Option<(store::postgres::PgAnnouncer, store::postgres::PgChangeListener)>,
+    relay: Option<(crate::changes::postgres::PgAnnouncer, crate::changes::postgres::PgChangeListener)>,
 }
 
 impl Application {
@@ -81,7 +81,7 @@ impl Application {
         let http = crate::callbacks::http_client(targets.clone())?;
         let keys = ServerKeys { tokens: prepared.tokens, hasher, callback_root: prepared.callback_root };
         let relay = match store.backend() {
-            "postgres" => Some(store::postgres::change_relay(&url).await?),
+            "postgres" => Some(crate::changes::postgres::relay(&url).await?),
             _ => None,
         };
         let changes = std::sync::Arc::new(crate::changes::ChangeFeed::new(relay.is_some()));

@@ -317,7 +317,7 @@ fn parse_balance(amount: &str, env: &Environment) -> ApiResult<i64> {
     if amount == "0" {
         return Ok(0);
     }
-    parse_amount(amount, env.currency_decimals)
+    Ok(parse_amount(amount, env.currency_decimals)?)
 }
 
 /// Set a payer's wallet balance (production environments; sandbox wallets have no floor).

@@ -6,39 +6,15 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use momo_types::kyc::BasicUserInfo;
-use momo_types::payments::{BooleanResult, DeliveryNotification, Party, PartyIdType, TransactionStatus};
+use momo_types::payments::{BooleanResult, DeliveryNotification, TransactionStatus};
 use momo_types::ErrorCode;
 
 use crate::domain::scenarios::{self, Effect, ScenarioOp};
 use crate::domain::transactions::Kind;
-use crate::domain::validation::{check_message, check_party};
+use crate::domain::validation::check_message;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{optional_header, Caller, MomoPath, OptionalJson, PathParam};
+use crate::extract::{optional_header, AccountHolder, Caller, OptionalJson, PathParam};
 use crate::state::AppState;
-
-/// `{accountHolderIdType}/{accountHolderId}`: MTN documents lowercase types; any case is read.
-#[derive(Debug)]
-pub struct AccountHolder(pub Party);
-
-impl FromRequestParts<AppState> for AccountHolder {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let MomoPath((kind, id)) = MomoPath::<(String, String)>::from_request_parts(parts, state).await?;
-        let party_id_type = match kind.to_ascii_lowercase().as_str() {
-            "msisdn" => PartyIdType::Msisdn,
-            "email" => PartyIdType::Email,
-            "party_code" | "partycode" | "id" | "alias" => PartyIdType::PartyCode,
-            _ => return Err(ApiError::BadRequest("accountHolderIdType must be msisdn, email or party_code.".into())),
-        };
-        let party = Party { party_id_type, party_id: id };
-        // Alias and id are free-form at MTN; only check the documented types.
-        if matches!(kind.to_ascii_lowercase().as_str(), "msisdn" | "email" | "party_code") {
-            check_party("accountHolder", &party)?;
-        }
-        Ok(AccountHolder(party))
-    }
-}
 
 /// Whether the account holder is active: sandbox test values fail synchronously (docs/scenarios.md);
 /// every other holder is active. In production environments every MSISDN is a wallet.

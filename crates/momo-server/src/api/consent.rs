@@ -16,7 +16,7 @@ use momo_types::token::ConsentToken;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::scenarios::{self, Effect, ScenarioOp};
-use crate::domain::tokens::{ConsentClaims, TokenRequest};
+use crate::domain::tokens::ConsentClaims;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
     target_environment_of, ConsentCaller, CurrentProduct, MaybeBasic, MomoForm, TargetEnvironmentHeader,
@@ -215,7 +215,7 @@ pub async fn oauth2_token(
         scope: consent.scope.clone(),
         auth_req_id: consent.auth_req_id.clone(),
     };
-    let request = TokenRequest::for_user(&user, product, Some(claims));
+    let request = user.token_request(product, Some(claims));
     let access_token = state.tokens.issue(request, state.clock.now(), ttl)?;
     let refresh_left = consent.refresh_expires_at.map_or(0, |at| (at - now).max(0) / 1000);
     Ok(Json(ConsentToken {

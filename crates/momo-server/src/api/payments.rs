@@ -16,7 +16,7 @@ use momo_types::payments::{
 use momo_types::{Environment, ErrorCode, Product};
 
 use crate::changes::Change;
-use crate::domain::transactions::{self, ApiVersion, Kind, Outcome, Plan, StatusFields};
+use crate::domain::transactions::{self, ApiVersion, Kind, Outcome, Plan};
 use crate::domain::validation::{
     check_callback_url, check_currency, check_external_id, check_message, check_message_characters, check_party,
     parse_amount,
@@ -25,6 +25,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{
     parse_reference_id, CallbackUrlHeader, Caller, MomoJson, OptionalJson, PathParam, ReferenceIdHeader,
 };
+use crate::service::payments;
 use crate::settle;
 use crate::state::AppState;
 use crate::store::{TransactionRecord, TxKey};
@@ -312,22 +313,6 @@ async fn load_key(state: &AppState, caller: &Caller, key: TxKey) -> ApiResult<Tr
     }
 }
 
-/// The status body of a transaction.
-pub async fn status_json(state: &AppState, tx: &TransactionRecord) -> ApiResult<String> {
-    let refund_payee = settle::refund_payee(state, tx).await?;
-    let fields = StatusFields {
-        kind: tx.key.kind,
-        request: &tx.request,
-        status: tx.status,
-        reason: tx.reason.as_deref(),
-        financial_transaction_id: tx.financial_transaction_id.as_deref(),
-        refund_payee,
-        reference_id: &tx.key.reference_id,
-        created_at: tx.created_at,
-    };
-    Ok(transactions::status_body(&fields, state.settings.reason_format)?)
-}
-
 fn json_response(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
@@ -343,7 +328,7 @@ async fn status_of(state: &AppState, caller: &Caller, kind: Kind, reference: &st
         return Err(ApiError::ResourceNotFound);
     }
     let tx = load_key(state, caller, key.clone()).await?;
-    let body = status_json(state, &tx).await?;
+    let body = payments::status_body(state, &tx).await?;
     if tx.status.is_final() {
         state.cache.remember_final(key, &tx.api_user, &body);
     }
@@ -556,7 +541,7 @@ pub async fn cancel_invoice(
         amount_minor: 0,
         party: None,
         external_id: body.and_then(|b| b.external_id),
-        request: status_json(&state, &cancelled).await?,
+        request: payments::status_body(&state, &cancelled).await?,
         api_version: ApiVersion::V2,
         status: TransactionStatus::Pending,
         reason: None,
@@ -617,7 +602,7 @@ pub async fn cancel_preapproval(
 pub async fn approved_preapprovals(
     State(state): State<AppState>,
     caller: Caller,
-    super::accountholder::AccountHolder(payer): super::accountholder::AccountHolder,
+    crate::extract::AccountHolder(payer): crate::extract::AccountHolder,
 ) -> ApiResult<axum::Json<Vec<PreApprovalDetails>>> {
     let now = state.clock.now_ms();
     let mut out = Vec::new();

@@ -7,7 +7,6 @@ use momo_types::Environment;
 use secrecy::ExposeSecret;
 
 use crate::config::Platform;
-use crate::domain::tokens::TokenRequest;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{BasicCredentials, CurrentProduct, MaybeBasic, TargetEnvironmentHeader};
 use crate::state::AppState;
@@ -49,7 +48,7 @@ pub async fn create_access_token(
         return Err(ApiError::TokenTargetEnvironment);
     }
     let ttl = state.settings.token_ttl.as_secs();
-    let request = TokenRequest::for_user(&user, product, None);
+    let request = user.token_request(product, None);
     let access_token = state.tokens.issue(request, state.clock.now(), ttl)?;
     tracing::info!(product = %product, api_user = %user.id, "access token issued");
     Ok(Json(AccessToken { access_token, token_type: "access_token".into(), expires_in: ttl }))

@@ -33,14 +33,14 @@ use crate::domain::validation::on_registered_target;
 use crate::state::AppState;
 use crate::store::{AttemptRecord, DeliveryNext, DeliveryRecord};
 
+use crate::config::CALLBACKS_IN_FLIGHT as IN_FLIGHT;
+
 /// How long a worker holds a delivery before another may take it: long enough for an attempt
 /// (the receiver's timeout) and its bookkeeping, short enough that a crashed worker's deliveries
 /// are soon taken over.
 fn lease(timeout: Duration) -> i64 {
     i64::try_from((timeout * 3).max(Duration::from_secs(5)).as_millis()).unwrap_or(i64::MAX / 4)
 }
-/// Deliveries in flight at once in one instance.
-pub(crate) const IN_FLIGHT: usize = 256;
 /// Attempts recorded in one commit at most.
 const RECORD_BATCH: usize = 1024;
 

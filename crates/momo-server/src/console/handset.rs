@@ -103,7 +103,7 @@ impl Selection {
             .ok_or("The party type must be MSISDN, EMAIL or PARTY_CODE.")?;
         let party = Party { party_id_type, party_id: id.to_owned() };
         crate::domain::validation::check_party("payer", &party).map_err(|e| match e {
-            ApiError::BadRequest(message) => message.replacen("payer.partyId", "The party id", 1),
+            crate::domain::DomainError::Invalid(message) => message.replacen("payer.partyId", "The party id", 1),
             other => other.to_string(),
         })?;
         let account = accounts::wallet(env.name, &party);

@@ -7,7 +7,7 @@
 
 use momo_types::payments::PartyIdType;
 
-use crate::config::ScenarioProfile;
+use crate::domain::policy::ScenarioProfile;
 
 /// Which operation a trigger applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

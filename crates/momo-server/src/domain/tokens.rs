@@ -76,19 +76,6 @@ pub struct TokenRequest {
     pub consent: Option<ConsentClaims>,
 }
 
-impl TokenRequest {
-    /// A token for this API user under its current key.
-    pub fn for_user(user: &crate::store::ApiUserRecord, product: Product, consent: Option<ConsentClaims>) -> Self {
-        TokenRequest {
-            api_user: user.id.clone(),
-            environment: user.environment.clone(),
-            product,
-            key_version: user.key_version,
-            consent,
-        }
-    }
-}
-
 const MTN_EXPIRES: &[time::format_description::FormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]");
 

@@ -7,7 +7,7 @@ use momo_types::payments::{
 };
 use momo_types::{ErrorCode, ErrorReason, Product};
 
-use crate::config::{ReasonFormat, ScenarioProfile};
+use crate::domain::policy::{ReasonFormat, ScenarioProfile};
 use crate::domain::scenarios::{self, Effect, ScenarioOp};
 
 /// A kind of transaction, as its status path names it. v1 and v2 of an operation share one kind

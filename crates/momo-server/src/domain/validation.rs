@@ -4,9 +4,9 @@
 use momo_types::payments::{Party, PartyIdType};
 use momo_types::Environment;
 
+use super::DomainError;
 use crate::domain::money::MAX_AMOUNT_MINOR;
 use crate::domain::targets::TargetPolicy;
-use crate::error::ApiError;
 
 /// The longest `payerMessage` / `payeeNote` MTN accepts (its common-error page).
 pub const MAX_MESSAGE_CHARS: usize = 160;
@@ -15,9 +15,9 @@ pub const MAX_EXTERNAL_ID_CHARS: usize = 256;
 
 /// An amount: a positive decimal string (`"50000"`, `"12.5"`) with at most the currency's
 /// number of decimals. Returns it in minor units.
-pub fn parse_amount(amount: &str, decimals: u8) -> Result<i64, ApiError> {
+pub fn parse_amount(amount: &str, decimals: u8) -> Result<i64, DomainError> {
     let invalid = || {
-        ApiError::BadRequest(format!(
+        DomainError::Invalid(format!(
             "amount must be a positive decimal number as a string, with at most {decimals} decimal places."
         ))
     };
@@ -34,7 +34,7 @@ pub fn parse_amount(amount: &str, decimals: u8) -> Result<i64, ApiError> {
     }
     let scale = 10i64.pow(u32::from(decimals));
     let too_large = || {
-        ApiError::BadRequest(format!(
+        DomainError::Invalid(format!(
             "amount is too large: at most {}.",
             crate::domain::money::format_minor(MAX_AMOUNT_MINOR, decimals)
         ))
@@ -61,19 +61,19 @@ pub fn parse_amount(amount: &str, decimals: u8) -> Result<i64, ApiError> {
 }
 
 /// The currency must be the environment's (sandbox: EUR).
-pub fn check_currency(currency: &str, env: &Environment) -> Result<(), ApiError> {
+pub fn check_currency(currency: &str, env: &Environment) -> Result<(), DomainError> {
     if currency == env.currency {
         Ok(())
     } else {
-        Err(ApiError::InvalidCurrency)
+        Err(DomainError::InvalidCurrency)
     }
 }
 
 /// `payerMessage`, `payeeNote`: at most 160 characters.
-pub fn check_message(field: &str, value: Option<&str>) -> Result<(), ApiError> {
+pub fn check_message(field: &str, value: Option<&str>) -> Result<(), DomainError> {
     match value {
         Some(v) if v.chars().count() > MAX_MESSAGE_CHARS => {
-            Err(ApiError::BadRequest(format!("{field} must be at most {MAX_MESSAGE_CHARS} characters.")))
+            Err(DomainError::Invalid(format!("{field} must be at most {MAX_MESSAGE_CHARS} characters.")))
         }
         _ => Ok(()),
     }
@@ -84,20 +84,20 @@ pub fn check_message(field: &str, value: Option<&str>) -> Result<(), ApiError> {
 pub const REFUSED_MESSAGE_CHARS: [char; 2] = ['\'', '&'];
 
 /// `payerMessage`, `payeeNote`: none of [`REFUSED_MESSAGE_CHARS`].
-pub fn check_message_characters(field: &str, value: Option<&str>) -> Result<(), ApiError> {
+pub fn check_message_characters(field: &str, value: Option<&str>) -> Result<(), DomainError> {
     match value {
         Some(v) if v.contains(REFUSED_MESSAGE_CHARS) => {
-            Err(ApiError::BadRequest(format!("{field} must not contain the characters ' or &.")))
+            Err(DomainError::Invalid(format!("{field} must not contain the characters ' or &.")))
         }
         _ => Ok(()),
     }
 }
 
 /// `externalId`: bounded, and no control characters.
-pub fn check_external_id(value: Option<&str>) -> Result<(), ApiError> {
+pub fn check_external_id(value: Option<&str>) -> Result<(), DomainError> {
     match value {
         Some(v) if v.chars().count() > MAX_EXTERNAL_ID_CHARS || v.chars().any(char::is_control) => {
-            Err(ApiError::BadRequest(format!(
+            Err(DomainError::Invalid(format!(
                 "externalId must be at most {MAX_EXTERNAL_ID_CHARS} characters without control characters."
             )))
         }
@@ -106,7 +106,7 @@ pub fn check_external_id(value: Option<&str>) -> Result<(), ApiError> {
 }
 
 /// A party: MSISDN digits with country code (no `+`), an e-mail address, or a UUID party code.
-pub fn check_party(field: &str, party: &Party) -> Result<(), ApiError> {
+pub fn check_party(field: &str, party: &Party) -> Result<(), DomainError> {
     let id = party.party_id.as_str();
     let ok = match party.party_id_type {
         PartyIdType::Msisdn => (4..=15).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()),
@@ -121,7 +121,7 @@ pub fn check_party(field: &str, party: &Party) -> Result<(), ApiError> {
         PartyIdType::Email => "an e-mail address",
         PartyIdType::PartyCode => "a party code (a UUID)",
     };
-    Err(ApiError::BadRequest(format!("{field}.partyId must be {what}.")))
+    Err(DomainError::Invalid(format!("{field}.partyId must be {what}.")))
 }
 
 fn is_email(s: &str) -> bool {
@@ -176,15 +176,15 @@ pub fn check_callback_url(
     provider_callback_host: &str,
     env: &Environment,
     targets: &TargetPolicy,
-) -> Result<Option<url::Url>, ApiError> {
+) -> Result<Option<url::Url>, DomainError> {
     let Some(value) = value else { return Ok(None) };
     if value.trim().is_empty() {
-        return Err(ApiError::BadRequest("X-Callback-Url must not be empty; leave the header out instead.".into()));
+        return Err(DomainError::Invalid("X-Callback-Url must not be empty; leave the header out instead.".into()));
     }
     let url = url::Url::parse(value.trim())
-        .map_err(|_| ApiError::BadRequest("X-Callback-Url must be an absolute URL.".into()))?;
+        .map_err(|_| DomainError::Invalid("X-Callback-Url must be an absolute URL.".into()))?;
     if has_user_info(&url) {
-        return Err(ApiError::BadRequest("X-Callback-Url must not carry a user name or password.".into()));
+        return Err(DomainError::Invalid("X-Callback-Url must not carry a user name or password.".into()));
     }
     let scheme_ok = match url.scheme() {
         "https" => true,
@@ -193,13 +193,13 @@ pub fn check_callback_url(
     };
     if !scheme_ok {
         let allowed = if env.is_sandbox() { "http or https" } else { "https (production environments)" };
-        return Err(ApiError::BadRequest(format!("X-Callback-Url must use {allowed}.")));
+        return Err(DomainError::Invalid(format!("X-Callback-Url must use {allowed}.")));
     }
     if !on_registered_target(&url, provider_callback_host) {
-        return Err(ApiError::momo500(momo_types::ErrorCode::InvalidCallbackUrlHost));
+        return Err(DomainError::Refused(momo_types::ErrorCode::InvalidCallbackUrlHost));
     }
     if let Some(host) = url.host() {
-        targets.check_host(&host).map_err(|why| ApiError::BadRequest(format!("X-Callback-Url: {why}.")))?;
+        targets.check_host(&host).map_err(|why| DomainError::Invalid(format!("X-Callback-Url: {why}.")))?;
     }
     Ok(Some(url))
 }
@@ -303,11 +303,11 @@ mod tests {
         assert!(check(Some("https://webhook.site/x"), "https://webhook.site/base", sandbox).is_ok());
         assert!(matches!(
             check(Some("http://evil.example/x"), "webhook.site", sandbox),
-            Err(ApiError::Business(_, momo_types::ErrorCode::InvalidCallbackUrlHost))
+            Err(DomainError::Refused(momo_types::ErrorCode::InvalidCallbackUrlHost))
         ));
-        assert!(matches!(check(Some(""), "webhook.site", sandbox), Err(ApiError::BadRequest(_))));
-        assert!(matches!(check(Some("/relative"), "webhook.site", sandbox), Err(ApiError::BadRequest(_))));
-        assert!(matches!(check(Some("http://shop.example/x"), "shop.example", uganda), Err(ApiError::BadRequest(_))));
+        assert!(matches!(check(Some(""), "webhook.site", sandbox), Err(DomainError::Invalid(_))));
+        assert!(matches!(check(Some("/relative"), "webhook.site", sandbox), Err(DomainError::Invalid(_))));
+        assert!(matches!(check(Some("http://shop.example/x"), "shop.example", uganda), Err(DomainError::Invalid(_))));
         assert!(check(Some("https://shop.example/x"), "shop.example", uganda).is_ok());
     }
 
@@ -319,7 +319,7 @@ mod tests {
         assert!(check("http://127.0.0.1:19001/cb").is_ok());
         for other in ["http://127.0.0.1:19002/cb", "http://127.0.0.1/cb", "https://127.0.0.1/cb"] {
             assert!(
-                matches!(check(other), Err(ApiError::Business(_, momo_types::ErrorCode::InvalidCallbackUrlHost))),
+                matches!(check(other), Err(DomainError::Refused(momo_types::ErrorCode::InvalidCallbackUrlHost))),
                 "{other}"
             );
         }
@@ -335,7 +335,7 @@ mod tests {
         let open = TargetPolicy { allow_loopback: true, ..TargetPolicy::default() };
         for url in ["http://user:pass@webhook.site/cb", "http://user@webhook.site/cb", "http://:pass@webhook.site/cb"] {
             assert!(
-                matches!(check_callback_url(Some(url), "webhook.site", eur(), &open), Err(ApiError::BadRequest(_))),
+                matches!(check_callback_url(Some(url), "webhook.site", eur(), &open), Err(DomainError::Invalid(_))),
                 "{url}"
             );
         }
@@ -351,7 +351,7 @@ mod tests {
             ("http://metadata.google.internal/cb", "metadata.google.internal"),
         ] {
             assert!(
-                matches!(check_callback_url(Some(url), host, eur(), &policy), Err(ApiError::BadRequest(_))),
+                matches!(check_callback_url(Some(url), host, eur(), &policy), Err(DomainError::Invalid(_))),
                 "{url}"
             );
         }

@@ -5,7 +5,7 @@
 use momo_types::payments::TransactionStatus;
 use momo_types::ErrorCode;
 
-use crate::domain::transactions::Outcome;
+use crate::domain::transactions::{self, Outcome, StatusFields};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::{PostingRecord, TransactionRecord, TxCursor, TxFilter, TxKey};
@@ -122,5 +122,16 @@ pub async fn force_at(state: &AppState, key: &TxKey, outcome: Outcome) -> ApiRes
 
 /// The body `GET …/{kind}/{referenceId}` answers for `tx` now, as JSON text.
 pub async fn status_body(state: &AppState, tx: &TransactionRecord) -> ApiResult<String> {
-    crate::api::payments::status_json(state, tx).await
+    let refund_payee = crate::settle::refund_payee(state, tx).await?;
+    let fields = StatusFields {
+        kind: tx.key.kind,
+        request: &tx.request,
+        status: tx.status,
+        reason: tx.reason.as_deref(),
+        financial_transaction_id: tx.financial_transaction_id.as_deref(),
+        refund_payee,
+        reference_id: &tx.key.reference_id,
+        created_at: tx.created_at,
+    };
+    Ok(transactions::status_body(&fields, state.settings.reason_format)?)
 }

@@ -120,6 +120,23 @@ pub struct ApiUserRecord {
     pub revoked_at: Option<i64>,
 }
 
+impl ApiUserRecord {
+    /// A token request for this API user under its current key.
+    pub fn token_request(
+        &self,
+        product: Product,
+        consent: Option<crate::domain::tokens::ConsentClaims>,
+    ) -> crate::domain::tokens::TokenRequest {
+        crate::domain::tokens::TokenRequest {
+            api_user: self.id.clone(),
+            environment: self.environment.clone(),
+            product,
+            key_version: self.key_version,
+            consent,
+        }
+    }
+}
+
 impl fmt::Debug for ApiUserRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiUserRecord")

@@ -11,6 +11,8 @@
 //! instance to tell, it returns at once; otherwise it pushes onto a short list under a lock,
 //! and past [`MAX_BATCH`] changes a batch just says "everything changed".
 
+pub mod postgres;
+
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
