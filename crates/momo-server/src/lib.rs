@@ -1,20 +1,33 @@
 //! openmomo's MoMo Open API server: wire-compatible with MTN's, stateful and durable.
 //!
-//! Layout (see `STYLE.md` at the workspace root for the why):
-//! - [`startup`]: [`Application::build`] binds and prepares; [`startup::app`] is the router.
-//! - [`config`]: [`Settings`], filled by the CLI from flags and `MOMO_*` variables.
-//! - [`gateway`]: the API-gateway layer (subscription keys, APIM's 401/404 bodies).
-//! - [`api`]: the MoMo operations, built from one table ([`api::surface::OPERATIONS`]).
-//! - [`admin`]: the operator API under `/_momo/admin`.
-//! - [`console`]: the browser console under `/_momo/console`.
-//! - [`service`]: operations the operator API and the console share (one implementation each).
-//! - [`extract`]: typed extractors whose rejections are MoMo-shaped [`error::ApiError`]s.
-//! - [`domain`]: pure logic (credentials, tokens, clock, money, callback targets).
-//! - [`data_dir`]: the data directory and database files, private to the server's user.
-//! - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL engines.
-//! - [`cache`]: the invalidated credential cache that keeps the database off the hot path.
-//! - [`changes`]: the change feed the console's live pages follow, across instances.
-//! - [`net`]: the accept loop: connection timeouts and cap, MoMo bodies on hyper's rejections.
+//! Layers, each depending only on those below it (docs/architecture.md):
+//!
+//! 1. Surfaces, HTTP in and out:
+//!    - [`api`]: the MoMo operations, built from one table ([`api::surface::OPERATIONS`]).
+//!    - [`admin`]: the operator API under `/_momo/admin`.
+//!    - [`console`]: the browser console under `/_momo/console`.
+//!    - [`gateway`]: the API-gateway layer (subscription keys, APIM's 401/404 bodies).
+//!    - [`extract`]: typed extractors whose rejections are MoMo-shaped [`error::ApiError`]s.
+//!    - [`error`]: [`error::ApiError`], how every failure is answered.
+//! 2. Services, the operations the surfaces share, and the workers:
+//!    - [`service`]: credentials, payments, callbacks, faults, overview counts.
+//!    - [`settle`]: making due transactions final, with their ledger entry and callback.
+//!    - [`callbacks`]: the delivery worker and its signed requests.
+//!    - [`changes`]: the change feed the console's live pages follow, across instances.
+//!    - [`state`]: [`state::AppState`], what every handler and service can reach.
+//! 3. State the services keep, and storage:
+//!    - [`cache`]: the invalidated credential and final-status cache.
+//!    - [`faults`]: the fault-injection rules in force.
+//!    - [`counts`]: the console overview's last counts.
+//!    - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL engines.
+//! 4. [`config`]: [`Settings`], filled by the CLI from flags and `MOMO_*` variables.
+//! 5. [`domain`]: pure logic (credentials, tokens, clock, money, scenarios, validation,
+//!    callback targets); it depends on nothing else in the crate.
+//!
+//! Around them, the process: [`startup`] ([`Application::build`] binds and prepares;
+//! [`startup::app`] is the router), [`bootstrap`] (first-start set-up), [`data_dir`] (the data
+//! directory and database files, private to the server's user), [`net`] (the accept loop:
+//! connection timeouts and cap, MoMo bodies on hyper's rejections).
 
 pub mod admin;
 pub mod api;
@@ -24,6 +37,7 @@ pub mod callbacks;
 pub mod changes;
 pub mod config;
 pub mod console;
+pub mod counts;
 pub mod data_dir;
 pub mod domain;
 pub mod error;

@@ -41,7 +41,7 @@ pub struct Inner {
     /// What changed, for the console's live pages ([`crate::changes`]).
     pub changes: Arc<crate::changes::ChangeFeed>,
     /// The console overview's counts ([`crate::service::overview`]).
-    pub counts: crate::service::overview::Counts,
+    pub counts: crate::counts::Counts,
 }
 
 /// The keys an instance works with, loaded or created at start.

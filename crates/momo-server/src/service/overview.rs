@@ -8,46 +8,20 @@
 //! view shows the last counts taken, with their time, and never waits for a count. When they
 //! are taken, the open overview pages are told ([`Change::Counts`]) and load again.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::changes::{Batch, Change};
+pub use crate::counts::{Counted, Counts};
 use crate::error::ApiResult;
 use crate::state::AppState;
-use crate::store::TransactionCount;
 
 /// The counts are not taken again sooner than this after the last time.
 pub const RECOUNT_GAP: Duration = Duration::from_secs(1);
-
-/// Counts as taken at one moment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Counted {
-    pub transactions: Vec<TransactionCount>,
-    pub callbacks_pending: i64,
-    pub callbacks_failed: i64,
-    /// When they were taken (the server's clock, Unix ms).
-    pub at: i64,
-}
-
-/// The last counts taken, and whether they are still current.
-#[derive(Debug, Default)]
-pub struct Counts {
-    last: Mutex<Option<Arc<Counted>>>,
-    /// The last counts are current: the counter follows the changes (a page watches) and none
-    /// came since they were taken. Otherwise a page view asks for new ones.
-    current: AtomicBool,
-    /// Overview pages following the counts now (their event streams).
-    watchers: AtomicUsize,
-    /// A page view asked for new counts.
-    asked: AtomicBool,
-    /// Woken when counts are asked for, and when a page starts or stops watching.
-    wanted: Notify,
-}
 
 /// Held by an overview page's event stream while it is open.
 #[derive(Debug)]
