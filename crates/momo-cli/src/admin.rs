@@ -3,13 +3,14 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use momo_client::AdminClient;
 use momo_types::admin::{
-    CreateSubscriptionKey, CreateUser, CredentialStyle, SubscriptionKey, SubscriptionKeyCreated, User, UserCredentials,
+    Account, CreateSubscriptionKey, CreateUser, CredentialStyle, FaultSpec, ForceOutcome, ListQuery, SetBalance,
+    SubscriptionKey, SubscriptionKeyCreated, User, UserCredentials,
 };
-use momo_types::{ErrorReason, Product};
-use reqwest::Method;
+use momo_types::payments::{Party, TransactionStatus};
+use momo_types::Product;
 use secrecy::{ExposeSecret, SecretString};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -200,35 +201,91 @@ enum KeysCommand {
     Revoke { id: String },
 }
 
-/// A failed admin call: what to print and the exit code.
-struct Failure {
-    message: String,
-    hint: &'static str,
-    code: u8,
+/// A failed admin call.
+enum Failure {
+    /// Found before asking the server: what to print and the exit code.
+    Local { message: String, hint: &'static str, code: u8 },
+    /// The server's answer, or no answer.
+    Server(momo_client::Error),
+}
+
+impl From<momo_client::Error> for Failure {
+    fn from(error: momo_client::Error) -> Self {
+        Failure::Server(error)
+    }
+}
+
+impl Failure {
+    /// The message, the hint and the exit code (1: the server refused; 2: usage; 3: no usable
+    /// answer). `base` is the operator API's URL, to say which server could not be reached.
+    fn explain(self, base: &str) -> (String, &'static str, u8) {
+        use momo_client::Error;
+        let error = match self {
+            Failure::Local { message, hint, code } => return (message, hint, code),
+            Failure::Server(error) => error,
+        };
+        let refused = |message: String, status: u16| {
+            let hint = match status {
+                401 => "check the operator token (--admin-token or MOMO_ADMIN_TOKEN)",
+                404 => "check the id: `momo admin users list` or `momo admin subscription-keys list` shows them",
+                _ => "fix the request as the message says",
+            };
+            (message, hint, 1)
+        };
+        match error {
+            Error::Transport(e) => (
+                format!("cannot reach the server at {base}: {e}"),
+                "is `momo serve` running? Point --server (MOMO_ADMIN_URL) at it",
+                3,
+            ),
+            Error::Decode { status, error, .. } => (
+                format!(
+                    "the server answered {} with a body this CLI does not understand: {error}",
+                    reqwest::StatusCode::from_u16(status).map_or_else(|_| status.to_string(), |s| s.to_string())
+                ),
+                "is --server pointing at an openmomo server of the same version?",
+                3,
+            ),
+            Error::Momo { status, code, message } => refused(format!("{message} ({code}, HTTP {status})"), status),
+            Error::Http { status, body } => refused(format!("HTTP {status} {body}"), status),
+            Error::Config(message) => (message, "this is a bug", 3),
+            other => match other.status() {
+                Some(status) => refused(format!("HTTP {status} {other}"), status),
+                None => (other.to_string(), "this is a bug", 3),
+            },
+        }
+    }
 }
 
 pub async fn run(args: AdminArgs, json: bool) -> ExitCode {
     match execute(&args, json).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {}", failure.message);
-            eprintln!("hint: {}", failure.hint);
-            ExitCode::from(failure.code)
+            let base = format!("{}{}", args.server.trim_end_matches('/'), momo_types::admin::PREFIX);
+            let (message, hint, code) = failure.explain(&base);
+            eprintln!("error: {message}");
+            eprintln!("hint: {hint}");
+            ExitCode::from(code)
         }
     }
 }
 
 async fn execute(args: &AdminArgs, json: bool) -> Result<(), Failure> {
-    let client = Admin::new(args, json)?;
+    let token = args.admin_token.clone().ok_or(Failure::Local {
+        message: "no operator token".into(),
+        hint: "pass --admin-token or set MOMO_ADMIN_TOKEN to the token `momo serve` printed on first start",
+        code: 2,
+    })?;
+    let client = AdminClient::new(&args.server, token)?;
+    let out = Output { json };
     match &args.command {
         AdminCommand::Users(UsersCommand::List) => {
-            let users: Vec<User> = client.call(reqwest::Method::GET, "/users", None::<&()>).await?;
-            client.print(&users, || users_table(&users))
+            let users = client.users().await?;
+            out.print(&users, || users_table(&users))
         }
         AdminCommand::Users(UsersCommand::Show { api_user }) => {
-            let user: User =
-                client.call(reqwest::Method::GET, &format!("/users/{}", enc(api_user)), None::<&()>).await?;
-            client.print(&user, || users_table(std::slice::from_ref(&user)))
+            let user = client.user(api_user).await?;
+            out.print(&user, || users_table(std::slice::from_ref(&user)))
         }
         AdminCommand::Users(UsersCommand::Create { environment, callback_host, payment_server_url, momo_africa }) => {
             let body = CreateUser {
@@ -237,32 +294,27 @@ async fn execute(args: &AdminArgs, json: bool) -> Result<(), Failure> {
                 payment_server_url: payment_server_url.clone(),
                 credential_style: if *momo_africa { CredentialStyle::MomoAfrica } else { CredentialStyle::ApiKey },
             };
-            let created: UserCredentials = client.call(reqwest::Method::POST, "/users", Some(&body)).await?;
-            client.print(&created, || credentials_text("Created API user", &created))
+            let created = client.create_user(&body).await?;
+            out.print(&created, || credentials_text("Created API user", &created))
         }
         AdminCommand::Users(UsersCommand::RegenerateKey { api_user }) => {
-            let created: UserCredentials =
-                client.call(reqwest::Method::POST, &format!("/users/{}/key", enc(api_user)), None::<&()>).await?;
-            client.print(&created, || credentials_text("New key for API user", &created))
+            let created = client.regenerate_user_key(api_user).await?;
+            out.print(&created, || credentials_text("New key for API user", &created))
         }
         AdminCommand::Users(UsersCommand::Revoke { api_user }) => {
-            let user: User =
-                client.call(reqwest::Method::DELETE, &format!("/users/{}", enc(api_user)), None::<&()>).await?;
-            client.print(&user, || format!("Revoked API user {}; its tokens no longer work.\n", user.api_user))
+            let user = client.revoke_user(api_user).await?;
+            out.print(&user, || format!("Revoked API user {}; its tokens no longer work.\n", user.api_user))
         }
         AdminCommand::Users(UsersCommand::CallbackSecret { api_user }) => {
-            let secret: Value =
-                client.call(Method::GET, &format!("/users/{}/callback-secret", enc(api_user)), None::<&()>).await?;
-            client.print(&secret, || format!("{}\n", secret["callbackSigningSecret"].as_str().unwrap_or_default()))
+            let secret = client.callback_secret(api_user).await?;
+            out.print(&secret, || format!("{}\n", secret.callback_signing_secret))
         }
-        AdminCommand::Transactions(command) => transactions(&client, command).await,
+        AdminCommand::Transactions(command) => transactions(&client, out, command).await,
         AdminCommand::Deliveries(DeliveriesCommand::List { reference, limit }) => {
-            let mut path = format!("/deliveries?limit={limit}");
-            if let Some(reference) = reference {
-                path.push_str(&format!("&referenceId={}", enc(reference)));
-            }
-            let list: Vec<Value> = client.call(Method::GET, &path, None::<&()>).await?;
-            client.print(&list, || {
+            let query =
+                ListQuery { reference_id: reference.clone(), limit: Some((*limit).into()), ..ListQuery::default() };
+            let list = sorted(&client.deliveries(&query).await?);
+            out.print(&list, || {
                 rows(
                     &list,
                     &["id", "referenceId", "kind", "method", "state", "attempts", "url"],
@@ -271,67 +323,59 @@ async fn execute(args: &AdminArgs, json: bool) -> Result<(), Failure> {
             })
         }
         AdminCommand::Deliveries(DeliveriesCommand::Show { id }) => {
-            let detail: Value = client.call(Method::GET, &format!("/deliveries/{}", enc(id)), None::<&()>).await?;
-            client.print(&detail, || pretty(&detail))
+            let detail = sorted(&client.delivery(id).await?);
+            out.print(&detail, || pretty(&detail))
         }
         AdminCommand::Accounts(AccountsCommand::List) => {
-            let list: Vec<Value> = client.call(Method::GET, "/accounts", None::<&()>).await?;
-            client.print(&list, || rows(&list, &["account", "currency", "balance", "floor"], "No ledger accounts yet."))
+            let list = sorted(&client.accounts().await?);
+            out.print(&list, || rows(&list, &["account", "currency", "balance", "floor"], "No ledger accounts yet."))
         }
         AdminCommand::Accounts(AccountsCommand::SetWallet { environment, msisdn, amount }) => {
-            let path = format!("/wallets/{}/MSISDN/{}/balance", enc(environment), enc(msisdn));
-            let account: Value = client.call(Method::PUT, &path, Some(&json!({ "amount": amount }))).await?;
-            client.print(&account, || balance_text(&account))
+            let balance = SetBalance { amount: amount.clone() };
+            let account = client.set_wallet_balance(environment, &Party::msisdn(msisdn), &balance).await?;
+            out.print(&sorted(&account), || balance_text(&account))
         }
         AdminCommand::Accounts(AccountsCommand::SetUser { api_user, product, amount }) => {
-            let path = format!("/users/{}/accounts/{product}/balance", enc(api_user));
-            let account: Value = client.call(Method::PUT, &path, Some(&json!({ "amount": amount }))).await?;
-            client.print(&account, || balance_text(&account))
+            let balance = SetBalance { amount: amount.clone() };
+            let account = client.set_user_balance(api_user, *product, &balance).await?;
+            out.print(&sorted(&account), || balance_text(&account))
         }
-        AdminCommand::Faults(command) => faults(&client, command).await,
+        AdminCommand::Faults(command) => faults(&client, out, command).await,
         AdminCommand::Reset => {
-            client.call_empty(Method::POST, "/reset").await?;
-            client.print(&json!({"reset": true}), || {
+            client.reset().await?;
+            out.print(&json!({"reset": true}), || {
                 "All transactions, ledger entries, deliveries and fault rules are gone.\n".into()
             })
         }
         AdminCommand::SubscriptionKeys(KeysCommand::List) => {
-            let keys: Vec<SubscriptionKey> =
-                client.call(reqwest::Method::GET, "/subscription-keys", None::<&()>).await?;
-            client.print(&keys, || keys_table(&keys))
+            let keys = client.subscription_keys().await?;
+            out.print(&keys, || keys_table(&keys))
         }
         AdminCommand::SubscriptionKeys(KeysCommand::Add { products, key }) => {
             let body = CreateSubscriptionKey {
                 products: products.clone(),
                 key: key.as_ref().map(|k| k.expose_secret().to_owned()),
             };
-            let created: SubscriptionKeyCreated =
-                client.call(reqwest::Method::POST, "/subscription-keys", Some(&body)).await?;
-            client.print(&created, || key_created_text("Added subscription key", &created))
+            let created = client.create_subscription_key(&body).await?;
+            out.print(&created, || key_created_text("Added subscription key", &created))
         }
         AdminCommand::SubscriptionKeys(KeysCommand::Regenerate { id }) => {
-            let created: SubscriptionKeyCreated = client
-                .call(reqwest::Method::POST, &format!("/subscription-keys/{}/regenerate", enc(id)), None::<&()>)
-                .await?;
-            client.print(&created, || key_created_text("New value for subscription key", &created))
+            let created = client.regenerate_subscription_key(id).await?;
+            out.print(&created, || key_created_text("New value for subscription key", &created))
         }
         AdminCommand::SubscriptionKeys(KeysCommand::Revoke { id }) => {
-            let key: SubscriptionKey =
-                client.call(reqwest::Method::DELETE, &format!("/subscription-keys/{}", enc(id)), None::<&()>).await?;
-            client.print(&key, || format!("Revoked subscription key {}.\n", key.id))
+            let key = client.revoke_subscription_key(id).await?;
+            out.print(&key, || format!("Revoked subscription key {}.\n", key.id))
         }
     }
 }
 
-async fn transactions(client: &Admin, command: &TransactionsCommand) -> Result<(), Failure> {
-    let (method, path, body) = match command {
+async fn transactions(client: &AdminClient, out: Output, command: &TransactionsCommand) -> Result<(), Failure> {
+    let tx = match command {
         TransactionsCommand::List { api_user, limit } => {
-            let mut path = format!("/transactions?limit={limit}");
-            if let Some(user) = api_user {
-                path.push_str(&format!("&apiUser={}", enc(user)));
-            }
-            let list: Vec<Value> = client.call(Method::GET, &path, None::<&()>).await?;
-            return client.print(&list, || {
+            let query = ListQuery { api_user: api_user.clone(), limit: Some((*limit).into()), ..ListQuery::default() };
+            let list = sorted(&client.transactions(&query).await?);
+            return out.print(&list, || {
                 rows(
                     &list,
                     &["referenceId", "product", "kind", "amount", "currency", "status", "reason", "awaitingApproval"],
@@ -340,38 +384,32 @@ async fn transactions(client: &Admin, command: &TransactionsCommand) -> Result<(
             });
         }
         TransactionsCommand::Show { reference } => {
-            let detail: Value =
-                client.call(Method::GET, &format!("/transactions/{}", enc(reference)), None::<&()>).await?;
-            return client.print(&detail, || pretty(&detail));
+            let detail = sorted(&client.transaction(reference).await?);
+            return out.print(&detail, || pretty(&detail));
         }
-        TransactionsCommand::Approve { reference } => {
-            (Method::POST, format!("/transactions/{}/approve", enc(reference)), None)
+        TransactionsCommand::Approve { reference } => client.approve(reference).await?,
+        TransactionsCommand::Reject { reference } => client.reject(reference).await?,
+        TransactionsCommand::Force { reference, status, reason } => {
+            // A word that is no status at all; the server judges the others.
+            let status = TransactionStatus::parse(&status.to_ascii_uppercase()).ok_or_else(|| Failure::Local {
+                message: "status must be SUCCESSFUL or FAILED.".into(),
+                hint: "fix the request as the message says",
+                code: 1,
+            })?;
+            client.force(reference, &ForceOutcome { status, reason: reason.clone() }).await?
         }
-        TransactionsCommand::Reject { reference } => {
-            (Method::POST, format!("/transactions/{}/reject", enc(reference)), None)
-        }
-        TransactionsCommand::Force { reference, status, reason } => (
-            Method::POST,
-            format!("/transactions/{}/force", enc(reference)),
-            Some(json!({ "status": status.to_ascii_uppercase(), "reason": reason })),
-        ),
     };
-    let tx: Value = client.call(method, &path, body.as_ref()).await?;
-    client.print(&tx, || {
-        let reason = tx["reason"].as_str().map(|r| format!(" ({r})")).unwrap_or_default();
-        format!(
-            "{} is now {}{reason}.\n",
-            tx["referenceId"].as_str().unwrap_or_default(),
-            tx["status"].as_str().unwrap_or_default()
-        )
+    out.print(&sorted(&tx), || {
+        let reason = tx.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+        format!("{} is now {}{reason}.\n", tx.reference_id, tx.status)
     })
 }
 
-async fn faults(client: &Admin, command: &FaultsCommand) -> Result<(), Failure> {
+async fn faults(client: &AdminClient, out: Output, command: &FaultsCommand) -> Result<(), Failure> {
     match command {
         FaultsCommand::List => {
-            let list: Vec<Value> = client.call(Method::GET, "/faults", None::<&()>).await?;
-            client.print(&list, || {
+            let list = sorted(&client.faults().await?);
+            out.print(&list, || {
                 rows(
                     &list,
                     &["id", "method", "path", "apiUser", "status", "latencyMs", "probability", "remaining"],
@@ -380,33 +418,39 @@ async fn faults(client: &Admin, command: &FaultsCommand) -> Result<(), Failure> 
             })
         }
         FaultsCommand::Add { path, method, api_user, status, body, latency_ms, probability, count } => {
-            let spec = json!({
-                "path": path, "method": method, "apiUser": api_user, "status": status, "body": body,
-                "latencyMs": latency_ms, "probability": probability, "count": count,
-            });
-            let spec: serde_json::Map<String, Value> = spec
-                .as_object()
-                .into_iter()
-                .flatten()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let rule: Value = client.call(Method::POST, "/faults", Some(&spec)).await?;
-            client.print(&rule, || format!("Added fault rule {}.\n", rule["id"].as_str().unwrap_or_default()))
+            let spec = FaultSpec {
+                method: method.clone(),
+                path: path.clone(),
+                api_user: api_user.clone(),
+                status: *status,
+                body: body.clone(),
+                latency_ms: *latency_ms,
+                probability: *probability,
+                count: *count,
+            };
+            let rule = client.add_fault(&spec).await?;
+            out.print(&sorted(&rule), || format!("Added fault rule {}.\n", rule.id))
         }
         FaultsCommand::Remove { id } => {
-            client.call_empty(Method::DELETE, &format!("/faults/{}", enc(id))).await?;
-            client.print(&json!({"removed": id}), || format!("Removed fault rule {id}.\n"))
+            client.remove_fault(id).await?;
+            out.print(&json!({"removed": id}), || format!("Removed fault rule {id}.\n"))
         }
         FaultsCommand::Clear => {
-            client.call_empty(Method::DELETE, "/faults").await?;
-            client.print(&json!({"cleared": true}), || "Removed every fault rule.\n".into())
+            client.clear_faults().await?;
+            out.print(&json!({"cleared": true}), || "Removed every fault rule.\n".into())
         }
     }
 }
 
+/// A body as a JSON value, its keys in alphabetical order: how `--json` has always printed the
+/// operator API's payment, delivery, account and fault bodies, and what [`rows`] reads.
+fn sorted<T: Serialize>(body: &T) -> Value {
+    serde_json::to_value(body).unwrap_or_default()
+}
+
 /// A table of the given fields of JSON objects.
-fn rows(items: &[Value], fields: &[&str], empty: &str) -> String {
+fn rows(items: &Value, fields: &[&str], empty: &str) -> String {
+    let items = items.as_array().map(Vec::as_slice).unwrap_or_default();
     if items.is_empty() {
         return format!("{empty}\n");
     }
@@ -435,95 +479,18 @@ fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
 }
 
-fn balance_text(account: &Value) -> String {
-    format!(
-        "{} now holds {} {}.\n",
-        account["account"].as_str().unwrap_or_default(),
-        account["balance"].as_str().unwrap_or_default(),
-        account["currency"].as_str().unwrap_or_default()
-    )
+fn balance_text(account: &Account) -> String {
+    format!("{} now holds {} {}.\n", account.account, account.balance, account.currency)
 }
 
-/// Percent-encode a path segment (new-platform user ids contain '/', '+' and '=').
-fn enc(segment: &str) -> String {
-    form_urlencoded::byte_serialize(segment.as_bytes()).collect()
-}
-
-struct Admin {
-    http: reqwest::Client,
-    base: String,
-    token: SecretString,
+/// How results are shown: `--json` or text.
+#[derive(Clone, Copy)]
+struct Output {
     json: bool,
 }
 
-impl Admin {
-    fn new(args: &AdminArgs, json: bool) -> Result<Self, Failure> {
-        let token = args.admin_token.clone().ok_or(Failure {
-            message: "no operator token".into(),
-            hint: "pass --admin-token or set MOMO_ADMIN_TOKEN to the token `momo serve` printed on first start",
-            code: 2,
-        })?;
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().map_err(|e| {
-            Failure { message: format!("cannot build an HTTP client: {e}"), hint: "this is a bug", code: 3 }
-        })?;
-        let base = format!("{}{}", args.server.trim_end_matches('/'), "/_momo/admin");
-        Ok(Self { http, base, token, json })
-    }
-
-    async fn call<T: DeserializeOwned>(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&impl Serialize>,
-    ) -> Result<T, Failure> {
-        self.call_raw(method, path, body, false).await
-    }
-
-    async fn call_raw<T: DeserializeOwned>(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&impl Serialize>,
-        empty_ok: bool,
-    ) -> Result<T, Failure> {
-        let mut request =
-            self.http.request(method, format!("{}{path}", self.base)).bearer_auth(self.token.expose_secret());
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.map_err(|e| Failure {
-            message: format!("cannot reach the server at {}: {e}", self.base),
-            hint: "is `momo serve` running? Point --server (MOMO_ADMIN_URL) at it",
-            code: 3,
-        })?;
-        let status = response.status();
-        let bytes = response.bytes().await.unwrap_or_default();
-        if status.is_success() {
-            let text: &[u8] = if empty_ok && bytes.is_empty() { b"null" } else { &bytes };
-            return serde_json::from_slice(text).map_err(|e| Failure {
-                message: format!("the server answered {status} with a body this CLI does not understand: {e}"),
-                hint: "is --server pointing at an openmomo server of the same version?",
-                code: 3,
-            });
-        }
-        let message = serde_json::from_slice::<ErrorReason>(&bytes)
-            .map(|e| format!("{} ({}, HTTP {})", e.message, e.code, status.as_u16()))
-            .unwrap_or_else(|_| format!("HTTP {} {}", status.as_u16(), String::from_utf8_lossy(&bytes)));
-        let hint = match status.as_u16() {
-            401 => "check the operator token (--admin-token or MOMO_ADMIN_TOKEN)",
-            404 => "check the id: `momo admin users list` or `momo admin subscription-keys list` shows them",
-            _ => "fix the request as the message says",
-        };
-        Err(Failure { message, hint, code: 1 })
-    }
-
-    /// A call whose success has no body (204).
-    async fn call_empty(&self, method: Method, path: &str) -> Result<(), Failure> {
-        let _: Value = self.call_raw(method, path, None::<&()>, true).await?;
-        Ok(())
-    }
-
-    fn print<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> Result<(), Failure> {
+impl Output {
+    fn print<T: Serialize>(self, value: &T, text: impl FnOnce() -> String) -> Result<(), Failure> {
         if self.json {
             println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
         } else {

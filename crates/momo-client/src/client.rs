@@ -140,6 +140,12 @@ impl Client {
         Ok(Client { inner: Arc::new(Inner { config, http, tokens, token_requests: AtomicU64::new(0) }) })
     }
 
+    /// The operator API of the openmomo server at this client's base URL, with the operator
+    /// token `momo serve` printed on first start (MTN's servers have no such API).
+    pub fn admin(&self, token: SecretString) -> crate::AdminClient {
+        crate::AdminClient::with_http(self.inner.http.clone(), self.inner.config.base_url.as_str(), token)
+    }
+
     pub fn config(&self) -> &Config {
         &self.inner.config
     }

@@ -11,6 +11,9 @@
 //!   answers, transport and decoding ([`Error`]); a FAILED transaction is a status, not an error;
 //! - TLS is always verified (rustls) and secrets never appear in `Debug` or logs.
 //!
+//! [`AdminClient`] (or [`Client::admin`]) speaks an openmomo server's operator API, typed with
+//! [`momo_types::admin`].
+//!
 //! ```no_run
 //! # async fn example() -> momo_client::Result<()> {
 //! use momo_client::{Client, TransactionKind};
@@ -35,6 +38,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 pub mod callbacks;
 mod client;
 mod config;
@@ -43,6 +47,7 @@ mod ops;
 mod sandbox;
 mod wait;
 
+pub use admin::AdminClient;
 pub use client::Client;
 pub use config::{ClientBuilder, Config, Platform, RetryPolicy, SANDBOX_BASE_URL};
 pub use error::{Error, Result};

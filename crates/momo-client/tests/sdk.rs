@@ -416,3 +416,72 @@ async fn callbacks_parse_verify_and_confirm() {
     assert!(momo_client::callbacks::verify_signature(secret, &header, b"{}", 1_700_000_100, 300).is_err());
     assert!(momo_client::callbacks::verify_signature(secret, &header, &body, 1_700_009_999, 300).is_err());
 }
+
+#[tokio::test]
+async fn the_admin_client_reads_every_operator_route_in_the_servers_own_shapes() {
+    use momo_client::AdminClient;
+    use momo_types::admin::{CreateSubscriptionKey, CreateUser, FaultSpec, ForceOutcome, ListQuery, SetBalance};
+
+    let server = server().await;
+    let client = server.client().await;
+    let admin = client.admin(SecretString::from(ADMIN));
+    assert!(!format!("{admin:?}").contains(ADMIN));
+
+    // Users and keys.
+    let created = admin
+        .create_user(&CreateUser {
+            environment: "mtnuganda".into(),
+            provider_callback_host: "shop.example.com".into(),
+            payment_server_url: None,
+            credential_style: Default::default(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(admin.user(&created.api_user).await.unwrap().key_version, 1);
+    assert!(admin.users().await.unwrap().iter().any(|u| u.api_user == created.api_user));
+    assert_eq!(admin.regenerate_user_key(&created.api_user).await.unwrap().api_user, created.api_user);
+    assert_eq!(admin.callback_secret(&created.api_user).await.unwrap().callback_signing_secret.len(), 64);
+    let balance = SetBalance { amount: "5000".into() };
+    let funded = admin.set_user_balance(&created.api_user, Product::Disbursement, &balance).await.unwrap();
+    assert_eq!((funded.balance.as_str(), funded.currency.as_str()), ("5000", "UGX"));
+    assert!(admin.revoke_user(&created.api_user).await.unwrap().revoked_at.is_some());
+    let key = admin.create_subscription_key(&CreateSubscriptionKey::default()).await.unwrap();
+    assert!(admin.subscription_keys().await.unwrap().iter().any(|k| k.id == key.key_info.id));
+    assert_ne!(admin.regenerate_subscription_key(&key.key_info.id).await.unwrap().key, key.key);
+    assert!(admin.revoke_subscription_key(&key.key_info.id).await.unwrap().revoked_at.is_some());
+
+    // Payments: the typed bodies hold exactly what the server sends.
+    let reference = client.collection().request_to_pay(rtp("56733123453")).send().await.unwrap().to_string();
+    let listed = admin.transactions(&ListQuery::default()).await.unwrap();
+    assert!(listed.iter().any(|tx| tx.reference_id == reference && tx.status == TransactionStatus::Pending));
+    let detail = admin.transaction(&reference).await.unwrap();
+    let raw = server.admin(reqwest::Method::GET, &format!("/transactions/{reference}"), json!(null)).await;
+    assert_eq!(serde_json::to_value(&detail).unwrap(), raw);
+    let outcome = ForceOutcome { status: TransactionStatus::Failed, reason: Some("NOT_ENOUGH_FUNDS".into()) };
+    let forced = admin.force(&reference, &outcome).await.unwrap();
+    assert_eq!((forced.status, forced.reason.as_deref()), (TransactionStatus::Failed, Some("NOT_ENOUGH_FUNDS")));
+    let refused = admin.approve(&reference).await.unwrap_err();
+    assert_eq!(refused.status(), Some(409), "{refused}");
+    let query = ListQuery { reference_id: Some(reference.clone()), ..ListQuery::default() };
+    assert!(admin.deliveries(&query).await.unwrap().is_empty());
+    let wallet = admin.set_wallet_balance("mtnuganda", &Party::msisdn("256771234567"), &balance).await.unwrap();
+    assert_eq!(wallet.account, "wallet:mtnuganda:MSISDN:256771234567");
+    let accounts = admin.accounts().await.unwrap();
+    let raw = server.admin(reqwest::Method::GET, "/accounts", json!(null)).await;
+    assert_eq!(serde_json::to_value(&accounts).unwrap(), raw);
+
+    // Faults and reset.
+    let spec: FaultSpec = serde_json::from_value(json!({"path": "/v1_0/apiuser", "status": 500, "count": 1})).unwrap();
+    let rule = admin.add_fault(&spec).await.unwrap();
+    assert_eq!(admin.faults().await.unwrap()[0].remaining, Some(1));
+    admin.remove_fault(&rule.id).await.unwrap();
+    admin.clear_faults().await.unwrap();
+    admin.reset().await.unwrap();
+    assert!(admin.transactions(&ListQuery::default()).await.unwrap().is_empty());
+
+    // Errors are classified as MoMo's are.
+    let missing = admin.user("nobody").await.unwrap_err();
+    assert!(matches!(&missing, Error::Momo { status: 404, code: ErrorCode::ResourceNotFound, .. }), "{missing}");
+    let wrong = AdminClient::new(&server.base, SecretString::from("wrong-token")).unwrap();
+    assert_eq!(wrong.users().await.unwrap_err().status(), Some(401));
+}

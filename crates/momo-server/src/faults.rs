@@ -19,83 +19,18 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use rand::Rng as _;
-use serde::{Deserialize, Serialize};
+
+// The operator API's wire types, named as this module has always named them.
+pub use momo_types::admin::{Fault as FaultView, FaultSpec};
 
 use crate::state::AppState;
 use crate::store::{FaultRecord, Store, StoreResult};
-
-/// A rule as the operator writes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FaultSpec {
-    /// HTTP method to match; any if absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
-    /// Path pattern; `*` matches any run of characters (e.g. `/collection/v1_0/requesttopay*`).
-    pub path: String,
-    /// Only requests of this API user (from the Bearer token or the Basic credentials).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_user: Option<String>,
-    /// Answer with this status instead of serving the request; absent: only add latency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    /// The body to answer with; a MoMo-style default for the status if absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-    /// Delay before answering (or before serving, without a status).
-    #[serde(default)]
-    pub latency_ms: u64,
-    /// Chance that a matching request is affected (0 to 1).
-    #[serde(default = "one")]
-    pub probability: f64,
-    /// How many requests it affects; until removed if absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<i64>,
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-impl FaultSpec {
-    /// Why the rule cannot be used, if it cannot.
-    pub fn check(&self) -> Result<(), String> {
-        if !(0.0..=1.0).contains(&self.probability) {
-            return Err("probability must be between 0 and 1.".into());
-        }
-        if let Some(status) = self.status {
-            StatusCode::from_u16(status).map_err(|_| "status must be an HTTP status code.".to_owned())?;
-        }
-        if self.count.is_some_and(|c| c < 1) {
-            return Err("count must be at least 1.".into());
-        }
-        if !self.path.starts_with('/') {
-            return Err("path must start with '/'.".into());
-        }
-        if self.latency_ms > 600_000 {
-            return Err("latencyMs must be at most 600000.".into());
-        }
-        Ok(())
-    }
-}
 
 /// A rule in force, as this instance's copy holds it.
 #[derive(Debug)]
 pub struct FaultRule {
     pub id: String,
     pub spec: FaultSpec,
-}
-
-/// A rule as listed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FaultView {
-    pub id: String,
-    #[serde(flatten)]
-    pub spec: FaultSpec,
-    /// Requests it may still affect, on all instances together; absent: until removed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remaining: Option<i64>,
 }
 
 /// The fault rules: the service behind `/_momo/admin/faults`, and this instance's copy of the

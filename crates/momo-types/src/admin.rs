@@ -1,11 +1,18 @@
 //! Bodies of openmomo's operator API (`/_momo/admin/…`): what MTN's Partner Portal does for a
-//! production API user, and the management of subscription keys. Not part of MTN's API.
+//! production API user, the management of subscription keys, and the emulator's own controls
+//! (transactions, callback deliveries, ledger balances, fault rules). Not part of MTN's API. The
+//! server answers with these types and the SDK's `AdminClient` reads them, so both agree by
+//! construction; `docs/operator-api.md` documents the routes.
 //!
 //! Secrets (API keys, subscription keys) appear only in the `…Created` bodies, once.
 
 use serde::{Deserialize, Serialize};
 
+use crate::payments::{Party, TransactionStatus};
 use crate::Product;
+
+/// Where the operator API lives on an openmomo server: a prefix no MoMo path can start with.
+pub const PREFIX: &str = "/_momo/admin";
 
 /// Which kind of credentials an API user has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -134,5 +141,256 @@ pub struct SubscriptionKeyCreated {
 impl std::fmt::Debug for SubscriptionKeyCreated {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SubscriptionKeyCreated").field("key_info", &self.key_info).field("key", &"[redacted]").finish()
+    }
+}
+
+/// `GET /_momo/admin/users/{id}/callback-secret`: the secret an API user's callbacks are signed
+/// with (`X-Momo-Signature`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallbackSecret {
+    pub api_user: String,
+    pub callback_signing_secret: String,
+}
+
+impl std::fmt::Debug for CallbackSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackSecret")
+            .field("api_user", &self.api_user)
+            .field("callback_signing_secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// The query of `GET /_momo/admin/transactions` and `GET /_momo/admin/deliveries`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    /// Only this API user's transactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_user: Option<String>,
+    /// Only the deliveries of this reference id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_id: Option<String>,
+    /// How many, newest first: 100 if absent, at most 1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+/// A transaction as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transaction {
+    pub reference_id: String,
+    pub product: Product,
+    /// The operation, as in its path: `requesttopay`, `transfer`, …
+    pub kind: String,
+    pub api_user: String,
+    pub environment: String,
+    /// Major units, as MoMo writes them.
+    pub amount: String,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party: Option<Party>,
+    pub status: TransactionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub financial_transaction_id: Option<String>,
+    /// Waiting for the payer (`…/approve` or `…/reject`).
+    pub awaiting_approval: bool,
+    /// What the transaction will become when it is due (`SUCCESSFUL` or `FAILED:{reason}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_outcome: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `GET /_momo/admin/transactions/{referenceId}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionDetail {
+    #[serde(flatten)]
+    pub transaction: Transaction,
+    /// What `GET …/{kind}/{referenceId}` answers now.
+    pub status_body: serde_json::Value,
+    pub deliveries: Vec<Delivery>,
+}
+
+/// `POST /_momo/admin/transactions/{referenceId}/force`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ForceOutcome {
+    /// `SUCCESSFUL` or `FAILED`.
+    pub status: TransactionStatus,
+    /// The reason when FAILED (default `INTERNAL_PROCESSING_ERROR`).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A callback delivery as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: String,
+    pub reference_id: String,
+    /// The operation of the transaction, as in [`Transaction::kind`].
+    pub kind: String,
+    pub api_user: String,
+    pub method: String,
+    pub url: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+}
+
+/// One attempt at delivering a callback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAttempt {
+    pub attempt: i64,
+    pub at: String,
+    /// The receiver's status; absent if there was no answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `GET /_momo/admin/deliveries/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryDetail {
+    #[serde(flatten)]
+    pub delivery: Delivery,
+    /// The callback's body (a string if it is not JSON).
+    pub body: serde_json::Value,
+    pub attempt_log: Vec<DeliveryAttempt>,
+}
+
+/// A ledger account and its balance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub account: String,
+    pub currency: String,
+    /// Major units.
+    pub balance: String,
+    /// The lowest the balance may go (production wallets and accounts: 0); absent: no floor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<String>,
+}
+
+/// `PUT /_momo/admin/wallets/{environment}/{partyIdType}/{partyId}/balance` and
+/// `PUT /_momo/admin/users/{id}/accounts/{product}/balance`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetBalance {
+    /// Major units, e.g. "2500.50".
+    pub amount: String,
+}
+
+/// A fault rule as the operator writes it (`POST /_momo/admin/faults`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultSpec {
+    /// HTTP method to match; any if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Path pattern; `*` matches any run of characters (e.g. `/collection/v1_0/requesttopay*`).
+    pub path: String,
+    /// Only requests of this API user (from the Bearer token or the Basic credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_user: Option<String>,
+    /// Answer with this status instead of serving the request; absent: only add latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The body to answer with; a MoMo-style default for the status if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Delay before answering (or before serving, without a status).
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Chance that a matching request is affected (0 to 1).
+    #[serde(default = "one")]
+    pub probability: f64,
+    /// How many requests it affects; until removed if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl FaultSpec {
+    /// Why the rule cannot be used, if it cannot.
+    pub fn check(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.probability) {
+            return Err("probability must be between 0 and 1.".into());
+        }
+        // Three digits, as HTTP allows (what `http::StatusCode::from_u16` accepts).
+        if self.status.is_some_and(|status| !(100..1000).contains(&status)) {
+            return Err("status must be an HTTP status code.".into());
+        }
+        if self.count.is_some_and(|c| c < 1) {
+            return Err("count must be at least 1.".into());
+        }
+        if !self.path.starts_with('/') {
+            return Err("path must start with '/'.".into());
+        }
+        if self.latency_ms > 600_000 {
+            return Err("latencyMs must be at most 600000.".into());
+        }
+        Ok(())
+    }
+}
+
+/// A fault rule as listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fault {
+    pub id: String,
+    #[serde(flatten)]
+    pub spec: FaultSpec,
+    /// Requests it may still affect, on all instances together; absent: until removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_rule_reads_with_its_defaults_and_writes_back_without_absent_fields() {
+        let spec: FaultSpec = serde_json::from_str(r#"{"path":"/v1_0/apiuser","status":500}"#).unwrap();
+        assert_eq!((spec.probability, spec.latency_ms, spec.count), (1.0, 0, None));
+        assert_eq!(spec.check(), Ok(()));
+        let listed = Fault { id: "f1".into(), spec, remaining: None };
+        let json = serde_json::to_string(&listed).unwrap();
+        assert_eq!(json, r#"{"id":"f1","path":"/v1_0/apiuser","status":500,"latencyMs":0,"probability":1.0}"#);
+        assert_eq!(serde_json::from_str::<Fault>(&json).unwrap(), listed);
+        assert!(serde_json::from_str::<FaultSpec>(r#"{"path":"/x","colour":"red"}"#).is_err());
+    }
+
+    #[test]
+    fn a_fault_rule_is_checked_as_http_allows() {
+        let with_status =
+            |status| FaultSpec { status: Some(status), ..serde_json::from_str(r#"{"path":"/x"}"#).unwrap() };
+        assert_eq!(with_status(100).check(), Ok(()));
+        assert_eq!(with_status(999).check(), Ok(()));
+        assert!(with_status(99).check().is_err() && with_status(1000).check().is_err());
     }
 }

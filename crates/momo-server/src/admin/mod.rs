@@ -19,7 +19,7 @@ use crate::state::AppState;
 use crate::store::{ApiUserRecord, SubscriptionKeyRecord};
 
 /// Where the operator API lives: a prefix no MoMo path can start with.
-pub const PREFIX: &str = "/_momo/admin";
+pub const PREFIX: &str = momo_types::admin::PREFIX;
 
 mod payments;
 

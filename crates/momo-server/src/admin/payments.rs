@@ -5,9 +5,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use momo_types::payments::{Party, PartyIdType, TransactionStatus};
+use momo_types::admin::{
+    Account, CallbackSecret, Delivery, DeliveryAttempt, DeliveryDetail, Fault, FaultSpec, ForceOutcome, ListQuery,
+    SetBalance, Transaction, TransactionDetail,
+};
+use momo_types::payments::{Party, PartyIdType};
 use momo_types::{Environment, Product};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::clock::rfc3339;
@@ -16,7 +19,6 @@ use crate::domain::transactions::accounts;
 use crate::domain::validation::{check_party, parse_amount};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{MomoJson, MomoPath, MomoQuery, Operator, PathParam};
-use crate::faults::{FaultSpec, FaultView};
 use crate::service::payments::{self, Decision};
 use crate::state::AppState;
 use crate::store::{AccountSpec, DeliveryRecord, TransactionRecord};
@@ -40,41 +42,12 @@ pub fn router() -> Router<AppState> {
         .route("/reset", post(reset))
 }
 
-/// A transaction as the operator sees it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TransactionView {
-    reference_id: String,
-    product: Product,
-    kind: &'static str,
-    api_user: String,
-    environment: String,
-    amount: String,
-    currency: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    party: Option<Party>,
-    status: TransactionStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    financial_transaction_id: Option<String>,
-    awaiting_approval: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    planned_outcome: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    due_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    callback_url: Option<String>,
-    created_at: String,
-    updated_at: String,
-}
-
-fn transaction_view(tx: &TransactionRecord) -> TransactionView {
+fn transaction_view(tx: &TransactionRecord) -> Transaction {
     let decimals = Environment::lookup(&tx.environment).map_or(2, |e| e.currency_decimals);
-    TransactionView {
+    Transaction {
         reference_id: tx.key.reference_id.clone(),
         product: tx.key.product,
-        kind: tx.key.kind.as_str(),
+        kind: tx.key.kind.as_str().to_owned(),
         api_user: tx.api_user.clone(),
         environment: tx.environment.clone(),
         amount: format_minor(tx.amount_minor, decimals),
@@ -92,32 +65,14 @@ fn transaction_view(tx: &TransactionRecord) -> TransactionView {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListQuery {
-    api_user: Option<String>,
-    reference_id: Option<String>,
-    limit: Option<i64>,
-}
-
 async fn list_transactions(
     State(state): State<AppState>,
     _: Operator,
     MomoQuery(query): MomoQuery<ListQuery>,
-) -> ApiResult<Json<Vec<TransactionView>>> {
+) -> ApiResult<Json<Vec<Transaction>>> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let txs = state.store.transactions(query.api_user.as_deref(), limit).await?;
     Ok(Json(txs.iter().map(transaction_view).collect()))
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TransactionDetail {
-    #[serde(flatten)]
-    transaction: TransactionView,
-    /// What `GET …/{kind}/{referenceId}` answers now.
-    status_body: Value,
-    deliveries: Vec<DeliveryView>,
 }
 
 async fn get_transaction(
@@ -136,29 +91,12 @@ async fn get_transaction(
 }
 
 /// Decide for the payer of a request waiting for approval (what the handset does).
-async fn approve(
-    State(state): State<AppState>,
-    _: Operator,
-    PathParam(r): PathParam,
-) -> ApiResult<Json<TransactionView>> {
+async fn approve(State(state): State<AppState>, _: Operator, PathParam(r): PathParam) -> ApiResult<Json<Transaction>> {
     Ok(Json(transaction_view(&payments::decide(&state, &r, Decision::Approve).await?)))
 }
 
-async fn reject(
-    State(state): State<AppState>,
-    _: Operator,
-    PathParam(r): PathParam,
-) -> ApiResult<Json<TransactionView>> {
+async fn reject(State(state): State<AppState>, _: Operator, PathParam(r): PathParam) -> ApiResult<Json<Transaction>> {
     Ok(Json(transaction_view(&payments::decide(&state, &r, Decision::Reject).await?)))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ForceBody {
-    /// `SUCCESSFUL` or `FAILED`.
-    status: TransactionStatus,
-    /// The reason when FAILED (default `INTERNAL_PROCESSING_ERROR`).
-    reason: Option<String>,
 }
 
 /// Force the outcome of any pending transaction, now.
@@ -166,36 +104,17 @@ async fn force(
     State(state): State<AppState>,
     _: Operator,
     PathParam(reference): PathParam,
-    MomoJson(body): MomoJson<ForceBody>,
-) -> ApiResult<Json<TransactionView>> {
+    MomoJson(body): MomoJson<ForceOutcome>,
+) -> ApiResult<Json<Transaction>> {
     let outcome = payments::forced_outcome(body.status, body.reason)?;
     Ok(Json(transaction_view(&payments::force(&state, &reference, outcome).await?)))
 }
 
-/// A callback delivery as the operator sees it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DeliveryView {
-    id: String,
-    reference_id: String,
-    kind: &'static str,
-    api_user: String,
-    method: String,
-    url: String,
-    state: String,
-    attempts: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_attempt_at: Option<String>,
-    created_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    finished_at: Option<String>,
-}
-
-fn delivery_view(d: &DeliveryRecord) -> DeliveryView {
-    DeliveryView {
+fn delivery_view(d: &DeliveryRecord) -> Delivery {
+    Delivery {
         id: d.id.clone(),
         reference_id: d.key.reference_id.clone(),
-        kind: d.key.kind.as_str(),
+        kind: d.key.kind.as_str().to_owned(),
         api_user: d.api_user.clone(),
         method: d.method.clone(),
         url: d.url.clone(),
@@ -211,40 +130,15 @@ async fn list_deliveries(
     State(state): State<AppState>,
     _: Operator,
     MomoQuery(query): MomoQuery<ListQuery>,
-) -> ApiResult<Json<Vec<DeliveryView>>> {
+) -> ApiResult<Json<Vec<Delivery>>> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let deliveries = state.store.deliveries(query.reference_id.as_deref(), None, limit).await?;
     Ok(Json(deliveries.iter().map(delivery_view).collect()))
 }
 
 /// Send a callback again, soon, with the same body (`service::callbacks::redeliver`).
-async fn redeliver(
-    State(state): State<AppState>,
-    _: Operator,
-    PathParam(id): PathParam,
-) -> ApiResult<Json<DeliveryView>> {
+async fn redeliver(State(state): State<AppState>, _: Operator, PathParam(id): PathParam) -> ApiResult<Json<Delivery>> {
     Ok(Json(delivery_view(&crate::service::callbacks::redeliver(&state, &id).await?)))
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AttemptView {
-    attempt: i64,
-    at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status_code: Option<i64>,
-    latency_ms: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DeliveryDetail {
-    #[serde(flatten)]
-    delivery: DeliveryView,
-    body: Value,
-    attempt_log: Vec<AttemptView>,
 }
 
 async fn get_delivery(
@@ -259,7 +153,7 @@ async fn get_delivery(
         delivery: delivery_view(&delivery),
         attempt_log: attempts
             .into_iter()
-            .map(|a| AttemptView {
+            .map(|a| DeliveryAttempt {
                 attempt: a.attempt,
                 at: rfc3339(a.at),
                 status_code: a.status_code,
@@ -270,28 +164,18 @@ async fn get_delivery(
     }))
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AccountView {
-    account: String,
-    currency: String,
-    balance: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    floor: Option<String>,
-}
-
 fn decimals_of(currency: &str) -> u8 {
     momo_types::ENVIRONMENTS.iter().find(|e| e.currency == currency).map_or(2, |e| e.currency_decimals)
 }
 
-async fn list_accounts(State(state): State<AppState>, _: Operator) -> ApiResult<Json<Vec<AccountView>>> {
+async fn list_accounts(State(state): State<AppState>, _: Operator) -> ApiResult<Json<Vec<Account>>> {
     let accounts = state.store.accounts().await?;
     Ok(Json(
         accounts
             .iter()
             .map(|a| {
                 let d = decimals_of(&a.currency);
-                AccountView {
+                Account {
                     account: a.id.clone(),
                     currency: a.currency.clone(),
                     balance: format_minor(a.balance, d),
@@ -300,13 +184,6 @@ async fn list_accounts(State(state): State<AppState>, _: Operator) -> ApiResult<
             })
             .collect(),
     ))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BalanceBody {
-    /// Major units, e.g. "2500.50".
-    amount: String,
 }
 
 fn environment(name: &str) -> ApiResult<&'static Environment> {
@@ -325,8 +202,8 @@ async fn set_wallet_balance(
     State(state): State<AppState>,
     _: Operator,
     MomoPath((env_name, party_type, party_id)): MomoPath<(String, String, String)>,
-    MomoJson(body): MomoJson<BalanceBody>,
-) -> ApiResult<Json<AccountView>> {
+    MomoJson(body): MomoJson<SetBalance>,
+) -> ApiResult<Json<Account>> {
     let env = environment(&env_name)?;
     let party_id_type = match party_type.to_ascii_uppercase().as_str() {
         "MSISDN" => PartyIdType::Msisdn,
@@ -352,8 +229,8 @@ async fn set_user_balance(
     State(state): State<AppState>,
     _: Operator,
     MomoPath((id, product)): MomoPath<(String, String)>,
-    MomoJson(body): MomoJson<BalanceBody>,
-) -> ApiResult<Json<AccountView>> {
+    MomoJson(body): MomoJson<SetBalance>,
+) -> ApiResult<Json<Account>> {
     let user = state.store.api_user(&id).await?.ok_or(ApiError::ResourceNotFound)?;
     let product: Product =
         product.parse().map_err(|e: momo_types::product::UnknownProduct| ApiError::BadRequest(e.to_string()))?;
@@ -369,10 +246,10 @@ async fn set_user_balance(
     set(&state, spec, env, target).await
 }
 
-async fn set(state: &AppState, spec: AccountSpec, env: &Environment, target: i64) -> ApiResult<Json<AccountView>> {
+async fn set(state: &AppState, spec: AccountSpec, env: &Environment, target: i64) -> ApiResult<Json<Account>> {
     state.store.set_balance(&spec, &accounts::issuance(env.name), target, state.clock.now_ms()).await?;
     let balance = state.store.balance(&spec.id).await?;
-    Ok(Json(AccountView {
+    Ok(Json(Account {
         account: spec.id,
         currency: spec.currency,
         balance: format_minor(balance, env.currency_decimals),
@@ -385,12 +262,12 @@ async fn callback_secret(
     State(state): State<AppState>,
     _: Operator,
     PathParam(id): PathParam,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CallbackSecret>> {
     let secret = crate::service::credentials::callback_secret(&state, &id).await?;
-    Ok(Json(serde_json::json!({ "apiUser": id, "callbackSigningSecret": secret })))
+    Ok(Json(CallbackSecret { api_user: id, callback_signing_secret: secret }))
 }
 
-async fn list_faults(State(state): State<AppState>, _: Operator) -> ApiResult<Json<Vec<FaultView>>> {
+async fn list_faults(State(state): State<AppState>, _: Operator) -> ApiResult<Json<Vec<Fault>>> {
     Ok(Json(crate::service::faults::list(&state).await?))
 }
 
@@ -398,7 +275,7 @@ async fn add_fault(
     State(state): State<AppState>,
     _: Operator,
     MomoJson(spec): MomoJson<FaultSpec>,
-) -> ApiResult<(StatusCode, Json<FaultView>)> {
+) -> ApiResult<(StatusCode, Json<Fault>)> {
     Ok((StatusCode::CREATED, Json(crate::service::faults::add(&state, spec).await?)))
 }
 
