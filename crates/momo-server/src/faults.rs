@@ -7,23 +7,14 @@
 //! `Settings::cache_refresh_interval`), so that with no rules (the usual case) a request costs no
 //! database round trip. A request that matches the copy asks the database before it is affected
 //! ([`Store::use_fault`]): a rule removed or used up on another instance never fires, and a
-//! counted rule's count goes down atomically, shared by all instances. The layer runs after the
-//! subscription-key check, as MTN's backend failures come after the gateway's.
+//! counted rule's count goes down atomically, shared by all instances. The middleware that
+//! applies them is [`crate::gateway::inject_faults`].
 
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
-
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use rand::Rng as _;
 
 // The operator API's wire types, named as this module has always named them.
 pub use momo_types::admin::{Fault as FaultView, FaultSpec};
 
-use crate::state::AppState;
 use crate::store::{FaultRecord, Store, StoreResult};
 
 /// A rule in force, as this instance's copy holds it.
@@ -100,15 +91,15 @@ impl Faults {
         self.rules.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn forget(&self, id: &str) {
+    pub(crate) fn forget(&self, id: &str) {
         self.write().retain(|r| r.id != id);
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.rules.read().unwrap_or_else(|e| e.into_inner()).is_empty()
     }
 
-    fn matching(&self, method: &str, path: &str, api_user: Option<&str>) -> Option<Arc<FaultRule>> {
+    pub(crate) fn matching(&self, method: &str, path: &str, api_user: Option<&str>) -> Option<Arc<FaultRule>> {
         let rules = self.rules.read().unwrap_or_else(|e| e.into_inner());
         rules
             .iter()
@@ -146,102 +137,4 @@ fn glob(pattern: &str, text: &str) -> bool {
         }
     }
     true
-}
-
-/// The API user a request speaks for, if it says: the Bearer token's client, or the Basic user.
-fn api_user_of(request: &Request, state: &AppState) -> Option<String> {
-    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, credential) = value.split_once(' ')?;
-    if scheme.eq_ignore_ascii_case("bearer") {
-        return state.tokens.verify(credential.trim(), state.clock.now()).map(|c| c.client_id);
-    }
-    if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD.decode(credential.trim()).ok()?;
-        let decoded = String::from_utf8(decoded).ok()?;
-        return decoded.split_once(':').map(|(user, _)| user.to_owned());
-    }
-    None
-}
-
-/// The middleware.
-pub async fn inject(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    // No rules (the usual case): no token to decode a second time on every request.
-    if state.faults.is_empty() {
-        return next.run(request).await;
-    }
-    let api_user = api_user_of(&request, &state);
-    let rule = loop {
-        let rule = state.faults.matching(request.method().as_str(), request.uri().path(), api_user.as_deref());
-        let Some(rule) = rule else { return next.run(request).await };
-        let hit = rule.spec.probability >= 1.0 || rand::rng().random_bool(rule.spec.probability);
-        if !hit {
-            return next.run(request).await;
-        }
-        match state.store.use_fault(&rule.id, rule.spec.count.is_some()).await {
-            Ok(true) => break rule,
-            // Removed or used up through another instance: drop it from the copy, try the next.
-            Ok(false) => state.faults.forget(&rule.id),
-            Err(e) => {
-                tracing::warn!(fault = %rule.id, error = %e, "could not check a fault rule; request served");
-                return next.run(request).await;
-            }
-        }
-    };
-    tracing::info!(fault = %rule.id, path = %request.uri().path(), "fault injected");
-    if rule.spec.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(rule.spec.latency_ms)).await;
-    }
-    let Some(status) = rule.spec.status.and_then(|s| StatusCode::from_u16(s).ok()) else {
-        return next.run(request).await;
-    };
-    let body = rule.spec.body.clone().unwrap_or_else(|| default_body(status));
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-/// What MTN sends for such a status when the operator gives no body: the gateway's own 500
-/// (with an activity id), MoMo's 503, and MoMo's shape otherwise.
-fn default_body(status: StatusCode) -> String {
-    use momo_types::{ApimError, ErrorCode, ErrorReason};
-    match status.as_u16() {
-        500 => ApimError {
-            status_code: 500,
-            message: "Internal server error".into(),
-            activity_id: Some(uuid::Uuid::new_v4().to_string()),
-        }
-        .to_wire(),
-        503 => serde_json::to_string(&ErrorReason::new(
-            ErrorCode::ServiceUnavailable,
-            ErrorCode::ServiceUnavailable.default_message(),
-        ))
-        .unwrap_or_default(),
-        429 => ApimError {
-            status_code: 429,
-            message: "Rate limit is exceeded. Try again in 1 seconds.".into(),
-            activity_id: None,
-        }
-        .to_wire(),
-        _ => serde_json::to_string(&ErrorReason::new(
-            ErrorCode::InternalProcessingError,
-            ErrorCode::InternalProcessingError.default_message(),
-        ))
-        .unwrap_or_default(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob;
-
-    #[test]
-    fn glob_matches_stars_and_literals() {
-        assert!(glob("/v1_0/apiuser", "/v1_0/apiuser"));
-        assert!(!glob("/v1_0/apiuser", "/v1_0/apiuser/x/apikey"));
-        assert!(glob("/v1_0/apiuser*", "/v1_0/apiuser/x/apikey"));
-        assert!(glob("/*/v1_0/requesttopay", "/collection/v1_0/requesttopay"));
-        assert!(glob("*", "/anything"));
-        assert!(!glob("/a*b", "/a"));
-        assert!(glob("/a*b*c", "/a-b-c"));
-    }
 }

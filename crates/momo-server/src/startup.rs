@@ -206,7 +206,7 @@ async fn settle_transactions(state: AppState) {
 pub fn app(state: AppState) -> Router {
     // Layers run outside in: the subscription-key check first, then fault injection.
     let momo = api::router()
-        .route_layer(from_fn_with_state(state.clone(), crate::faults::inject))
+        .route_layer(from_fn_with_state(state.clone(), gateway::inject_faults))
         .route_layer(from_fn_with_state(state.clone(), gateway::subscription_key));
     let operator = admin::router().method_not_allowed_fallback(gateway::not_found);
     let limit = state.settings.max_body_bytes;
