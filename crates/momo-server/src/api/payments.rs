@@ -318,7 +318,7 @@ pub async fn status_json(state: &AppState, tx: &TransactionRecord) -> ApiResult<
     let fields = StatusFields {
         kind: tx.key.kind,
         request: &tx.request,
-        status: tx.status,
+        status: tx.status.clone(),
         reason: tx.reason.as_deref(),
         financial_transaction_id: tx.financial_transaction_id.as_deref(),
         refund_payee,
@@ -602,9 +602,8 @@ pub async fn cancel_preapproval(
             cancelled
         }
         TransactionStatus::Failed => false,
-        TransactionStatus::Pending | TransactionStatus::Created => {
-            cancel_pending(&state, &tx, "TRANSACTION_CANCELED").await?
-        }
+        // Pending or created: the store holds no other status.
+        _ => cancel_pending(&state, &tx, "TRANSACTION_CANCELED").await?,
     };
     if !cancelled {
         return Err(ApiError::Refused(StatusCode::CONFLICT, ErrorCode::NotAllowed, "The pre-approval is not active."));

@@ -100,9 +100,7 @@ pub fn forced_outcome(status: TransactionStatus, reason: Option<String>) -> ApiR
             }
             Ok(Outcome::Failed(reason))
         }
-        TransactionStatus::Pending | TransactionStatus::Created => {
-            Err(ApiError::BadRequest("status must be SUCCESSFUL or FAILED.".into()))
-        }
+        _ => Err(ApiError::BadRequest("status must be SUCCESSFUL or FAILED.".into())),
     }
 }
 
