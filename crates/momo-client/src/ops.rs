@@ -99,12 +99,19 @@ pub struct BcAuthorizeResponse {
 /// The answer of `oauth2/token/`: a consent token for `userinfo`.
 pub use momo_types::token::ConsentToken;
 
+/// A party type as an account-holder path segment: lowercase, with `party_code`'s spelling per path.
+/// A type this crate does not know goes lowercased, as MTN spells the ones it knows.
+fn path_type(party_id_type: &PartyIdType, party_code: &'static str) -> std::borrow::Cow<'static, str> {
+    match party_id_type {
+        PartyIdType::Msisdn => "msisdn".into(),
+        PartyIdType::Email => "email".into(),
+        PartyIdType::PartyCode => party_code.into(),
+        other => other.as_str().to_ascii_lowercase().into(),
+    }
+}
+
 fn holder_path(party: &Party, what: &str) -> String {
-    let kind = match party.party_id_type {
-        PartyIdType::Msisdn => "msisdn",
-        PartyIdType::Email => "email",
-        PartyIdType::PartyCode => "party_code",
-    };
+    let kind = path_type(&party.party_id_type, "party_code");
     let id: String = url::form_urlencoded::byte_serialize(party.party_id.as_bytes()).collect();
     format!("/v1_0/accountholder/{kind}/{id}/{what}")
 }
@@ -459,11 +466,7 @@ impl Collection<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn approved_pre_approvals(&self, payer: &Party) -> Result<Vec<PreApprovalDetails>> {
-        let kind = match payer.party_id_type {
-            PartyIdType::Msisdn => "msisdn",
-            PartyIdType::Email => "email",
-            PartyIdType::PartyCode => "id",
-        };
+        let kind = path_type(&payer.party_id_type, "id");
         self.client.get(Product::Collection, format!("/v1_0/preapprovals/{kind}/{}", payer.party_id)).await
     }
 

@@ -69,10 +69,11 @@ pub struct TransactionState {
 
 impl TransactionState {
     pub(crate) fn from_body(body: serde_json::Value) -> Result<Self> {
-        let status = body["status"].as_str().and_then(TransactionStatus::parse).ok_or_else(|| Error::Decode {
+        // A status MTN adds later is kept as `Unknown` and is not final: waiting goes on.
+        let status = body["status"].as_str().map(TransactionStatus::from).ok_or_else(|| Error::Decode {
             status: 200,
             body: body.to_string(),
-            error: "no known status".into(),
+            error: "no status".into(),
         })?;
         let reason = [&body["reason"], &body["errorReason"]]
             .into_iter()

@@ -138,3 +138,19 @@ fn glob(pattern: &str, text: &str) -> bool {
     }
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn glob_matches_stars_and_literals() {
+        assert!(glob("/v1_0/apiuser", "/v1_0/apiuser"));
+        assert!(!glob("/v1_0/apiuser", "/v1_0/apiuser/x/apikey"));
+        assert!(glob("/v1_0/apiuser*", "/v1_0/apiuser/x/apikey"));
+        assert!(glob("/*/v1_0/requesttopay", "/collection/v1_0/requesttopay"));
+        assert!(glob("*", "/anything"));
+        assert!(!glob("/a*b", "/a"));
+        assert!(glob("/a*b*c", "/a-b-c"));
+    }
+}

@@ -146,19 +146,3 @@ fn default_body(status: StatusCode) -> String {
         .unwrap_or_default(),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::glob;
-
-    #[test]
-    fn glob_matches_stars_and_literals() {
-        assert!(glob("/v1_0/apiuser", "/v1_0/apiuser"));
-        assert!(!glob("/v1_0/apiuser", "/v1_0/apiuser/x/apikey"));
-        assert!(glob("/v1_0/apiuser*", "/v1_0/apiuser/x/apikey"));
-        assert!(glob("/*/v1_0/requesttopay", "/collection/v1_0/requesttopay"));
-        assert!(glob("*", "/anything"));
-        assert!(!glob("/a*b", "/a"));
-        assert!(glob("/a*b*c", "/a-b-c"));
-    }
-}

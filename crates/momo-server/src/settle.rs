@@ -249,7 +249,7 @@ fn finalization(
                 &StatusFields {
                     kind: tx.key.kind,
                     request: &tx.request,
-                    status,
+                    status: status.clone(),
                     reason: reason.as_deref(),
                     financial_transaction_id: fti.as_deref(),
                     refund_payee,

@@ -6,9 +6,7 @@
 //!   with its own spacing;
 //! - [`TokenError`]: the token endpoint's `{"error":"login_failed"}`.
 
-use std::fmt;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 macro_rules! error_codes {
     ($( $(#[$doc:meta])* $variant:ident = $wire:literal ),* $(,)?) => {
@@ -135,24 +133,13 @@ impl ErrorCode {
     }
 }
 
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl From<&str> for ErrorCode {
+    fn from(s: &str) -> Self {
+        ErrorCode::parse(s)
     }
 }
 
-impl Serialize for ErrorCode {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for ErrorCode {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Ok(ErrorCode::parse(&s))
-    }
-}
+wire_string!(ErrorCode);
 
 /// MoMo's error body: `{"code":"RESOURCE_NOT_FOUND","message":"Requested resource was not found."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,16 @@
 //! - [`kyc`]: account-holder data (`basicuserinfo`, the consent flow's `userinfo`).
 //! - [`admin`]: the bodies of openmomo's own operator API (not part of MTN's API).
 //!
+//! - [`payments`]: payment requests and their status bodies.
+//!
+//! Enums whose values MTN may extend (`ErrorCode`, `TransactionStatus`, `PartyIdType`) are
+//! `#[non_exhaustive]` and keep a value they do not know in an `Unknown(String)` variant, written
+//! back as sent.
+//!
 //! This crate is serde only: no HTTP, no runtime.
+
+#[macro_use]
+mod wire;
 
 pub mod account;
 pub mod admin;

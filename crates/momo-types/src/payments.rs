@@ -3,35 +3,50 @@
 //! Field order in the result structs is the order MTN's sandbox writes (docs/compatibility.md), so a
 //! serialised status body matches MTN's byte for byte. Amounts are strings, echoed as sent.
 
-use std::fmt;
-
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{ErrorCode, ErrorReason};
 
-/// How a party is identified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+/// How a party is identified. MTN may add a type: one this crate does not know decodes as
+/// [`PartyIdType::Unknown`] and is written back as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PartyIdType {
     /// Phone number with country code, digits only (`46733123450`).
-    #[serde(alias = "msisdn", alias = "Msisdn")]
     Msisdn,
-    #[serde(alias = "email", alias = "Email")]
     Email,
     /// A UUID.
-    #[serde(alias = "party_code")]
     PartyCode,
+    /// A type this crate does not know, kept as sent.
+    Unknown(String),
 }
 
 impl PartyIdType {
-    pub fn as_str(self) -> &'static str {
+    /// The type as MTN writes it (`MSISDN`, `EMAIL`, `PARTY_CODE`), or an unknown one as received.
+    pub fn as_str(&self) -> &str {
         match self {
             PartyIdType::Msisdn => "MSISDN",
             PartyIdType::Email => "EMAIL",
             PartyIdType::PartyCode => "PARTY_CODE",
+            PartyIdType::Unknown(s) => s,
         }
     }
 }
+
+/// MTN's spelling and the ones real clients send (`msisdn`, `Msisdn`, `email`, `Email`,
+/// `party_code`); anything else is [`PartyIdType::Unknown`].
+impl From<&str> for PartyIdType {
+    fn from(s: &str) -> Self {
+        match s {
+            "MSISDN" | "msisdn" | "Msisdn" => PartyIdType::Msisdn,
+            "EMAIL" | "email" | "Email" => PartyIdType::Email,
+            "PARTY_CODE" | "party_code" => PartyIdType::PartyCode,
+            other => PartyIdType::Unknown(other.to_owned()),
+        }
+    }
+}
+
+wire_string!(PartyIdType);
 
 /// A payer or payee.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -47,47 +62,59 @@ impl Party {
     }
 }
 
-/// A transaction's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+/// A transaction's state. MTN may add a status: one this crate does not know decodes as
+/// [`TransactionStatus::Unknown`], is written back as sent, and is not final.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TransactionStatus {
     Created,
     Pending,
     Successful,
     Failed,
+    /// A status this crate does not know, kept as sent.
+    Unknown(String),
 }
 
 impl TransactionStatus {
-    pub fn as_str(self) -> &'static str {
+    /// The status as it appears on the wire.
+    pub fn as_str(&self) -> &str {
         match self {
             TransactionStatus::Created => "CREATED",
             TransactionStatus::Pending => "PENDING",
             TransactionStatus::Successful => "SUCCESSFUL",
             TransactionStatus::Failed => "FAILED",
+            TransactionStatus::Unknown(s) => s,
         }
     }
 
+    /// A status this crate knows, or `None` (use `From<&str>` to keep an unknown one instead).
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "CREATED" => Some(TransactionStatus::Created),
-            "PENDING" => Some(TransactionStatus::Pending),
-            "SUCCESSFUL" => Some(TransactionStatus::Successful),
-            "FAILED" => Some(TransactionStatus::Failed),
-            _ => None,
+        match TransactionStatus::from(s) {
+            TransactionStatus::Unknown(_) => None,
+            known => Some(known),
         }
     }
 
-    /// Whether no further change will come.
-    pub fn is_final(self) -> bool {
+    /// Whether no further change will come: `SUCCESSFUL` or `FAILED`. An unknown status is not
+    /// final, so a caller waiting for the outcome keeps asking.
+    pub fn is_final(&self) -> bool {
         matches!(self, TransactionStatus::Successful | TransactionStatus::Failed)
     }
 }
 
-impl fmt::Display for TransactionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl From<&str> for TransactionStatus {
+    fn from(s: &str) -> Self {
+        match s {
+            "CREATED" => TransactionStatus::Created,
+            "PENDING" => TransactionStatus::Pending,
+            "SUCCESSFUL" => TransactionStatus::Successful,
+            "FAILED" => TransactionStatus::Failed,
+            other => TransactionStatus::Unknown(other.to_owned()),
+        }
     }
 }
+
+wire_string!(TransactionStatus);
 
 /// Why a transaction failed. MTN sends it in two shapes (docs/compatibility.md): the spec's object
 /// `{"code":…,"message":…}` and, in status and callback bodies since 2023, a bare string.
@@ -539,8 +566,50 @@ mod tests {
     }
 
     #[test]
+    fn known_and_unknown_statuses_round_trip() {
+        for (wire, status) in [
+            ("\"SUCCESSFUL\"", TransactionStatus::Successful),
+            ("\"SOMETHING_NEW\"", TransactionStatus::Unknown("SOMETHING_NEW".into())),
+        ] {
+            let decoded: TransactionStatus = serde_json::from_str(wire).unwrap();
+            assert_eq!(decoded, status);
+            assert_eq!(serde_json::to_string(&decoded).unwrap(), wire);
+        }
+        assert_eq!(TransactionStatus::parse("SOMETHING_NEW"), None);
+        assert!(!TransactionStatus::Unknown("SOMETHING_NEW".into()).is_final());
+    }
+
+    #[test]
+    fn known_and_unknown_party_types_round_trip() {
+        for (wire, party_id_type) in
+            [("\"PARTY_CODE\"", PartyIdType::PartyCode), ("\"ALIAS\"", PartyIdType::Unknown("ALIAS".into()))]
+        {
+            let decoded: PartyIdType = serde_json::from_str(wire).unwrap();
+            assert_eq!(decoded, party_id_type);
+            assert_eq!(serde_json::to_string(&decoded).unwrap(), wire);
+        }
+    }
+
+    #[test]
+    fn a_status_body_with_unknown_values_decodes_and_is_written_back_unchanged() {
+        let wire = r#"{"financialTransactionId":"1","externalId":"e","amount":"5","currency":"EUR","payer":{"partyIdType":"ALIAS","partyId":"shop"},"status":"ON_HOLD","reason":"SOMETHING_NEW"}"#;
+        let result: RequestToPayResult = serde_json::from_str(wire).unwrap();
+        assert_eq!(result.status, TransactionStatus::Unknown("ON_HOLD".into()));
+        assert_eq!(result.payer.party_id_type, PartyIdType::Unknown("ALIAS".into()));
+        assert_eq!(serde_json::to_string(&result).unwrap(), wire);
+        let cash =
+            r#"{"status":"ON_HOLD","amount":"1","currency":"EUR","payee":{"partyIdType":"ALIAS","partyId":"x"}}"#;
+        let result: CashTransferResult = serde_json::from_str(cash).unwrap();
+        assert_eq!(serde_json::to_string(&result).unwrap(), cash);
+    }
+
+    #[test]
     fn party_types_are_read_liberally() {
-        let party: Party = serde_json::from_str(r#"{"partyIdType":"msisdn","partyId":"1"}"#).unwrap();
-        assert_eq!(party.party_id_type, PartyIdType::Msisdn);
+        for spelling in ["msisdn", "Msisdn", "MSISDN"] {
+            let party: Party =
+                serde_json::from_str(&format!(r#"{{"partyIdType":"{spelling}","partyId":"1"}}"#)).unwrap();
+            assert_eq!(party.party_id_type, PartyIdType::Msisdn);
+            assert_eq!(serde_json::to_string(&party).unwrap(), r#"{"partyIdType":"MSISDN","partyId":"1"}"#);
+        }
     }
 }

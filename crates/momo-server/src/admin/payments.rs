@@ -53,7 +53,7 @@ fn transaction_view(tx: &TransactionRecord) -> Transaction {
         amount: format_minor(tx.amount_minor, decimals),
         currency: tx.currency.clone(),
         party: tx.party.clone(),
-        status: tx.status,
+        status: tx.status.clone(),
         reason: tx.reason.clone(),
         financial_transaction_id: tx.financial_transaction_id.clone(),
         awaiting_approval: tx.awaiting_approval,

@@ -587,9 +587,8 @@ pub async fn cancel_preapproval(
             cancelled
         }
         TransactionStatus::Failed => false,
-        TransactionStatus::Pending | TransactionStatus::Created => {
-            cancel_pending(&state, &tx, "TRANSACTION_CANCELED").await?
-        }
+        // Pending or created: the store holds no other status.
+        _ => cancel_pending(&state, &tx, "TRANSACTION_CANCELED").await?,
     };
     if !cancelled {
         return Err(ApiError::Refused(StatusCode::CONFLICT, ErrorCode::NotAllowed, "The pre-approval is not active."));

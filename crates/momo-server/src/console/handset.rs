@@ -326,7 +326,7 @@ fn outcome(loaded: &Loaded, done: &str) -> Option<String> {
     let tx = loaded.history.iter().find(|tx| !done.is_empty() && tx.key.reference_id == done)?;
     let what = format!("{} of {}", kind_label(tx.key.kind), amount(tx));
     let reason = tx.reason.as_deref().unwrap_or_default();
-    Some(match tx.status {
+    Some(match &tx.status {
         TransactionStatus::Successful => format!("Approved: {what} is SUCCESSFUL."),
         TransactionStatus::Failed if reason == ErrorCode::ApprovalRejected.as_str() => {
             format!("Rejected: {what} is FAILED ({reason}).")
@@ -477,7 +477,7 @@ fn test_numbers(profile: ScenarioProfile) -> Markup {
                     summary { (op.title()) }
                     ul.numbers {
                         @for row in scenarios::rows().iter().filter(|r| r.op == op && r.profile.is_none_or(|p| p == profile)) {
-                            @if let Some(party_type) = row.party_type {
+                            @if let Some(party_type) = &row.party_type {
                                 li {
                                     a href={ (PREFIX) "/handset?environment=sandbox&type=" (party_type.as_str()) "&id=" (segment(row.trigger)) } {
                                         code.id { (row.trigger) }

@@ -119,11 +119,11 @@ pub(super) fn sign_in(csrf: &str, error: Option<&str>) -> Markup {
 /// attention.
 fn counts(counted: &Counted) -> Markup {
     let statuses = [TransactionStatus::Pending, TransactionStatus::Successful, TransactionStatus::Failed];
-    let count = |product: Product, status: Option<TransactionStatus>| -> i64 {
+    let count = |product: Product, status: Option<&TransactionStatus>| -> i64 {
         counted
             .transactions
             .iter()
-            .filter(|c| c.product == product && status.is_none_or(|s| c.status == s))
+            .filter(|c| c.product == product && status.is_none_or(|s| &c.status == s))
             .map(|c| c.count)
             .sum()
     };
@@ -136,7 +136,7 @@ fn counts(counted: &Counted) -> Markup {
                         th scope="row" data-label="Product" {
                             a href={ (PREFIX) "/transactions?product=" (product.as_str()) } { (product.as_str()) }
                         }
-                        @for status in statuses {
+                        @for status in &statuses {
                             td data-label=(status_label(status)) id={ "count-" (product.as_str()) "-" (status.as_str()) } {
                                 a href={ (PREFIX) "/transactions?product=" (product.as_str()) "&status=" (status.as_str()) } {
                                     (count(product, Some(status)))
@@ -165,12 +165,13 @@ fn counts(counted: &Counted) -> Markup {
     }
 }
 
-fn status_label(status: TransactionStatus) -> &'static str {
+fn status_label(status: &TransactionStatus) -> &str {
     match status {
         TransactionStatus::Pending => "Pending",
         TransactionStatus::Successful => "Successful",
         TransactionStatus::Failed => "Failed",
         TransactionStatus::Created => "Created",
+        other => other.as_str(),
     }
 }
 

@@ -331,7 +331,7 @@ fn short_id(id: &str) -> Markup {
 }
 
 /// A transaction's status as a badge: failed ones stand out.
-fn status_badge(status: TransactionStatus) -> Markup {
+fn status_badge(status: &TransactionStatus) -> Markup {
     html! { span class={ "badge " (status.as_str().to_ascii_lowercase()) } { (status.as_str()) } }
 }
 
@@ -405,7 +405,7 @@ fn list_page(
                                     td data-label="Environment" { (tx.environment) }
                                     td data-label="API user" { (short_id(&tx.api_user)) }
                                     td data-label="Status" {
-                                        (status_badge(tx.status))
+                                        (status_badge(&tx.status))
                                         @if let Some(reason) = &tx.reason { " " small { (reason) } }
                                         @if tx.awaiting_approval { " " small { "waiting for the payer" } }
                                     }
@@ -454,7 +454,7 @@ fn detail_page(d: &Detail, error: Option<&str>, csrf: &str) -> Markup {
             (live(Live::Transaction(&tx.key.reference_id), html! {
                 @if let Some(error) = error { p.error role="alert" { (error) } }
                 section.card aria-labelledby="summary-title" {
-                    h2 #summary-title { "Status " (status_badge(tx.status)) }
+                    h2 #summary-title { "Status " (status_badge(&tx.status)) }
                     dl.settings {
                         @if let Some(reason) = &tx.reason { dt { "Reason" } dd { code { (reason) } } }
                         dt { "Amount" } dd { (amount(tx)) }

@@ -181,7 +181,7 @@ pub fn sandbox_plan(
     now: i64,
     pending_delay_ms: i64,
 ) -> Plan {
-    let party = party.map(|p| (p.party_id_type, p.party_id.as_str()));
+    let party = party.map(|p| (p.party_id_type.clone(), p.party_id.as_str()));
     let effect = match kind.scenario_op(product) {
         Some(op) => scenarios::effect(profile, op, party, external_id),
         None => Effect::Succeed,
@@ -243,7 +243,7 @@ pub struct StatusFields<'a> {
 pub fn status_body(fields: &StatusFields<'_>, format: ReasonFormat) -> anyhow::Result<String> {
     let reason = fields.reason.map(|code| reason(code, fields.kind, format));
     let fti = fields.financial_transaction_id.map(str::to_owned);
-    let status = fields.status;
+    let status = fields.status.clone();
     let body = match fields.kind {
         Kind::RequestToPay | Kind::RequestToWithdraw => {
             let r: RequestToPay = serde_json::from_str(fields.request)?;

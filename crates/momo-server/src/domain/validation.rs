@@ -108,19 +108,19 @@ pub fn check_external_id(value: Option<&str>) -> Result<(), DomainError> {
 /// A party: MSISDN digits with country code (no `+`), an e-mail address, or a UUID party code.
 pub fn check_party(field: &str, party: &Party) -> Result<(), DomainError> {
     let id = party.party_id.as_str();
-    let ok = match party.party_id_type {
-        PartyIdType::Msisdn => (4..=15).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()),
-        PartyIdType::Email => is_email(id),
-        PartyIdType::PartyCode => uuid::Uuid::parse_str(id).is_ok() && id.len() == 36,
+    let (ok, what) = match party.party_id_type {
+        PartyIdType::Msisdn => (
+            (4..=15).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()),
+            "an MSISDN: the number with its country code, digits only (e.g. 46733123450)",
+        ),
+        PartyIdType::Email => (is_email(id), "an e-mail address"),
+        PartyIdType::PartyCode => (uuid::Uuid::parse_str(id).is_ok() && id.len() == 36, "a party code (a UUID)"),
+        // A type MoMo's types keep for the SDK's sake (`PartyIdType::Unknown`); MTN knows these three.
+        _ => return Err(DomainError::Invalid(format!("{field}.partyIdType must be MSISDN, EMAIL or PARTY_CODE."))),
     };
     if ok {
         return Ok(());
     }
-    let what = match party.party_id_type {
-        PartyIdType::Msisdn => "an MSISDN: the number with its country code, digits only (e.g. 46733123450)",
-        PartyIdType::Email => "an e-mail address",
-        PartyIdType::PartyCode => "a party code (a UUID)",
-    };
     Err(DomainError::Invalid(format!("{field}.partyId must be {what}.")))
 }
 

@@ -100,9 +100,7 @@ pub fn forced_outcome(status: TransactionStatus, reason: Option<String>) -> ApiR
             }
             Ok(Outcome::Failed(reason))
         }
-        TransactionStatus::Pending | TransactionStatus::Created => {
-            Err(ApiError::BadRequest("status must be SUCCESSFUL or FAILED.".into()))
-        }
+        _ => Err(ApiError::BadRequest("status must be SUCCESSFUL or FAILED.".into())),
     }
 }
 
@@ -126,7 +124,7 @@ pub async fn status_body(state: &AppState, tx: &TransactionRecord) -> ApiResult<
     let fields = StatusFields {
         kind: tx.key.kind,
         request: &tx.request,
-        status: tx.status,
+        status: tx.status.clone(),
         reason: tx.reason.as_deref(),
         financial_transaction_id: tx.financial_transaction_id.as_deref(),
         refund_payee,

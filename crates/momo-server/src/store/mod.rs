@@ -550,7 +550,7 @@ impl Finalization {
     /// `tx` as it is once this finalization is made.
     pub fn applied_to(&self, tx: &TransactionRecord) -> TransactionRecord {
         TransactionRecord {
-            status: self.status,
+            status: self.status.clone(),
             reason: self.reason.clone(),
             financial_transaction_id: self.financial_transaction_id.clone(),
             outcome: None,
@@ -593,7 +593,7 @@ pub enum Finalized {
 }
 
 /// How many transactions of a product are in a status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionCount {
     pub product: Product,
     pub status: TransactionStatus,

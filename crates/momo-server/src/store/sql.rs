@@ -563,9 +563,9 @@ macro_rules! impl_store {
                     if let Some(kind) = kind {
                         query.push(format!(" AND kind = '{}'", kind.as_str()));
                     }
-                    if let Some(status) = filter.status {
+                    if let Some(status) = &filter.status {
                         query.push(format!(" AND status = '{}'", status.as_str()));
-                        if status != momo_types::payments::TransactionStatus::Successful {
+                        if *status != momo_types::payments::TransactionStatus::Successful {
                             // Spelled as in the partial index, so that both engines see it applies.
                             query.push(" AND status <> 'SUCCESSFUL'");
                         }
@@ -832,7 +832,7 @@ macro_rules! impl_store {
                         });
                     }
                 }
-                counts.sort_by_key(|c| (c.product.as_str(), c.status.as_str()));
+                counts.sort_by(|a, b| (a.product.as_str(), a.status.as_str()).cmp(&(b.product.as_str(), b.status.as_str())));
                 Ok(counts)
             }
 

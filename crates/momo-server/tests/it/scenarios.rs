@@ -13,9 +13,9 @@ async fn every_row_behaves_as_documented(profile: ScenarioProfile) {
     let app = spawn_with(|s| s.scenario_profile = profile).await;
     let (_, token) = payer_ready(&app).await;
     let mut checked = 0;
-    for row in rows().iter().copied().filter(|r| r.profile.is_none_or(|p| p == profile)) {
+    for row in rows().iter().filter(|r| r.profile.is_none_or(|p| p == profile)).cloned() {
         let party = |field: &str| {
-            let kind = row.party_type.map_or("MSISDN", |t| t.as_str());
+            let kind = row.party_type.as_ref().map_or("MSISDN", |t| t.as_str());
             json!({ field: {"partyIdType": kind, "partyId": row.trigger} })
         };
         let (product, create, status_path, mut body) = match row.op {
@@ -48,10 +48,11 @@ async fn every_row_behaves_as_documented(profile: ScenarioProfile) {
                 )
             }
             ScenarioOp::AccountHolderActive => {
-                let kind = row.party_type.map_or("msisdn", |t| match t {
+                let kind = row.party_type.as_ref().map_or("msisdn", |t| match t {
                     momo_types::payments::PartyIdType::Msisdn => "msisdn",
                     momo_types::payments::PartyIdType::Email => "email",
                     momo_types::payments::PartyIdType::PartyCode => "party_code",
+                    other => panic!("no scenario row has the party type {other}"),
                 });
                 let response = app
                     .get("collection", &format!("/v1_0/accountholder/{kind}/{}/active", row.trigger), &token, "sandbox")

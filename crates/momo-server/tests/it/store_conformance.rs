@@ -609,7 +609,7 @@ async fn transaction_pages_follow_each_filter_without_gaps_or_repeats(store: Arc
         let matches = |t: &TransactionRecord| {
             filter.product.is_none_or(|p| t.key.product == p)
                 && filter.kind.is_none_or(|k| t.key.kind == k)
-                && filter.status.is_none_or(|s| t.status == s)
+                && filter.status.as_ref().is_none_or(|s| &t.status == s)
                 && filter.environment.is_none_or(|e| t.environment == e.name)
                 && filter.api_user.as_ref().is_none_or(|u| &t.api_user == u)
                 && filter.reference_id.as_ref().is_none_or(|r| &t.key.reference_id == r)
