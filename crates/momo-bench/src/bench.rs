@@ -300,6 +300,9 @@ pub(crate) async fn run(args: BenchArgs, json: bool) -> Result<(), Failure> {
             "127.0.0.1:0".into(),
             "--data-dir".into(),
             data.path().join(format!("i{n}")).display().to_string(),
+            // Instances sharing a database need the same key; the first creates it.
+            "--credential-hash-key-file".into(),
+            data.path().join("credential-hash.key").display().to_string(),
             "--subscription-key".into(),
             KEY.into(),
             "--admin-token".into(),
