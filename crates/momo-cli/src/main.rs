@@ -12,7 +12,6 @@ use clap::{Parser, Subcommand};
 use momo_types::{Product, ReferenceId};
 
 mod admin;
-mod bench;
 mod doctor;
 mod listen;
 mod output;
@@ -92,11 +91,6 @@ enum Command {
     /// Callbacks.
     #[command(subcommand)]
     Callbacks(CallbacksCommand),
-    /// Measure openmomo against a bare-hyper baseline on this machine (figures, not a test).
-    Bench(bench::BenchArgs),
-    /// The benchmark's baseline server (started by `momo bench`).
-    #[command(hide = true, name = "bench-baseline")]
-    BenchBaseline(bench::BaselineArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,8 +141,6 @@ fn main() -> ExitCode {
             Command::Consent(command) => pay::consent(command, json).await,
             Command::Doctor => doctor::run(json).await,
             Command::Callbacks(CallbacksCommand::Listen(args)) => listen::run(args, json).await,
-            Command::Bench(args) => bench::run(args, json).await,
-            Command::BenchBaseline(args) => bench::baseline(args).await,
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,

@@ -1,12 +1,13 @@
-//! `momo bench`: how close openmomo comes to what this machine allows.
+//! The run: openmomo and the baseline as child processes, one load driver for both, the figures.
 //!
 //! One invocation starts a baseline server (plain hyper, answering the same status codes and
-//! body sizes with no work) and openmomo (`momo serve`, SQLite by default or PostgreSQL with
-//! `--database-url`, one or more instances), and drives both with the same load driver (a pool of
-//! keep-alive connections, one request at a time each) for the same duration. Figures are printed,
-//! never asserted: these machines are shared and noisy.
+//! body sizes with no work; see [`crate::baseline`]) and openmomo (the `momo` binary's `serve`,
+//! SQLite by default or PostgreSQL with `--database-url`, one or more instances), and drives both
+//! with the same load driver (a pool of keep-alive connections, one request at a time each) for
+//! the same duration. Figures are printed, never asserted: these machines are shared and noisy.
 
 use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,10 +19,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::output::{print, Failure};
+use crate::BASELINE_COMMAND;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Scenario {
+pub(crate) enum Scenario {
     /// GET request-to-pay status with a valid token.
     Read,
     /// POST request to pay with unique reference ids (each durable before its 202).
@@ -33,7 +35,7 @@ pub enum Scenario {
 }
 
 #[derive(Debug, Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Seconds each scenario runs, for the baseline and for openmomo.
     #[arg(long, default_value_t = 10)]
     duration: u64,
@@ -60,18 +62,10 @@ pub struct BenchArgs {
     /// warm, for the baseline and openmomo alike.
     #[arg(long, default_value_t = 1.0)]
     warmup: f64,
-}
-
-#[derive(Debug, Args)]
-pub struct BaselineArgs {
-    #[arg(long, default_value = "127.0.0.1:0")]
-    bind: std::net::SocketAddr,
-    /// Size of the body of a GET (a status body).
-    #[arg(long)]
-    status_bytes: usize,
-    /// Size of the body of a token answer.
-    #[arg(long)]
-    token_bytes: usize,
+    /// The `momo` binary to measure [default: `momo` beside this program, which is
+    /// target/release/momo under `cargo run --release -p momo-bench`].
+    #[arg(long, env = "MOMO_BENCH_MOMO")]
+    momo: Option<PathBuf>,
 }
 
 const KEY: &str = "bench-subscription-key-00000001";
@@ -91,8 +85,7 @@ impl Drop for Process {
 }
 
 impl Process {
-    fn spawn(args: &[String]) -> Result<Process, Failure> {
-        let exe = std::env::current_exe().map_err(|e| Failure::new(3, e.to_string(), ""))?;
+    fn spawn(exe: &Path, args: &[String]) -> Result<Process, Failure> {
         let mut child = Command::new(exe)
             .args(args)
             .env("RUST_LOG", "warn")
@@ -245,6 +238,25 @@ fn http_client(connections: usize) -> Result<reqwest::Client, Failure> {
         .map_err(|e| Failure::new(3, e.to_string(), ""))
 }
 
+/// The `momo` binary to run: the one named, or the one built beside this program.
+fn momo_binary(named: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    let path = match named {
+        Some(path) => path,
+        None => std::env::current_exe()
+            .map_err(|e| Failure::new(3, e.to_string(), ""))?
+            .with_file_name(format!("momo{}", std::env::consts::EXE_SUFFIX)),
+    };
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(Failure::new(
+            2,
+            format!("no momo binary at {}", path.display()),
+            "build it first (cargo build --release --bin momo) or name one with --momo",
+        ))
+    }
+}
+
 /// A local callback receiver counting what it gets.
 async fn receiver() -> Result<(String, Arc<AtomicU64>, Arc<Mutex<Option<(Instant, Instant)>>>), Failure> {
     let listener =
@@ -269,12 +281,13 @@ async fn receiver() -> Result<(String, Arc<AtomicU64>, Arc<Mutex<Option<(Instant
     Ok((url, count, window))
 }
 
-pub async fn run(args: BenchArgs, json: bool) -> Result<(), Failure> {
+pub(crate) async fn run(args: BenchArgs, json: bool) -> Result<(), Failure> {
     if args.instances > 1 && args.database_url.is_none() {
         return Err(Failure::new(2, "several instances need a shared database", "add --database-url postgres://…"));
     }
     let duration = Duration::from_secs(args.duration);
     let warmup = Duration::from_secs_f64(args.warmup.max(0.0));
+    let momo = momo_binary(args.momo.clone())?;
     let data = tempfile::tempdir().map_err(|e| Failure::new(3, e.to_string(), ""))?;
 
     // openmomo, as separate processes (for their memory), timed to their first served request.
@@ -287,6 +300,9 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), Failure> {
             "127.0.0.1:0".into(),
             "--data-dir".into(),
             data.path().join(format!("i{n}")).display().to_string(),
+            // Instances sharing a database need the same key; the first creates it.
+            "--credential-hash-key-file".into(),
+            data.path().join("credential-hash.key").display().to_string(),
             "--subscription-key".into(),
             KEY.into(),
             "--admin-token".into(),
@@ -302,7 +318,7 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), Failure> {
             serve.extend(["--database-url".into(), url.clone()]);
         }
         let started = Instant::now();
-        let process = Process::spawn(&serve)?;
+        let process = Process::spawn(&momo, &serve)?;
         let probe = reqwest::Client::new();
         while probe.get(format!("{}/_momo/health", process.base)).send().await.map(|r| r.status().is_success()).ok()
             != Some(true)
@@ -345,13 +361,17 @@ pub async fn run(args: BenchArgs, json: bool) -> Result<(), Failure> {
     let token_bytes =
         json!({"access_token": token, "token_type": "access_token", "expires_in": 86400}).to_string().len();
 
-    let baseline = Process::spawn(&[
-        "bench-baseline".into(),
-        "--status-bytes".into(),
-        status_bytes.to_string(),
-        "--token-bytes".into(),
-        token_bytes.to_string(),
-    ])?;
+    let this = std::env::current_exe().map_err(|e| Failure::new(3, e.to_string(), ""))?;
+    let baseline = Process::spawn(
+        &this,
+        &[
+            BASELINE_COMMAND.into(),
+            "--status-bytes".into(),
+            status_bytes.to_string(),
+            "--token-bytes".into(),
+            token_bytes.to_string(),
+        ],
+    )?;
     let baseline_base = Arc::new(vec![baseline.base.clone()]);
     let http = http_client(args.connections)?;
     let body_json = Arc::new(serde_json::to_string(&body).unwrap_or_default());
@@ -583,40 +603,24 @@ async fn verify(http: &reqwest::Client, bases: &[String], token: &str, accepted:
     )
 }
 
-/// The baseline: plain hyper, the same statuses and body sizes, no work.
-pub async fn baseline(args: BaselineArgs) -> Result<(), Failure> {
-    use http_body_util::Full;
-    use hyper::body::Bytes;
-    let listener = tokio::net::TcpListener::bind(args.bind).await.map_err(|e| Failure::new(3, e.to_string(), ""))?;
-    let address = listener.local_addr().map_err(|e| Failure::new(3, e.to_string(), ""))?;
-    println!("baseline on http://{address}");
-    use std::io::Write as _;
-    let _ = std::io::stdout().flush();
-    let status_body = Bytes::from(vec![b'x'; args.status_bytes]);
-    let token_body = Bytes::from(vec![b'x'; args.token_bytes]);
-    loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
-        let _ = stream.set_nodelay(true);
-        let (status_body, token_body) = (status_body.clone(), token_body.clone());
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                let (status, body) = match (request.method(), request.uri().path().ends_with("/token/")) {
-                    (&hyper::Method::GET, _) => (200, status_body.clone()),
-                    (&hyper::Method::POST, true) => (200, token_body.clone()),
-                    _ => (202, Bytes::new()),
-                };
-                async move {
-                    // Read the body as a server must, then answer.
-                    let _ = http_body_util::BodyExt::collect(request.into_body()).await;
-                    hyper::Response::builder()
-                        .status(status)
-                        .header("content-type", "application/json")
-                        .body(Full::new(body))
-                }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::drive;
+
+    #[tokio::test]
+    async fn the_driver_counts_only_what_follows_the_warmup() {
+        let url = format!("{}/collection/v1_0/requesttopay/x", crate::baseline::spawn(10, 10).await);
+        let http = reqwest::Client::new();
+        let figures = drive(2, Duration::from_millis(100), Duration::from_millis(200), None, move |_| {
+            let (http, url) = (http.clone(), url.clone());
+            async move { http.get(url).send().await.is_ok_and(|r| r.status() == 200) }
+        })
+        .await;
+        assert!(figures.requests > 0);
+        assert!(figures.sent > figures.requests, "the warm-up's requests are sent but not measured");
+        assert_eq!((figures.errors, figures.sent_errors), (0, 0));
+        assert!(figures.p50_ms <= figures.p99_ms && figures.p99_ms <= figures.p999_ms);
     }
 }
