@@ -37,13 +37,13 @@ impl Created {
 
 /// What a start prepared.
 #[derive(Debug)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     pub tokens: TokenSigner,
     pub callback_root: Vec<u8>,
     pub created: Created,
 }
 
-pub async fn run(
+pub(crate) async fn run(
     store: &dyn Store,
     settings: &Settings,
     hasher: &SecretHasher,

@@ -10,7 +10,7 @@ use crate::store::TransactionCount;
 
 /// Counts as taken at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Counted {
+pub(crate) struct Counted {
     pub transactions: Vec<TransactionCount>,
     pub callbacks_pending: i64,
     pub callbacks_failed: i64,

@@ -13,14 +13,14 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt 
 use std::path::{Path, PathBuf};
 
 /// The mode of the data directory.
-pub const DIR_MODE: u32 = 0o700;
+pub(crate) const DIR_MODE: u32 = 0o700;
 /// The mode of every file in it.
-pub const FILE_MODE: u32 = 0o600;
+pub(crate) const FILE_MODE: u32 = 0o600;
 
 /// Make `dir` a private data directory: create it `0700`; refuse one that other users can write
 /// (they could have replaced or planted files in it); tighten one that they can only read or
 /// enter, with a warning.
-pub fn prepare(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn prepare(dir: &Path) -> anyhow::Result<()> {
     match fs::metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => DirBuilder::new()
             .recursive(true)
@@ -56,7 +56,7 @@ pub fn prepare(dir: &Path) -> anyhow::Result<()> {
 /// Make the SQLite database at `db` and its companion files private: create the database file
 /// `0600` if it does not exist yet (so that SQLite's `-wal` and `-shm` inherit that mode), and
 /// tighten any of the three that other users can read, with a warning.
-pub fn protect_database(db: &Path) -> anyhow::Result<()> {
+pub(crate) fn protect_database(db: &Path) -> anyhow::Result<()> {
     match OpenOptions::new().write(true).create_new(true).mode(FILE_MODE).open(db) {
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -86,7 +86,7 @@ pub fn protect_database(db: &Path) -> anyhow::Result<()> {
 /// digits in a file of its own, outside the database, so that a copy of the database alone does
 /// not allow guessing pinned keys against their hashes. Created `0600` on first use; tightened,
 /// with a warning, if others can read it.
-pub fn credential_hash_key(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn credential_hash_key(path: &Path) -> anyhow::Result<Vec<u8>> {
     let shown = path.display();
     if !path.exists() {
         create_key_file(path).map_err(|e| anyhow::anyhow!("cannot create the credential hash key {shown}: {e}"))?;

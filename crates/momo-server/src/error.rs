@@ -12,7 +12,7 @@ use crate::config::TokenErrorStyle;
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     /// Gateway: no `Ocp-Apim-Subscription-Key` header nor `subscription-key` query parameter.
     #[error("missing subscription key")]
     MissingSubscriptionKey,
@@ -141,11 +141,11 @@ enum Body {
 
 impl ApiError {
     /// A synchronous 500 with a MoMo code, as MTN answers most business refusals.
-    pub fn momo500(code: ErrorCode) -> Self {
+    pub(crate) fn momo500(code: ErrorCode) -> Self {
         ApiError::Business(StatusCode::INTERNAL_SERVER_ERROR, code)
     }
 
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             ApiError::MissingSubscriptionKey | ApiError::InvalidSubscriptionKey => StatusCode::UNAUTHORIZED,
             ApiError::RouteNotFound => StatusCode::NOT_FOUND,
@@ -283,4 +283,4 @@ fn retry_after_secs(wait: std::time::Duration) -> u64 {
 }
 
 /// The result type of handlers.
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;

@@ -49,7 +49,7 @@ fn display_name(name: &str) -> &str {
 /// A JSON body, with MoMo-style rejections: 415 for another content type, 413 over the size
 /// limit, 400 for an empty body, invalid JSON or a field of the wrong shape.
 #[derive(Debug)]
-pub struct MomoJson<T>(pub T);
+pub(crate) struct MomoJson<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for MomoJson<T> {
     type Rejection = ApiError;
@@ -64,7 +64,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for MomoJson<T> {
 
 /// A JSON body that may be absent (empty), with [`MomoJson`]'s rejections otherwise.
 #[derive(Debug)]
-pub struct OptionalJson<T>(pub Option<T>);
+pub(crate) struct OptionalJson<T>(pub Option<T>);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJson<T> {
     type Rejection = ApiError;
@@ -117,7 +117,7 @@ async fn read_json<T: DeserializeOwned>(req: Request, state: &AppState) -> Resul
 
 /// The `X-Reference-Id` header of a create request: required, a UUID version 4.
 #[derive(Debug, Clone, Copy)]
-pub struct ReferenceIdHeader(pub ReferenceId);
+pub(crate) struct ReferenceIdHeader(pub ReferenceId);
 
 impl<S: Send + Sync> FromRequestParts<S> for ReferenceIdHeader {
     type Rejection = ApiError;
@@ -130,14 +130,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ReferenceIdHeader {
 }
 
 /// Parse a reference id, or explain in a 400 why it is not one.
-pub fn parse_reference_id(value: &str, what: &str) -> Result<ReferenceId, ApiError> {
+pub(crate) fn parse_reference_id(value: &str, what: &str) -> Result<ReferenceId, ApiError> {
     value.parse().map_err(|e| ApiError::BadRequest(format!("{what} {e}; UUID version 4 is required.")))
 }
 
 /// Path parameters (percent-decoded), with a MoMo-style 400 when they cannot be decoded, never
 /// axum's plain-text rejection.
 #[derive(Debug, Clone)]
-pub struct MomoPath<T>(pub T);
+pub(crate) struct MomoPath<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for MomoPath<T> {
     type Rejection = ApiError;
@@ -152,7 +152,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for MomoPat
 
 /// A single path parameter: [`MomoPath`] of one string.
 #[derive(Debug, Clone)]
-pub struct PathParam(pub String);
+pub(crate) struct PathParam(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for PathParam {
     type Rejection = ApiError;
@@ -164,7 +164,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParam {
 
 /// A query string, with a MoMo-style 400 when it does not parse.
 #[derive(Debug, Clone)]
-pub struct MomoQuery<T>(pub T);
+pub(crate) struct MomoQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for MomoQuery<T> {
     type Rejection = ApiError;
@@ -179,7 +179,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for MomoQuery<T> {
 
 /// The raw `X-Target-Environment` header, checked by whoever needs it.
 #[derive(Debug, Clone)]
-pub struct TargetEnvironmentHeader(pub Option<String>);
+pub(crate) struct TargetEnvironmentHeader(pub Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for TargetEnvironmentHeader {
     type Rejection = ApiError;
@@ -193,7 +193,7 @@ impl<S: Send + Sync> FromRequestParts<S> for TargetEnvironmentHeader {
 
 /// The raw `X-Callback-Url` header: `Some("")` when present but empty (a 400 later).
 #[derive(Debug, Clone)]
-pub struct CallbackUrlHeader(pub Option<String>);
+pub(crate) struct CallbackUrlHeader(pub Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for CallbackUrlHeader {
     type Rejection = ApiError;
@@ -204,20 +204,20 @@ impl<S: Send + Sync> FromRequestParts<S> for CallbackUrlHeader {
 }
 
 /// An optional header that must be printable ASCII if present (e.g. `notificationMessage`).
-pub fn optional_header(parts: &Parts, name: &'static str) -> Result<Option<String>, ApiError> {
+pub(crate) fn optional_header(parts: &Parts, name: &'static str) -> Result<Option<String>, ApiError> {
     Ok(single_header(parts, name)?.map(str::to_owned))
 }
 
 /// `Authorization: Basic base64(user:key)`, if present and well formed.
 #[derive(Debug)]
-pub struct BasicCredentials {
+pub(crate) struct BasicCredentials {
     pub user: String,
     pub key: SecretString,
 }
 
 /// Basic credentials or nothing: every malformation is the same `login_failed` to the token endpoint.
 #[derive(Debug)]
-pub struct MaybeBasic(pub Option<BasicCredentials>);
+pub(crate) struct MaybeBasic(pub Option<BasicCredentials>);
 
 impl<S: Send + Sync> FromRequestParts<S> for MaybeBasic {
     type Rejection = ApiError;
@@ -250,7 +250,7 @@ fn bearer(parts: &Parts) -> Option<&str> {
 
 /// The product of the request, from the first segment of its path.
 #[derive(Debug, Clone, Copy)]
-pub struct CurrentProduct(pub Product);
+pub(crate) struct CurrentProduct(pub Product);
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentProduct {
     type Rejection = ApiError;
@@ -263,7 +263,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentProduct {
 /// An API user calling a product operation with a valid access token and the right
 /// `X-Target-Environment` (checked in that order, docs/compatibility.md).
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub(crate) struct Caller {
     pub user: Arc<ApiUserRecord>,
     pub environment: &'static Environment,
     pub product: Product,
@@ -282,20 +282,20 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// A caller holding an account holder's consent (a token from `/oauth2/token/`).
+/// A caller holding an account holder's consent (a token from `/oauth2/token/`): checked as
+/// any caller is, and carrying the consent.
 #[derive(Debug, Clone)]
-pub struct ConsentCaller {
-    pub caller: Caller,
-    pub consent: crate::domain::tokens::ConsentClaims,
+pub(crate) struct ConsentCaller {
+    pub(crate) consent: crate::domain::tokens::ConsentClaims,
 }
 
 impl FromRequestParts<AppState> for ConsentCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (caller, consent) = authorize(parts, state).await?;
+        let (_, consent) = authorize(parts, state).await?;
         let consent = consent.ok_or(ApiError::Unauthorized)?;
-        Ok(ConsentCaller { caller, consent })
+        Ok(ConsentCaller { consent })
     }
 }
 
@@ -322,7 +322,7 @@ async fn authorize(
 
 /// The request's `X-Target-Environment`, which must be `expected`; else MTN's 500
 /// `NOT_ALLOWED_TARGET_ENVIRONMENT`.
-pub fn target_environment_of(parts: &Parts, expected: &str) -> Result<&'static Environment, ApiError> {
+pub(crate) fn target_environment_of(parts: &Parts, expected: &str) -> Result<&'static Environment, ApiError> {
     let requested = single_header(parts, headers::TARGET_ENVIRONMENT).ok().flatten();
     requested
         .and_then(Environment::lookup)
@@ -333,7 +333,7 @@ pub fn target_environment_of(parts: &Parts, expected: &str) -> Result<&'static E
 /// An `application/x-www-form-urlencoded` body (bc-authorize, oauth2/token), with MoMo-style
 /// rejections.
 #[derive(Debug)]
-pub struct MomoForm<T>(pub T);
+pub(crate) struct MomoForm<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for MomoForm<T> {
     type Rejection = ApiError;
@@ -354,7 +354,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for MomoForm<T> {
 
 /// The operator API's `Authorization: Bearer <operator token>`.
 #[derive(Debug, Clone, Copy)]
-pub struct Operator;
+pub(crate) struct Operator;
 
 impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
@@ -407,7 +407,7 @@ mod tests {
 
 /// `{accountHolderIdType}/{accountHolderId}`: MTN documents lowercase types; any case is read.
 #[derive(Debug)]
-pub struct AccountHolder(pub Party);
+pub(crate) struct AccountHolder(pub Party);
 
 impl FromRequestParts<AppState> for AccountHolder {
     type Rejection = ApiError;

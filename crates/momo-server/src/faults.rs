@@ -13,13 +13,13 @@
 use std::sync::{Arc, RwLock};
 
 // The operator API's wire types, named as this module has always named them.
-pub use momo_types::admin::{Fault as FaultView, FaultSpec};
+pub(crate) use momo_types::admin::{Fault as FaultView, FaultSpec};
 
 use crate::store::{FaultRecord, Store, StoreResult};
 
 /// A rule in force, as this instance's copy holds it.
 #[derive(Debug)]
-pub struct FaultRule {
+pub(crate) struct FaultRule {
     pub id: String,
     pub spec: FaultSpec,
 }

@@ -21,7 +21,7 @@ use crate::state::AppState;
 
 /// Check `Ocp-Apim-Subscription-Key` (or `?subscription-key=`) against the request's product.
 /// Provisioning (`/v1_0/apiuser…`, no product prefix) accepts a key of any product.
-pub async fn subscription_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn subscription_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     match check(&state, &parts).await {
         Ok(()) => next.run(Request::from_parts(parts, body)).await,
@@ -60,7 +60,7 @@ fn presented_key(parts: &Parts) -> Result<Option<String>, ApiError> {
 }
 
 /// APIM's answer to a path or method no operation has.
-pub async fn not_found() -> ApiError {
+pub(crate) async fn not_found() -> ApiError {
     ApiError::RouteNotFound
 }
 
@@ -81,7 +81,7 @@ fn api_user_of(request: &Request, state: &AppState) -> Option<String> {
 
 /// Apply the fault rules in force ([`crate::faults`]) to a MoMo request. It runs after the
 /// subscription-key check, as MTN's backend failures come after the gateway's.
-pub async fn inject_faults(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn inject_faults(State(state): State<AppState>, request: Request, next: Next) -> Response {
     // No rules (the usual case): no token to decode a second time on every request.
     if state.faults.is_empty() {
         return next.run(request).await;

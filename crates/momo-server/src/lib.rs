@@ -29,26 +29,28 @@
 //! directory and database files, private to the server's user), [`net`] (the accept loop:
 //! connection timeouts and cap, MoMo bodies on hyper's rejections).
 
-pub mod admin;
+#![warn(unreachable_pub)]
+
+pub(crate) mod admin;
 pub mod api;
-pub mod bootstrap;
-pub mod cache;
-pub mod callbacks;
-pub mod changes;
+pub(crate) mod bootstrap;
+pub(crate) mod cache;
+pub(crate) mod callbacks;
+pub(crate) mod changes;
 pub mod config;
-pub mod console;
-pub mod counts;
-pub mod data_dir;
+pub(crate) mod console;
+pub(crate) mod counts;
+pub(crate) mod data_dir;
 pub mod domain;
-pub mod error;
-pub mod extract;
-pub mod faults;
-pub mod gateway;
-pub mod net;
-pub mod service;
-pub mod settle;
+pub(crate) mod error;
+pub(crate) mod extract;
+pub(crate) mod faults;
+pub(crate) mod gateway;
+pub(crate) mod net;
+pub(crate) mod service;
+pub(crate) mod settle;
 pub mod startup;
-pub mod state;
+pub(crate) mod state;
 pub mod store;
 
 pub use config::Settings;

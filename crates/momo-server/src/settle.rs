@@ -16,10 +16,10 @@ use crate::state::AppState;
 use crate::store::{AccountSpec, Finalization, Finalized, NewDelivery, Posting, RefundGuard, TransactionRecord, TxKey};
 
 /// How many due transactions one round of the settler takes.
-pub const BATCH: i64 = 256;
+pub(crate) const BATCH: i64 = 256;
 
 /// Settle every due transaction, a batch at a time in one commit; returns how many it took.
-pub async fn settle_due(state: &AppState) -> anyhow::Result<usize> {
+pub(crate) async fn settle_due(state: &AppState) -> anyhow::Result<usize> {
     let now = state.clock.now_ms();
     let due = state.store.due_transactions(now, BATCH).await?;
     let mut planned = Vec::with_capacity(due.len());
@@ -122,7 +122,7 @@ fn build(
 /// The finalization of a transaction being accepted, if its outcome is due at once and cannot
 /// be refused (sandbox with no pending delay): written in the same commit as the transaction, it
 /// saves a second write of the row. Anything else settles later, by the worker or a status read.
-pub fn immediate(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<Option<Finalization>> {
+pub(crate) fn immediate(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<Option<Finalization>> {
     let due = tx.due_at.is_some_and(|at| at <= tx.created_at) && !tx.awaiting_approval;
     if !due || tx.key.kind == Kind::Refund {
         return Ok(None);
@@ -134,7 +134,10 @@ pub fn immediate(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<Opt
 /// Settle this transaction if its outcome is due. `Some` (the transaction as it is now, final)
 /// if it was due, whoever made it final: this call, or another worker or instance at the same
 /// moment; `None` if it was not due, and the caller's copy stands.
-pub async fn settle_if_due(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<Option<TransactionRecord>> {
+pub(crate) async fn settle_if_due(
+    state: &AppState,
+    tx: &TransactionRecord,
+) -> anyhow::Result<Option<TransactionRecord>> {
     let due = !tx.status.is_final() && tx.due_at.is_some_and(|at| at <= state.clock.now_ms());
     if !due {
         return Ok(None);
@@ -169,7 +172,7 @@ fn refunded_key(tx: &TransactionRecord) -> TxKey {
 }
 
 /// A refund's payee: the payer of the refunded request to pay.
-pub async fn refund_payee(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<Option<Party>> {
+pub(crate) async fn refund_payee(state: &AppState, tx: &TransactionRecord) -> anyhow::Result<Option<Party>> {
     if tx.key.kind != Kind::Refund {
         return Ok(None);
     }

@@ -19,11 +19,11 @@ use crate::state::AppState;
 use crate::store::{ApiUserRecord, SubscriptionKeyRecord};
 
 /// Where the operator API lives: a prefix no MoMo path can start with.
-pub const PREFIX: &str = momo_types::admin::PREFIX;
+pub(crate) const PREFIX: &str = momo_types::admin::PREFIX;
 
 mod payments;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     payments::router()
         .route("/users", get(list_users).post(create_user))
         .route("/users/{id}", get(get_user).delete(revoke_user))

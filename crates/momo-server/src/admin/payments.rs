@@ -23,7 +23,7 @@ use crate::service::payments::{self, Decision};
 use crate::state::AppState;
 use crate::store::{AccountSpec, DeliveryRecord, TransactionRecord};
 
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/transactions", get(list_transactions))
         .route("/transactions/{reference}", get(get_transaction))

@@ -13,12 +13,12 @@ use crate::extract::{Caller, PathParam};
 use crate::state::AppState;
 
 /// The balance in the environment's currency.
-pub async fn balance(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Balance>> {
+pub(crate) async fn balance(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Balance>> {
     read_balance(&state, &caller).await
 }
 
 /// The balance in a named currency, which must be the environment's.
-pub async fn balance_in_currency(
+pub(crate) async fn balance_in_currency(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(currency): PathParam,

@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 /// Whether the account holder is active: sandbox test values fail synchronously (docs/scenarios.md);
 /// every other holder is active. In production environments every MSISDN is a wallet.
-pub async fn active(
+pub(crate) async fn active(
     State(state): State<AppState>,
     caller: Caller,
     AccountHolder(party): AccountHolder,
@@ -45,7 +45,7 @@ pub async fn active(
 }
 
 /// The sandbox's one identity, which it answers for every account holder (docs/compatibility.md).
-pub fn sand_box(updated_at: i64) -> BasicUserInfo {
+pub(crate) fn sand_box(updated_at: i64) -> BasicUserInfo {
     BasicUserInfo {
         sub: "0".into(),
         name: "Sand Box".into(),
@@ -59,7 +59,7 @@ pub fn sand_box(updated_at: i64) -> BasicUserInfo {
 }
 
 /// Basic KYC data: the sandbox's identity.
-pub async fn basic_user_info(
+pub(crate) async fn basic_user_info(
     State(state): State<AppState>,
     _caller: Caller,
     AccountHolder(_party): AccountHolder,
@@ -74,7 +74,7 @@ const NOTIFICATION_WINDOW_MS: i64 = 24 * 3600 * 1000;
 
 /// The `notificationMessage` header (MTN requires it; the body's field is accepted too).
 #[derive(Debug)]
-pub struct NotificationHeader(Option<String>);
+pub(crate) struct NotificationHeader(Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for NotificationHeader {
     type Rejection = ApiError;
@@ -87,7 +87,7 @@ impl<S: Send + Sync> FromRequestParts<S> for NotificationHeader {
 /// `POST /collection/v1_0/requesttopay/{referenceId}/deliverynotification` (docs/compatibility.md):
 /// 200 when enqueued; 404 unknown or not the caller's; 409 not successful; 410 window over;
 /// 429 too many for this transaction.
-pub async fn delivery_notification(
+pub(crate) async fn delivery_notification(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(reference): PathParam,

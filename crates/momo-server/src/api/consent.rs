@@ -32,7 +32,7 @@ const ONLINE_REFRESH_MS: i64 = 3_600_000;
 
 /// The form of `POST /{product}/v1_0/bc-authorize`.
 #[derive(Debug, Deserialize)]
-pub struct BcAuthorize {
+pub(crate) struct BcAuthorize {
     login_hint: Option<String>,
     scope: Option<String>,
     access_type: Option<String>,
@@ -45,7 +45,7 @@ pub struct BcAuthorize {
 }
 
 #[derive(Debug, Serialize)]
-pub struct BcAuthorizeResponse {
+pub(crate) struct BcAuthorizeResponse {
     auth_req_id: String,
     interval: u64,
     expires_in: u64,
@@ -54,7 +54,7 @@ pub struct BcAuthorizeResponse {
 /// Who may ask for consent: a Bearer access token (Collection and Remittance specs) or Basic
 /// API-user credentials (Disbursement spec). Both are accepted on every product.
 #[derive(Debug)]
-pub struct Requester(std::sync::Arc<ApiUserRecord>);
+pub(crate) struct Requester(std::sync::Arc<ApiUserRecord>);
 
 impl axum::extract::FromRequestParts<AppState> for Requester {
     type Rejection = ApiError;
@@ -87,7 +87,7 @@ fn parse_login_hint(hint: &str) -> Option<String> {
     .then(|| msisdn.to_owned())
 }
 
-pub async fn bc_authorize(
+pub(crate) async fn bc_authorize(
     State(state): State<AppState>,
     Requester(user): Requester,
     MomoForm(form): MomoForm<BcAuthorize>,
@@ -143,7 +143,7 @@ pub async fn bc_authorize(
 
 /// The form of `POST /{product}/oauth2/token/`.
 #[derive(Debug, Deserialize)]
-pub struct TokenForm {
+pub(crate) struct TokenForm {
     grant_type: Option<String>,
     auth_req_id: Option<String>,
     refresh_token: Option<String>,
@@ -151,7 +151,7 @@ pub struct TokenForm {
 
 const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
 
-pub async fn oauth2_token(
+pub(crate) async fn oauth2_token(
     State(state): State<AppState>,
     CurrentProduct(product): CurrentProduct,
     MaybeBasic(credentials): MaybeBasic,
@@ -230,7 +230,7 @@ pub async fn oauth2_token(
 
 /// `GET /{product}/oauth2/v1_0/userinfo`: the consenting account holder's KYC data (the sandbox
 /// answers its "Sand Box" identity for everyone, docs/compatibility.md).
-pub async fn userinfo(State(state): State<AppState>, consent: ConsentCaller) -> Json<UserInfo> {
+pub(crate) async fn userinfo(State(state): State<AppState>, consent: ConsentCaller) -> Json<UserInfo> {
     let basic = super::accountholder::sand_box(state.clock.now().unix_timestamp());
     Json(UserInfo {
         sub: basic.sub,

@@ -1,13 +1,13 @@
 //! The MoMo Open API, one module per upstream area. [`surface`] is the table of every
 //! operation; [`router`] turns it into routes.
 
-pub mod account;
-pub mod accountholder;
-pub mod consent;
-pub mod payments;
-pub mod provisioning;
+pub(crate) mod account;
+pub(crate) mod accountholder;
+pub(crate) mod consent;
+pub(crate) mod payments;
+pub(crate) mod provisioning;
 pub mod surface;
-pub mod token;
+pub(crate) mod token;
 
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};

@@ -232,7 +232,7 @@ async fn create_simple<B: SimplePayment>(
 
 macro_rules! create_handler {
     ($name:ident, $inner:ident, $body:ty, $kind:expr, $version:expr) => {
-        pub async fn $name(
+        pub(crate) async fn $name(
             State(state): State<AppState>,
             caller: Caller,
             reference: ReferenceIdHeader,
@@ -287,7 +287,12 @@ async fn create_refund(
 
 /// The caller's transaction of this kind, settled first if its outcome is due; 404 if it does
 /// not exist or belongs to another API user.
-pub async fn load(state: &AppState, caller: &Caller, kind: Kind, reference: &str) -> ApiResult<TransactionRecord> {
+pub(crate) async fn load(
+    state: &AppState,
+    caller: &Caller,
+    kind: Kind,
+    reference: &str,
+) -> ApiResult<TransactionRecord> {
     load_key(state, caller, caller_key(caller, kind, reference)?).await
 }
 
@@ -337,7 +342,7 @@ async fn status_of(state: &AppState, caller: &Caller, kind: Kind, reference: &st
 
 macro_rules! status_handler {
     ($name:ident, $kind:expr) => {
-        pub async fn $name(
+        pub(crate) async fn $name(
             State(state): State<AppState>,
             caller: Caller,
             PathParam(reference): PathParam,
@@ -499,7 +504,7 @@ async fn cancel_pending(state: &AppState, tx: &TransactionRecord, reason: &str) 
 /// (checked like a create's) gets the invoice's final status body, the result of the
 /// cancellation, through the outbox: signed and retried like every callback. No Payment Server
 /// URL fallback here: that URL already gets the invoice's own callback.
-pub async fn cancel_invoice(
+pub(crate) async fn cancel_invoice(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(reference): PathParam,
@@ -574,7 +579,7 @@ pub async fn cancel_invoice(
 
 /// `DELETE /collection/v1_0/preapproval/{preapprovalid}`: 200; a pending one fails with
 /// `TRANSACTION_CANCELED`, an approved one is no longer listed.
-pub async fn cancel_preapproval(
+pub(crate) async fn cancel_preapproval(
     State(state): State<AppState>,
     caller: Caller,
     PathParam(reference): PathParam,
@@ -598,7 +603,7 @@ pub async fn cancel_preapproval(
 
 /// `GET /collection/v1_0/preapprovals/{type}/{id}`: the caller's approved, unexpired and
 /// uncancelled pre-approvals of this payer (an empty list if none).
-pub async fn approved_preapprovals(
+pub(crate) async fn approved_preapprovals(
     State(state): State<AppState>,
     caller: Caller,
     crate::extract::AccountHolder(payer): crate::extract::AccountHolder,

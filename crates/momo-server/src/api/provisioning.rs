@@ -16,7 +16,7 @@ use crate::state::AppState;
 use crate::store::ApiUserRecord;
 
 /// `POST /v1_0/apiuser`: 201 with an empty body; 409 if the id is taken.
-pub async fn create_api_user(
+pub(crate) async fn create_api_user(
     State(state): State<AppState>,
     ReferenceIdHeader(id): ReferenceIdHeader,
     MomoJson(body): MomoJson<CreateApiUser>,
@@ -41,7 +41,10 @@ pub async fn create_api_user(
 }
 
 /// `GET /v1_0/apiuser/{id}`: the callback host and `"targetEnvironment":"sandbox"`.
-pub async fn get_api_user(State(state): State<AppState>, PathParam(id): PathParam) -> ApiResult<Json<ApiUserInfo>> {
+pub(crate) async fn get_api_user(
+    State(state): State<AppState>,
+    PathParam(id): PathParam,
+) -> ApiResult<Json<ApiUserInfo>> {
     let user = sandbox_user(&state, &id).await?;
     Ok(Json(ApiUserInfo {
         provider_callback_host: user.provider_callback_host.clone(),
@@ -52,7 +55,7 @@ pub async fn get_api_user(State(state): State<AppState>, PathParam(id): PathPara
 /// `POST /v1_0/apiuser/{id}/apikey`: a new key, which replaces the previous one (and so
 /// invalidates the tokens issued under it). `Content-Type: application/json;charset=utf-8`, as
 /// in MTN's recorded answer.
-pub async fn create_api_key(
+pub(crate) async fn create_api_key(
     State(state): State<AppState>,
     PathParam(id): PathParam,
 ) -> ApiResult<(StatusCode, [(HeaderName, HeaderValue); 1], Json<ApiKeyCreated>)> {

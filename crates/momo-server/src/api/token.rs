@@ -15,7 +15,10 @@ use std::sync::Arc;
 
 /// The live API user whose key these Basic credentials carry, or the token endpoint's
 /// `login_failed` (500 as the sandbox, or 401 with `--token-error spec`).
-pub async fn check_basic(state: &AppState, credentials: Option<BasicCredentials>) -> ApiResult<Arc<ApiUserRecord>> {
+pub(crate) async fn check_basic(
+    state: &AppState,
+    credentials: Option<BasicCredentials>,
+) -> ApiResult<Arc<ApiUserRecord>> {
     let login_failed = ApiError::LoginFailed(state.settings.token_error);
     let Some(credentials) = credentials else { return Err(login_failed) };
     let user = state
@@ -31,7 +34,7 @@ pub async fn check_basic(state: &AppState, credentials: Option<BasicCredentials>
 }
 
 /// Exchange `Basic base64(apiUser:apiKey)` for an access token.
-pub async fn create_access_token(
+pub(crate) async fn create_access_token(
     State(state): State<AppState>,
     CurrentProduct(product): CurrentProduct,
     TargetEnvironmentHeader(requested_env): TargetEnvironmentHeader,

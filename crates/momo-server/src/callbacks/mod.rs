@@ -47,7 +47,7 @@ const RECORD_BATCH: usize = 1024;
 /// The delay before the next attempt after `attempts` attempts, or `None` to give up.
 /// MTN's schedule: the first callback, 20 retries 1 s apart, 30 more every 2 minutes, then
 /// hourly (for a day here; MTN says "until unblocked").
-pub fn next_delay(policy: CallbackRetry, attempts: i64) -> Option<Duration> {
+pub(crate) fn next_delay(policy: CallbackRetry, attempts: i64) -> Option<Duration> {
     match policy {
         CallbackRetry::Once => None,
         CallbackRetry::Mtn => match attempts {
@@ -61,7 +61,7 @@ pub fn next_delay(policy: CallbackRetry, attempts: i64) -> Option<Duration> {
 
 /// An API user's callback signing secret: HMAC-SHA256 of the user id under the server's root
 /// secret, so that no per-user secret is stored and every instance derives the same one.
-pub fn signing_secret(root: &[u8], api_user: &str) -> String {
+pub(crate) fn signing_secret(root: &[u8], api_user: &str) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(root).expect("HMAC takes keys of any length");
     mac.update(b"openmomo callback signing secret\0");
     mac.update(api_user.as_bytes());
@@ -69,7 +69,7 @@ pub fn signing_secret(root: &[u8], api_user: &str) -> String {
 }
 
 /// The `X-Momo-Signature` value for a body sent at `timestamp`.
-pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
+pub(crate) fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(format!("{timestamp}.").as_bytes());
     mac.update(body.as_bytes());
@@ -80,7 +80,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
 /// room frees up (a slow receiver holds one slot, not a whole batch), and hands every finished
 /// attempt to a recorder that writes them in batches. Woken by [`crate::state::Inner::callbacks_waiting`]
 /// when a transaction is made final, and every `worker_interval` for retries that come due.
-pub async fn run(state: AppState) {
+pub(crate) async fn run(state: AppState) {
     let room = std::sync::Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     let (finished, attempts) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(record(state.clone(), attempts));
@@ -252,7 +252,7 @@ async fn send(state: &AppState, delivery: &DeliveryRecord, at: i64) -> Result<u1
 /// The HTTP client for callbacks: no redirects, no proxy (a proxy would resolve names where the
 /// policy cannot see the addresses), rustls with verified certificates, and a resolver that hands
 /// the connector only the addresses the callback target policy allows.
-pub fn http_client(targets: Arc<TargetPolicy>) -> anyhow::Result<reqwest::Client> {
+pub(crate) fn http_client(targets: Arc<TargetPolicy>) -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()

@@ -11,7 +11,7 @@
 //! instance to tell, it returns at once; otherwise it pushes onto a short list under a lock,
 //! and past [`MAX_BATCH`] changes a batch just says "everything changed".
 
-pub mod postgres;
+pub(crate) mod postgres;
 
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,13 +21,13 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
 /// How often gathered changes are handed on: the console's latency budget is a second.
-pub const FLUSH: Duration = Duration::from_millis(100);
+pub(crate) const FLUSH: Duration = Duration::from_millis(100);
 
 /// Past this many changes in one flush, a batch says [`Batch::Everything`].
-pub const MAX_BATCH: usize = 256;
+pub(crate) const MAX_BATCH: usize = 256;
 
 /// Event streams of live pages open at once on an instance.
-pub const MAX_STREAMS: usize = 512;
+pub(crate) const MAX_STREAMS: usize = 512;
 
 /// Something a live page may show changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,19 +231,19 @@ impl ChangeFeed {
 
 /// Now, in Unix ms on this machine's wall clock (not the server's [`Clock`](crate::domain::clock::Clock),
 /// which tests move): what [`ChangeFeed::delivered_since`] compares with.
-pub fn unix_ms() -> i64 {
+pub(crate) fn unix_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// How this instance's batches reach the instances sharing its database.
-pub trait Announce: Send + 'static {
+pub(crate) trait Announce: Send + 'static {
     fn announce(&mut self, batch: &Batch) -> impl std::future::Future<Output = anyhow::Result<()>> + Send;
 }
 
 /// How the other instances' batches reach this one.
-pub trait Listen: Send + 'static {
+pub(crate) trait Listen: Send + 'static {
     /// The next batch from another instance (`Everything` when some may have been missed, as
     /// after a lost connection).
     fn next(&mut self) -> impl std::future::Future<Output = Batch> + Send;
@@ -251,7 +251,7 @@ pub trait Listen: Send + 'static {
 
 /// Hand this instance's changes to its pages every [`FLUSH`], for an instance that shares its
 /// database with no other (SQLite). Runs until the server stops.
-pub async fn run(feed: Arc<ChangeFeed>) {
+pub(crate) async fn run(feed: Arc<ChangeFeed>) {
     let mut ticks = tokio::time::interval(FLUSH);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let stopping = feed.stopping();
@@ -270,7 +270,7 @@ pub async fn run(feed: Arc<ChangeFeed>) {
 
 /// Hand this instance's changes on every [`FLUSH`], to its pages and to the other instances,
 /// whose batches come back to this instance's pages. Runs until the server stops.
-pub async fn run_shared(feed: Arc<ChangeFeed>, mut announcer: impl Announce, mut listener: impl Listen) {
+pub(crate) async fn run_shared(feed: Arc<ChangeFeed>, mut announcer: impl Announce, mut listener: impl Listen) {
     let (outgoing, mut queued) = tokio::sync::mpsc::channel::<Batch>(16);
     let flusher = {
         let feed = feed.clone();

@@ -20,14 +20,14 @@ struct Announcement {
 
 /// This instance's side of the change relay: `NOTIFY` on a connection of its own.
 #[derive(Debug)]
-pub struct PgAnnouncer {
+pub(crate) struct PgAnnouncer {
     pool: PgPool,
     origin: uuid::Uuid,
 }
 
 /// The other instances' side: `LISTEN` on a connection of its own.
 #[derive(Debug)]
-pub struct PgChangeListener {
+pub(crate) struct PgChangeListener {
     listener: sqlx::postgres::PgListener,
     origin: uuid::Uuid,
     /// Listening failed since the last announcement was received.
@@ -36,7 +36,7 @@ pub struct PgChangeListener {
 
 /// The console's change relay between instances sharing the database at `url`
 /// ([`crate::changes`]): two connections, apart from the store's pool.
-pub async fn relay(url: &str) -> anyhow::Result<(PgAnnouncer, PgChangeListener)> {
+pub(crate) async fn relay(url: &str) -> anyhow::Result<(PgAnnouncer, PgChangeListener)> {
     let origin = uuid::Uuid::new_v4();
     let pool = PgPoolOptions::new().max_connections(1).acquire_timeout(Duration::from_secs(3)).connect_lazy(url)?;
     let mut listener = sqlx::postgres::PgListener::connect(url).await?;

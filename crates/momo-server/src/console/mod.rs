@@ -41,7 +41,7 @@ use crate::state::AppState;
 use crate::store::ConsoleSession;
 
 /// Where the console lives.
-pub const PREFIX: &str = "/_momo/console";
+pub(crate) const PREFIX: &str = "/_momo/console";
 
 /// The session cookie.
 const SESSION_COOKIE: &str = "momo_console";
@@ -59,7 +59,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The console's routes, with their full paths (to be merged into the app).
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(PREFIX, get(|| async { Redirect::permanent(&format!("{PREFIX}/")) }))
         .route(&format!("{PREFIX}/"), get(overview))
@@ -95,7 +95,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /`: browsers are sent to the console; API clients keep MoMo's 404.
-pub async fn root(headers: HeaderMap) -> Response {
+pub(crate) async fn root(headers: HeaderMap) -> Response {
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

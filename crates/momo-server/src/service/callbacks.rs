@@ -7,7 +7,10 @@ use crate::state::AppState;
 use crate::store::{AttemptRecord, DeliveryRecord, TxKey};
 
 /// A transaction's callbacks (newest first, at most 100) with each one's attempts.
-pub async fn of_transaction(state: &AppState, key: &TxKey) -> ApiResult<Vec<(DeliveryRecord, Vec<AttemptRecord>)>> {
+pub(crate) async fn of_transaction(
+    state: &AppState,
+    key: &TxKey,
+) -> ApiResult<Vec<(DeliveryRecord, Vec<AttemptRecord>)>> {
     let mut deliveries = Vec::new();
     for delivery in state.store.deliveries(Some(&key.reference_id), None, 100).await? {
         // Reference ids are unique only per product and kind.
@@ -25,7 +28,7 @@ pub async fn of_transaction(state: &AppState, key: &TxKey) -> ApiResult<Vec<(Del
 /// a pending one is attempted now instead of at its planned time. While an attempt is in flight
 /// it is refused (409): that attempt's outcome, once recorded, would undo it. The delivery worker
 /// is woken at once.
-pub async fn redeliver(state: &AppState, id: &str) -> ApiResult<DeliveryRecord> {
+pub(crate) async fn redeliver(state: &AppState, id: &str) -> ApiResult<DeliveryRecord> {
     let Some(delivery) = state.store.redeliver(id, state.clock.now_ms()).await? else {
         return match state.store.delivery(id).await? {
             Some(_) => Err(ApiError::OperatorConflict(

@@ -15,16 +15,16 @@ use crate::state::AppState;
 use crate::store::{ApiUserRecord, Store, SubscriptionKeyRecord};
 
 /// Every API user, sandbox-provisioned and operator-created.
-pub async fn users(state: &AppState) -> ApiResult<Vec<ApiUserRecord>> {
+pub(crate) async fn users(state: &AppState) -> ApiResult<Vec<ApiUserRecord>> {
     Ok(state.store.api_users().await?)
 }
 
-pub async fn user(state: &AppState, id: &str) -> ApiResult<ApiUserRecord> {
+pub(crate) async fn user(state: &AppState, id: &str) -> ApiResult<ApiUserRecord> {
     state.store.api_user(id).await?.ok_or(ApiError::ResourceNotFound)
 }
 
 /// Create an API user and its key, as the Partner Portal does: the key is returned this once.
-pub async fn create_user(state: &AppState, body: &CreateUser) -> ApiResult<UserCredentials> {
+pub(crate) async fn create_user(state: &AppState, body: &CreateUser) -> ApiResult<UserCredentials> {
     let environment = Environment::lookup(&body.environment).ok_or_else(|| {
         let known: Vec<_> = momo_types::ENVIRONMENTS.iter().map(|e| e.name).collect();
         ApiError::BadRequest(format!("Unknown environment {:?}; known: {}.", body.environment, known.join(", ")))
@@ -81,7 +81,7 @@ pub async fn create_user(state: &AppState, body: &CreateUser) -> ApiResult<UserC
 }
 
 /// Issue a new key; the old key and its tokens stop working at once.
-pub async fn regenerate_user_key(state: &AppState, id: &str) -> ApiResult<UserCredentials> {
+pub(crate) async fn regenerate_user_key(state: &AppState, id: &str) -> ApiResult<UserCredentials> {
     let user = state.store.api_user(id).await?.ok_or(ApiError::ResourceNotFound)?;
     if user.revoked_at.is_some() {
         return Err(ApiError::OperatorConflict("The API user is revoked; create a new one.".into()));
@@ -107,7 +107,7 @@ pub async fn regenerate_user_key(state: &AppState, id: &str) -> ApiResult<UserCr
 }
 
 /// Revoke a user: its tokens stop working at once and it can no longer get new ones.
-pub async fn revoke_user(state: &AppState, id: &str) -> ApiResult<ApiUserRecord> {
+pub(crate) async fn revoke_user(state: &AppState, id: &str) -> ApiResult<ApiUserRecord> {
     let user = state.store.revoke_api_user(id, state.clock.now_ms()).await?.ok_or(ApiError::ResourceNotFound)?;
     state.cache.clear();
     tracing::info!(api_user = %id, "operator revoked an API user");
@@ -115,18 +115,18 @@ pub async fn revoke_user(state: &AppState, id: &str) -> ApiResult<ApiUserRecord>
 }
 
 /// The secret an API user's callbacks are signed with (docs/callbacks.md).
-pub async fn callback_secret(state: &AppState, id: &str) -> ApiResult<String> {
+pub(crate) async fn callback_secret(state: &AppState, id: &str) -> ApiResult<String> {
     let user = user(state, id).await?;
     Ok(crate::callbacks::signing_secret(&state.callback_root, &user.id))
 }
 
-pub async fn subscription_keys(state: &AppState) -> ApiResult<Vec<SubscriptionKeyRecord>> {
+pub(crate) async fn subscription_keys(state: &AppState) -> ApiResult<Vec<SubscriptionKeyRecord>> {
     Ok(state.store.subscription_keys().await?)
 }
 
 /// Add a subscription key for `products` (all when empty), generated or with a given value; the
 /// value is returned this once.
-pub async fn create_subscription_key(
+pub(crate) async fn create_subscription_key(
     state: &AppState,
     products: &[Product],
     value: Option<String>,
@@ -140,7 +140,10 @@ pub async fn create_subscription_key(
 }
 
 /// Give a subscription key a new value; the old value stops working at once.
-pub async fn regenerate_subscription_key(state: &AppState, id: &str) -> ApiResult<(SubscriptionKeyRecord, String)> {
+pub(crate) async fn regenerate_subscription_key(
+    state: &AppState,
+    id: &str,
+) -> ApiResult<(SubscriptionKeyRecord, String)> {
     let key = generate_key();
     let record = state
         .store
@@ -152,7 +155,7 @@ pub async fn regenerate_subscription_key(state: &AppState, id: &str) -> ApiResul
     Ok((record, key))
 }
 
-pub async fn revoke_subscription_key(state: &AppState, id: &str) -> ApiResult<SubscriptionKeyRecord> {
+pub(crate) async fn revoke_subscription_key(state: &AppState, id: &str) -> ApiResult<SubscriptionKeyRecord> {
     let record =
         state.store.revoke_subscription_key(id, state.clock.now_ms()).await?.ok_or(ApiError::ResourceNotFound)?;
     state.cache.clear();
@@ -162,7 +165,7 @@ pub async fn revoke_subscription_key(state: &AppState, id: &str) -> ApiResult<Su
 
 /// Store a new subscription key (generated unless `value` is given) and return it with its value.
 /// A value that exists already is a 409.
-pub async fn add_subscription_key(
+pub(crate) async fn add_subscription_key(
     store: &dyn Store,
     hasher: &SecretHasher,
     products: &[Product],

@@ -5,13 +5,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::faults::{FaultSpec, FaultView};
 use crate::state::AppState;
 
-pub async fn list(state: &AppState) -> ApiResult<Vec<FaultView>> {
+pub(crate) async fn list(state: &AppState) -> ApiResult<Vec<FaultView>> {
     Ok(state.faults.list(state.store.as_ref()).await?)
 }
 
 /// Add a rule after checking it; it applies on this instance at once, on the others at their
 /// next refresh.
-pub async fn add(state: &AppState, spec: FaultSpec) -> ApiResult<FaultView> {
+pub(crate) async fn add(state: &AppState, spec: FaultSpec) -> ApiResult<FaultView> {
     spec.check().map_err(ApiError::BadRequest)?;
     let view = state.faults.add(state.store.as_ref(), spec, state.clock.now_ms()).await?;
     tracing::info!(fault = %view.id, path = %view.spec.path, "fault rule added");
@@ -19,7 +19,7 @@ pub async fn add(state: &AppState, spec: FaultSpec) -> ApiResult<FaultView> {
 }
 
 /// Remove a rule: it stops at once on every instance.
-pub async fn remove(state: &AppState, id: &str) -> ApiResult<()> {
+pub(crate) async fn remove(state: &AppState, id: &str) -> ApiResult<()> {
     if state.faults.remove(state.store.as_ref(), id).await? {
         tracing::info!(fault = %id, "fault rule removed");
         Ok(())
@@ -28,13 +28,13 @@ pub async fn remove(state: &AppState, id: &str) -> ApiResult<()> {
     }
 }
 
-pub async fn clear(state: &AppState) -> ApiResult<()> {
+pub(crate) async fn clear(state: &AppState) -> ApiResult<()> {
     Ok(state.faults.clear(state.store.as_ref()).await?)
 }
 
 /// The sandbox's best-known failure: `POST /v1_0/apiuser` answering 500 (clients must retry with
 /// the same reference id), once.
-pub fn sandbox_apiuser_500() -> FaultSpec {
+pub(crate) fn sandbox_apiuser_500() -> FaultSpec {
     FaultSpec {
         method: Some("POST".into()),
         path: "/v1_0/apiuser".into(),

@@ -3,8 +3,8 @@
 //! server's state and typed inputs, and answer with records or an [`ApiError`](crate::error::ApiError)
 //! that each surface shows in its own way.
 
-pub mod callbacks;
-pub mod credentials;
-pub mod faults;
-pub mod overview;
-pub mod payments;
+pub(crate) mod callbacks;
+pub(crate) mod credentials;
+pub(crate) mod faults;
+pub(crate) mod overview;
+pub(crate) mod payments;

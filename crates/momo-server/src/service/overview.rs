@@ -16,16 +16,16 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use crate::changes::{Batch, Change};
-pub use crate::counts::{Counted, Counts};
+pub(crate) use crate::counts::Counted;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// The counts are not taken again sooner than this after the last time.
-pub const RECOUNT_GAP: Duration = Duration::from_secs(1);
+pub(crate) const RECOUNT_GAP: Duration = Duration::from_secs(1);
 
 /// Held by an overview page's event stream while it is open.
 #[derive(Debug)]
-pub struct Watching(AppState);
+pub(crate) struct Watching(AppState);
 
 impl Drop for Watching {
     fn drop(&mut self) {
@@ -36,7 +36,7 @@ impl Drop for Watching {
 
 /// The counts to show now: the last taken, if any. Missing or possibly stale ones are asked
 /// for, and taken in the background: a page never waits for a count.
-pub fn current(state: &AppState) -> Option<Arc<Counted>> {
+pub(crate) fn current(state: &AppState) -> Option<Arc<Counted>> {
     let last = state.counts.last.lock().unwrap_or_else(PoisonError::into_inner).clone();
     if last.is_none() || !state.counts.current.load(Ordering::Relaxed) {
         state.counts.asked.store(true, Ordering::Relaxed);
@@ -46,7 +46,7 @@ pub fn current(state: &AppState) -> Option<Arc<Counted>> {
 }
 
 /// Follow the counts: while the guard lives, changes make them be taken again.
-pub fn watch(state: &AppState) -> Watching {
+pub(crate) fn watch(state: &AppState) -> Watching {
     state.counts.watchers.fetch_add(1, Ordering::Relaxed);
     state.counts.wanted.notify_one();
     Watching(state.clone())
@@ -77,7 +77,7 @@ fn changes_something(received: &Result<Arc<Batch>, RecvError>) -> bool {
 /// again after each change, no sooner than [`RECOUNT_GAP`] after the last time. While nobody
 /// watches it follows nothing (the change feed then has no subscriber here). Runs until the
 /// server stops.
-pub async fn run(state: AppState) {
+pub(crate) async fn run(state: AppState) {
     let stopping = state.changes.stopping();
     tokio::pin!(stopping);
     let mut last_count: Option<Instant> = None;

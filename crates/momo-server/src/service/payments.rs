@@ -11,7 +11,7 @@ use crate::state::AppState;
 use crate::store::{PostingRecord, TransactionRecord, TxCursor, TxFilter, TxKey};
 
 /// The one transaction with this reference id (409 if several kinds share it).
-pub async fn one(state: &AppState, reference: &str) -> ApiResult<TransactionRecord> {
+pub(crate) async fn one(state: &AppState, reference: &str) -> ApiResult<TransactionRecord> {
     let mut found = state.store.transactions_by_reference(&reference.to_ascii_lowercase()).await?;
     match found.len() {
         0 => Err(ApiError::ResourceNotFound),
@@ -23,20 +23,20 @@ pub async fn one(state: &AppState, reference: &str) -> ApiResult<TransactionReco
 }
 
 /// The transaction as it is now: settled first if its outcome is due, as a status read would.
-pub async fn current(state: &AppState, reference: &str) -> ApiResult<TransactionRecord> {
+pub(crate) async fn current(state: &AppState, reference: &str) -> ApiResult<TransactionRecord> {
     let tx = one(state, reference).await?;
     Ok(crate::settle::settle_if_due(state, &tx).await?.unwrap_or(tx))
 }
 
 /// The transaction with this key (reference ids are unique only per product and kind), as it is
 /// now: settled first if its outcome is due, as a status read would.
-pub async fn at(state: &AppState, key: &TxKey) -> ApiResult<TransactionRecord> {
+pub(crate) async fn at(state: &AppState, key: &TxKey) -> ApiResult<TransactionRecord> {
     let tx = state.store.transaction(key).await?.ok_or(ApiError::ResourceNotFound)?;
     Ok(crate::settle::settle_if_due(state, &tx).await?.unwrap_or(tx))
 }
 
 /// A page of transactions matching `filter`, newest first, after `before` (docs/console.md).
-pub async fn page(
+pub(crate) async fn page(
     state: &AppState,
     filter: &TxFilter,
     before: Option<&TxCursor>,
@@ -46,13 +46,13 @@ pub async fn page(
 }
 
 /// The ledger postings a transaction made.
-pub async fn postings(state: &AppState, key: &TxKey) -> ApiResult<Vec<PostingRecord>> {
+pub(crate) async fn postings(state: &AppState, key: &TxKey) -> ApiResult<Vec<PostingRecord>> {
     Ok(state.store.transaction_postings(key).await?)
 }
 
 /// What the payer decides on a request waiting for approval (what the handset does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Approve,
     Reject,
     /// The payer typed a wrong PIN ([`WRONG_PIN_REASON`]).
@@ -63,7 +63,7 @@ pub enum Decision {
 /// "Handset"): MoMo has no code of its own for it, and MTN documents this one as the default
 /// for a failure without a specific code. It differs from a rejection (`APPROVAL_REJECTED`) and
 /// from a PIN never entered (`COULD_NOT_PERFORM_TRANSACTION`).
-pub const WRONG_PIN_REASON: ErrorCode = ErrorCode::InternalProcessingError;
+pub(crate) const WRONG_PIN_REASON: ErrorCode = ErrorCode::InternalProcessingError;
 
 impl Decision {
     fn outcome(self) -> Outcome {
@@ -76,12 +76,12 @@ impl Decision {
 }
 
 /// Decide for the payer: the transaction settles at once with the decision's outcome.
-pub async fn decide(state: &AppState, reference: &str, decision: Decision) -> ApiResult<TransactionRecord> {
+pub(crate) async fn decide(state: &AppState, reference: &str, decision: Decision) -> ApiResult<TransactionRecord> {
     decide_at(state, &one(state, reference).await?.key, decision).await
 }
 
 /// [`decide`] for the transaction with this key (whatever other kinds share its reference id).
-pub async fn decide_at(state: &AppState, key: &TxKey, decision: Decision) -> ApiResult<TransactionRecord> {
+pub(crate) async fn decide_at(state: &AppState, key: &TxKey, decision: Decision) -> ApiResult<TransactionRecord> {
     if !state.store.replan(key, &decision.outcome().to_column(), state.clock.now_ms(), true).await? {
         return Err(ApiError::OperatorConflict("The transaction is not waiting for the payer's approval.".into()));
     }
@@ -90,7 +90,7 @@ pub async fn decide_at(state: &AppState, key: &TxKey, decision: Decision) -> Api
 
 /// The outcome to force: `SUCCESSFUL`, or `FAILED` with a MoMo reason code (default
 /// `INTERNAL_PROCESSING_ERROR`).
-pub fn forced_outcome(status: TransactionStatus, reason: Option<String>) -> ApiResult<Outcome> {
+pub(crate) fn forced_outcome(status: TransactionStatus, reason: Option<String>) -> ApiResult<Outcome> {
     match status {
         TransactionStatus::Successful => Ok(Outcome::Successful),
         TransactionStatus::Failed => {
@@ -105,13 +105,13 @@ pub fn forced_outcome(status: TransactionStatus, reason: Option<String>) -> ApiR
 }
 
 /// Force the outcome of any pending transaction, now.
-pub async fn force(state: &AppState, reference: &str, outcome: Outcome) -> ApiResult<TransactionRecord> {
+pub(crate) async fn force(state: &AppState, reference: &str, outcome: Outcome) -> ApiResult<TransactionRecord> {
     let tx = one(state, reference).await?;
     force_at(state, &tx.key, outcome).await
 }
 
 /// [`force`] for the transaction with this key.
-pub async fn force_at(state: &AppState, key: &TxKey, outcome: Outcome) -> ApiResult<TransactionRecord> {
+pub(crate) async fn force_at(state: &AppState, key: &TxKey, outcome: Outcome) -> ApiResult<TransactionRecord> {
     if !state.store.replan(key, &outcome.to_column(), state.clock.now_ms(), false).await? {
         return Err(ApiError::OperatorConflict("The transaction is already final.".into()));
     }
@@ -119,7 +119,7 @@ pub async fn force_at(state: &AppState, key: &TxKey, outcome: Outcome) -> ApiRes
 }
 
 /// The body `GET …/{kind}/{referenceId}` answers for `tx` now, as JSON text.
-pub async fn status_body(state: &AppState, tx: &TransactionRecord) -> ApiResult<String> {
+pub(crate) async fn status_body(state: &AppState, tx: &TransactionRecord) -> ApiResult<String> {
     let refund_payee = crate::settle::refund_payee(state, tx).await?;
     let fields = StatusFields {
         kind: tx.key.kind,
