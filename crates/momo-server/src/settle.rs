@@ -7,7 +7,7 @@
 //! that is still PENDING, so exactly one wins.
 
 use momo_types::payments::{Party, TransactionStatus};
-use momo_types::{Environment, Product};
+use momo_types::{Environment, ErrorCode, Product};
 
 use crate::changes::Change;
 use crate::config::SandboxBalance;
@@ -36,7 +36,7 @@ pub(crate) async fn settle_due(state: &AppState) -> anyhow::Result<usize> {
     let mut retry = Vec::new();
     for (((tx, payee, _), finalization), result) in planned.iter().zip(&first).zip(&results) {
         match failure_for(*result) {
-            Some(code) => retry.push((*tx, build(state, tx, &Outcome::Failed(code.into()), payee.clone())?)),
+            Some(code) => retry.push((*tx, build(state, tx, &Outcome::Failed(code), payee.clone())?)),
             None if *result == Finalized::Done => published(state, tx, finalization),
             None => {}
         }
@@ -77,23 +77,20 @@ pub(crate) fn published(state: &AppState, tx: &TransactionRecord, finalization: 
 }
 
 /// The reason a refused finalization becomes, if it was refused for money.
-fn failure_for(result: Finalized) -> Option<&'static str> {
+fn failure_for(result: Finalized) -> Option<ErrorCode> {
     match result {
-        Finalized::InsufficientFunds => Some("NOT_ENOUGH_FUNDS"),
+        Finalized::InsufficientFunds => Some(ErrorCode::NotEnoughFunds),
         // A refund larger than what is left of its request to pay is refused.
-        Finalized::RefundExceeded => Some("NOT_ALLOWED"),
+        Finalized::RefundExceeded => Some(ErrorCode::NotAllowed),
         // The ledger's limit per account (docs/compatibility.md, "Amounts and balances").
-        Finalized::PayeeLimitReached => Some("PAYEE_LIMIT_REACHED"),
-        Finalized::PayerLimitReached => Some("PAYER_LIMIT_REACHED"),
+        Finalized::PayeeLimitReached => Some(ErrorCode::PayeeLimitReached),
+        Finalized::PayerLimitReached => Some(ErrorCode::PayerLimitReached),
         Finalized::Done | Finalized::NotPending => None,
     }
 }
 
 fn planned_outcome(tx: &TransactionRecord) -> Outcome {
-    tx.outcome
-        .as_deref()
-        .and_then(Outcome::from_column)
-        .unwrap_or_else(|| Outcome::Failed("INTERNAL_PROCESSING_ERROR".into()))
+    tx.outcome.clone().unwrap_or(Outcome::Failed(ErrorCode::InternalProcessingError))
 }
 
 /// The finalization of `tx` with `outcome`.
@@ -156,7 +153,7 @@ pub(crate) async fn settle_if_due(
             }
             // Another worker (or instance) made it final first (or changed its plan): read it.
             (Finalized::NotPending, _) => return Ok(state.store.transaction(&tx.key).await?),
-            (_, Some(code)) => outcome = Outcome::Failed(code.into()),
+            (_, Some(code)) => outcome = Outcome::Failed(code),
             (_, None) => return Ok(None),
         }
     }
@@ -239,7 +236,7 @@ fn finalization(
     state: &AppState,
     tx: &TransactionRecord,
     status: TransactionStatus,
-    reason: Option<String>,
+    reason: Option<ErrorCode>,
     postings: Vec<Posting>,
     refund_guard: Option<RefundGuard>,
     refund_payee: Option<Party>,
@@ -253,7 +250,7 @@ fn finalization(
                     kind: tx.key.kind,
                     request: &tx.request,
                     status: status.clone(),
-                    reason: reason.as_deref(),
+                    reason: reason.as_ref(),
                     financial_transaction_id: fti.as_deref(),
                     refund_payee,
                     reference_id: &tx.key.reference_id,

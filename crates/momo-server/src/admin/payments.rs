@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::domain::clock::rfc3339;
 use crate::domain::money::format_minor;
-use crate::domain::transactions::accounts;
+use crate::domain::transactions::{accounts, Outcome};
 use crate::domain::validation::{check_party, parse_amount};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{MomoJson, MomoPath, MomoQuery, Operator, PathParam};
@@ -54,10 +54,10 @@ fn transaction_view(tx: &TransactionRecord) -> Transaction {
         currency: tx.currency.clone(),
         party: tx.party.clone(),
         status: tx.status.clone(),
-        reason: tx.reason.clone(),
+        reason: tx.reason.as_ref().map(|code| code.as_str().to_owned()),
         financial_transaction_id: tx.financial_transaction_id.clone(),
         awaiting_approval: tx.awaiting_approval,
-        planned_outcome: tx.outcome.clone(),
+        planned_outcome: tx.outcome.as_ref().map(Outcome::to_string),
         due_at: tx.due_at.map(rfc3339),
         callback_url: tx.callback_url.clone(),
         created_at: rfc3339(tx.created_at),

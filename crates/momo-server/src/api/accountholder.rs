@@ -34,10 +34,10 @@ pub(crate) async fn active(
     );
     match effect {
         Effect::Inactive => Ok(Json(BooleanResult { result: false })),
-        Effect::SyncError("SERVICE_UNAVAILABLE") => {
+        Effect::SyncError(ErrorCode::ServiceUnavailable) => {
             Err(ApiError::Business(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ServiceUnavailable))
         }
-        Effect::SyncError(code) => Err(ApiError::momo500(ErrorCode::parse(code))),
+        Effect::SyncError(code) => Err(ApiError::momo500(code)),
         Effect::Succeed | Effect::Fail(_) | Effect::StayPending | Effect::SucceedAfter(_) | Effect::Consent(_) => {
             Ok(Json(BooleanResult { result: true }))
         }

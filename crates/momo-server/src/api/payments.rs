@@ -90,7 +90,7 @@ async fn accept(
         reason: None,
         financial_transaction_id: None,
         callback_url: callback,
-        outcome: plan.outcome.as_ref().map(Outcome::to_column),
+        outcome: plan.outcome,
         due_at: plan.due_at,
         awaiting_approval: plan.awaiting_approval,
         related_reference_id: incoming.related,
@@ -145,8 +145,8 @@ fn plan(state: &AppState, env: &Environment, product: Product, incoming: &Incomi
     if needs_approval {
         let configured = i64::try_from(settings.approval_window.as_millis()).unwrap_or(i64::MAX / 4);
         let window = incoming.window_ms.unwrap_or(configured);
-        let lapse = if kind == Kind::Invoice { "EXPIRED" } else { "COULD_NOT_PERFORM_TRANSACTION" };
-        Plan { outcome: Some(Outcome::Failed(lapse.into())), due_at: Some(now + window), awaiting_approval: true }
+        let lapse = if kind == Kind::Invoice { ErrorCode::Expired } else { ErrorCode::CouldNotPerformTransaction };
+        Plan { outcome: Some(Outcome::Failed(lapse)), due_at: Some(now + window), awaiting_approval: true }
     } else {
         Plan { outcome: Some(Outcome::Successful), due_at: Some(now + delay), awaiting_approval: false }
     }
@@ -486,9 +486,8 @@ async fn accept_cash_transfer(
 }
 
 /// Make a pending transaction fail now with `reason` (cancellations).
-async fn cancel_pending(state: &AppState, tx: &TransactionRecord, reason: &str) -> ApiResult<bool> {
-    let outcome = Outcome::Failed(reason.into()).to_column();
-    if !state.store.replan(&tx.key, &outcome, state.clock.now_ms(), false).await? {
+async fn cancel_pending(state: &AppState, tx: &TransactionRecord, reason: ErrorCode) -> ApiResult<bool> {
+    if !state.store.replan(&tx.key, &Outcome::Failed(reason), state.clock.now_ms(), false).await? {
         return Ok(false);
     }
     let tx = state.store.transaction(&tx.key).await?.ok_or(ApiError::ResourceNotFound)?;
@@ -530,7 +529,7 @@ pub(crate) async fn cancel_invoice(
     // The invoice as the cancellation leaves it: what the cancel's callback reports.
     let cancelled = TransactionRecord {
         status: TransactionStatus::Failed,
-        reason: Some("TRANSACTION_CANCELED".into()),
+        reason: Some(ErrorCode::TransactionCanceled),
         financial_transaction_id: None,
         outcome: None,
         due_at: None,
@@ -552,7 +551,7 @@ pub(crate) async fn cancel_invoice(
         reason: None,
         financial_transaction_id: None,
         callback_url: callback,
-        outcome: Some(Outcome::Successful.to_column()),
+        outcome: Some(Outcome::Successful),
         due_at: Some(now),
         awaiting_approval: false,
         related_reference_id: Some(tx.key.reference_id.clone()),
@@ -564,7 +563,7 @@ pub(crate) async fn cancel_invoice(
     // The invoice's new plan and the cancellation are written together: a reused reference id
     // (409) or an invoice that became final meanwhile cancels nothing, and once written, both
     // settle even if this instance stops now (the settler finds them due).
-    let outcome = Outcome::Failed("TRANSACTION_CANCELED".into()).to_column();
+    let outcome = Outcome::Failed(ErrorCode::TransactionCanceled);
     if !state.store.replan_with_insert(&tx.key, &outcome, now, &record).await? {
         return Err(already_final());
     }
@@ -593,7 +592,7 @@ pub(crate) async fn cancel_preapproval(
         }
         TransactionStatus::Failed => false,
         // Pending or created: the store holds no other status.
-        _ => cancel_pending(&state, &tx, "TRANSACTION_CANCELED").await?,
+        _ => cancel_pending(&state, &tx, ErrorCode::TransactionCanceled).await?,
     };
     if !cancelled {
         return Err(ApiError::Refused(StatusCode::CONFLICT, ErrorCode::NotAllowed, "The pre-approval is not active."));

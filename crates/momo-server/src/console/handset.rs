@@ -325,13 +325,14 @@ fn question(tx: &TransactionRecord, who: &str, request: &serde_json::Value) -> S
 fn outcome(loaded: &Loaded, done: &str) -> Option<String> {
     let tx = loaded.history.iter().find(|tx| !done.is_empty() && tx.key.reference_id == done)?;
     let what = format!("{} of {}", kind_label(tx.key.kind), amount(tx));
-    let reason = tx.reason.as_deref().unwrap_or_default();
+    let code = tx.reason.as_ref();
+    let reason = code.map_or("", ErrorCode::as_str);
     Some(match &tx.status {
         TransactionStatus::Successful => format!("Approved: {what} is SUCCESSFUL."),
-        TransactionStatus::Failed if reason == ErrorCode::ApprovalRejected.as_str() => {
+        TransactionStatus::Failed if code == Some(&ErrorCode::ApprovalRejected) => {
             format!("Rejected: {what} is FAILED ({reason}).")
         }
-        TransactionStatus::Failed if reason == WRONG_PIN_REASON.as_str() => {
+        TransactionStatus::Failed if code == Some(&WRONG_PIN_REASON) => {
             format!("Wrong PIN: {what} is FAILED ({reason}).")
         }
         status => {

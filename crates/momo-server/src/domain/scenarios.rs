@@ -6,6 +6,7 @@
 //! account-holder checks fail synchronously. Every party not in the table succeeds.
 
 use momo_types::payments::PartyIdType;
+use momo_types::ErrorCode;
 
 use crate::domain::policy::ScenarioProfile;
 
@@ -56,12 +57,12 @@ enum Trigger {
 }
 
 /// What a trigger does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// SUCCESSFUL after the pending delay.
     Succeed,
     /// FAILED with this reason after the pending delay.
-    Fail(&'static str),
+    Fail(ErrorCode),
     /// Stays PENDING.
     StayPending,
     /// PENDING for this many seconds, then SUCCESSFUL (the 2018 doc's "ongoing" number).
@@ -69,7 +70,7 @@ pub enum Effect {
     /// Account holder: 200 `{"result":false}`.
     Inactive,
     /// Account holder: a synchronous error with this code (503 for SERVICE_UNAVAILABLE, else 500).
-    SyncError(&'static str),
+    SyncError(ErrorCode),
     /// Consent flow: the OAuth2 error the account holder's answer leads to (`unknown_user_id` at
     /// bc-authorize; `refresh_expired`: the refresh token is refused with `invalid_grant`).
     Consent(&'static str),
@@ -77,7 +78,7 @@ pub enum Effect {
 
 impl Effect {
     /// What it does, as `docs/scenarios.md` writes it (Markdown: codes and bodies in backticks).
-    pub fn describe(self) -> String {
+    pub fn describe(&self) -> String {
         match self {
             Effect::Succeed => "SUCCESSFUL".to_owned(),
             Effect::Fail(code) => format!("FAILED, reason `{code}`"),
@@ -85,7 +86,7 @@ impl Effect {
             Effect::SucceedAfter(s) => format!("PENDING for {s} s, then SUCCESSFUL"),
             Effect::Inactive => "200 `{\"result\":false}`".to_owned(),
             Effect::SyncError(code) => {
-                let status = if code == "SERVICE_UNAVAILABLE" { 503 } else { 500 };
+                let status = if *code == ErrorCode::ServiceUnavailable { 503 } else { 500 };
                 format!("{status} `{code}`")
             }
             Effect::Consent("unknown_user_id") => "bc-authorize: 400 `{\"error\":\"unknown_user_id\"}`".to_owned(),
@@ -134,94 +135,94 @@ use Effect::{Consent, Fail, Inactive, StayPending, SucceedAfter, SyncError};
 
 /// Documented request to pay / withdraw / deposit: the 14 RequestToPayPayer cases from …450.
 const RTP_DOCUMENTED: [(&str, Effect); 14] = [
-    ("Failed", Fail("INTERNAL_PROCESSING_ERROR")),
-    ("Rejected", Fail("APPROVAL_REJECTED")),
-    ("Expired", Fail("EXPIRED")),
+    ("Failed", Fail(ErrorCode::InternalProcessingError)),
+    ("Rejected", Fail(ErrorCode::ApprovalRejected)),
+    ("Expired", Fail(ErrorCode::Expired)),
     ("Ongoing", SucceedAfter(30)),
     ("Delayed", StayPending),
-    ("NotFound", Fail("PAYER_NOT_FOUND")),
-    ("PayeeNotAllowedToReceive", Fail("PAYEE_NOT_ALLOWED_TO_RECEIVE")),
-    ("NotAllowed", Fail("NOT_ALLOWED")),
-    ("NotAllowedTargetEnvironment", Fail("NOT_ALLOWED_TARGET_ENVIRONMENT")),
-    ("InvalidCallbackUrlHost", Fail("INVALID_CALLBACK_URL_HOST")),
-    ("InvalidCurrency", Fail("INVALID_CURRENCY")),
-    ("InternalProcessingError", Fail("INTERNAL_PROCESSING_ERROR")),
-    ("ServiceUnavailable", Fail("SERVICE_UNAVAILABLE")),
-    ("CouldNotPerformTransaction", Fail("COULD_NOT_PERFORM_TRANSACTION")),
+    ("NotFound", Fail(ErrorCode::PayerNotFound)),
+    ("PayeeNotAllowedToReceive", Fail(ErrorCode::PayeeNotAllowedToReceive)),
+    ("NotAllowed", Fail(ErrorCode::NotAllowed)),
+    ("NotAllowedTargetEnvironment", Fail(ErrorCode::NotAllowedTargetEnvironment)),
+    ("InvalidCallbackUrlHost", Fail(ErrorCode::InvalidCallbackUrlHost)),
+    ("InvalidCurrency", Fail(ErrorCode::InvalidCurrency)),
+    ("InternalProcessingError", Fail(ErrorCode::InternalProcessingError)),
+    ("ServiceUnavailable", Fail(ErrorCode::ServiceUnavailable)),
+    ("CouldNotPerformTransaction", Fail(ErrorCode::CouldNotPerformTransaction)),
 ];
 
 /// Documented transfer (TransferPayee cases from …450).
 const TRANSFER_DOCUMENTED: [(&str, Effect); 14] = [
-    ("Failed", Fail("INTERNAL_PROCESSING_ERROR")),
-    ("Rejected", Fail("APPROVAL_REJECTED")),
-    ("Expired", Fail("EXPIRED")),
+    ("Failed", Fail(ErrorCode::InternalProcessingError)),
+    ("Rejected", Fail(ErrorCode::ApprovalRejected)),
+    ("Expired", Fail(ErrorCode::Expired)),
     ("Ongoing", SucceedAfter(30)),
     ("Delayed", StayPending),
-    ("NotEnoughFunds", Fail("NOT_ENOUGH_FUNDS")),
-    ("PayerLimitReached", Fail("PAYER_LIMIT_REACHED")),
-    ("NotFound", Fail("PAYEE_NOT_FOUND")),
-    ("NotAllowed", Fail("NOT_ALLOWED")),
-    ("NotAllowedTargetEnvironment", Fail("NOT_ALLOWED_TARGET_ENVIRONMENT")),
-    ("InvalidCallbackUrlHost", Fail("INVALID_CALLBACK_URL_HOST")),
-    ("InvalidCurrency", Fail("INVALID_CURRENCY")),
-    ("InternalProcessingError", Fail("INTERNAL_PROCESSING_ERROR")),
-    ("ServiceUnavailable", Fail("SERVICE_UNAVAILABLE")),
+    ("NotEnoughFunds", Fail(ErrorCode::NotEnoughFunds)),
+    ("PayerLimitReached", Fail(ErrorCode::PayerLimitReached)),
+    ("NotFound", Fail(ErrorCode::PayeeNotFound)),
+    ("NotAllowed", Fail(ErrorCode::NotAllowed)),
+    ("NotAllowedTargetEnvironment", Fail(ErrorCode::NotAllowedTargetEnvironment)),
+    ("InvalidCallbackUrlHost", Fail(ErrorCode::InvalidCallbackUrlHost)),
+    ("InvalidCurrency", Fail(ErrorCode::InvalidCurrency)),
+    ("InternalProcessingError", Fail(ErrorCode::InternalProcessingError)),
+    ("ServiceUnavailable", Fail(ErrorCode::ServiceUnavailable)),
 ];
 
 const PREAPPROVAL: [(&str, Effect); 12] = [
-    ("Failed", Fail("INTERNAL_PROCESSING_ERROR")),
-    ("Rejected", Fail("APPROVAL_REJECTED")),
-    ("Expired", Fail("EXPIRED")),
+    ("Failed", Fail(ErrorCode::InternalProcessingError)),
+    ("Rejected", Fail(ErrorCode::ApprovalRejected)),
+    ("Expired", Fail(ErrorCode::Expired)),
     ("Ongoing", SucceedAfter(30)),
     ("Delayed", StayPending),
-    ("NotFound", Fail("PAYER_NOT_FOUND")),
-    ("NotAllowed", Fail("NOT_ALLOWED")),
-    ("NotAllowedTargetEnvironment", Fail("NOT_ALLOWED_TARGET_ENVIRONMENT")),
-    ("InvalidCallbackUrlHost", Fail("INVALID_CALLBACK_URL_HOST")),
-    ("InvalidCurrency", Fail("INVALID_CURRENCY")),
-    ("InternalProcessingError", Fail("INTERNAL_PROCESSING_ERROR")),
-    ("ServiceUnavailable", Fail("SERVICE_UNAVAILABLE")),
+    ("NotFound", Fail(ErrorCode::PayerNotFound)),
+    ("NotAllowed", Fail(ErrorCode::NotAllowed)),
+    ("NotAllowedTargetEnvironment", Fail(ErrorCode::NotAllowedTargetEnvironment)),
+    ("InvalidCallbackUrlHost", Fail(ErrorCode::InvalidCallbackUrlHost)),
+    ("InvalidCurrency", Fail(ErrorCode::InvalidCurrency)),
+    ("InternalProcessingError", Fail(ErrorCode::InternalProcessingError)),
+    ("ServiceUnavailable", Fail(ErrorCode::ServiceUnavailable)),
 ];
 
 const REFUND: [(&str, Effect); 13] = [
-    ("NotFound", Fail("RESOURCE_NOT_FOUND")),
-    ("Failed", Fail("INTERNAL_PROCESSING_ERROR")),
-    ("Rejected", Fail("APPROVAL_REJECTED")),
-    ("Expired", Fail("EXPIRED")),
+    ("NotFound", Fail(ErrorCode::ResourceNotFound)),
+    ("Failed", Fail(ErrorCode::InternalProcessingError)),
+    ("Rejected", Fail(ErrorCode::ApprovalRejected)),
+    ("Expired", Fail(ErrorCode::Expired)),
     ("Ongoing", SucceedAfter(30)),
     ("Delayed", StayPending),
-    ("NotAllowed", Fail("NOT_ALLOWED")),
-    ("NotAllowedTargetEnvironment", Fail("NOT_ALLOWED_TARGET_ENVIRONMENT")),
-    ("InvalidCallbackUrlHost", Fail("INVALID_CALLBACK_URL_HOST")),
-    ("InvalidCurrency", Fail("INVALID_CURRENCY")),
-    ("InternalProcessingError", Fail("INTERNAL_PROCESSING_ERROR")),
-    ("ServiceUnavailable", Fail("SERVICE_UNAVAILABLE")),
-    ("CouldNotPerformTransaction", Fail("COULD_NOT_PERFORM_TRANSACTION")),
+    ("NotAllowed", Fail(ErrorCode::NotAllowed)),
+    ("NotAllowedTargetEnvironment", Fail(ErrorCode::NotAllowedTargetEnvironment)),
+    ("InvalidCallbackUrlHost", Fail(ErrorCode::InvalidCallbackUrlHost)),
+    ("InvalidCurrency", Fail(ErrorCode::InvalidCurrency)),
+    ("InternalProcessingError", Fail(ErrorCode::InternalProcessingError)),
+    ("ServiceUnavailable", Fail(ErrorCode::ServiceUnavailable)),
+    ("CouldNotPerformTransaction", Fail(ErrorCode::CouldNotPerformTransaction)),
 ];
 
 const CASH_TRANSFER: [(&str, Effect); 13] = [
-    ("NotFound", Fail("RESOURCE_NOT_FOUND")),
-    ("Failed", Fail("INTERNAL_PROCESSING_ERROR")),
-    ("Rejected", Fail("APPROVAL_REJECTED")),
-    ("Expired", Fail("EXPIRED")),
-    ("PayeeNotFound", Fail("PAYEE_NOT_FOUND")),
-    ("PayeeNotAllowedToReceive", Fail("PAYEE_NOT_ALLOWED_TO_RECEIVE")),
-    ("NotAllowed", Fail("NOT_ALLOWED")),
-    ("NotAllowedTargetEnvironment", Fail("NOT_ALLOWED_TARGET_ENVIRONMENT")),
-    ("InvalidCallbackUrlHost", Fail("INVALID_CALLBACK_URL_HOST")),
-    ("InvalidCurrency", Fail("INVALID_CURRENCY")),
-    ("InternalProcessingError", Fail("INTERNAL_PROCESSING_ERROR")),
-    ("ServiceUnavailable", Fail("SERVICE_UNAVAILABLE")),
-    ("CouldNotPerformTransaction", Fail("COULD_NOT_PERFORM_TRANSACTION")),
+    ("NotFound", Fail(ErrorCode::ResourceNotFound)),
+    ("Failed", Fail(ErrorCode::InternalProcessingError)),
+    ("Rejected", Fail(ErrorCode::ApprovalRejected)),
+    ("Expired", Fail(ErrorCode::Expired)),
+    ("PayeeNotFound", Fail(ErrorCode::PayeeNotFound)),
+    ("PayeeNotAllowedToReceive", Fail(ErrorCode::PayeeNotAllowedToReceive)),
+    ("NotAllowed", Fail(ErrorCode::NotAllowed)),
+    ("NotAllowedTargetEnvironment", Fail(ErrorCode::NotAllowedTargetEnvironment)),
+    ("InvalidCallbackUrlHost", Fail(ErrorCode::InvalidCallbackUrlHost)),
+    ("InvalidCurrency", Fail(ErrorCode::InvalidCurrency)),
+    ("InternalProcessingError", Fail(ErrorCode::InternalProcessingError)),
+    ("ServiceUnavailable", Fail(ErrorCode::ServiceUnavailable)),
+    ("CouldNotPerformTransaction", Fail(ErrorCode::CouldNotPerformTransaction)),
 ];
 
 const HOLDER: [(&str, Effect); 6] = [
     ("NotFound", Inactive),
     ("NotActive", Inactive),
-    ("NotAllowed", SyncError("NOT_ALLOWED")),
-    ("NotAllowedTargetEnvironment", SyncError("NOT_ALLOWED_TARGET_ENVIRONMENT")),
-    ("InternalProcessingError", SyncError("INTERNAL_PROCESSING_ERROR")),
-    ("ServiceUnavailable", SyncError("SERVICE_UNAVAILABLE")),
+    ("NotAllowed", SyncError(ErrorCode::NotAllowed)),
+    ("NotAllowedTargetEnvironment", SyncError(ErrorCode::NotAllowedTargetEnvironment)),
+    ("InternalProcessingError", SyncError(ErrorCode::InternalProcessingError)),
+    ("ServiceUnavailable", SyncError(ErrorCode::ServiceUnavailable)),
 ];
 
 /// The first five Oauth2 cases; the financial and scope ones (…455 to …462) concern operations
@@ -263,25 +264,28 @@ fn build_rows() -> Vec<Row> {
     use ScenarioProfile::{Documented, Observed};
     let msisdn = Some(&PartyIdType::Msisdn);
     let mut rows = Vec::new();
-    let mut add =
-        |op, profile, party_type: Option<&PartyIdType>, triggers: &[&'static str], cases: &[(&'static str, Effect)]| {
-            for (trigger, (use_case, effect)) in triggers.iter().zip(cases) {
-                rows.push(Row { op, profile, party_type: party_type.cloned(), trigger, use_case, effect: *effect });
-            }
-        };
+    let mut add = |op,
+                   profile,
+                   party_type: Option<&PartyIdType>,
+                   triggers: &[&'static str],
+                   cases: &[(&'static str, Effect)]| {
+        for (trigger, (use_case, effect)) in triggers.iter().zip(cases) {
+            rows.push(Row { op, profile, party_type: party_type.cloned(), trigger, use_case, effect: effect.clone() });
+        }
+    };
     // Observed (docs/scenarios.md): every number fails, the "ongoing" and "delayed" ones too.
     let mut rtp_observed = RTP_DOCUMENTED;
-    rtp_observed[3].1 = Fail("ONGOING");
-    rtp_observed[4].1 = Fail("PAYER_DELAYED");
+    rtp_observed[3].1 = Fail(ErrorCode::Ongoing);
+    rtp_observed[4].1 = Fail(ErrorCode::PayerDelayed);
     for op in [Op::RequestToPay, Op::RequestToWithdraw, Op::Deposit] {
         add(op, Some(Documented), msisdn, &MSISDNS, &RTP_DOCUMENTED);
         add(op, Some(Observed), msisdn, &MSISDNS, &rtp_observed);
     }
     for op in [Op::DisbursementTransfer, Op::RemittanceTransfer] {
         add(op, Some(Documented), msisdn, &MSISDNS, &TRANSFER_DOCUMENTED);
-        let delayed = if op == Op::RemittanceTransfer { "PAYEE_DELAYED" } else { "PAYER_DELAYED" };
+        let delayed = if op == Op::RemittanceTransfer { ErrorCode::PayeeDelayed } else { ErrorCode::PayerDelayed };
         let mut observed = TRANSFER_DOCUMENTED;
-        observed[3].1 = Fail("ONGOING");
+        observed[3].1 = Fail(ErrorCode::Ongoing);
         observed[4].1 = Fail(delayed);
         add(op, Some(Observed), msisdn, &MSISDNS, &observed);
     }
@@ -313,7 +317,7 @@ pub fn effect(
                 }),
             }
     });
-    found.map_or(Effect::Succeed, |row| row.effect)
+    found.map_or(Effect::Succeed, |row| row.effect.clone())
 }
 
 /// The table as Markdown, for `docs/scenarios.md`.
@@ -347,18 +351,18 @@ mod tests {
     #[test]
     fn unknown_parties_succeed_and_profiles_differ_where_mtn_does() {
         assert_eq!(effect(Observed, ScenarioOp::RequestToPay, msisdn("56733123453"), None), Effect::Succeed);
-        assert_eq!(effect(Observed, ScenarioOp::RequestToPay, msisdn("46733123453"), None), Fail("ONGOING"));
+        assert_eq!(effect(Observed, ScenarioOp::RequestToPay, msisdn("46733123453"), None), Fail(ErrorCode::Ongoing));
         assert_eq!(effect(Documented, ScenarioOp::RequestToPay, msisdn("46733123453"), None), SucceedAfter(30));
         assert_eq!(effect(Documented, ScenarioOp::RequestToPay, msisdn("46733123454"), None), StayPending);
         assert_eq!(
             effect(Observed, ScenarioOp::DisbursementTransfer, msisdn("46733123455"), None),
-            Fail("NOT_ENOUGH_FUNDS")
+            Fail(ErrorCode::NotEnoughFunds)
         );
         assert_eq!(
             effect(Observed, ScenarioOp::RemittanceTransfer, msisdn("46733123454"), None),
-            Fail("PAYEE_DELAYED")
+            Fail(ErrorCode::PayeeDelayed)
         );
-        assert_eq!(effect(Observed, ScenarioOp::Refund, None, Some("1")), Fail("RESOURCE_NOT_FOUND"));
+        assert_eq!(effect(Observed, ScenarioOp::Refund, None, Some("1")), Fail(ErrorCode::ResourceNotFound));
         assert_eq!(
             effect(Observed, ScenarioOp::AccountHolderActive, Some((PartyIdType::Email, "NotActive@email.com")), None),
             Inactive

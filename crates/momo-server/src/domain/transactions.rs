@@ -140,22 +140,17 @@ pub enum Flow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Successful,
-    Failed(String),
+    Failed(ErrorCode),
 }
 
-impl Outcome {
-    pub fn to_column(&self) -> String {
+/// As the operator API's `plannedOutcome` (docs/operator-api.md) and the console show it:
+/// `SUCCESSFUL`, or `FAILED:` and the reason code. A display only: the store keeps the code in
+/// a column of its own.
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Outcome::Successful => "SUCCESSFUL".into(),
-            Outcome::Failed(code) => format!("FAILED:{code}"),
-        }
-    }
-
-    pub fn from_column(s: &str) -> Option<Outcome> {
-        match s.split_once(':') {
-            Some(("FAILED", code)) => Some(Outcome::Failed(code.to_owned())),
-            None if s == "SUCCESSFUL" => Some(Outcome::Successful),
-            _ => None,
+            Outcome::Successful => write!(f, "{}", TransactionStatus::Successful),
+            Outcome::Failed(code) => write!(f, "{}:{code}", TransactionStatus::Failed),
         }
     }
 }
@@ -192,7 +187,7 @@ pub fn sandbox_plan(
             Plan { outcome: Some(Outcome::Successful), due_at: at(pending_delay_ms), awaiting_approval: false }
         }
         Effect::Fail(code) => {
-            Plan { outcome: Some(Outcome::Failed(code.into())), due_at: at(pending_delay_ms), awaiting_approval: false }
+            Plan { outcome: Some(Outcome::Failed(code)), due_at: at(pending_delay_ms), awaiting_approval: false }
         }
         Effect::StayPending => Plan { outcome: None, due_at: None, awaiting_approval: false },
         Effect::SucceedAfter(seconds) => Plan {
@@ -210,8 +205,8 @@ pub fn financial_transaction_id() -> String {
 }
 
 /// The `reason` of a failed transaction in the configured shape.
-pub fn reason(code: &str, kind: Kind, format: ReasonFormat) -> Reason {
-    let code = ErrorCode::parse(code);
+pub fn reason(code: &ErrorCode, kind: Kind, format: ReasonFormat) -> Reason {
+    let code = code.clone();
     let object = match format {
         ReasonFormat::Object => true,
         ReasonFormat::String => false,
@@ -231,7 +226,7 @@ pub struct StatusFields<'a> {
     pub kind: Kind,
     pub request: &'a str,
     pub status: TransactionStatus,
-    pub reason: Option<&'a str>,
+    pub reason: Option<&'a ErrorCode>,
     pub financial_transaction_id: Option<&'a str>,
     /// For a refund: the payer of the refunded request to pay, who receives the money.
     pub refund_payee: Option<Party>,
@@ -411,14 +406,6 @@ pub mod accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn outcomes_roundtrip_through_their_column() {
-        for outcome in [Outcome::Successful, Outcome::Failed("NOT_ENOUGH_FUNDS".into())] {
-            assert_eq!(Outcome::from_column(&outcome.to_column()), Some(outcome));
-        }
-        assert_eq!(Outcome::from_column("garbage"), None);
-    }
 
     #[test]
     fn callback_methods_follow_mtns_table() {

@@ -69,8 +69,8 @@ impl Decision {
     fn outcome(self) -> Outcome {
         match self {
             Decision::Approve => Outcome::Successful,
-            Decision::Reject => Outcome::Failed(ErrorCode::ApprovalRejected.as_str().into()),
-            Decision::WrongPin => Outcome::Failed(WRONG_PIN_REASON.as_str().into()),
+            Decision::Reject => Outcome::Failed(ErrorCode::ApprovalRejected),
+            Decision::WrongPin => Outcome::Failed(WRONG_PIN_REASON),
         }
     }
 }
@@ -82,7 +82,7 @@ pub(crate) async fn decide(state: &AppState, reference: &str, decision: Decision
 
 /// [`decide`] for the transaction with this key (whatever other kinds share its reference id).
 pub(crate) async fn decide_at(state: &AppState, key: &TxKey, decision: Decision) -> ApiResult<TransactionRecord> {
-    if !state.store.replan(key, &decision.outcome().to_column(), state.clock.now_ms(), true).await? {
+    if !state.store.replan(key, &decision.outcome(), state.clock.now_ms(), true).await? {
         return Err(ApiError::OperatorConflict("The transaction is not waiting for the payer's approval.".into()));
     }
     at(state, key).await
@@ -94,8 +94,8 @@ pub(crate) fn forced_outcome(status: TransactionStatus, reason: Option<String>) 
     match status {
         TransactionStatus::Successful => Ok(Outcome::Successful),
         TransactionStatus::Failed => {
-            let reason = reason.unwrap_or_else(|| ErrorCode::InternalProcessingError.as_str().into());
-            if matches!(ErrorCode::parse(&reason), ErrorCode::Unknown(_)) {
+            let reason = reason.map_or(ErrorCode::InternalProcessingError, |r| ErrorCode::parse(&r));
+            if matches!(reason, ErrorCode::Unknown(_)) {
                 return Err(ApiError::BadRequest(format!("{reason} is not a MoMo reason code.")));
             }
             Ok(Outcome::Failed(reason))
@@ -112,7 +112,7 @@ pub(crate) async fn force(state: &AppState, reference: &str, outcome: Outcome) -
 
 /// [`force`] for the transaction with this key.
 pub(crate) async fn force_at(state: &AppState, key: &TxKey, outcome: Outcome) -> ApiResult<TransactionRecord> {
-    if !state.store.replan(key, &outcome.to_column(), state.clock.now_ms(), false).await? {
+    if !state.store.replan(key, &outcome, state.clock.now_ms(), false).await? {
         return Err(ApiError::OperatorConflict("The transaction is already final.".into()));
     }
     at(state, key).await
@@ -125,7 +125,7 @@ pub(crate) async fn status_body(state: &AppState, tx: &TransactionRecord) -> Api
         kind: tx.key.kind,
         request: &tx.request,
         status: tx.status.clone(),
-        reason: tx.reason.as_deref(),
+        reason: tx.reason.as_ref(),
         financial_transaction_id: tx.financial_transaction_id.as_deref(),
         refund_payee,
         reference_id: &tx.key.reference_id,

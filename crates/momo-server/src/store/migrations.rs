@@ -27,6 +27,7 @@ pub(crate) const SQLITE: Embedded = Embedded(&[
     (8, "transaction listing", include_str!("migrations/shared/0008_transaction_listing.sql")),
     (9, "transactions by party", include_str!("migrations/shared/0009_transactions_by_party.sql")),
     (10, "callback listing", include_str!("migrations/shared/0010_callback_listing.sql")),
+    (11, "outcome reason", include_str!("migrations/shared/0011_outcome_reason.sql")),
 ]);
 
 pub(crate) const POSTGRES: Embedded = Embedded(&[
@@ -47,6 +48,7 @@ pub(crate) const POSTGRES: Embedded = Embedded(&[
     ),
     (9, "transactions by party", include_str!("migrations/shared/0009_transactions_by_party.sql")),
     (10, "callback listing", include_str!("migrations/shared/0010_callback_listing.sql")),
+    (11, "outcome reason", include_str!("migrations/shared/0011_outcome_reason.sql")),
 ]);
 
 impl<'s> MigrationSource<'s> for Embedded {

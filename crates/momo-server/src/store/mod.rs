@@ -14,9 +14,9 @@ use std::fmt;
 
 use async_trait::async_trait;
 use momo_types::payments::{Party, PartyIdType, TransactionStatus};
-use momo_types::Product;
+use momo_types::{ErrorCode, Product};
 
-use crate::domain::transactions::{ApiVersion, Kind};
+use crate::domain::transactions::{ApiVersion, Kind, Outcome};
 
 pub use crate::domain::credentials::SecretHash;
 
@@ -248,7 +248,13 @@ pub trait Store: Send + Sync + fmt::Debug {
     }
     /// Change the plan of a pending transaction (approve, reject, force). With
     /// `only_awaiting_approval`, only a request waiting for the payer. `false` if nothing changed.
-    async fn replan(&self, key: &TxKey, outcome: &str, due_at: i64, only_awaiting_approval: bool) -> StoreResult<bool>;
+    async fn replan(
+        &self,
+        key: &TxKey,
+        outcome: &Outcome,
+        due_at: i64,
+        only_awaiting_approval: bool,
+    ) -> StoreResult<bool>;
     /// Replan a pending transaction to `outcome` at `due_at` (as [`Store::replan`] does) and
     /// insert `record`, in one database transaction, so that a cancellation and the request that
     /// asked for it are durable together. [`StoreError::Conflict`] if `record`'s reference id is
@@ -256,7 +262,7 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn replan_with_insert(
         &self,
         key: &TxKey,
-        outcome: &str,
+        outcome: &Outcome,
         due_at: i64,
         record: &TransactionRecord,
     ) -> StoreResult<bool>;
@@ -480,11 +486,11 @@ pub struct TransactionRecord {
     pub request: String,
     pub api_version: ApiVersion,
     pub status: TransactionStatus,
-    pub reason: Option<String>,
+    pub reason: Option<ErrorCode>,
     pub financial_transaction_id: Option<String>,
     pub callback_url: Option<String>,
-    /// The planned outcome ([`Outcome::to_column`](crate::domain::transactions::Outcome::to_column)), while pending.
-    pub outcome: Option<String>,
+    /// The planned outcome, while pending (`None` as well while it waits for someone to decide).
+    pub outcome: Option<Outcome>,
     pub due_at: Option<i64>,
     pub awaiting_approval: bool,
     /// A refund's request to pay.
@@ -530,7 +536,7 @@ pub struct RefundGuard {
 pub struct Finalization {
     pub key: TxKey,
     pub status: TransactionStatus,
-    pub reason: Option<String>,
+    pub reason: Option<ErrorCode>,
     pub financial_transaction_id: Option<String>,
     /// A balanced journal entry (empty when nothing moves).
     pub postings: Vec<Posting>,
@@ -708,6 +714,25 @@ pub async fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
         Ok(std::sync::Arc::new(postgres::PgStore::open(url).await?))
     } else {
         anyhow::bail!("unsupported database URL: it must start with sqlite:// or postgres://")
+    }
+}
+
+/// A planned outcome's columns (migration 11): `outcome` is `SUCCESSFUL` or `FAILED`, and
+/// `outcome_reason` a failure's reason code.
+fn outcome_to_columns(outcome: &Outcome) -> (&'static str, Option<&str>) {
+    match outcome {
+        Outcome::Successful => ("SUCCESSFUL", None),
+        Outcome::Failed(code) => ("FAILED", Some(code.as_str())),
+    }
+}
+
+/// The planned outcome of a row, from the columns [`outcome_to_columns`] writes.
+fn outcome_from_columns(outcome: Option<String>, reason: Option<String>) -> Result<Option<Outcome>, sqlx::Error> {
+    match (outcome.as_deref(), reason) {
+        (None, _) => Ok(None),
+        (Some("SUCCESSFUL"), None) => Ok(Some(Outcome::Successful)),
+        (Some("FAILED"), Some(code)) => Ok(Some(Outcome::Failed(ErrorCode::parse(&code)))),
+        (Some(other), _) => Err(sqlx::Error::Decode(format!("malformed planned outcome {other:?}").into())),
     }
 }
 

@@ -16,14 +16,16 @@ pub(crate) const KEY_COLUMNS: &str = "id, key_hash, hint, products, label, creat
 
 pub(crate) const TX_COLUMNS: &str = "product, kind, reference_id, api_user, environment, currency, amount_minor, \
      party_type, party_id, external_id, request, api_version, status, reason, financial_transaction_id, callback_url, \
-     outcome, due_at, awaiting_approval, related_reference_id, notifications, created_at, updated_at, cancelled_at";
+     outcome, outcome_reason, due_at, awaiting_approval, related_reference_id, notifications, created_at, updated_at, cancelled_at";
 
 pub(crate) const DELIVERY_COLUMNS: &str =
     "id, api_user, product, kind, reference_id, url, method, body, state, attempts, \
      next_attempt_at, created_at, finished_at";
 
-/// Change the plan of a pending transaction; with `$6 = 1`, only one waiting for the payer.
-pub(crate) const REPLAN: &str = "UPDATE transactions SET outcome = $4, due_at = $5, awaiting_approval = 0 \
+/// Change the plan of a pending transaction (`$4`, `$7`: its outcome's columns); with `$6 = 1`,
+/// only one waiting for the payer.
+pub(crate) const REPLAN: &str =
+    "UPDATE transactions SET outcome = $4, outcome_reason = $7, due_at = $5, awaiting_approval = 0 \
      WHERE product = $1 AND kind = $2 AND reference_id = $3 AND status = 'PENDING' \
      AND (awaiting_approval = 1 OR $6 = 0)";
 
@@ -468,10 +470,11 @@ macro_rules! impl_store {
             async fn replan(
                 &self,
                 key: &$crate::store::TxKey,
-                outcome: &str,
+                outcome: &$crate::domain::transactions::Outcome,
                 due_at: i64,
                 only_awaiting_approval: bool,
             ) -> $crate::store::StoreResult<bool> {
+                let (outcome, outcome_reason) = $crate::store::outcome_to_columns(outcome);
                 let result = sqlx::query($crate::store::sql::REPLAN)
                 .bind(key.product.as_str())
                 .bind(key.kind.as_str())
@@ -479,6 +482,7 @@ macro_rules! impl_store {
                 .bind(outcome)
                 .bind(due_at)
                 .bind(i64::from(only_awaiting_approval))
+                .bind(outcome_reason)
                 .execute(self.writer())
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;
@@ -488,11 +492,12 @@ macro_rules! impl_store {
             async fn replan_with_insert(
                 &self,
                 key: &$crate::store::TxKey,
-                outcome: &str,
+                outcome: &$crate::domain::transactions::Outcome,
                 due_at: i64,
                 record: &$crate::store::TransactionRecord,
             ) -> $crate::store::StoreResult<bool> {
                 use $crate::store::StoreError;
+                let (outcome, outcome_reason) = $crate::store::outcome_to_columns(outcome);
                 let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
                 let inserted = insert_transactions(&mut *tx, std::slice::from_ref(record), "")
                     .await
@@ -508,6 +513,7 @@ macro_rules! impl_store {
                 .bind(outcome)
                 .bind(due_at)
                 .bind(0_i64)
+                .bind(outcome_reason)
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::from_sqlx)?
@@ -1143,10 +1149,11 @@ macro_rules! impl_store {
                 request: row.try_get("request")?,
                 api_version: $crate::domain::transactions::ApiVersion::from_number(row.try_get("api_version")?),
                 status: momo_types::payments::TransactionStatus::parse(&status).ok_or_else(|| decode("status"))?,
-                reason: row.try_get("reason")?,
+                reason: row.try_get::<Option<String>, _>("reason")?.as_deref().map(momo_types::ErrorCode::parse),
                 financial_transaction_id: row.try_get("financial_transaction_id")?,
                 callback_url: row.try_get("callback_url")?,
-                outcome: row.try_get("outcome")?,
+                outcome: $crate::store::outcome_from_columns(row.try_get("outcome")?, row.try_get("outcome_reason")?)
+                    ?,
                 due_at: row.try_get("due_at")?,
                 awaiting_approval: awaiting != 0,
                 related_reference_id: row.try_get("related_reference_id")?,
@@ -1280,7 +1287,7 @@ macro_rules! impl_store {
         ) {
             query.push(
                 "UPDATE transactions SET status = v.column4, reason = v.column5, financial_transaction_id = v.column6, \
-                 outcome = NULL, due_at = NULL, awaiting_approval = 0, updated_at = v.column7 FROM (",
+                 outcome = NULL, outcome_reason = NULL, due_at = NULL, awaiting_approval = 0, updated_at = v.column7 FROM (",
             );
             query.push_values(indices, |mut row, &i| {
                 let f = &fs[i];
@@ -1288,7 +1295,7 @@ macro_rules! impl_store {
                     .push_bind(f.key.kind.as_str())
                     .push_bind(&f.key.reference_id)
                     .push_bind(f.status.as_str())
-                    .push_bind(&f.reason)
+                    .push_bind(f.reason.as_ref().map(momo_types::ErrorCode::as_str))
                     .push_bind(&f.financial_transaction_id)
                     .push("CAST(")
                     .push_bind_unseparated(f.now)
@@ -1409,14 +1416,14 @@ macro_rules! impl_store {
             }
             let updated = sqlx::query(
                 "UPDATE transactions SET status = $4, reason = $5, financial_transaction_id = $6, outcome = NULL, \
-                 due_at = NULL, awaiting_approval = 0, updated_at = $7 \
+                 outcome_reason = NULL, due_at = NULL, awaiting_approval = 0, updated_at = $7 \
                  WHERE product = $1 AND kind = $2 AND reference_id = $3 AND status = 'PENDING'",
             )
             .bind(f.key.product.as_str())
             .bind(f.key.kind.as_str())
             .bind(&f.key.reference_id)
             .bind(f.status.as_str())
-            .bind(&f.reason)
+            .bind(f.reason.as_ref().map(momo_types::ErrorCode::as_str))
             .bind(&f.financial_transaction_id)
             .bind(f.now)
             .execute(&mut *tx)
@@ -1474,7 +1481,7 @@ macro_rules! impl_store {
                 sqlx::query(prefix).execute(&mut *conn).await?;
             }
             let mut inserted = Vec::with_capacity(txs.len());
-            // 24 parameters a row: well under both engines' limits on parameters per statement.
+            // 25 parameters a row: well under both engines' limits on parameters per statement.
             for (i, chunk) in txs.chunks(512).enumerate() {
                 let mut query = sqlx::QueryBuilder::<$db>::new(format!(
                     "{}INSERT INTO transactions ({}) ",
@@ -1482,6 +1489,10 @@ macro_rules! impl_store {
                     $crate::store::sql::TX_COLUMNS
                 ));
                 query.push_values(chunk, |mut row, tx| {
+                    let (outcome, outcome_reason) = tx.outcome.as_ref().map_or((None, None), |o| {
+                        let (outcome, reason) = $crate::store::outcome_to_columns(o);
+                        (Some(outcome), reason)
+                    });
                     row.push_bind(tx.key.product.as_str())
                         .push_bind(tx.key.kind.as_str())
                         .push_bind(&tx.key.reference_id)
@@ -1495,10 +1506,11 @@ macro_rules! impl_store {
                         .push_bind(&tx.request)
                         .push_bind(tx.api_version.number())
                         .push_bind(tx.status.as_str())
-                        .push_bind(&tx.reason)
+                        .push_bind(tx.reason.as_ref().map(momo_types::ErrorCode::as_str))
                         .push_bind(&tx.financial_transaction_id)
                         .push_bind(&tx.callback_url)
-                        .push_bind(&tx.outcome)
+                        .push_bind(outcome)
+                        .push_bind(outcome_reason)
                         .push_bind(tx.due_at)
                         .push_bind(i64::from(tx.awaiting_approval))
                         .push_bind(&tx.related_reference_id)

@@ -58,11 +58,11 @@ async fn every_row_behaves_as_documented(profile: ScenarioProfile) {
                     .get("collection", &format!("/v1_0/accountholder/{kind}/{}/active", row.trigger), &token, "sandbox")
                     .await;
                 let (status, text) = status_and_body(response).await;
-                let expected = match row.effect {
+                let expected = match &row.effect {
                     Effect::Inactive => (200, r#"{"result":false}"#.to_owned()),
                     Effect::SyncError(code) => {
-                        let status = if code == "SERVICE_UNAVAILABLE" { 503 } else { 500 };
-                        let message = momo_types::ErrorCode::parse(code).default_message();
+                        let status = if *code == momo_types::ErrorCode::ServiceUnavailable { 503 } else { 500 };
+                        let message = code.default_message();
                         (status, format!(r#"{{"code":"{code}","message":"{message}"}}"#))
                     }
                     other => panic!("unexpected account-holder effect {other:?}"),
@@ -106,11 +106,11 @@ async fn every_row_behaves_as_documented(profile: ScenarioProfile) {
         app.clock.advance(Duration::from_secs(28));
         let later: Value =
             app.get(product, &format!("{status_path}/{id}"), &token, "sandbox").await.json().await.unwrap();
-        match row.effect {
+        match &row.effect {
             Effect::Fail(code) => {
                 // Pre-approvals carry the object shape when observed (docs/compatibility.md).
                 let reason = after_delay["reason"].as_str().or(after_delay["reason"]["code"].as_str());
-                assert_eq!((after_delay["status"].as_str(), reason), (Some("FAILED"), Some(code)), "{row:?}");
+                assert_eq!((after_delay["status"].as_str(), reason), (Some("FAILED"), Some(code.as_str())), "{row:?}");
             }
             Effect::StayPending => assert_eq!(later["status"], "PENDING", "{row:?}"),
             Effect::SucceedAfter(_) => {

@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use momo_server::domain::credentials::SecretHasher;
-use momo_server::domain::transactions::{ApiVersion, Kind};
+use momo_server::domain::transactions::{ApiVersion, Kind, Outcome};
 use momo_server::store::{
     self, AccountSpec, ApiUserRecord, AttemptRecord, CredentialStyle, DeliveryNext, DeliveryState, FaultRecord,
     Finalization, Finalized, KeyedHashes, NewDelivery, Posting, SecretHash, Store, StoreError, SubscriptionKeyRecord,
     TransactionCount, TransactionRecord, TxCursor, TxFilter, TxKey, UserOrigin,
 };
 use momo_types::payments::{Party, PartyIdType, TransactionStatus};
-use momo_types::Product;
+use momo_types::{ErrorCode, Product};
 
 use crate::helpers::fresh_postgres_database;
 
@@ -173,7 +173,7 @@ fn pending(reference_id: &str, amount: i64) -> TransactionRecord {
         reason: None,
         financial_transaction_id: None,
         callback_url: Some("http://127.0.0.1:9/cb".into()),
-        outcome: Some("SUCCESSFUL".into()),
+        outcome: Some(Outcome::Successful),
         due_at: Some(1_000),
         awaiting_approval: false,
         related_reference_id: None,
@@ -193,18 +193,16 @@ async fn a_replan_and_its_cancellation_are_written_together(store: Arc<dyn Store
         key: TxKey { product: Product::Collection, kind: Kind::InvoiceCancellation, reference_id: id.to_owned() },
         ..pending(id, 0)
     };
-    assert!(store
-        .replan_with_insert(&first.key, "FAILED:TRANSACTION_CANCELED", 2_000, &cancellation("c-1"))
-        .await
-        .unwrap());
+    let cancelled = Outcome::Failed(ErrorCode::TransactionCanceled);
+    assert!(store.replan_with_insert(&first.key, &cancelled, 2_000, &cancellation("c-1")).await.unwrap());
     let replanned = store.transaction(&first.key).await.unwrap().unwrap();
-    assert_eq!((replanned.outcome.as_deref(), replanned.due_at), (Some("FAILED:TRANSACTION_CANCELED"), Some(2_000)));
+    assert_eq!((replanned.outcome, replanned.due_at), (Some(cancelled.clone()), Some(2_000)));
     assert!(store.transaction(&cancellation("c-1").key).await.unwrap().is_some());
 
     // A taken reference id: the second invoice keeps its plan.
-    let taken = store.replan_with_insert(&second.key, "FAILED:TRANSACTION_CANCELED", 2_000, &cancellation("c-1")).await;
+    let taken = store.replan_with_insert(&second.key, &cancelled, 2_000, &cancellation("c-1")).await;
     assert!(matches!(taken, Err(StoreError::Conflict)), "{taken:?}");
-    assert_eq!(store.transaction(&second.key).await.unwrap().unwrap().outcome.as_deref(), Some("SUCCESSFUL"));
+    assert_eq!(store.transaction(&second.key).await.unwrap().unwrap().outcome, Some(Outcome::Successful));
 
     // Not pending any more: the cancellation is not kept either.
     let done = Finalization {
@@ -213,11 +211,38 @@ async fn a_replan_and_its_cancellation_are_written_together(store: Arc<dyn Store
         ..success(&second, account("a", None), account("b", None))
     };
     assert_eq!(store.finalize(&done).await.unwrap(), Finalized::Done);
-    assert!(!store
-        .replan_with_insert(&second.key, "FAILED:TRANSACTION_CANCELED", 3_000, &cancellation("c-2"))
-        .await
-        .unwrap());
+    assert!(!store.replan_with_insert(&second.key, &cancelled, 3_000, &cancellation("c-2")).await.unwrap());
     assert!(store.transaction(&cancellation("c-2").key).await.unwrap().is_none());
+}
+
+/// A planned failure keeps its reason code, a known one or one MTN added later; a replan and a
+/// finalization write it typed, and a final transaction has no plan left.
+async fn a_failed_plan_and_its_reason_round_trip(store: Arc<dyn Store>) {
+    let failed =
+        |id: &str, code: ErrorCode| TransactionRecord { outcome: Some(Outcome::Failed(code)), ..pending(id, 100) };
+    let known = failed("failed-known", ErrorCode::NotEnoughFunds);
+    let new = failed("failed-new", ErrorCode::Unknown("SOMETHING_NEW".into()));
+    let undecided = TransactionRecord { outcome: None, due_at: None, ..pending("undecided", 100) };
+    for tx in [&known, &new, &undecided] {
+        store.insert_transaction(tx).await.unwrap();
+        assert_eq!(store.transaction(&tx.key).await.unwrap().as_ref(), Some(tx));
+    }
+
+    let rejected = Outcome::Failed(ErrorCode::ApprovalRejected);
+    assert!(store.replan(&undecided.key, &rejected, 3_000, false).await.unwrap());
+    assert_eq!(store.transaction(&undecided.key).await.unwrap().unwrap().outcome, Some(rejected));
+    assert!(store.replan(&known.key, &Outcome::Successful, 3_000, false).await.unwrap());
+    assert_eq!(store.transaction(&known.key).await.unwrap().unwrap().outcome, Some(Outcome::Successful));
+
+    let done = Finalization {
+        status: TransactionStatus::Failed,
+        reason: Some(ErrorCode::Unknown("SOMETHING_NEW".into())),
+        postings: Vec::new(),
+        ..success(&new, account("a", None), account("b", None))
+    };
+    assert_eq!(store.finalize(&done).await.unwrap(), Finalized::Done);
+    let finalized = store.transaction(&new.key).await.unwrap().unwrap();
+    assert_eq!((finalized.outcome, finalized.reason), (None, done.reason));
 }
 
 /// Console sessions are found by their hash until they end, and gone once deleted.
@@ -279,7 +304,7 @@ async fn a_partys_transactions_and_its_prompts_are_listed_newest_first(store: Ar
     assert_eq!(listed(true, 10).await, ["waiting"]);
 
     // Once answered it is no longer a prompt, and still in the history.
-    assert!(store.replan(&pending("waiting", 100).key, "SUCCESSFUL", 3_500, true).await.unwrap());
+    assert!(store.replan(&pending("waiting", 100).key, &Outcome::Successful, 3_500, true).await.unwrap());
     assert!(listed(true, 10).await.is_empty());
     assert_eq!(listed(false, 10).await, ["waiting", "middle", "old"]);
 }
@@ -750,6 +775,7 @@ conformance!(
     secret_hashes_are_keyed_once_and_another_key_is_recognised,
     concurrent_inserts_of_one_id_conflict,
     a_replan_and_its_cancellation_are_written_together,
+    a_failed_plan_and_its_reason_round_trip,
     console_sessions_last_until_they_end_or_are_deleted,
     a_partys_transactions_and_its_prompts_are_listed_newest_first,
     settlements_write_state_ledger_and_callback_once,
@@ -762,3 +788,57 @@ conformance!(
     a_transactions_postings_are_its_own,
     a_callback_is_redelivered_with_its_body,
 );
+
+/// Runs `statements` on the database at `url`, outside the store.
+async fn execute(url: &str, statements: &[&str]) {
+    if url.starts_with("sqlite:") {
+        let db = sqlx::SqlitePool::connect(url).await.unwrap();
+        for statement in statements {
+            sqlx::query(statement).execute(&db).await.unwrap();
+        }
+        db.close().await;
+    } else {
+        let db = sqlx::PgPool::connect(url).await.unwrap();
+        for statement in statements {
+            sqlx::query(statement).execute(&db).await.unwrap();
+        }
+        db.close().await;
+    }
+}
+
+/// A database written before migration 11 planned a failure as one string, `FAILED:<code>`:
+/// the migration splits it into `outcome` and `outcome_reason`, and the store reads it typed.
+async fn an_old_failed_plan_is_converted(url: &str) {
+    let (failed, succeeding) = (pending("old-failed", 100), pending("old-successful", 100));
+    let store = store::open(url).await.unwrap();
+    store.insert_transaction(&failed).await.unwrap();
+    store.insert_transaction(&succeeding).await.unwrap();
+    drop(store);
+    // Back to migration 10, with the old encoding.
+    execute(
+        url,
+        &[
+            "UPDATE transactions SET outcome = 'FAILED:NOT_ENOUGH_FUNDS' WHERE reference_id = 'old-failed'",
+            "ALTER TABLE transactions DROP COLUMN outcome_reason",
+            "DELETE FROM _sqlx_migrations WHERE version = 11",
+        ],
+    )
+    .await;
+
+    let store = store::open(url).await.unwrap();
+    let converted = store.transaction(&failed.key).await.unwrap().unwrap();
+    assert_eq!(converted.outcome, Some(Outcome::Failed(ErrorCode::NotEnoughFunds)));
+    assert_eq!(store.transaction(&succeeding.key).await.unwrap().unwrap().outcome, Some(Outcome::Successful));
+}
+
+#[tokio::test]
+async fn an_old_failed_plan_is_converted_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    an_old_failed_plan_is_converted(&format!("sqlite://{}", dir.path().join("momo.db").display())).await;
+}
+
+#[tokio::test]
+async fn an_old_failed_plan_is_converted_on_postgres() {
+    let Some(url) = fresh_postgres_database().await else { return };
+    an_old_failed_plan_is_converted(&url).await;
+}
