@@ -11,7 +11,7 @@ use momo_types::payments::{
 use momo_types::{Product, ReferenceId};
 use reqwest::Method;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::client::{Auth, Body, Call, Client};
 use crate::error::{Error, Result};
@@ -89,12 +89,7 @@ impl Client {
 }
 
 /// The answer of `bc-authorize`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BcAuthorizeResponse {
-    pub auth_req_id: String,
-    pub interval: u64,
-    pub expires_in: u64,
-}
+pub use momo_types::token::BcAuthorizeResponse;
 
 /// The answer of `oauth2/token/`: a consent token for `userinfo`.
 pub use momo_types::token::ConsentToken;

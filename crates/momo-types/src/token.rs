@@ -1,4 +1,5 @@
-//! `POST /{product}/token/`.
+//! `POST /{product}/token/`, and the consent flow's answers: `bc-authorize` and
+//! `oauth2/token/`.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,6 +8,15 @@ use serde::{Deserialize, Serialize};
 pub struct AccessToken {
     pub access_token: String,
     pub token_type: String,
+    pub expires_in: u64,
+}
+
+/// The answer of `POST /{product}/v1_0/bc-authorize`: the consent request's id, how often to
+/// poll `oauth2/token/` for the answer, and how long the request may be answered (seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BcAuthorizeResponse {
+    pub auth_req_id: String,
+    pub interval: u64,
     pub expires_in: u64,
 }
 
@@ -36,6 +46,14 @@ impl std::fmt::Debug for ConsentToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bc_authorize_answer_has_the_specs_keys_in_order() {
+        let answer = BcAuthorizeResponse { auth_req_id: "id-1".into(), interval: 5, expires_in: 3600 };
+        let body = serde_json::to_string(&answer).unwrap();
+        assert_eq!(body, r#"{"auth_req_id":"id-1","interval":5,"expires_in":3600}"#);
+        assert_eq!(serde_json::from_str::<BcAuthorizeResponse>(&body).unwrap(), answer);
+    }
 
     #[test]
     fn a_consent_token_has_the_specs_key_order_and_hides_its_tokens() {

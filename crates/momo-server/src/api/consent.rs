@@ -12,8 +12,8 @@ use axum::extract::State;
 use axum::http::request::Parts;
 use axum::Json;
 use momo_types::kyc::{Address, UserInfo};
-use momo_types::token::ConsentToken;
-use serde::{Deserialize, Serialize};
+use momo_types::token::{BcAuthorizeResponse, ConsentToken};
+use serde::Deserialize;
 
 use crate::domain::scenarios::{self, Effect, ScenarioOp};
 use crate::domain::tokens::ConsentClaims;
@@ -42,13 +42,6 @@ pub(crate) struct BcAuthorize {
     _client_notification_token: Option<String>,
     #[serde(default, rename = "scope_instruction")]
     _scope_instruction: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub(crate) struct BcAuthorizeResponse {
-    auth_req_id: String,
-    interval: u64,
-    expires_in: u64,
 }
 
 /// Who may ask for consent: a Bearer access token (Collection and Remittance specs) or Basic
