@@ -617,17 +617,7 @@ pub async fn status(
 ) -> Result<(), Failure> {
     let client = client()?;
     let KindArg(kind) = kind;
-    let has_status = match kind {
-        TransactionKind::RequestToPay
-        | TransactionKind::RequestToWithdraw
-        | TransactionKind::Invoice
-        | TransactionKind::PreApproval
-        | TransactionKind::Payment => product == Product::Collection,
-        TransactionKind::Transfer => product != Product::Collection,
-        TransactionKind::Deposit | TransactionKind::Refund => product == Product::Disbursement,
-        TransactionKind::CashTransfer => product == Product::Remittance,
-        TransactionKind::InvoiceCancellation => false,
-    };
+    let has_status = momo_types::operations::status_operation(product, kind).is_some();
     if !has_status {
         return Err(Failure::new(
             2,

@@ -11,22 +11,11 @@ use crate::error::{Error, Result};
 /// The kinds of transaction, shared with the openmomo server and CLI.
 pub use momo_types::TransactionKind;
 
-/// The status path of a `kind` of transaction in `product`.
+/// The status path of a `kind` of transaction in `product`, from momo-types' operation table.
 fn status_path(product: Product, kind: TransactionKind, reference: &ReferenceId) -> Result<String> {
-    use Product::{Collection, Disbursement, Remittance};
-    let segment = match (product, kind) {
-        (Collection, TransactionKind::RequestToPay) => "v1_0/requesttopay",
-        (Collection, TransactionKind::RequestToWithdraw) => "v1_0/requesttowithdraw",
-        (Collection, TransactionKind::Invoice) => "v2_0/invoice",
-        (Collection, TransactionKind::PreApproval) => "v2_0/preapproval",
-        (Collection, TransactionKind::Payment) => "v2_0/payment",
-        (Disbursement | Remittance, TransactionKind::Transfer) => "v1_0/transfer",
-        (Disbursement, TransactionKind::Deposit) => "v1_0/deposit",
-        (Disbursement, TransactionKind::Refund) => "v1_0/refund",
-        (Remittance, TransactionKind::CashTransfer) => "v2_0/cashtransfer",
-        (product, kind) => return Err(Error::Config(format!("{product} has no status endpoint for {kind}"))),
-    };
-    Ok(format!("/{segment}/{reference}"))
+    let op = momo_types::operations::status_operation(product, kind)
+        .ok_or_else(|| Error::Config(format!("{product} has no status endpoint for {kind}")))?;
+    Ok(op.name.path(&[&reference.to_string()]))
 }
 
 /// What any status body says, whatever its kind.
