@@ -216,17 +216,48 @@ pub enum RemitCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum KindArg {
-    RequestToPay,
-    Withdraw,
-    Invoice,
-    PreApproval,
-    Payment,
-    Transfer,
-    Deposit,
-    Refund,
-    CashTransfer,
+/// A kind of transaction as `momo status` names it (`withdraw`, `cash-transfer`): clap's face of
+/// [`TransactionKind`].
+#[derive(Debug, Clone, Copy)]
+pub struct KindArg(TransactionKind);
+
+/// The kinds `momo status` takes: those with a status endpoint.
+const STATUS_KINDS: [KindArg; 9] = [
+    KindArg(TransactionKind::RequestToPay),
+    KindArg(TransactionKind::RequestToWithdraw),
+    KindArg(TransactionKind::Invoice),
+    KindArg(TransactionKind::PreApproval),
+    KindArg(TransactionKind::Payment),
+    KindArg(TransactionKind::Transfer),
+    KindArg(TransactionKind::Deposit),
+    KindArg(TransactionKind::Refund),
+    KindArg(TransactionKind::CashTransfer),
+];
+
+/// A kind's name on the command line.
+fn cli_name(kind: TransactionKind) -> &'static str {
+    match kind {
+        TransactionKind::RequestToPay => "request-to-pay",
+        TransactionKind::RequestToWithdraw => "withdraw",
+        TransactionKind::Invoice => "invoice",
+        TransactionKind::PreApproval => "pre-approval",
+        TransactionKind::Payment => "payment",
+        TransactionKind::Transfer => "transfer",
+        TransactionKind::Deposit => "deposit",
+        TransactionKind::Refund => "refund",
+        TransactionKind::CashTransfer => "cash-transfer",
+        TransactionKind::InvoiceCancellation => "invoice-cancellation",
+    }
+}
+
+impl ValueEnum for KindArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &STATUS_KINDS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(cli_name(self.0)))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -298,6 +329,7 @@ pub async fn balance(product: Product, currency: Option<String>, json: bool) -> 
 /// After a create: print the reference, or wait for the final status.
 async fn accepted(
     client: &Client,
+    product: Product,
     kind: TransactionKind,
     what: &str,
     reference: ReferenceId,
@@ -308,18 +340,19 @@ async fn accepted(
         print(json, &json!({"referenceId": reference.to_string(), "status": "PENDING"}), || {
             format!(
                 "Accepted {what} {reference} (PENDING).\nFollow it with: momo status {} {reference}\n",
-                kind_name(kind)
+                kind_name(product, kind)
             )
         });
         return Ok(());
     }
-    let state = wait(client, kind, &reference, Duration::from_secs(options.timeout), json).await?;
+    let state = wait(client, product, kind, &reference, Duration::from_secs(options.timeout), json).await?;
     report_final(&state, &reference, what, json)
 }
 
 /// Wait with a spinner on stderr (not in --json mode) showing elapsed time and the status.
 pub async fn wait(
     client: &Client,
+    product: Product,
     kind: TransactionKind,
     reference: &ReferenceId,
     timeout: Duration,
@@ -338,7 +371,7 @@ pub async fn wait(
     };
     let started = Instant::now();
     let result = client
-        .wait_with_progress(kind, reference, timeout, |state| {
+        .wait_with_progress(product, kind, reference, timeout, |state| {
             spinner.set_message(format!("{} {reference}", state.status))
         })
         .await;
@@ -348,7 +381,7 @@ pub async fn wait(
         Err(momo_client::Error::Timeout { last_status }) => Err(Failure::new(
             5,
             format!("{reference} is still {last_status} after {}s", started.elapsed().as_secs()),
-            format!("follow it with: momo status {} {reference}", kind_name(kind)),
+            format!("follow it with: momo status {} {reference}", kind_name(product, kind)),
         )),
         Err(e) => Err(e.into()),
     }
@@ -379,20 +412,9 @@ fn report_final(state: &TransactionState, reference: &ReferenceId, what: &str, j
     }
 }
 
-fn kind_name(kind: TransactionKind) -> &'static str {
-    match kind {
-        TransactionKind::RequestToPay => "collection request-to-pay",
-        TransactionKind::RequestToWithdraw => "collection withdraw",
-        TransactionKind::Invoice => "collection invoice",
-        TransactionKind::PreApproval => "collection pre-approval",
-        TransactionKind::Payment => "collection payment",
-        TransactionKind::DisbursementTransfer => "disbursement transfer",
-        TransactionKind::Deposit => "disbursement deposit",
-        TransactionKind::Refund => "disbursement refund",
-        TransactionKind::RemittanceTransfer => "remittance transfer",
-        TransactionKind::CashTransfer => "remittance cash-transfer",
-        _ => "collection request-to-pay",
-    }
+/// How `momo status` names a kind of transaction: `collection request-to-pay`.
+fn kind_name(product: Product, kind: TransactionKind) -> String {
+    format!("{product} {}", cli_name(kind))
 }
 
 /// Apply the create options to a builder and send.
@@ -438,13 +460,15 @@ pub async fn collect(command: CollectCommand, json: bool) -> Result<(), Failure>
     match command {
         CollectCommand::RequestToPay { payer, payment, options } => {
             let r = send(c.request_to_pay(request_to_pay(&client, &payer, &payment)), &options).await?;
-            accepted(&client, TransactionKind::RequestToPay, "request to pay", r, &options, json).await
+            accepted(&client, Product::Collection, TransactionKind::RequestToPay, "request to pay", r, &options, json)
+                .await
         }
         CollectCommand::Withdraw { payer, payment, v1, options } => {
             let body = request_to_pay(&client, &payer, &payment);
             let create = if v1 { c.request_to_withdraw(body) } else { c.request_to_withdraw_v2(body) };
             let r = send(create, &options).await?;
-            accepted(&client, TransactionKind::RequestToWithdraw, "withdrawal", r, &options, json).await
+            accepted(&client, Product::Collection, TransactionKind::RequestToWithdraw, "withdrawal", r, &options, json)
+                .await
         }
         CollectCommand::Invoice { payer, payment, validity, payee_msisdn, description, options } => {
             let intended = payer.party();
@@ -459,7 +483,7 @@ pub async fn collect(command: CollectCommand, json: bool) -> Result<(), Failure>
                 description,
             };
             let r = send(c.create_invoice(body), &options).await?;
-            accepted(&client, TransactionKind::Invoice, "invoice", r, &options, json).await
+            accepted(&client, Product::Collection, TransactionKind::Invoice, "invoice", r, &options, json).await
         }
         CollectCommand::CancelInvoice { reference } => {
             c.cancel_invoice(&reference, None).await?;
@@ -476,7 +500,8 @@ pub async fn collect(command: CollectCommand, json: bool) -> Result<(), Failure>
                 validity_time: validity,
             };
             let r = send(c.pre_approval(body), &options).await?;
-            accepted(&client, TransactionKind::PreApproval, "pre-approval", r, &options, json).await
+            accepted(&client, Product::Collection, TransactionKind::PreApproval, "pre-approval", r, &options, json)
+                .await
         }
         CollectCommand::PreApprovals { payer } => {
             let list = c.approved_pre_approvals(&payer.party()).await?;
@@ -511,7 +536,7 @@ pub async fn collect(command: CollectCommand, json: bool) -> Result<(), Failure>
                 ..CreatePayments::new(Money { amount, currency: currency(&client, &cur) })
             };
             let r = send(c.create_payment(body), &options).await?;
-            accepted(&client, TransactionKind::Payment, "payment", r, &options, json).await
+            accepted(&client, Product::Collection, TransactionKind::Payment, "payment", r, &options, json).await
         }
         CollectCommand::Notify { reference, message } => {
             c.request_to_pay_delivery_notification(&reference, &message).await?;
@@ -529,12 +554,12 @@ pub async fn disburse(command: DisburseCommand, json: bool) -> Result<(), Failur
     match command {
         DisburseCommand::Transfer { payee, payment, options } => {
             let r = send(d.transfer(transfer(&client, &payee, &payment)), &options).await?;
-            accepted(&client, TransactionKind::DisbursementTransfer, "transfer", r, &options, json).await
+            accepted(&client, Product::Disbursement, TransactionKind::Transfer, "transfer", r, &options, json).await
         }
         DisburseCommand::Deposit { payee, payment, v1, options } => {
             let body = transfer(&client, &payee, &payment);
             let r = send(if v1 { d.deposit(body) } else { d.deposit_v2(body) }, &options).await?;
-            accepted(&client, TransactionKind::Deposit, "deposit", r, &options, json).await
+            accepted(&client, Product::Disbursement, TransactionKind::Deposit, "deposit", r, &options, json).await
         }
         DisburseCommand::Refund { of, payment, v1, options } => {
             let body = Refund {
@@ -546,7 +571,7 @@ pub async fn disburse(command: DisburseCommand, json: bool) -> Result<(), Failur
                 reference_id_to_refund: of.to_string(),
             };
             let r = send(if v1 { d.refund(body) } else { d.refund_v2(body) }, &options).await?;
-            accepted(&client, TransactionKind::Refund, "refund", r, &options, json).await
+            accepted(&client, Product::Disbursement, TransactionKind::Refund, "refund", r, &options, json).await
         }
     }
 }
@@ -557,7 +582,8 @@ pub async fn remit(command: RemitCommand, json: bool) -> Result<(), Failure> {
     match command {
         RemitCommand::Transfer { payee, payment, options } => {
             let reference = send(r.transfer(transfer(&client, &payee, &payment)), &options).await?;
-            accepted(&client, TransactionKind::RemittanceTransfer, "transfer", reference, &options, json).await
+            accepted(&client, Product::Remittance, TransactionKind::Transfer, "transfer", reference, &options, json)
+                .await
         }
         RemitCommand::CashTransfer { payee, payment, originating_country, options } => {
             let body = CashTransfer {
@@ -568,7 +594,16 @@ pub async fn remit(command: RemitCommand, json: bool) -> Result<(), Failure> {
                 ..CashTransfer::new(payment.amount.clone(), currency(&client, &payment.currency), payee.party())
             };
             let reference = send(r.cash_transfer(body), &options).await?;
-            accepted(&client, TransactionKind::CashTransfer, "cash transfer", reference, &options, json).await
+            accepted(
+                &client,
+                Product::Remittance,
+                TransactionKind::CashTransfer,
+                "cash transfer",
+                reference,
+                &options,
+                json,
+            )
+            .await
         }
     }
 }
@@ -581,28 +616,18 @@ pub async fn status(
     json: bool,
 ) -> Result<(), Failure> {
     let client = client()?;
-    let kind = match (product, kind) {
-        (Product::Collection, KindArg::RequestToPay) => TransactionKind::RequestToPay,
-        (Product::Collection, KindArg::Withdraw) => TransactionKind::RequestToWithdraw,
-        (Product::Collection, KindArg::Invoice) => TransactionKind::Invoice,
-        (Product::Collection, KindArg::PreApproval) => TransactionKind::PreApproval,
-        (Product::Collection, KindArg::Payment) => TransactionKind::Payment,
-        (Product::Disbursement, KindArg::Transfer) => TransactionKind::DisbursementTransfer,
-        (Product::Disbursement, KindArg::Deposit) => TransactionKind::Deposit,
-        (Product::Disbursement, KindArg::Refund) => TransactionKind::Refund,
-        (Product::Remittance, KindArg::Transfer) => TransactionKind::RemittanceTransfer,
-        (Product::Remittance, KindArg::CashTransfer) => TransactionKind::CashTransfer,
-        (product, kind) => {
-            return Err(Failure::new(
-                2,
-                format!("{product} has no {kind:?} transactions"),
-                "collection: request-to-pay, withdraw, invoice, pre-approval, payment; disbursement: transfer, deposit, refund; remittance: transfer, cash-transfer",
-            ))
-        }
-    };
+    let KindArg(kind) = kind;
+    let has_status = momo_types::operations::status_operation(product, kind).is_some();
+    if !has_status {
+        return Err(Failure::new(
+            2,
+            format!("{product} has no {} transactions", cli_name(kind)),
+            "collection: request-to-pay, withdraw, invoice, pre-approval, payment; disbursement: transfer, deposit, refund; remittance: transfer, cash-transfer",
+        ));
+    }
     let state = match wait_secs {
-        Some(secs) => wait(&client, kind, &reference, Duration::from_secs(secs), json).await?,
-        None => client.transaction_status(kind, &reference).await?,
+        Some(secs) => wait(&client, product, kind, &reference, Duration::from_secs(secs), json).await?,
+        None => client.transaction_status(product, kind, &reference).await?,
     };
     print(json, &state.body, || {
         let reason = state.reason.as_ref().map(|r| format!(" ({})", r.code())).unwrap_or_default();

@@ -2,7 +2,7 @@
 //! against the status endpoint (the only check that works against MTN, which signs nothing).
 
 use hmac::{Hmac, Mac};
-use momo_types::ReferenceId;
+use momo_types::{Product, ReferenceId};
 use sha2::Sha256;
 use subtle::ConstantTimeEq as _;
 
@@ -89,16 +89,17 @@ impl Client {
     /// # use momo_client::TransactionKind; use momo_types::{Product, ReferenceId};
     /// # async fn example(client: momo_client::Client, reference: ReferenceId, body: Vec<u8>) -> momo_client::Result<()> {
     /// let received = momo_client::callbacks::parse(&body)?;
-    /// let confirmed = client.confirm_callback(TransactionKind::RequestToPay, &reference, &received).await?;
+    /// let confirmed = client.confirm_callback(Product::Collection, TransactionKind::RequestToPay, &reference, &received).await?;
     /// # Ok(()) }
     /// ```
     pub async fn confirm_callback(
         &self,
+        product: Product,
         kind: TransactionKind,
         reference: &ReferenceId,
         callback: &TransactionState,
     ) -> Result<TransactionState> {
-        let current = self.transaction_status(kind, reference).await?;
+        let current = self.transaction_status(product, kind, reference).await?;
         if current.status != callback.status {
             return Err(Error::Http {
                 status: 0,

@@ -191,7 +191,8 @@ impl Client {
     }
 
     async fn fetch_token(&self, product: Product) -> Result<CachedToken> {
-        let mut call = Call::new(reqwest::Method::POST, Some(product), "/token/");
+        let mut call =
+            Call::new(reqwest::Method::POST, Some(product), momo_types::OperationName::CreateAccessToken.route());
         call.auth = Auth::Basic;
         call.target_environment = self.inner.config.platform == Platform::MomoAfrica;
         self.inner.token_requests.fetch_add(1, Ordering::SeqCst);

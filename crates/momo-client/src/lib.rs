@@ -18,6 +18,7 @@
 //! # async fn example() -> momo_client::Result<()> {
 //! use momo_client::{Client, TransactionKind};
 //! use momo_types::payments::{Party, RequestToPay};
+//! use momo_types::Product;
 //! let client = Client::from_env()?; // MOMO_* variables and .env
 //! let reference = client
 //!     .collection()
@@ -32,7 +33,7 @@
 //!     .send()
 //!     .await?;
 //! let done = client
-//!     .wait_for_final_status(TransactionKind::RequestToPay, &reference, std::time::Duration::from_secs(60))
+//!     .wait_for_final_status(Product::Collection, TransactionKind::RequestToPay, &reference, std::time::Duration::from_secs(60))
 //!     .await?;
 //! println!("{} {:?}", done.status, done.reason);
 //! # Ok(()) }

@@ -8,7 +8,7 @@ use momo_types::payments::{
     DepositResult, InvoiceResult, Party, PartyIdType, PaymentResult, PreApproval, PreApprovalDetails,
     PreApprovalResult, Refund, RequestToPay, RequestToPayResult, Transfer, TransferResult,
 };
-use momo_types::{Product, ReferenceId};
+use momo_types::{OperationName as Op, Product, ReferenceId};
 use reqwest::Method;
 use secrecy::SecretString;
 use serde::Serialize;
@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 pub struct Create<'a, B> {
     client: &'a Client,
     product: Product,
-    path: &'static str,
+    operation: Op,
     body: B,
     reference: Option<ReferenceId>,
     callback_url: Option<String>,
@@ -45,7 +45,7 @@ impl<B: Serialize> Create<'_, B> {
     /// and a 409 after a retry means the first attempt was accepted.
     pub async fn send(self) -> Result<ReferenceId> {
         let reference = self.reference.unwrap_or_else(ReferenceId::new_v4);
-        let mut call = Call::new(Method::POST, Some(self.product), self.path);
+        let mut call = Call::new(Method::POST, Some(self.product), self.operation.route());
         call.body = Some(Body::Json(serde_json::to_string(&self.body).map_err(|e| Error::Config(e.to_string()))?));
         call.reference = Some(reference);
         call.callback_url = self.callback_url.or_else(|| self.client.config().callback_url.clone());
@@ -57,8 +57,8 @@ impl<B: Serialize> Create<'_, B> {
 }
 
 impl Client {
-    fn create<B>(&self, product: Product, path: &'static str, body: B) -> Create<'_, B> {
-        Create { client: self, product, path, body, reference: None, callback_url: None }
+    fn create<B>(&self, product: Product, operation: Op, body: B) -> Create<'_, B> {
+        Create { client: self, product, operation, body, reference: None, callback_url: None }
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, product: Product, path: String) -> Result<T> {
@@ -105,10 +105,10 @@ fn path_type(party_id_type: &PartyIdType, party_code: &'static str) -> std::borr
     }
 }
 
-fn holder_path(party: &Party, what: &str) -> String {
+fn holder_path(party: &Party, operation: Op) -> String {
     let kind = path_type(&party.party_id_type, "party_code");
     let id: String = url::form_urlencoded::byte_serialize(party.party_id.as_bytes()).collect();
-    format!("/v1_0/accountholder/{kind}/{id}/{what}")
+    operation.path(&[&kind, &id])
 }
 
 macro_rules! common_operations {
@@ -123,7 +123,7 @@ macro_rules! common_operations {
             #[doc = "# Ok(()) }"]
             #[doc = "```"]
             pub async fn balance(&self) -> Result<Balance> {
-                self.client.get($product, "/v1_0/account/balance".into()).await
+                self.client.get($product, Op::GetAccountBalance.path(&[])).await
             }
 
             /// The balance in a named currency.
@@ -135,7 +135,7 @@ macro_rules! common_operations {
             #[doc = "# Ok(()) }"]
             #[doc = "```"]
             pub async fn balance_in_currency(&self, currency: &str) -> Result<Balance> {
-                self.client.get($product, format!("/v1_0/account/balance/{currency}")).await
+                self.client.get($product, Op::GetAccountBalanceInSpecificCurrency.path(&[currency])).await
             }
 
             /// Whether an account holder can be paid or asked to pay.
@@ -147,7 +147,7 @@ macro_rules! common_operations {
             #[doc = "# Ok(()) }"]
             #[doc = "```"]
             pub async fn account_holder_active(&self, holder: &Party) -> Result<bool> {
-                let result: BooleanResult = self.client.get($product, holder_path(holder, "active")).await?;
+                let result: BooleanResult = self.client.get($product, holder_path(holder, Op::ValidateAccountHolderStatus)).await?;
                 Ok(result.result)
             }
 
@@ -160,7 +160,7 @@ macro_rules! common_operations {
             #[doc = "# Ok(()) }"]
             #[doc = "```"]
             pub async fn basic_user_info(&self, holder: &Party) -> Result<serde_json::Value> {
-                self.client.get($product, holder_path(holder, "basicuserinfo")).await
+                self.client.get($product, holder_path(holder, Op::GetBasicUserinfo)).await
             }
 
             /// Ask an account holder for consent (OAuth2 / CIBA): `scope` e.g. `all_info`,
@@ -173,7 +173,7 @@ macro_rules! common_operations {
             #[doc = "# Ok(()) }"]
             #[doc = "```"]
             pub async fn bc_authorize(&self, msisdn: &str, scope: &str, offline: bool) -> Result<BcAuthorizeResponse> {
-                let mut call = Call::new(Method::POST, Some($product), "/v1_0/bc-authorize");
+                let mut call = Call::new(Method::POST, Some($product), Op::BcAuthorize.route());
                 let access = if offline { "offline" } else { "online" };
                 call.body = Some(Body::Form(form(&[
                     ("login_hint", &format!("ID:{msisdn}/MSISDN")),
@@ -210,7 +210,7 @@ macro_rules! common_operations {
             }
 
             async fn oauth2(&self, fields: &[(&str, &str)]) -> Result<ConsentToken> {
-                let mut call = Call::new(Method::POST, Some($product), "/oauth2/token/");
+                let mut call = Call::new(Method::POST, Some($product), Op::CreateOauth2Token.route());
                 call.auth = Auth::Basic;
                 call.body = Some(Body::Form(form(fields)));
                 self.client.check_call(&call)?;
@@ -227,7 +227,7 @@ macro_rules! common_operations {
             #[doc = "# Ok(()) }"]
             #[doc = "```"]
             pub async fn userinfo(&self, consent: &ConsentToken) -> Result<serde_json::Value> {
-                let mut call = Call::new(Method::GET, Some($product), "/oauth2/v1_0/userinfo");
+                let mut call = Call::new(Method::GET, Some($product), Op::GetUserInfoWithConsent.route());
                 call.explicit_bearer = Some(SecretString::from(consent.access_token.clone()));
                 self.client.check_call(&call)?;
                 self.client.send(&call).await?.json()
@@ -258,7 +258,7 @@ macro_rules! transfer_operations {
             #[doc = "# Ok(()) }"]
             #[doc = "```"]
             pub fn transfer(&self, body: Transfer) -> Create<'_, Transfer> {
-                self.client.create($product, "/v1_0/transfer", body)
+                self.client.create($product, Op::Transfer, body)
             }
 
             /// Transfer status.
@@ -270,7 +270,7 @@ macro_rules! transfer_operations {
             #[doc = "# Ok(()) }"]
             #[doc = "```"]
             pub async fn transfer_status(&self, reference: &ReferenceId) -> Result<TransferResult> {
-                self.client.get($product, format!("/v1_0/transfer/{reference}")).await
+                self.client.get($product, Op::GetTransferStatus.path(&[&reference.to_string()])).await
             }
         }
     };
@@ -306,7 +306,7 @@ impl Collection<'_> {
     /// # let _ = status; Ok(()) }
     /// ```
     pub fn request_to_pay(&self, body: RequestToPay) -> Create<'_, RequestToPay> {
-        self.client.create(Product::Collection, "/v1_0/requesttopay", body)
+        self.client.create(Product::Collection, Op::RequestToPay, body)
     }
 
     /// Request to pay status.
@@ -319,7 +319,7 @@ impl Collection<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn request_to_pay_status(&self, reference: &ReferenceId) -> Result<RequestToPayResult> {
-        self.client.get(Product::Collection, format!("/v1_0/requesttopay/{reference}")).await
+        self.client.get(Product::Collection, Op::RequestToPayStatus.path(&[&reference.to_string()])).await
     }
 
     /// Tell the payer of a successful request to pay something (at most 160 characters).
@@ -335,7 +335,7 @@ impl Collection<'_> {
         let mut call = Call::new(
             Method::POST,
             Some(Product::Collection),
-            format!("/v1_0/requesttopay/{reference}/deliverynotification"),
+            Op::RequestToPayDeliveryNotification.path(&[&reference.to_string()]),
         );
         call.headers.push(("notificationMessage", message.to_owned()));
         let body = DeliveryNotification { notification_message: message.to_owned() };
@@ -353,7 +353,7 @@ impl Collection<'_> {
     /// # Ok(()) }
     /// ```
     pub fn request_to_withdraw(&self, body: RequestToPay) -> Create<'_, RequestToPay> {
-        self.client.create(Product::Collection, "/v1_0/requesttowithdraw", body)
+        self.client.create(Product::Collection, Op::RequestToWithdrawV1, body)
     }
 
     /// Request to withdraw (v2: callback by PUT).
@@ -366,7 +366,7 @@ impl Collection<'_> {
     /// # Ok(()) }
     /// ```
     pub fn request_to_withdraw_v2(&self, body: RequestToPay) -> Create<'_, RequestToPay> {
-        self.client.create(Product::Collection, "/v2_0/requesttowithdraw", body)
+        self.client.create(Product::Collection, Op::RequestToWithdrawV2, body)
     }
 
     /// Request to withdraw status.
@@ -379,7 +379,7 @@ impl Collection<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn request_to_withdraw_status(&self, reference: &ReferenceId) -> Result<RequestToPayResult> {
-        self.client.get(Product::Collection, format!("/v1_0/requesttowithdraw/{reference}")).await
+        self.client.get(Product::Collection, Op::RequestToWithdrawStatus.path(&[&reference.to_string()])).await
     }
 
     /// Create invoice.
@@ -392,7 +392,7 @@ impl Collection<'_> {
     /// # Ok(()) }
     /// ```
     pub fn create_invoice(&self, body: CreateInvoice) -> Create<'_, CreateInvoice> {
-        self.client.create(Product::Collection, "/v2_0/invoice", body)
+        self.client.create(Product::Collection, Op::CreateInvoice, body)
     }
 
     /// Invoice status.
@@ -405,7 +405,7 @@ impl Collection<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn invoice_status(&self, reference: &ReferenceId) -> Result<InvoiceResult> {
-        self.client.get(Product::Collection, format!("/v2_0/invoice/{reference}")).await
+        self.client.get(Product::Collection, Op::GetInvoiceStatus.path(&[&reference.to_string()])).await
     }
 
     /// Cancel an unpaid invoice.
@@ -418,7 +418,8 @@ impl Collection<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn cancel_invoice(&self, reference: &ReferenceId, external_id: Option<&str>) -> Result<()> {
-        let mut call = Call::new(Method::DELETE, Some(Product::Collection), format!("/v2_0/invoice/{reference}"));
+        let mut call =
+            Call::new(Method::DELETE, Some(Product::Collection), Op::CancelInvoice.path(&[&reference.to_string()]));
         call.reference = Some(ReferenceId::new_v4());
         let body = momo_types::payments::CancelInvoice { external_id: external_id.map(str::to_owned) };
         call.body = Some(Body::Json(serde_json::to_string(&body).map_err(|e| Error::Config(e.to_string()))?));
@@ -435,7 +436,7 @@ impl Collection<'_> {
     /// # Ok(()) }
     /// ```
     pub fn pre_approval(&self, body: PreApproval) -> Create<'_, PreApproval> {
-        self.client.create(Product::Collection, "/v2_0/preapproval", body)
+        self.client.create(Product::Collection, Op::PreApproval, body)
     }
 
     /// Pre approval status.
@@ -448,7 +449,7 @@ impl Collection<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn pre_approval_status(&self, reference: &ReferenceId) -> Result<PreApprovalResult> {
-        self.client.get(Product::Collection, format!("/v2_0/preapproval/{reference}")).await
+        self.client.get(Product::Collection, Op::GetPreApprovalStatus.path(&[&reference.to_string()])).await
     }
 
     /// A payer's approved pre-approvals.
@@ -462,7 +463,7 @@ impl Collection<'_> {
     /// ```
     pub async fn approved_pre_approvals(&self, payer: &Party) -> Result<Vec<PreApprovalDetails>> {
         let kind = path_type(&payer.party_id_type, "id");
-        self.client.get(Product::Collection, format!("/v1_0/preapprovals/{kind}/{}", payer.party_id)).await
+        self.client.get(Product::Collection, Op::GetApprovedPreApprovals.path(&[&kind, &payer.party_id])).await
     }
 
     /// Cancel pre approval.
@@ -475,7 +476,11 @@ impl Collection<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn cancel_pre_approval(&self, pre_approval: &ReferenceId) -> Result<()> {
-        let call = Call::new(Method::DELETE, Some(Product::Collection), format!("/v1_0/preapproval/{pre_approval}"));
+        let call = Call::new(
+            Method::DELETE,
+            Some(Product::Collection),
+            Op::CancelPreApproval.path(&[&pre_approval.to_string()]),
+        );
         self.client.without_answer(call).await
     }
 
@@ -489,7 +494,7 @@ impl Collection<'_> {
     /// # Ok(()) }
     /// ```
     pub fn create_payment(&self, body: CreatePayments) -> Create<'_, CreatePayments> {
-        self.client.create(Product::Collection, "/v2_0/payment", body)
+        self.client.create(Product::Collection, Op::CreatePayments, body)
     }
 
     /// Payment status.
@@ -502,7 +507,7 @@ impl Collection<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn payment_status(&self, reference: &ReferenceId) -> Result<PaymentResult> {
-        self.client.get(Product::Collection, format!("/v2_0/payment/{reference}")).await
+        self.client.get(Product::Collection, Op::GetPaymentStatus.path(&[&reference.to_string()])).await
     }
 }
 
@@ -526,7 +531,7 @@ impl Disbursement<'_> {
     /// # Ok(()) }
     /// ```
     pub fn deposit(&self, body: Transfer) -> Create<'_, Transfer> {
-        self.client.create(Product::Disbursement, "/v1_0/deposit", body)
+        self.client.create(Product::Disbursement, Op::DepositV1, body)
     }
 
     /// Deposit (v2: callback by PUT).
@@ -539,7 +544,7 @@ impl Disbursement<'_> {
     /// # Ok(()) }
     /// ```
     pub fn deposit_v2(&self, body: Transfer) -> Create<'_, Transfer> {
-        self.client.create(Product::Disbursement, "/v2_0/deposit", body)
+        self.client.create(Product::Disbursement, Op::DepositV2, body)
     }
 
     /// Deposit status.
@@ -552,7 +557,7 @@ impl Disbursement<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn deposit_status(&self, reference: &ReferenceId) -> Result<DepositResult> {
-        self.client.get(Product::Disbursement, format!("/v1_0/deposit/{reference}")).await
+        self.client.get(Product::Disbursement, Op::GetDepositStatus.path(&[&reference.to_string()])).await
     }
 
     /// Refund (v1: callback by POST) a request to pay, to its payer.
@@ -565,7 +570,7 @@ impl Disbursement<'_> {
     /// # Ok(()) }
     /// ```
     pub fn refund(&self, body: Refund) -> Create<'_, Refund> {
-        self.client.create(Product::Disbursement, "/v1_0/refund", body)
+        self.client.create(Product::Disbursement, Op::RefundV1, body)
     }
 
     /// Refund (v2: callback by PUT).
@@ -578,7 +583,7 @@ impl Disbursement<'_> {
     /// # Ok(()) }
     /// ```
     pub fn refund_v2(&self, body: Refund) -> Create<'_, Refund> {
-        self.client.create(Product::Disbursement, "/v2_0/refund", body)
+        self.client.create(Product::Disbursement, Op::RefundV2, body)
     }
 
     /// Refund status.
@@ -591,7 +596,7 @@ impl Disbursement<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn refund_status(&self, reference: &ReferenceId) -> Result<DepositResult> {
-        self.client.get(Product::Disbursement, format!("/v1_0/refund/{reference}")).await
+        self.client.get(Product::Disbursement, Op::GetRefundStatus.path(&[&reference.to_string()])).await
     }
 }
 
@@ -615,7 +620,7 @@ impl Remittance<'_> {
     /// # Ok(()) }
     /// ```
     pub fn cash_transfer(&self, body: CashTransfer) -> Create<'_, CashTransfer> {
-        self.client.create(Product::Remittance, "/v2_0/cashtransfer", body)
+        self.client.create(Product::Remittance, Op::CashTransfer, body)
     }
 
     /// Cash transfer status.
@@ -628,6 +633,6 @@ impl Remittance<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn cash_transfer_status(&self, reference: &ReferenceId) -> Result<CashTransferResult> {
-        self.client.get(Product::Remittance, format!("/v2_0/cashtransfer/{reference}")).await
+        self.client.get(Product::Remittance, Op::GetCashTransferStatus.path(&[&reference.to_string()])).await
     }
 }

@@ -1,7 +1,7 @@
 //! Sandbox provisioning: create an API user, verify it, create its key.
 
 use momo_types::provisioning::{ApiKeyCreated, ApiUserInfo, CreateApiUser};
-use momo_types::ReferenceId;
+use momo_types::{OperationName, ReferenceId};
 use reqwest::Method;
 use secrecy::SecretString;
 
@@ -39,7 +39,7 @@ impl Client {
     /// ```
     pub async fn provision_sandbox_user(&self, callback_host: &str) -> Result<Credentials> {
         let api_user = ReferenceId::new_v4();
-        let mut create = Call::new(Method::POST, None, "/v1_0/apiuser");
+        let mut create = Call::new(Method::POST, None, OperationName::CreateApiUser.route());
         create.reference = Some(api_user);
         create.create = true;
         let body = CreateApiUser { provider_callback_host: callback_host.to_owned() };
@@ -47,7 +47,7 @@ impl Client {
         self.check_call(&create)?;
         self.send(&create).await?;
 
-        let check = Call::new(Method::GET, None, format!("/v1_0/apiuser/{api_user}"));
+        let check = Call::new(Method::GET, None, OperationName::GetApiUser.path(&[&api_user.to_string()]));
         let info: ApiUserInfo = self.send(&check).await?.json()?;
         if info.provider_callback_host != callback_host {
             return Err(Error::Http {
@@ -59,7 +59,7 @@ impl Client {
             });
         }
 
-        let key = Call::new(Method::POST, None, format!("/v1_0/apiuser/{api_user}/apikey"));
+        let key = Call::new(Method::POST, None, OperationName::CreateApiKey.path(&[&api_user.to_string()]));
         let key: ApiKeyCreated = self.send(&key).await?.json()?;
         Ok(Credentials {
             api_user,

@@ -8,52 +8,14 @@ use momo_types::{Product, ReferenceId};
 use crate::client::Client;
 use crate::error::{Error, Result};
 
-/// The kinds of transaction, with their status endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TransactionKind {
-    RequestToPay,
-    RequestToWithdraw,
-    Invoice,
-    PreApproval,
-    Payment,
-    DisbursementTransfer,
-    Deposit,
-    Refund,
-    RemittanceTransfer,
-    CashTransfer,
-}
+/// The kinds of transaction, shared with the openmomo server and CLI.
+pub use momo_types::TransactionKind;
 
-impl TransactionKind {
-    pub fn product(self) -> Product {
-        match self {
-            TransactionKind::RequestToPay
-            | TransactionKind::RequestToWithdraw
-            | TransactionKind::Invoice
-            | TransactionKind::PreApproval
-            | TransactionKind::Payment => Product::Collection,
-            TransactionKind::DisbursementTransfer | TransactionKind::Deposit | TransactionKind::Refund => {
-                Product::Disbursement
-            }
-            TransactionKind::RemittanceTransfer | TransactionKind::CashTransfer => Product::Remittance,
-        }
-    }
-
-    fn status_path(self, reference: &ReferenceId) -> String {
-        match self {
-            TransactionKind::RequestToPay => format!("/v1_0/requesttopay/{reference}"),
-            TransactionKind::RequestToWithdraw => format!("/v1_0/requesttowithdraw/{reference}"),
-            TransactionKind::Invoice => format!("/v2_0/invoice/{reference}"),
-            TransactionKind::PreApproval => format!("/v2_0/preapproval/{reference}"),
-            TransactionKind::Payment => format!("/v2_0/payment/{reference}"),
-            TransactionKind::DisbursementTransfer | TransactionKind::RemittanceTransfer => {
-                format!("/v1_0/transfer/{reference}")
-            }
-            TransactionKind::Deposit => format!("/v1_0/deposit/{reference}"),
-            TransactionKind::Refund => format!("/v1_0/refund/{reference}"),
-            TransactionKind::CashTransfer => format!("/v2_0/cashtransfer/{reference}"),
-        }
-    }
+/// The status path of a `kind` of transaction in `product`, from momo-types' operation table.
+fn status_path(product: Product, kind: TransactionKind, reference: &ReferenceId) -> Result<String> {
+    let op = momo_types::operations::status_operation(product, kind)
+        .ok_or_else(|| Error::Config(format!("{product} has no status endpoint for {kind}")))?;
+    Ok(op.name.path(&[&reference.to_string()]))
 }
 
 /// What any status body says, whatever its kind.
@@ -90,11 +52,17 @@ impl Client {
     /// ```no_run
     /// # use momo_client::TransactionKind; use momo_types::{Product, ReferenceId};
     /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
-    /// let state = client.transaction_status(TransactionKind::Deposit, &reference).await?;
+    /// let state = client.transaction_status(Product::Disbursement, TransactionKind::Deposit, &reference).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn transaction_status(&self, kind: TransactionKind, reference: &ReferenceId) -> Result<TransactionState> {
-        let call = crate::client::Call::new(reqwest::Method::GET, Some(kind.product()), kind.status_path(reference));
+    pub async fn transaction_status(
+        &self,
+        product: Product,
+        kind: TransactionKind,
+        reference: &ReferenceId,
+    ) -> Result<TransactionState> {
+        let call =
+            crate::client::Call::new(reqwest::Method::GET, Some(product), status_path(product, kind, reference)?);
         self.check_call(&call)?;
         let body: serde_json::Value = self.send(&call).await?.json()?;
         TransactionState::from_body(body)
@@ -106,16 +74,17 @@ impl Client {
     /// ```no_run
     /// # use momo_client::TransactionKind; use momo_types::{Product, ReferenceId};
     /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
-    /// let state = client.wait_for_final_status(TransactionKind::RequestToPay, &reference, std::time::Duration::from_secs(60)).await?;
+    /// let state = client.wait_for_final_status(Product::Collection, TransactionKind::RequestToPay, &reference, std::time::Duration::from_secs(60)).await?;
     /// # Ok(()) }
     /// ```
     pub async fn wait_for_final_status(
         &self,
+        product: Product,
         kind: TransactionKind,
         reference: &ReferenceId,
         timeout: Duration,
     ) -> Result<TransactionState> {
-        self.wait_with_progress(kind, reference, timeout, |_| {}).await
+        self.wait_with_progress(product, kind, reference, timeout, |_| {}).await
     }
 
     /// [`Client::wait_for_final_status`], calling `progress` with every status seen.
@@ -123,11 +92,12 @@ impl Client {
     /// ```no_run
     /// # use momo_client::TransactionKind; use momo_types::{Product, ReferenceId};
     /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
-    /// let state = client.wait_with_progress(TransactionKind::RequestToPay, &reference, std::time::Duration::from_secs(60), |s| println!("{}", s.status)).await?;
+    /// let state = client.wait_with_progress(Product::Collection, TransactionKind::RequestToPay, &reference, std::time::Duration::from_secs(60), |s| println!("{}", s.status)).await?;
     /// # Ok(()) }
     /// ```
     pub async fn wait_with_progress(
         &self,
+        product: Product,
         kind: TransactionKind,
         reference: &ReferenceId,
         timeout: Duration,
@@ -136,7 +106,7 @@ impl Client {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut delay = Duration::from_millis(500);
         loop {
-            let state = self.transaction_status(kind, reference).await?;
+            let state = self.transaction_status(product, kind, reference).await?;
             progress(&state);
             if state.status.is_final() {
                 return Ok(state);

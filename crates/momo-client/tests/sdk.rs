@@ -122,7 +122,10 @@ async fn every_operation_works_against_the_server() {
     // Collection.
     let reference = client.collection().request_to_pay(rtp("56733123453")).send().await.unwrap();
     assert_eq!(client.collection().request_to_pay_status(&reference).await.unwrap().status, TransactionStatus::Pending);
-    let done = client.wait_for_final_status(TransactionKind::RequestToPay, &reference, WAIT).await.unwrap();
+    let done = client
+        .wait_for_final_status(Product::Collection, TransactionKind::RequestToPay, &reference, WAIT)
+        .await
+        .unwrap();
     assert_eq!(done.status, TransactionStatus::Successful);
     assert!(done.financial_transaction_id.is_some());
     client.collection().request_to_pay_delivery_notification(&reference, "On its way").await.unwrap();
@@ -131,7 +134,7 @@ async fn every_operation_works_against_the_server() {
         client.collection().request_to_withdraw_v2(rtp("56733123453")),
     ] {
         let r = withdraw.send().await.unwrap();
-        client.wait_for_final_status(TransactionKind::RequestToWithdraw, &r, WAIT).await.unwrap();
+        client.wait_for_final_status(Product::Collection, TransactionKind::RequestToWithdraw, &r, WAIT).await.unwrap();
         assert_eq!(
             client.collection().request_to_withdraw_status(&r).await.unwrap().status,
             TransactionStatus::Successful
@@ -147,7 +150,7 @@ async fn every_operation_works_against_the_server() {
         description: None,
     };
     let paid = client.collection().create_invoice(invoice.clone()).send().await.unwrap();
-    client.wait_for_final_status(TransactionKind::Invoice, &paid, WAIT).await.unwrap();
+    client.wait_for_final_status(Product::Collection, TransactionKind::Invoice, &paid, WAIT).await.unwrap();
     assert_eq!(client.collection().invoice_status(&paid).await.unwrap().status, TransactionStatus::Successful);
     let cancelled = client.collection().create_invoice(invoice).send().await.unwrap();
     client.collection().cancel_invoice(&cancelled, Some("inv")).await.unwrap();
@@ -156,7 +159,7 @@ async fn every_operation_works_against_the_server() {
     let pre =
         PreApproval { payer: payer.clone(), payer_currency: "EUR".into(), payer_message: None, validity_time: 3600 };
     let pre = client.collection().pre_approval(pre).send().await.unwrap();
-    client.wait_for_final_status(TransactionKind::PreApproval, &pre, WAIT).await.unwrap();
+    client.wait_for_final_status(Product::Collection, TransactionKind::PreApproval, &pre, WAIT).await.unwrap();
     assert_eq!(client.collection().pre_approval_status(&pre).await.unwrap().status, TransactionStatus::Successful);
     assert_eq!(client.collection().approved_pre_approvals(&payer).await.unwrap().len(), 1);
     client.collection().cancel_pre_approval(&pre).await.unwrap();
@@ -167,19 +170,19 @@ async fn every_operation_works_against_the_server() {
         ..CreatePayments::new(Money { amount: "5".into(), currency: "EUR".into() })
     };
     let payment = client.collection().create_payment(payment).send().await.unwrap();
-    client.wait_for_final_status(TransactionKind::Payment, &payment, WAIT).await.unwrap();
+    client.wait_for_final_status(Product::Collection, TransactionKind::Payment, &payment, WAIT).await.unwrap();
     assert_eq!(client.collection().payment_status(&payment).await.unwrap().status, TransactionStatus::Successful);
 
     // Disbursement.
     let t = client.disbursement().transfer(transfer("56733123453")).send().await.unwrap();
-    client.wait_for_final_status(TransactionKind::DisbursementTransfer, &t, WAIT).await.unwrap();
+    client.wait_for_final_status(Product::Disbursement, TransactionKind::Transfer, &t, WAIT).await.unwrap();
     assert_eq!(client.disbursement().transfer_status(&t).await.unwrap().status, TransactionStatus::Successful);
     for deposit in [
         client.disbursement().deposit(transfer("56733123453")),
         client.disbursement().deposit_v2(transfer("56733123453")),
     ] {
         let d = deposit.send().await.unwrap();
-        client.wait_for_final_status(TransactionKind::Deposit, &d, WAIT).await.unwrap();
+        client.wait_for_final_status(Product::Disbursement, TransactionKind::Deposit, &d, WAIT).await.unwrap();
         assert_eq!(client.disbursement().deposit_status(&d).await.unwrap().status, TransactionStatus::Successful);
     }
     let refund = |amount: &str| Refund {
@@ -193,14 +196,14 @@ async fn every_operation_works_against_the_server() {
     let r1 = client.disbursement().refund(refund("10")).send().await.unwrap();
     let r2 = client.disbursement().refund_v2(refund("10")).send().await.unwrap();
     for r in [r1, r2] {
-        client.wait_for_final_status(TransactionKind::Refund, &r, WAIT).await.unwrap();
+        client.wait_for_final_status(Product::Disbursement, TransactionKind::Refund, &r, WAIT).await.unwrap();
         let status = client.disbursement().refund_status(&r).await.unwrap();
         assert_eq!(status.payee, payer, "back to the payer");
     }
 
     // Remittance.
     let t = client.remittance().transfer(transfer("56733123453")).send().await.unwrap();
-    client.wait_for_final_status(TransactionKind::RemittanceTransfer, &t, WAIT).await.unwrap();
+    client.wait_for_final_status(Product::Remittance, TransactionKind::Transfer, &t, WAIT).await.unwrap();
     assert_eq!(client.remittance().transfer_status(&t).await.unwrap().status, TransactionStatus::Successful);
     let cash = CashTransfer {
         external_id: Some("c".into()),
@@ -208,7 +211,7 @@ async fn every_operation_works_against_the_server() {
         ..CashTransfer::new("30", "EUR", Party::msisdn("56733123453"))
     };
     let c = client.remittance().cash_transfer(cash).send().await.unwrap();
-    client.wait_for_final_status(TransactionKind::CashTransfer, &c, WAIT).await.unwrap();
+    client.wait_for_final_status(Product::Remittance, TransactionKind::CashTransfer, &c, WAIT).await.unwrap();
     assert_eq!(client.remittance().cash_transfer_status(&c).await.unwrap().status, TransactionStatus::Successful);
 
     // Common operations on every product.
@@ -328,7 +331,10 @@ async fn both_reason_shapes_decode() {
         let server = server_with(|s| s.reason_format = format).await;
         let client = server.client().await;
         let reference = client.collection().request_to_pay(rtp("46733123451")).send().await.unwrap();
-        let state = client.wait_for_final_status(TransactionKind::RequestToPay, &reference, WAIT).await.unwrap();
+        let state = client
+            .wait_for_final_status(Product::Collection, TransactionKind::RequestToPay, &reference, WAIT)
+            .await
+            .unwrap();
         assert_eq!(state.status, TransactionStatus::Failed, "a FAILED transaction is a status, not an error");
         assert_eq!(state.reason.as_ref().unwrap().code(), &ErrorCode::ApprovalRejected);
         let typed = client.collection().request_to_pay_status(&reference).await.unwrap();
@@ -396,14 +402,20 @@ async fn callbacks_parse_verify_and_confirm() {
     let server = server().await;
     let client = server.client().await;
     let reference = client.collection().request_to_pay(rtp("46733123451")).send().await.unwrap();
-    let state = client.wait_for_final_status(TransactionKind::RequestToPay, &reference, WAIT).await.unwrap();
+    let state = client
+        .wait_for_final_status(Product::Collection, TransactionKind::RequestToPay, &reference, WAIT)
+        .await
+        .unwrap();
     let body = serde_json::to_vec(&state.body).unwrap();
     let parsed = momo_client::callbacks::parse(&body).unwrap();
     assert_eq!(parsed.status, TransactionStatus::Failed);
-    client.confirm_callback(TransactionKind::RequestToPay, &reference, &parsed).await.unwrap();
+    client.confirm_callback(Product::Collection, TransactionKind::RequestToPay, &reference, &parsed).await.unwrap();
     let mut lying = parsed.clone();
     lying.status = TransactionStatus::Successful;
-    assert!(client.confirm_callback(TransactionKind::RequestToPay, &reference, &lying).await.is_err());
+    assert!(client
+        .confirm_callback(Product::Collection, TransactionKind::RequestToPay, &reference, &lying)
+        .await
+        .is_err());
 
     // A signature made as the server makes them verifies; a tampered body does not.
     use hmac::Mac as _;

@@ -11,7 +11,7 @@ use momo_types::{Environment, ErrorCode, Product};
 
 use crate::changes::Change;
 use crate::config::SandboxBalance;
-use crate::domain::transactions::{self, accounts, Flow, Kind, Outcome, StatusFields};
+use crate::domain::transactions::{self, accounts, Flow, Kind, KindRules as _, Outcome, StatusFields};
 use crate::state::AppState;
 use crate::store::{AccountSpec, Finalization, Finalized, NewDelivery, Posting, RefundGuard, TransactionRecord, TxKey};
 

@@ -5,6 +5,8 @@
 //! - [`product`]: the three MoMo products and their path prefixes.
 //! - [`environment`]: the target environments (`sandbox`, `mtnuganda`, …) and their currencies.
 //! - [`headers`]: the header names MoMo uses.
+//! - [`operations`]: every MoMo operation in one table ([`OPERATIONS`]) and the kinds of
+//!   transaction ([`TransactionKind`]).
 //! - [`error`]: MoMo's `ErrorReason` codes and the exact error bodies of MoMo and of the gateway.
 //! - [`provisioning`], [`token`], [`account`]: request and response bodies.
 //! - [`kyc`]: account-holder data (`basicuserinfo`, the consent flow's `userinfo`).
@@ -28,6 +30,7 @@ pub mod error;
 pub mod headers;
 pub mod ids;
 pub mod kyc;
+pub mod operations;
 pub mod payments;
 pub mod product;
 pub mod provisioning;
@@ -36,4 +39,5 @@ pub mod token;
 pub use environment::{Environment, ENVIRONMENTS};
 pub use error::{ApimError, ErrorCode, ErrorReason, TokenError};
 pub use ids::{ReferenceId, ReferenceIdError};
+pub use operations::{Operation, OperationName, TransactionKind, OPERATIONS};
 pub use product::Product;

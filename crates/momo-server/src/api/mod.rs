@@ -15,50 +15,50 @@ use axum::Router;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use surface::{Operation, OPERATIONS};
+use surface::{Operation, OperationName, OPERATIONS};
 
-/// The handler of an implemented operation; `None` for the others.
+/// The handler of an operation. An operation the table lists but this server does not implement
+/// maps to `return None` here (there is none today), and so answers 501.
 pub fn handler(op: &Operation) -> Option<MethodRouter<AppState>> {
     let filter = method_filter(op.method)?;
-    use momo_types::Product::{Collection, Disbursement, Remittance};
-    let router = match (op.product, op.operation_id) {
-        (None, "post-v1_0-apiuser") => on(filter, provisioning::create_api_user),
-        (None, "get-v1_0-apiuser") => on(filter, provisioning::get_api_user),
-        (None, "post-v1_0-apiuser-apikey") => on(filter, provisioning::create_api_key),
-        (Some(_), "CreateAccessToken") => on(filter, token::create_access_token),
-        (Some(_), "GetAccountBalance") => on(filter, account::balance),
-        (Some(_), "GetAccountBalanceInSpecificCurrency") => on(filter, account::balance_in_currency),
-        (Some(_), "ValidateAccountHolderStatus") => on(filter, accountholder::active),
-        (Some(_), "GetBasicUserinfo") => on(filter, accountholder::basic_user_info),
-        (Some(Collection), "RequesttoPay") => on(filter, payments::request_to_pay),
-        (Some(Collection), "RequesttoPayTransactionStatus") => on(filter, payments::request_to_pay_status),
-        (Some(Collection), "RequesttoPayDeliveryNotification") => on(filter, accountholder::delivery_notification),
-        (Some(Collection), "RequestToWithdraw-V1") => on(filter, payments::request_to_withdraw_v1),
-        (Some(Collection), "RequestToWithdraw-V2") => on(filter, payments::request_to_withdraw_v2),
-        (Some(Collection), "RequestToWithdrawTransactionStatus") => on(filter, payments::request_to_withdraw_status),
-        (Some(Disbursement | Remittance), "Transfer") => on(filter, payments::transfer),
-        (Some(Disbursement | Remittance), "GetTransferStatus") => on(filter, payments::transfer_status),
-        (Some(Disbursement), "Deposit-V1") => on(filter, payments::deposit_v1),
-        (Some(Disbursement), "Deposit-V2") => on(filter, payments::deposit_v2),
-        (Some(Disbursement), "GetDepositStatus") => on(filter, payments::deposit_status),
-        (Some(Disbursement), "Refund-V1") => on(filter, payments::refund_v1),
-        (Some(Disbursement), "Refund-V2") => on(filter, payments::refund_v2),
-        (Some(Disbursement), "GetRefundStatus") => on(filter, payments::refund_status),
-        (Some(Collection), "CreateInvoice") => on(filter, payments::create_invoice),
-        (Some(Collection), "GetInvoiceStatus") => on(filter, payments::invoice_status),
-        (Some(Collection), "CancelInvoice") => on(filter, payments::cancel_invoice),
-        (Some(Collection), "PreApproval") => on(filter, payments::create_preapproval),
-        (Some(Collection), "GetPreApprovalStatus") => on(filter, payments::preapproval_status),
-        (Some(Collection), "GetApprovedPreApprovals") => on(filter, payments::approved_preapprovals),
-        (Some(Collection), "CancelPreApproval") => on(filter, payments::cancel_preapproval),
-        (Some(Collection), "CreatePayments") => on(filter, payments::create_payment),
-        (Some(Collection), "GetPaymentStatus") => on(filter, payments::payment_status),
-        (Some(Remittance), "CashTransfer") => on(filter, payments::cash_transfer),
-        (Some(Remittance), "GetCashTransferStatus") => on(filter, payments::cash_transfer_status),
-        (Some(_), "bc-authorize") => on(filter, consent::bc_authorize),
-        (Some(_), "CreateOauth2Token") => on(filter, consent::oauth2_token),
-        (Some(_), "GetUserInfoWithConsent") => on(filter, consent::userinfo),
-        _ => return None,
+    use OperationName as N;
+    let router = match op.name {
+        N::CreateApiUser => on(filter, provisioning::create_api_user),
+        N::GetApiUser => on(filter, provisioning::get_api_user),
+        N::CreateApiKey => on(filter, provisioning::create_api_key),
+        N::CreateAccessToken => on(filter, token::create_access_token),
+        N::GetAccountBalance => on(filter, account::balance),
+        N::GetAccountBalanceInSpecificCurrency => on(filter, account::balance_in_currency),
+        N::ValidateAccountHolderStatus => on(filter, accountholder::active),
+        N::GetBasicUserinfo => on(filter, accountholder::basic_user_info),
+        N::RequestToPay => on(filter, payments::request_to_pay),
+        N::RequestToPayStatus => on(filter, payments::request_to_pay_status),
+        N::RequestToPayDeliveryNotification => on(filter, accountholder::delivery_notification),
+        N::RequestToWithdrawV1 => on(filter, payments::request_to_withdraw_v1),
+        N::RequestToWithdrawV2 => on(filter, payments::request_to_withdraw_v2),
+        N::RequestToWithdrawStatus => on(filter, payments::request_to_withdraw_status),
+        N::Transfer => on(filter, payments::transfer),
+        N::GetTransferStatus => on(filter, payments::transfer_status),
+        N::DepositV1 => on(filter, payments::deposit_v1),
+        N::DepositV2 => on(filter, payments::deposit_v2),
+        N::GetDepositStatus => on(filter, payments::deposit_status),
+        N::RefundV1 => on(filter, payments::refund_v1),
+        N::RefundV2 => on(filter, payments::refund_v2),
+        N::GetRefundStatus => on(filter, payments::refund_status),
+        N::CreateInvoice => on(filter, payments::create_invoice),
+        N::GetInvoiceStatus => on(filter, payments::invoice_status),
+        N::CancelInvoice => on(filter, payments::cancel_invoice),
+        N::PreApproval => on(filter, payments::create_preapproval),
+        N::GetPreApprovalStatus => on(filter, payments::preapproval_status),
+        N::GetApprovedPreApprovals => on(filter, payments::approved_preapprovals),
+        N::CancelPreApproval => on(filter, payments::cancel_preapproval),
+        N::CreatePayments => on(filter, payments::create_payment),
+        N::GetPaymentStatus => on(filter, payments::payment_status),
+        N::CashTransfer => on(filter, payments::cash_transfer),
+        N::GetCashTransferStatus => on(filter, payments::cash_transfer_status),
+        N::BcAuthorize => on(filter, consent::bc_authorize),
+        N::CreateOauth2Token => on(filter, consent::oauth2_token),
+        N::GetUserInfoWithConsent => on(filter, consent::userinfo),
     };
     Some(router)
 }

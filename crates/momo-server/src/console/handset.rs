@@ -19,7 +19,7 @@ use super::{failure, on_form, signed_in, ConsoleForm, PREFIX};
 use crate::config::ScenarioProfile;
 use crate::domain::money::format_minor;
 use crate::domain::scenarios::{self, ScenarioOp};
-use crate::domain::transactions::{accounts, Flow, Kind};
+use crate::domain::transactions::{accounts, Flow, Kind, KindRules as _};
 use crate::error::ApiError;
 use crate::service::payments::{self, Decision, WRONG_PIN_REASON};
 use crate::state::AppState;

@@ -10,59 +10,22 @@ use momo_types::{ErrorCode, ErrorReason, Product};
 use crate::domain::policy::{ReasonFormat, ScenarioProfile};
 use crate::domain::scenarios::{self, Effect, ScenarioOp};
 
-/// A kind of transaction, as its status path names it. v1 and v2 of an operation share one kind
-/// (and so one status endpoint and one reference-id space).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    RequestToPay,
-    RequestToWithdraw,
-    Transfer,
-    Deposit,
-    Refund,
-    Invoice,
-    PreApproval,
-    Payment,
-    CashTransfer,
-    /// A `DELETE …/invoice/{id}`: it has its own `X-Reference-Id` and callback. Its result is the
-    /// invoice's status as the cancellation left it, kept whole in its `request` column.
-    InvoiceCancellation,
+/// A kind of transaction: MoMo's, shared with the SDK and the CLI. What the server alone knows
+/// about a kind is in [`KindRules`].
+pub use momo_types::TransactionKind as Kind;
+
+/// The server's rules for each kind of transaction.
+pub trait KindRules: Copy {
+    /// Which way money moves when it succeeds (`None`: no money moves, as for a pre-approval).
+    fn flow(self) -> Option<Flow>;
+
+    /// The method of its callback (docs/compatibility.md): v1 withdraw, deposit and refund use POST
+    /// ("POST Callback URL"); v2 operations PUT; request to pay and transfer v1 PUT (2018 docs).
+    fn callback_method(self, version: ApiVersion) -> &'static str;
 }
 
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::RequestToPay => "requesttopay",
-            Kind::RequestToWithdraw => "requesttowithdraw",
-            Kind::Transfer => "transfer",
-            Kind::Deposit => "deposit",
-            Kind::Refund => "refund",
-            Kind::Invoice => "invoice",
-            Kind::PreApproval => "preapproval",
-            Kind::Payment => "payment",
-            Kind::CashTransfer => "cashtransfer",
-            Kind::InvoiceCancellation => "invoicecancellation",
-        }
-    }
-
-    pub const ALL: [Kind; 10] = [
-        Kind::RequestToPay,
-        Kind::RequestToWithdraw,
-        Kind::Transfer,
-        Kind::Deposit,
-        Kind::Refund,
-        Kind::Invoice,
-        Kind::PreApproval,
-        Kind::Payment,
-        Kind::CashTransfer,
-        Kind::InvoiceCancellation,
-    ];
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    /// Which way money moves when it succeeds (`None`: no money moves, as for a pre-approval).
-    pub fn flow(self) -> Option<Flow> {
+impl KindRules for Kind {
+    fn flow(self) -> Option<Flow> {
         match self {
             Kind::RequestToPay | Kind::RequestToWithdraw | Kind::Invoice => Some(Flow::FromParty),
             Kind::Transfer | Kind::Deposit | Kind::Refund | Kind::CashTransfer => Some(Flow::ToParty),
@@ -71,34 +34,32 @@ impl Kind {
         }
     }
 
-    /// Whether MTN's sandbox writes this kind's `reason` as an object (docs/compatibility.md).
-    fn object_reason_when_observed(self) -> bool {
-        matches!(self, Kind::Invoice | Kind::PreApproval | Kind::Payment | Kind::InvoiceCancellation)
-    }
-
-    /// The method of its callback (docs/compatibility.md): v1 withdraw, deposit and refund use POST
-    /// ("POST Callback URL"); v2 operations PUT; request to pay and transfer v1 PUT (2018 docs).
-    pub fn callback_method(self, version: ApiVersion) -> &'static str {
+    fn callback_method(self, version: ApiVersion) -> &'static str {
         match (self, version) {
             (Kind::RequestToWithdraw | Kind::Deposit | Kind::Refund, ApiVersion::V1) => "POST",
             _ => "PUT",
         }
     }
+}
 
-    /// The scenario table that applies (`None`: MTN documents no test values for it).
-    fn scenario_op(self, product: Product) -> Option<ScenarioOp> {
-        Some(match (self, product) {
-            (Kind::RequestToPay, _) => ScenarioOp::RequestToPay,
-            (Kind::RequestToWithdraw, _) => ScenarioOp::RequestToWithdraw,
-            (Kind::Deposit, _) => ScenarioOp::Deposit,
-            (Kind::Refund, _) => ScenarioOp::Refund,
-            (Kind::Transfer, Product::Remittance) => ScenarioOp::RemittanceTransfer,
-            (Kind::Transfer, _) => ScenarioOp::DisbursementTransfer,
-            (Kind::PreApproval, _) => ScenarioOp::PreApproval,
-            (Kind::CashTransfer, _) => ScenarioOp::CashTransfer,
-            (Kind::Invoice | Kind::Payment | Kind::InvoiceCancellation, _) => return None,
-        })
-    }
+/// Whether MTN's sandbox writes this kind's `reason` as an object (docs/compatibility.md).
+fn object_reason_when_observed(kind: Kind) -> bool {
+    matches!(kind, Kind::Invoice | Kind::PreApproval | Kind::Payment | Kind::InvoiceCancellation)
+}
+
+/// The scenario table that applies to a kind (`None`: MTN documents no test values for it).
+fn scenario_op(kind: Kind, product: Product) -> Option<ScenarioOp> {
+    Some(match (kind, product) {
+        (Kind::RequestToPay, _) => ScenarioOp::RequestToPay,
+        (Kind::RequestToWithdraw, _) => ScenarioOp::RequestToWithdraw,
+        (Kind::Deposit, _) => ScenarioOp::Deposit,
+        (Kind::Refund, _) => ScenarioOp::Refund,
+        (Kind::Transfer, Product::Remittance) => ScenarioOp::RemittanceTransfer,
+        (Kind::Transfer, _) => ScenarioOp::DisbursementTransfer,
+        (Kind::PreApproval, _) => ScenarioOp::PreApproval,
+        (Kind::CashTransfer, _) => ScenarioOp::CashTransfer,
+        (Kind::Invoice | Kind::Payment | Kind::InvoiceCancellation, _) => return None,
+    })
 }
 
 /// `v1_0` or `v2_0` in the path.
@@ -177,7 +138,7 @@ pub fn sandbox_plan(
     pending_delay_ms: i64,
 ) -> Plan {
     let party = party.map(|p| (p.party_id_type.clone(), p.party_id.as_str()));
-    let effect = match kind.scenario_op(product) {
+    let effect = match scenario_op(kind, product) {
         Some(op) => scenarios::effect(profile, op, party, external_id),
         None => Effect::Succeed,
     };
@@ -210,7 +171,7 @@ pub fn reason(code: &ErrorCode, kind: Kind, format: ReasonFormat) -> Reason {
     let object = match format {
         ReasonFormat::Object => true,
         ReasonFormat::String => false,
-        ReasonFormat::Observed => kind.object_reason_when_observed(),
+        ReasonFormat::Observed => object_reason_when_observed(kind),
     };
     if object {
         let message = code.default_message().to_owned();

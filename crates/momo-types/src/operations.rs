@@ -1,0 +1,392 @@
+//! Every operation of MTN's MoMo Open API, in one table, and the kinds of transaction.
+//!
+//! The server builds its router from [`OPERATIONS`] (implemented operations get their handler, the
+//! others answer 501 `NOT_IMPLEMENTED` in MoMo's error shape) and the SDK builds its paths from
+//! [`OperationName::path`]. `docs/compatibility.md` lists the same operations; a test of the server
+//! checks both agree.
+//!
+//! Routes use one parameter name per position (`{referenceId}` where MTN's exports vary between
+//! `{x-referenceId}` and `{referenceId}`), and Remittance's
+//! `/v1_0/accountholder/msisdn/{accountHolderMSISDN}/basicuserinfo` is routed through the
+//! general `{accountHolderIdType}/{accountHolderId}` pattern. The two "clone" operations of the
+//! Remittance export are portal debris and are left out.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::Product;
+
+/// One MoMo operation, as offered by one product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    /// Which operation it is (the same for each product that offers it).
+    pub name: OperationName,
+    /// `None` for sandbox provisioning, which has no product prefix.
+    pub product: Option<Product>,
+    pub method: &'static str,
+    /// The route below the product prefix.
+    pub route: &'static str,
+    /// MTN's `operationId`.
+    pub operation_id: &'static str,
+    pub implemented: bool,
+}
+
+impl Operation {
+    /// The full route, product prefix included.
+    pub fn full_route(&self) -> String {
+        match self.product {
+            Some(product) => format!("/{product}{}", self.route),
+            None => self.route.to_owned(),
+        }
+    }
+
+    /// The kind of transaction it creates or reads, if any.
+    pub fn kind(&self) -> Option<TransactionKind> {
+        self.name.kind()
+    }
+}
+
+/// The status operation of a `kind` of transaction in `product` (`None`: it has none there).
+pub fn status_operation(product: Product, kind: TransactionKind) -> Option<&'static Operation> {
+    OPERATIONS.iter().find(|op| op.product == Some(product) && op.method == "GET" && op.kind() == Some(kind))
+}
+
+/// The name of each MoMo operation, whichever products offer it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OperationName {
+    CreateApiUser,
+    GetApiUser,
+    CreateApiKey,
+    CreateAccessToken,
+    GetAccountBalance,
+    GetAccountBalanceInSpecificCurrency,
+    ValidateAccountHolderStatus,
+    GetBasicUserinfo,
+    RequestToPay,
+    RequestToPayStatus,
+    RequestToPayDeliveryNotification,
+    RequestToWithdrawV1,
+    RequestToWithdrawV2,
+    RequestToWithdrawStatus,
+    CreateInvoice,
+    GetInvoiceStatus,
+    CancelInvoice,
+    PreApproval,
+    GetPreApprovalStatus,
+    GetApprovedPreApprovals,
+    CancelPreApproval,
+    CreatePayments,
+    GetPaymentStatus,
+    Transfer,
+    GetTransferStatus,
+    DepositV1,
+    DepositV2,
+    GetDepositStatus,
+    RefundV1,
+    RefundV2,
+    GetRefundStatus,
+    CashTransfer,
+    GetCashTransferStatus,
+    BcAuthorize,
+    CreateOauth2Token,
+    GetUserInfoWithConsent,
+}
+
+impl OperationName {
+    /// Its method, route (below the product prefix) and MTN's `operationId`.
+    const fn wire(self) -> (&'static str, &'static str, &'static str) {
+        use OperationName as N;
+        match self {
+            N::CreateApiUser => ("POST", "/v1_0/apiuser", "post-v1_0-apiuser"),
+            N::GetApiUser => ("GET", "/v1_0/apiuser/{referenceId}", "get-v1_0-apiuser"),
+            N::CreateApiKey => ("POST", "/v1_0/apiuser/{referenceId}/apikey", "post-v1_0-apiuser-apikey"),
+            N::CreateAccessToken => ("POST", "/token/", "CreateAccessToken"),
+            N::GetAccountBalance => ("GET", "/v1_0/account/balance", "GetAccountBalance"),
+            N::GetAccountBalanceInSpecificCurrency => {
+                ("GET", "/v1_0/account/balance/{currency}", "GetAccountBalanceInSpecificCurrency")
+            }
+            N::ValidateAccountHolderStatus => (
+                "GET",
+                "/v1_0/accountholder/{accountHolderIdType}/{accountHolderId}/active",
+                "ValidateAccountHolderStatus",
+            ),
+            N::GetBasicUserinfo => {
+                ("GET", "/v1_0/accountholder/{accountHolderIdType}/{accountHolderId}/basicuserinfo", "GetBasicUserinfo")
+            }
+            N::RequestToPay => ("POST", "/v1_0/requesttopay", "RequesttoPay"),
+            N::RequestToPayStatus => ("GET", "/v1_0/requesttopay/{referenceId}", "RequesttoPayTransactionStatus"),
+            N::RequestToPayDeliveryNotification => {
+                ("POST", "/v1_0/requesttopay/{referenceId}/deliverynotification", "RequesttoPayDeliveryNotification")
+            }
+            N::RequestToWithdrawV1 => ("POST", "/v1_0/requesttowithdraw", "RequestToWithdraw-V1"),
+            N::RequestToWithdrawV2 => ("POST", "/v2_0/requesttowithdraw", "RequestToWithdraw-V2"),
+            N::RequestToWithdrawStatus => {
+                ("GET", "/v1_0/requesttowithdraw/{referenceId}", "RequestToWithdrawTransactionStatus")
+            }
+            N::CreateInvoice => ("POST", "/v2_0/invoice", "CreateInvoice"),
+            N::GetInvoiceStatus => ("GET", "/v2_0/invoice/{referenceId}", "GetInvoiceStatus"),
+            N::CancelInvoice => ("DELETE", "/v2_0/invoice/{referenceId}", "CancelInvoice"),
+            N::PreApproval => ("POST", "/v2_0/preapproval", "PreApproval"),
+            N::GetPreApprovalStatus => ("GET", "/v2_0/preapproval/{referenceId}", "GetPreApprovalStatus"),
+            N::GetApprovedPreApprovals => {
+                ("GET", "/v1_0/preapprovals/{accountHolderIdType}/{accountHolderId}", "GetApprovedPreApprovals")
+            }
+            N::CancelPreApproval => ("DELETE", "/v1_0/preapproval/{preapprovalid}", "CancelPreApproval"),
+            N::CreatePayments => ("POST", "/v2_0/payment", "CreatePayments"),
+            N::GetPaymentStatus => ("GET", "/v2_0/payment/{referenceId}", "GetPaymentStatus"),
+            N::Transfer => ("POST", "/v1_0/transfer", "Transfer"),
+            N::GetTransferStatus => ("GET", "/v1_0/transfer/{referenceId}", "GetTransferStatus"),
+            N::DepositV1 => ("POST", "/v1_0/deposit", "Deposit-V1"),
+            N::DepositV2 => ("POST", "/v2_0/deposit", "Deposit-V2"),
+            N::GetDepositStatus => ("GET", "/v1_0/deposit/{referenceId}", "GetDepositStatus"),
+            N::RefundV1 => ("POST", "/v1_0/refund", "Refund-V1"),
+            N::RefundV2 => ("POST", "/v2_0/refund", "Refund-V2"),
+            N::GetRefundStatus => ("GET", "/v1_0/refund/{referenceId}", "GetRefundStatus"),
+            N::CashTransfer => ("POST", "/v2_0/cashtransfer", "CashTransfer"),
+            N::GetCashTransferStatus => ("GET", "/v2_0/cashtransfer/{referenceId}", "GetCashTransferStatus"),
+            N::BcAuthorize => ("POST", "/v1_0/bc-authorize", "bc-authorize"),
+            N::CreateOauth2Token => ("POST", "/oauth2/token/", "CreateOauth2Token"),
+            N::GetUserInfoWithConsent => ("GET", "/oauth2/v1_0/userinfo", "GetUserInfoWithConsent"),
+        }
+    }
+
+    /// The route below the product prefix, with `{…}` where a parameter goes.
+    pub const fn route(self) -> &'static str {
+        self.wire().1
+    }
+
+    /// The path below the product prefix: the route with its `{…}` parameters replaced by
+    /// `params`, in order (a missing one leaves its placeholder).
+    pub fn path(self, params: &[&str]) -> String {
+        let mut params = params.iter();
+        let mut path = String::new();
+        let mut rest = self.route();
+        while let Some(open) = rest.find('{') {
+            let close = rest[open..].find('}').map_or(rest.len(), |i| open + i + 1);
+            path.push_str(&rest[..open]);
+            path.push_str(params.next().copied().unwrap_or(&rest[open..close]));
+            rest = &rest[close..];
+        }
+        path.push_str(rest);
+        path
+    }
+
+    /// The kind of transaction it creates or reads the status of, if any.
+    pub const fn kind(self) -> Option<TransactionKind> {
+        use OperationName as N;
+        use TransactionKind as K;
+        Some(match self {
+            N::RequestToPay | N::RequestToPayStatus => K::RequestToPay,
+            N::RequestToWithdrawV1 | N::RequestToWithdrawV2 | N::RequestToWithdrawStatus => K::RequestToWithdraw,
+            N::CreateInvoice | N::GetInvoiceStatus => K::Invoice,
+            N::CancelInvoice => K::InvoiceCancellation,
+            N::PreApproval | N::GetPreApprovalStatus => K::PreApproval,
+            N::CreatePayments | N::GetPaymentStatus => K::Payment,
+            N::Transfer | N::GetTransferStatus => K::Transfer,
+            N::DepositV1 | N::DepositV2 | N::GetDepositStatus => K::Deposit,
+            N::RefundV1 | N::RefundV2 | N::GetRefundStatus => K::Refund,
+            N::CashTransfer | N::GetCashTransferStatus => K::CashTransfer,
+            N::CreateApiUser
+            | N::GetApiUser
+            | N::CreateApiKey
+            | N::CreateAccessToken
+            | N::GetAccountBalance
+            | N::GetAccountBalanceInSpecificCurrency
+            | N::ValidateAccountHolderStatus
+            | N::GetBasicUserinfo
+            | N::RequestToPayDeliveryNotification
+            | N::GetApprovedPreApprovals
+            | N::CancelPreApproval
+            | N::BcAuthorize
+            | N::CreateOauth2Token
+            | N::GetUserInfoWithConsent => return None,
+        })
+    }
+}
+
+/// An implemented operation of `product` (`None`: provisioning).
+const fn op(product: Option<Product>, name: OperationName) -> Operation {
+    let (method, route, operation_id) = name.wire();
+    Operation { name, product, method, route, operation_id, implemented: true }
+}
+
+const P: Option<Product> = None;
+const C: Option<Product> = Some(Product::Collection);
+const D: Option<Product> = Some(Product::Disbursement);
+const R: Option<Product> = Some(Product::Remittance);
+
+/// The table. Order: provisioning, then each product as in MTN's exports.
+pub const OPERATIONS: &[Operation] = {
+    use OperationName as N;
+    &[
+        // Sandbox provisioning
+        op(P, N::CreateApiUser),
+        op(P, N::GetApiUser),
+        op(P, N::CreateApiKey),
+        // Collection
+        op(C, N::CreateAccessToken),
+        op(C, N::GetAccountBalance),
+        op(C, N::GetAccountBalanceInSpecificCurrency),
+        op(C, N::ValidateAccountHolderStatus),
+        op(C, N::GetBasicUserinfo),
+        op(C, N::RequestToPay),
+        op(C, N::RequestToPayStatus),
+        op(C, N::RequestToPayDeliveryNotification),
+        op(C, N::RequestToWithdrawV1),
+        op(C, N::RequestToWithdrawV2),
+        op(C, N::RequestToWithdrawStatus),
+        op(C, N::CreateInvoice),
+        op(C, N::GetInvoiceStatus),
+        op(C, N::CancelInvoice),
+        op(C, N::PreApproval),
+        op(C, N::GetPreApprovalStatus),
+        op(C, N::GetApprovedPreApprovals),
+        op(C, N::CancelPreApproval),
+        op(C, N::CreatePayments),
+        op(C, N::GetPaymentStatus),
+        op(C, N::BcAuthorize),
+        op(C, N::CreateOauth2Token),
+        op(C, N::GetUserInfoWithConsent),
+        // Disbursement
+        op(D, N::CreateAccessToken),
+        op(D, N::GetAccountBalance),
+        op(D, N::GetAccountBalanceInSpecificCurrency),
+        op(D, N::ValidateAccountHolderStatus),
+        op(D, N::GetBasicUserinfo),
+        op(D, N::Transfer),
+        op(D, N::GetTransferStatus),
+        op(D, N::DepositV1),
+        op(D, N::DepositV2),
+        op(D, N::GetDepositStatus),
+        op(D, N::RefundV1),
+        op(D, N::RefundV2),
+        op(D, N::GetRefundStatus),
+        op(D, N::BcAuthorize),
+        op(D, N::CreateOauth2Token),
+        op(D, N::GetUserInfoWithConsent),
+        // Remittance
+        op(R, N::CreateAccessToken),
+        op(R, N::GetAccountBalance),
+        op(R, N::GetAccountBalanceInSpecificCurrency),
+        op(R, N::ValidateAccountHolderStatus),
+        op(R, N::GetBasicUserinfo),
+        op(R, N::Transfer),
+        op(R, N::GetTransferStatus),
+        op(R, N::CashTransfer),
+        op(R, N::GetCashTransferStatus),
+        op(R, N::BcAuthorize),
+        op(R, N::CreateOauth2Token),
+        op(R, N::GetUserInfoWithConsent),
+    ]
+};
+
+/// A kind of transaction, as its status path names it (`/v1_0/requesttopay/{referenceId}` is a
+/// [`TransactionKind::RequestToPay`]). v1 and v2 of an operation share one kind, and so one status
+/// endpoint and one reference-id space; a transfer is one kind in Disbursement and Remittance.
+///
+/// Not `#[non_exhaustive]`: this is openmomo's list of MoMo's endpoints, never decoded from an
+/// answer of MTN, and code that matches on it should have to decide what a new kind does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransactionKind {
+    RequestToPay,
+    RequestToWithdraw,
+    Transfer,
+    Deposit,
+    Refund,
+    Invoice,
+    PreApproval,
+    Payment,
+    CashTransfer,
+    /// A `DELETE …/invoice/{id}`: it has its own `X-Reference-Id` and callback, but no status
+    /// endpoint of its own.
+    InvoiceCancellation,
+}
+
+impl TransactionKind {
+    /// Every kind.
+    pub const ALL: [TransactionKind; 10] = [
+        TransactionKind::RequestToPay,
+        TransactionKind::RequestToWithdraw,
+        TransactionKind::Transfer,
+        TransactionKind::Deposit,
+        TransactionKind::Refund,
+        TransactionKind::Invoice,
+        TransactionKind::PreApproval,
+        TransactionKind::Payment,
+        TransactionKind::CashTransfer,
+        TransactionKind::InvoiceCancellation,
+    ];
+
+    /// The name: the status path's segment (`requesttopay`), or `invoicecancellation`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransactionKind::RequestToPay => "requesttopay",
+            TransactionKind::RequestToWithdraw => "requesttowithdraw",
+            TransactionKind::Transfer => "transfer",
+            TransactionKind::Deposit => "deposit",
+            TransactionKind::Refund => "refund",
+            TransactionKind::Invoice => "invoice",
+            TransactionKind::PreApproval => "preapproval",
+            TransactionKind::Payment => "payment",
+            TransactionKind::CashTransfer => "cashtransfer",
+            TransactionKind::InvoiceCancellation => "invoicecancellation",
+        }
+    }
+
+    /// The kind named exactly `s` (as [`TransactionKind::as_str`] writes it).
+    pub fn parse(s: &str) -> Option<TransactionKind> {
+        TransactionKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for TransactionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error for a string that names no kind of transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a kind of transaction")]
+pub struct UnknownTransactionKind(pub String);
+
+impl FromStr for TransactionKind {
+    type Err = UnknownTransactionKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TransactionKind::parse(s).ok_or_else(|| UnknownTransactionKind(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_roundtrip_through_their_names() {
+        for kind in TransactionKind::ALL {
+            assert_eq!(kind.to_string().parse::<TransactionKind>(), Ok(kind));
+        }
+        assert_eq!(TransactionKind::parse("RequestToPay"), None);
+    }
+
+    #[test]
+    fn paths_fill_the_route_parameters_in_order() {
+        assert_eq!(
+            OperationName::GetBasicUserinfo.path(&["msisdn", "4673"]),
+            "/v1_0/accountholder/msisdn/4673/basicuserinfo"
+        );
+        assert_eq!(OperationName::RequestToPay.path(&[]), "/v1_0/requesttopay");
+        assert_eq!(OperationName::GetApiUser.path(&[]), "/v1_0/apiuser/{referenceId}");
+    }
+
+    #[test]
+    fn every_kind_but_a_cancellation_has_a_status_operation() {
+        for kind in TransactionKind::ALL {
+            let products: Vec<_> = Product::ALL.into_iter().filter(|p| status_operation(*p, kind).is_some()).collect();
+            assert_eq!(products.is_empty(), kind == TransactionKind::InvoiceCancellation, "{kind}");
+        }
+        assert!(status_operation(Product::Remittance, TransactionKind::Transfer).is_some());
+        assert!(status_operation(Product::Collection, TransactionKind::Transfer).is_none());
+    }
+}
