@@ -156,6 +156,17 @@ impl Browser {
         }
     }
 
+    /// The page fits both a laptop and a 390-px phone without sideways scrolling: checked and
+    /// saved as `{name}-1280` and `{name}-390`; the window is left at laptop size.
+    pub async fn fits_laptop_and_phone(&self, name: &str) {
+        assert!(!self.scrolls_horizontally().await, "{name} fits a 1280-px laptop");
+        self.screenshot(&format!("{name}-1280")).await;
+        self.set_viewport(Viewport::PHONE).await;
+        assert!(!self.scrolls_horizontally().await, "{name} fits a 390-px phone");
+        self.screenshot(&format!("{name}-390")).await;
+        self.set_viewport(Viewport::LAPTOP).await;
+    }
+
     /// Whether the page is wider than the window (the user would have to scroll sideways).
     pub async fn scrolls_horizontally(&self) -> bool {
         let script = "const e = document.documentElement; return e.scrollWidth > e.clientWidth";
@@ -374,12 +385,7 @@ async fn signing_in_and_out_of_the_console_in_a_real_browser() {
     assert!(settings.contains("sqlite") && settings.contains(&app.base), "{settings}");
     let page = browser.source().await.unwrap();
     assert!(!page.contains(crate::helpers::ADMIN_TOKEN), "the token is never rendered");
-    assert!(!browser.scrolls_horizontally().await);
-    browser.screenshot("overview-1280").await;
-    browser.set_viewport(Viewport::PHONE).await;
-    assert!(!browser.scrolls_horizontally().await, "the overview fits a 390-px phone");
-    browser.screenshot("overview-390").await;
-    browser.set_viewport(Viewport::LAPTOP).await;
+    browser.fits_laptop_and_phone("overview").await;
 
     browser.find(Locator::Css(".sign-out button")).await.unwrap().click().await.unwrap();
     wait_for(&browser, "#token").await;

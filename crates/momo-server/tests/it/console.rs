@@ -174,8 +174,12 @@ pub(crate) fn form_csrf(html: &str) -> String {
 
 /// A console page's HTML, as the session sees it.
 pub(crate) async fn page(app: &TestApp, session: &str, path: &str) -> String {
-    let response = client().get(app.url(path)).header("Cookie", format!("momo_console={session}")).send().await;
-    response.unwrap().text().await.unwrap()
+    get_signed_in(app, session, path).await.text().await.unwrap()
+}
+
+/// `GET path` with the session's cookie, redirects not followed.
+pub(crate) async fn get_signed_in(app: &TestApp, session: &str, path: &str) -> reqwest::Response {
+    client().get(app.url(path)).header("Cookie", format!("momo_console={session}")).send().await.unwrap()
 }
 
 pub(crate) async fn post_form(app: &TestApp, session: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {

@@ -194,12 +194,7 @@ async fn a_bad_payer_is_explained_on_the_page() {
         ),
         ("environment=mtnuganda&type=PHONE&id=256771234567", "The party type must be MSISDN, EMAIL or PARTY_CODE."),
     ] {
-        let response = crate::console::client()
-            .get(app.url(&format!("/_momo/console/handset?{query}")))
-            .header("Cookie", format!("momo_console={session}"))
-            .send()
-            .await
-            .unwrap();
+        let response = crate::console::get_signed_in(&app, &session, &format!("/_momo/console/handset?{query}")).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
         let html = response.text().await.unwrap();
         assert!(html.contains(r#"role="alert""#) && html.contains(message), "{query}: {html}");

@@ -110,12 +110,7 @@ async fn the_list_shows_every_transaction_and_each_filter_narrows_it() {
     let filtered = page(&app, &session, &format!("{LIST}?environment=mtnghana")).await;
     assert!(filtered.contains(r#"<option value="mtnghana" selected>"#), "{filtered}");
 
-    let response = crate::console::client()
-        .get(app.url(&format!("{LIST}?product=savings")))
-        .header("Cookie", format!("momo_console={session}"))
-        .send()
-        .await
-        .unwrap();
+    let response = crate::console::get_signed_in(&app, &session, &format!("{LIST}?product=savings")).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.text().await.unwrap().contains("&quot;savings&quot; is not a product."));
     let damaged = page(&app, &session, &format!("{LIST}?before=nonsense")).await;
@@ -210,12 +205,8 @@ async fn a_transactions_page_shows_request_status_body_postings_and_callbacks() 
         .contains(&format!(r#"data-events="/_momo/console/events?topic=transaction&amp;reference={id}&amp;since="#)));
     assert!(!html.contains(r#"id="approve""#) && !html.contains(r#"id="force""#), "nothing to do on a final one");
 
-    let missing = crate::console::client()
-        .get(app.url(&detail_path("disbursement", "requesttopay", &id)))
-        .header("Cookie", format!("momo_console={session}"))
-        .send()
-        .await
-        .unwrap();
+    let missing =
+        crate::console::get_signed_in(&app, &session, &detail_path("disbursement", "requesttopay", &id)).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND, "reference ids are per product and kind");
 }
 
@@ -374,12 +365,7 @@ async fn the_transactions_pages_in_a_real_browser() {
     assert_eq!(browser.text("h1").await, "Transactions");
     let table = browser.text("#live table").await;
     assert!(table.contains(&waiting) && table.contains("25 GHS") && table.contains("12.5 EUR"), "{table}");
-    assert!(!browser.scrolls_horizontally().await);
-    browser.screenshot("transactions-1280").await;
-    browser.set_viewport(Viewport::PHONE).await;
-    assert!(!browser.scrolls_horizontally().await, "the list fits a 390-px phone");
-    browser.screenshot("transactions-390").await;
-    browser.set_viewport(Viewport::LAPTOP).await;
+    browser.fits_laptop_and_phone("transactions").await;
 
     // The waiting one, then approve it with the keyboard.
     browser.find(Locator::LinkText(&waiting)).await.unwrap().click().await.unwrap();

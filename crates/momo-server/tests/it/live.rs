@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::console::{client, page, signed_in};
+use crate::console::{client, get_signed_in, page, signed_in};
 use crate::helpers::*;
 
 /// A console event stream, read as a browser's `EventSource` would.
@@ -52,6 +52,14 @@ impl Stream {
     }
 }
 
+/// A sandbox request to pay of 5 EUR from `payer`: its reference id.
+async fn sandbox_request_to_pay(app: &TestApp, token: &str, payer: &str) -> String {
+    let id = new_id();
+    let r = app.create("collection", "/v1_0/requesttopay", token, "sandbox", &id, None, &rtp_body(payer, "5")).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    id
+}
+
 async fn request_to_pay(app: &TestApp, token: &str, id: &str) {
     let mut body = rtp_body("233241234567", "25");
     body["currency"] = json!("GHS");
@@ -66,12 +74,7 @@ async fn event_streams_need_a_session_and_a_known_topic() {
     assert_eq!(anonymous.status(), StatusCode::NO_CONTENT, "an EventSource stops reconnecting on 204");
     let (session, _) = signed_in(&app).await;
     for query in ["topic=nonsense", "topic=transaction", "topic=wallet&reference=x", ""] {
-        let r = client()
-            .get(app.url(&format!("/_momo/console/events?{query}")))
-            .header("Cookie", format!("momo_console={session}"))
-            .send()
-            .await
-            .unwrap();
+        let r = get_signed_in(&app, &session, &format!("/_momo/console/events?{query}")).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{query}");
     }
 }
@@ -143,18 +146,7 @@ async fn the_overview_counts_transactions_and_counts_again_after_a_change_while_
     let (session, _) = signed_in(&app).await;
     let (_, token) = operator_user(&app, "mtnghana").await;
     let (_, sandbox_token) = payer_ready(&app).await;
-    let first = app
-        .create(
-            "collection",
-            "/v1_0/requesttopay",
-            &sandbox_token,
-            "sandbox",
-            &new_id(),
-            None,
-            &rtp_body("46733123450", "5"),
-        )
-        .await;
-    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    sandbox_request_to_pay(&app, &sandbox_token, "46733123450").await;
     let mut counts = Stream::open(&app, &session, "topic=counts").await;
     // The sandbox number that fails: counted as FAILED, nothing pending yet.
     app.clock.advance(Duration::from_secs(60));
@@ -206,11 +198,7 @@ async fn a_refund_tells_the_handset_of_the_payer_it_credits() {
     let app = spawn_app().await;
     let (session, _) = signed_in(&app).await;
     let (_, token) = payer_ready(&app).await;
-    let rtp = new_id();
-    let r = app
-        .create("collection", "/v1_0/requesttopay", &token, "sandbox", &rtp, None, &rtp_body("56733123453", "5"))
-        .await;
-    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let rtp = sandbox_request_to_pay(&app, &token, "56733123453").await;
     let paid = app.final_status("collection", &format!("/v1_0/requesttopay/{rtp}"), &token, "sandbox").await;
     assert!(paid.contains("SUCCESSFUL"), "{paid}");
     let mut wallet = Stream::open(&app, &session, "topic=wallet&account=wallet:sandbox:MSISDN:56733123453").await;
