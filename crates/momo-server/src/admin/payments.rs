@@ -71,7 +71,9 @@ async fn list_transactions(
     MomoQuery(query): MomoQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<Transaction>>> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    let txs = state.store.transactions(query.api_user.as_deref(), limit).await?;
+    // The console's listing: newest first, from an index whatever the filter.
+    let filter = crate::store::TxFilter { api_user: query.api_user, ..Default::default() };
+    let txs = payments::page(&state, &filter, None, limit).await?;
     Ok(Json(txs.iter().map(transaction_view).collect()))
 }
 
