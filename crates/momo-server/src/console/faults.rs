@@ -4,10 +4,10 @@
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::{on_form, pages, refused, ConsoleForm, CsrfForm, ListPage, PREFIX};
+use super::{back_to_list, list_action, on_form, pages, refused, ConsoleForm, CsrfForm, ListPage};
 use maud::Markup;
 
 use crate::error::{ApiError, ApiResult};
@@ -20,6 +20,7 @@ pub(super) struct Rules;
 
 impl ListPage for Rules {
     type Item = FaultView;
+    const PATH: &'static str = "/faults";
     const WHAT: &'static str = "a fault rule operation";
     const NOT_FOUND: &'static str = "There is no such rule: it was removed, or used up.";
 
@@ -92,7 +93,7 @@ pub(super) async fn add(
             Err(message) => Err(ApiError::BadRequest(message)),
         };
         match added {
-            Ok(_) => Redirect::to(&format!("{PREFIX}/faults")).into_response(),
+            Ok(rule) => back_to_list::<Rules, _>(rule, &session.csrf_token),
             Err(e) => refused::<Rules>(&state, &session.csrf_token, e).await,
         }
     })
@@ -104,11 +105,8 @@ pub(super) async fn preset_apiuser_500(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    on_form(&state, &headers, form, async |session, _| match faults::add(&state, faults::sandbox_apiuser_500()).await {
-        Ok(_) => Redirect::to(&format!("{PREFIX}/faults")).into_response(),
-        Err(e) => refused::<Rules>(&state, &session.csrf_token, e).await,
-    })
-    .await
+    let add = faults::add(&state, faults::sandbox_apiuser_500());
+    list_action::<Rules, _>(&state, &headers, form, add, back_to_list::<Rules, _>).await
 }
 
 pub(super) async fn remove(
@@ -117,9 +115,5 @@ pub(super) async fn remove(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    on_form(&state, &headers, form, async |session, _| match faults::remove(&state, &id).await {
-        Ok(()) => Redirect::to(&format!("{PREFIX}/faults")).into_response(),
-        Err(e) => refused::<Rules>(&state, &session.csrf_token, e).await,
-    })
-    .await
+    list_action::<Rules, _>(&state, &headers, form, faults::remove(&state, &id), back_to_list::<Rules, _>).await
 }

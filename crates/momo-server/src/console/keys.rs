@@ -6,11 +6,11 @@
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use momo_types::Product;
 use serde::Deserialize;
 
-use super::{on_form, pages, refused, ConsoleForm, CsrfForm, ListPage, PREFIX};
+use super::{back_to_list, list_action, on_form, pages, refused, ConsoleForm, CsrfForm, ListPage};
 use maud::Markup;
 
 use crate::error::ApiResult;
@@ -23,6 +23,7 @@ pub(super) struct Keys;
 
 impl ListPage for Keys {
     type Item = SubscriptionKeyRecord;
+    const PATH: &'static str = "/keys";
     const WHAT: &'static str = "a subscription key operation";
     const NOT_FOUND: &'static str = "There is no such subscription key, or it is revoked.";
     const ALREADY_EXISTS: &'static str = "A subscription key with that value exists already.";
@@ -89,12 +90,13 @@ pub(super) async fn regenerate(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    on_form(&state, &headers, form, async |session, _| {
-        match credentials::regenerate_subscription_key(&state, &id).await {
-            Ok((record, key)) => pages::new_key(&record, &key, &session.csrf_token).into_response(),
-            Err(e) => refused::<Keys>(&state, &session.csrf_token, e).await,
-        }
-    })
+    list_action::<Keys, _>(
+        &state,
+        &headers,
+        form,
+        credentials::regenerate_subscription_key(&state, &id),
+        |(record, key), csrf| pages::new_key(&record, &key, csrf).into_response(),
+    )
     .await
 }
 
@@ -104,9 +106,6 @@ pub(super) async fn revoke(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    on_form(&state, &headers, form, async |session, _| match credentials::revoke_subscription_key(&state, &id).await {
-        Ok(_) => Redirect::to(&format!("{PREFIX}/keys")).into_response(),
-        Err(e) => refused::<Keys>(&state, &session.csrf_token, e).await,
-    })
-    .await
+    let revoke = credentials::revoke_subscription_key(&state, &id);
+    list_action::<Keys, _>(&state, &headers, form, revoke, back_to_list::<Keys, _>).await
 }

@@ -275,6 +275,8 @@ where
 /// answer with the list again and what was wrong above it.
 trait ListPage {
     type Item;
+    /// Where the list is, below [`PREFIX`] (`"/keys"`).
+    const PATH: &'static str;
     /// How a failure is logged ("a subscription key operation").
     const WHAT: &'static str;
     /// What a refusal says when the item does not exist.
@@ -299,6 +301,28 @@ async fn listed<P: ListPage>(state: &AppState, csrf: &str, error: Option<&str>, 
         Ok(items) => (status, P::render(&items, csrf, error)).into_response(),
         Err(e) => failure(e, P::WHAT),
     }
+}
+
+/// A button of a list page (a form that carries only its CSRF token): `action` runs once the
+/// form is accepted, and what it returns is answered with `shown` (given the session's renewed
+/// CSRF token); a refusal answers with the list again and why ([`refused`]).
+async fn list_action<P: ListPage, T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+    action: impl std::future::Future<Output = crate::error::ApiResult<T>>,
+    shown: impl FnOnce(T, &str) -> Response,
+) -> Response {
+    on_form(state, headers, form, async |session, _| match action.await {
+        Ok(done) => shown(done, &session.csrf_token),
+        Err(e) => refused::<P>(state, &session.csrf_token, e).await,
+    })
+    .await
+}
+
+/// After an action whose result needs no page of its own: the list again.
+fn back_to_list<P: ListPage, T>(_: T, _: &str) -> Response {
+    Redirect::to(&format!("{PREFIX}{}", P::PATH)).into_response()
 }
 
 /// An action of a list page was refused: the list again, with why, for the refusals a person can

@@ -5,11 +5,11 @@
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use momo_types::admin::{CreateUser, CredentialStyle};
 use serde::Deserialize;
 
-use super::{on_form, pages, refused, signed_in, ConsoleForm, CsrfForm, ListPage, PREFIX};
+use super::{back_to_list, list_action, on_form, pages, refused, signed_in, ConsoleForm, CsrfForm, ListPage};
 use maud::Markup;
 
 use crate::error::ApiResult;
@@ -22,6 +22,7 @@ pub(super) struct Users;
 
 impl ListPage for Users {
     type Item = ApiUserRecord;
+    const PATH: &'static str = "/users";
     const WHAT: &'static str = "an API user operation";
     const NOT_FOUND: &'static str = "There is no such API user.";
 
@@ -79,9 +80,8 @@ pub(super) async fn regenerate_key(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    on_form(&state, &headers, form, async |session, _| match credentials::regenerate_user_key(&state, &id).await {
-        Ok(created) => pages::new_user_key(&created, &session.csrf_token, false).into_response(),
-        Err(e) => refused::<Users>(&state, &session.csrf_token, e).await,
+    list_action::<Users, _>(&state, &headers, form, credentials::regenerate_user_key(&state, &id), |created, csrf| {
+        pages::new_user_key(&created, csrf, false).into_response()
     })
     .await
 }
@@ -108,11 +108,8 @@ pub(super) async fn revoke(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    on_form(&state, &headers, form, async |session, _| match credentials::revoke_user(&state, &id).await {
-        Ok(_) => Redirect::to(&format!("{PREFIX}/users")).into_response(),
-        Err(e) => refused::<Users>(&state, &session.csrf_token, e).await,
-    })
-    .await
+    let revoke = credentials::revoke_user(&state, &id);
+    list_action::<Users, _>(&state, &headers, form, revoke, back_to_list::<Users, _>).await
 }
 
 /// The user's callback signing secret, on request (a form, so that it is never in a URL or a
@@ -123,9 +120,8 @@ pub(super) async fn callback_secret(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Response {
-    on_form(&state, &headers, form, async |session, _| match credentials::callback_secret(&state, &id).await {
-        Ok(secret) => pages::callback_secret(&id, &secret, &session.csrf_token).into_response(),
-        Err(e) => refused::<Users>(&state, &session.csrf_token, e).await,
+    list_action::<Users, _>(&state, &headers, form, credentials::callback_secret(&state, &id), |secret, csrf| {
+        pages::callback_secret(&id, &secret, csrf).into_response()
     })
     .await
 }
