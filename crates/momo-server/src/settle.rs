@@ -63,7 +63,7 @@ pub(crate) fn published(state: &AppState, tx: &TransactionRecord, finalization: 
     for posting in &finalization.postings {
         let wallet = &posting.account.id;
         let named = matches!(&change, Change::Transaction { wallet: Some(named), .. } if named == wallet);
-        if wallet.starts_with("wallet:") && !named {
+        if accounts::is_wallet(wallet) && !named {
             state.changes.publish(|| Change::Transaction {
                 reference_id: tx.key.reference_id.clone(),
                 wallet: Some(wallet.clone()),

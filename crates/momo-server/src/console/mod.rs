@@ -107,14 +107,23 @@ pub(crate) async fn root(headers: HeaderMap) -> Response {
     }
 }
 
+/// The request a page is rendered for, as its live region needs it ([`pages::live`]).
+#[derive(Debug, Clone, Copy)]
+struct Arrival {
+    /// When it arrived (Unix ms): the region follows the changes from then on.
+    at_ms: i64,
+    /// Whether it can be made again to load the page anew: a `GET`. A page that answers a form
+    /// (a refused action, shown at the form's address) cannot, so it does not follow changes.
+    reloadable: bool,
+}
+
 tokio::task_local! {
-    /// When the request being answered arrived (Unix ms): a live region rendered for it follows
-    /// the changes from then on ([`pages::live`]).
-    pub(super) static ARRIVED_MS: i64;
+    static ARRIVAL: Arrival;
 }
 
 async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = ARRIVED_MS.scope(crate::changes::unix_ms(), next.run(request)).await;
+    let arrival = Arrival { at_ms: crate::changes::unix_ms(), reloadable: request.method() == axum::http::Method::GET };
+    let mut response = ARRIVAL.scope(arrival, next.run(request)).await;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

@@ -543,10 +543,6 @@ pub(super) fn faults(rules: &[crate::faults::FaultView], csrf: &str, error: Opti
     )
 }
 
-/// Outside a request (never, but to be safe): how long before rendering a page's reads may have
-/// been made, far more than any page takes.
-const SINCE_MARGIN_MS: i64 = 1_000;
-
 /// What a page's live region follows: when such a change happens (on any instance), the
 /// console's script loads the page again in the background and swaps the region in
 /// (docs/console.md, "Live updates").
@@ -580,11 +576,15 @@ impl Live<'_> {
 
 /// The part of a page that updates by itself (one per page). It carries when its request
 /// arrived, before anything it shows was read, so that its event stream reports at once a change
-/// it may have missed before connecting.
+/// it may have missed before connecting. A page that answers a form has no event stream: its
+/// address cannot be loaded again.
 pub(super) fn live(follows: Live<'_>, content: Markup) -> Markup {
-    let since = super::ARRIVED_MS.try_with(|at| *at).unwrap_or_else(|_| crate::changes::unix_ms() - SINCE_MARGIN_MS);
-    let url = format!("{}&since={since}", follows.events_url());
-    html! { div #live data-events=(url) { (content) } }
+    // Every console response is made inside `ARRIVAL`'s scope (the console's middleware).
+    let arrival = super::ARRIVAL.try_with(|arrival| *arrival).ok();
+    let url = arrival
+        .filter(|arrival| arrival.reloadable)
+        .map(|arrival| format!("{}&since={}", follows.events_url(), arrival.at_ms));
+    html! { div #live data-events=[url] { (content) } }
 }
 
 /// A table with these column headings around `rows` (scrolls sideways inside its card when

@@ -344,7 +344,14 @@ pub mod accounts {
 
     /// A customer's wallet in an environment.
     pub fn wallet(environment: &str, party: &Party) -> String {
-        format!("wallet:{environment}:{}:{}", party.party_id_type.as_str(), party.party_id.to_ascii_lowercase())
+        format!("{WALLET}{environment}:{}:{}", party.party_id_type.as_str(), party.party_id.to_ascii_lowercase())
+    }
+
+    const WALLET: &str = "wallet:";
+
+    /// Whether an account is a customer's wallet ([`wallet`]).
+    pub fn is_wallet(account: &str) -> bool {
+        account.starts_with(WALLET)
     }
 
     /// Where an API user's sandbox payouts are funded from when its account cannot cover them

@@ -232,3 +232,21 @@ async fn a_stream_ends_at_the_first_change_after_its_session_signed_out() {
     let said = tokio::time::timeout(Duration::from_secs(20), rest).await.expect("the stream ended");
     assert!(!said.contains("event: change"), "{said}");
 }
+
+/// A page that answers a form (here a refused approval, shown at the form's address) has no
+/// event stream: its address cannot be loaded again to show a change. The same transaction's own
+/// page has one.
+#[tokio::test]
+async fn a_page_answering_a_form_does_not_follow_changes() {
+    let app = spawn_app().await;
+    let (session, csrf) = signed_in(&app).await;
+    let (_, token) = payer_ready(&app).await;
+    let id = sandbox_request_to_pay(&app, &token, "56733123453").await;
+    let path = format!("/_momo/console/transactions/collection/requesttopay/{id}");
+    assert!(page(&app, &session, &path).await.contains(r#"<div id="live" data-events="#));
+    let refused = crate::console::post_form(&app, &session, &format!("{path}/approve"), &[("csrf", &csrf)]).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains(r#"<div id="live">"#), "{html}");
+    assert!(!html.contains("data-events"), "{html}");
+}

@@ -88,9 +88,6 @@ function follow(region) {
       });
       if (response.redirected) {
         stop("Live updates stopped: you are signed out. Reload the page.");
-      } else if (response.status === 405) {
-        // This page answered a form; its address is not a page to load again.
-        stop("Live updates stopped: reload the page to follow it again.");
       } else if (response.ok) {
         const page = new DOMParser().parseFromString(await response.text(), "text/html");
         const fresh = page.getElementById("live");
