@@ -14,6 +14,7 @@ use momo_types::{Product, ReferenceId};
 mod admin;
 mod doctor;
 mod listen;
+mod manual;
 mod output;
 mod pay;
 mod sandbox;
@@ -91,6 +92,14 @@ enum Command {
     /// Callbacks.
     #[command(subcommand)]
     Callbacks(CallbacksCommand),
+    /// Print a shell completion script (e.g. `momo completions bash > ~/.local/share/bash-completion/completions/momo`).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page, or write one page per command into a directory.
+    Man {
+        /// Write momo.1, momo-serve.1, … into this directory instead of printing momo.1.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +150,8 @@ fn main() -> ExitCode {
             Command::Consent(command) => pay::consent(command, json).await,
             Command::Doctor => doctor::run(json).await,
             Command::Callbacks(CallbacksCommand::Listen(args)) => listen::run(args, json).await,
+            Command::Completions { shell } => manual::completions(shell),
+            Command::Man { out } => manual::man(out),
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
