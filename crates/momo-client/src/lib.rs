@@ -52,7 +52,10 @@ pub use admin::AdminClient;
 pub use client::Client;
 pub use config::{ClientBuilder, Config, Platform, RetryPolicy, SANDBOX_BASE_URL};
 pub use error::{Error, Result};
-pub use ops::{BcAuthorizeResponse, Collection, ConsentToken, Create, Disbursement, Remittance};
+pub use ops::{
+    BcAuthorizeResponse, Collection, CollectionProduct, ConsentToken, Create, Disbursement, DisbursementProduct,
+    OffersTransfers, ProductOperations, ProductType, Remittance, RemittanceProduct,
+};
 pub use sandbox::Credentials;
 pub use wait::{TransactionKind, TransactionState};
 

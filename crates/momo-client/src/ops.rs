@@ -2,6 +2,8 @@
 //! reference id (yours, for safe retries) or the callback URL, then `send()`; the reference id is
 //! returned either way.
 
+use std::marker::PhantomData;
+
 use momo_types::account::Balance;
 use momo_types::payments::{
     BooleanResult, CashTransfer, CashTransferResult, CreateInvoice, CreatePayments, DeliveryNotification,
@@ -74,17 +76,17 @@ impl Client {
 
     /// Collection operations.
     pub fn collection(&self) -> Collection<'_> {
-        Collection { client: self }
+        ProductOperations::new(self)
     }
 
     /// Disbursement operations.
     pub fn disbursement(&self) -> Disbursement<'_> {
-        Disbursement { client: self }
+        ProductOperations::new(self)
     }
 
     /// Remittance operations.
     pub fn remittance(&self) -> Remittance<'_> {
-        Remittance { client: self }
+        ProductOperations::new(self)
     }
 }
 
@@ -111,129 +113,183 @@ fn holder_path(party: &Party, operation: Op) -> String {
     operation.path(&[&kind, &id])
 }
 
-macro_rules! common_operations {
-    ($handle:ident, $product:expr, $accessor:literal) => {
-        impl $handle<'_> {
-            /// The API user's balance in the environment's currency.
-            #[doc = ""]
-            #[doc = "```no_run"]
-            #[doc = "# use momo_types::payments::*;"]
-            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
-            #[doc = concat!("let balance = client.", $accessor, "().balance().await?;")]
-            #[doc = "# Ok(()) }"]
-            #[doc = "```"]
-            pub async fn balance(&self) -> Result<Balance> {
-                self.client.get($product, Op::GetAccountBalance.path(&[])).await
-            }
+/// The operations of one product: [`Client::collection`], [`Client::disbursement`] or
+/// [`Client::remittance`]. `P` names the product, so that each handle has exactly the operations
+/// its product offers: only Collection's has `request_to_pay`, and Collection's has no `transfer`:
+///
+/// ```compile_fail
+/// # fn example(client: momo_client::Client, body: momo_types::payments::Transfer) {
+/// let _ = client.collection().transfer(body);
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ProductOperations<'a, P> {
+    client: &'a Client,
+    product: PhantomData<P>,
+}
 
-            /// The balance in a named currency.
-            #[doc = ""]
-            #[doc = "```no_run"]
-            #[doc = "# use momo_types::payments::*;"]
-            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
-            #[doc = concat!("let balance = client.", $accessor, "().balance_in_currency(\"EUR\").await?;")]
-            #[doc = "# Ok(()) }"]
-            #[doc = "```"]
-            pub async fn balance_in_currency(&self, currency: &str) -> Result<Balance> {
-                self.client.get($product, Op::GetAccountBalanceInSpecificCurrency.path(&[currency])).await
-            }
+impl<'a, P> ProductOperations<'a, P> {
+    fn new(client: &'a Client) -> Self {
+        ProductOperations { client, product: PhantomData }
+    }
+}
 
-            /// Whether an account holder can be paid or asked to pay.
-            #[doc = ""]
-            #[doc = "```no_run"]
-            #[doc = "# use momo_types::payments::*;"]
-            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
-            #[doc = concat!("let active = client.", $accessor, "().account_holder_active(&Party::msisdn(\"46733123450\")).await?;")]
-            #[doc = "# Ok(()) }"]
-            #[doc = "```"]
-            pub async fn account_holder_active(&self, holder: &Party) -> Result<bool> {
-                let result: BooleanResult = self.client.get($product, holder_path(holder, Op::ValidateAccountHolderStatus)).await?;
-                Ok(result.result)
-            }
+/// A MoMo product as a type, for [`ProductOperations`].
+pub trait ProductType {
+    const PRODUCT: Product;
+}
 
-            /// Basic KYC data of an account holder.
-            #[doc = ""]
-            #[doc = "```no_run"]
-            #[doc = "# use momo_types::payments::*;"]
-            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
-            #[doc = concat!("let info = client.", $accessor, "().basic_user_info(&Party::msisdn(\"46733123450\")).await?;")]
-            #[doc = "# Ok(()) }"]
-            #[doc = "```"]
-            pub async fn basic_user_info(&self, holder: &Party) -> Result<serde_json::Value> {
-                self.client.get($product, holder_path(holder, Op::GetBasicUserinfo)).await
-            }
+/// The products that offer transfers, at the same paths: Disbursement and Remittance.
+pub trait OffersTransfers: ProductType {}
 
-            /// Ask an account holder for consent (OAuth2 / CIBA): `scope` e.g. `all_info`,
-            /// `offline` access for a refresh token that lasts.
-            #[doc = ""]
-            #[doc = "```no_run"]
-            #[doc = "# use momo_types::payments::*;"]
-            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
-            #[doc = concat!("let asked = client.", $accessor, "().bc_authorize(\"46733123450\", \"all_info\", true).await?;")]
-            #[doc = "# Ok(()) }"]
-            #[doc = "```"]
-            pub async fn bc_authorize(&self, msisdn: &str, scope: &str, offline: bool) -> Result<BcAuthorizeResponse> {
-                let mut call = Call::new(Method::POST, Some($product), Op::BcAuthorize.route());
-                let access = if offline { "offline" } else { "online" };
-                call.body = Some(Body::Form(form(&[
-                    ("login_hint", &format!("ID:{msisdn}/MSISDN")),
-                    ("scope", scope),
-                    ("access_type", access),
-                ])));
-                self.client.check_call(&call)?;
-                self.client.send(&call).await?.json()
-            }
+/// Collection, as a type.
+#[derive(Debug, Clone, Copy)]
+pub enum CollectionProduct {}
 
-            /// Exchange an answered consent request for a consent token (`Error::OAuth` with
-            /// `authorization_pending` until the holder has answered).
-            #[doc = ""]
-            #[doc = "```no_run"]
-            #[doc = "# use momo_types::payments::*;"]
-            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
-            #[doc = concat!("let consent = client.", $accessor, "().oauth2_token(\"auth-req-id\").await?;")]
-            #[doc = "# Ok(()) }"]
-            #[doc = "```"]
-            pub async fn oauth2_token(&self, auth_req_id: &str) -> Result<ConsentToken> {
-                self.oauth2(&[("grant_type", "urn:openid:params:grant-type:ciba"), ("auth_req_id", auth_req_id)]).await
-            }
+/// Disbursement, as a type.
+#[derive(Debug, Clone, Copy)]
+pub enum DisbursementProduct {}
 
-            /// A new consent token from a refresh token.
-            #[doc = ""]
-            #[doc = "```no_run"]
-            #[doc = "# use momo_types::payments::*;"]
-            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
-            #[doc = concat!("let consent = client.", $accessor, "().oauth2_refresh(\"refresh-token\").await?;")]
-            #[doc = "# Ok(()) }"]
-            #[doc = "```"]
-            pub async fn oauth2_refresh(&self, refresh_token: &str) -> Result<ConsentToken> {
-                self.oauth2(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
-            }
+/// Remittance, as a type.
+#[derive(Debug, Clone, Copy)]
+pub enum RemittanceProduct {}
 
-            async fn oauth2(&self, fields: &[(&str, &str)]) -> Result<ConsentToken> {
-                let mut call = Call::new(Method::POST, Some($product), Op::CreateOauth2Token.route());
-                call.auth = Auth::Basic;
-                call.body = Some(Body::Form(form(fields)));
-                self.client.check_call(&call)?;
-                self.client.send(&call).await?.json()
-            }
+impl ProductType for CollectionProduct {
+    const PRODUCT: Product = Product::Collection;
+}
 
-            /// The KYC data a consent token grants.
-            #[doc = ""]
-            #[doc = "```no_run"]
-            #[doc = "# use momo_types::payments::*;"]
-            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
-            #[doc = concat!("let consent = client.", $accessor, "().oauth2_token(\"auth-req-id\").await?;")]
-            #[doc = concat!("let info = client.", $accessor, "().userinfo(&consent).await?;")]
-            #[doc = "# Ok(()) }"]
-            #[doc = "```"]
-            pub async fn userinfo(&self, consent: &ConsentToken) -> Result<serde_json::Value> {
-                let mut call = Call::new(Method::GET, Some($product), Op::GetUserInfoWithConsent.route());
-                call.explicit_bearer = Some(SecretString::from(consent.access_token.clone()));
-                self.client.check_call(&call)?;
-                self.client.send(&call).await?.json()
-            }
-        }
-    };
+impl ProductType for DisbursementProduct {
+    const PRODUCT: Product = Product::Disbursement;
+}
+
+impl ProductType for RemittanceProduct {
+    const PRODUCT: Product = Product::Remittance;
+}
+
+impl OffersTransfers for DisbursementProduct {}
+impl OffersTransfers for RemittanceProduct {}
+
+/// The operations every product offers.
+impl<P: ProductType> ProductOperations<'_, P> {
+    /// The API user's balance in the environment's currency.
+    ///
+    /// ```no_run
+    /// # use momo_types::payments::*;
+    /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
+    /// let balance = client.collection().balance().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn balance(&self) -> Result<Balance> {
+        self.client.get(P::PRODUCT, Op::GetAccountBalance.path(&[])).await
+    }
+
+    /// The balance in a named currency.
+    ///
+    /// ```no_run
+    /// # use momo_types::payments::*;
+    /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
+    /// let balance = client.collection().balance_in_currency("EUR").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn balance_in_currency(&self, currency: &str) -> Result<Balance> {
+        self.client.get(P::PRODUCT, Op::GetAccountBalanceInSpecificCurrency.path(&[currency])).await
+    }
+
+    /// Whether an account holder can be paid or asked to pay.
+    ///
+    /// ```no_run
+    /// # use momo_types::payments::*;
+    /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
+    /// let active = client.collection().account_holder_active(&Party::msisdn("46733123450")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn account_holder_active(&self, holder: &Party) -> Result<bool> {
+        let result: BooleanResult =
+            self.client.get(P::PRODUCT, holder_path(holder, Op::ValidateAccountHolderStatus)).await?;
+        Ok(result.result)
+    }
+
+    /// Basic KYC data of an account holder.
+    ///
+    /// ```no_run
+    /// # use momo_types::payments::*;
+    /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
+    /// let info = client.collection().basic_user_info(&Party::msisdn("46733123450")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn basic_user_info(&self, holder: &Party) -> Result<serde_json::Value> {
+        self.client.get(P::PRODUCT, holder_path(holder, Op::GetBasicUserinfo)).await
+    }
+
+    /// Ask an account holder for consent (OAuth2 / CIBA): `scope` e.g. `all_info`,
+    /// `offline` access for a refresh token that lasts.
+    ///
+    /// ```no_run
+    /// # use momo_types::payments::*;
+    /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
+    /// let asked = client.collection().bc_authorize("46733123450", "all_info", true).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn bc_authorize(&self, msisdn: &str, scope: &str, offline: bool) -> Result<BcAuthorizeResponse> {
+        let mut call = Call::new(Method::POST, Some(P::PRODUCT), Op::BcAuthorize.route());
+        let access = if offline { "offline" } else { "online" };
+        call.body = Some(Body::Form(form(&[
+            ("login_hint", &format!("ID:{msisdn}/MSISDN")),
+            ("scope", scope),
+            ("access_type", access),
+        ])));
+        self.client.check_call(&call)?;
+        self.client.send(&call).await?.json()
+    }
+
+    /// Exchange an answered consent request for a consent token (`Error::OAuth` with
+    /// `authorization_pending` until the holder has answered).
+    ///
+    /// ```no_run
+    /// # use momo_types::payments::*;
+    /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
+    /// let consent = client.collection().oauth2_token("auth-req-id").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn oauth2_token(&self, auth_req_id: &str) -> Result<ConsentToken> {
+        self.oauth2(&[("grant_type", "urn:openid:params:grant-type:ciba"), ("auth_req_id", auth_req_id)]).await
+    }
+
+    /// A new consent token from a refresh token.
+    ///
+    /// ```no_run
+    /// # use momo_types::payments::*;
+    /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
+    /// let consent = client.collection().oauth2_refresh("refresh-token").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn oauth2_refresh(&self, refresh_token: &str) -> Result<ConsentToken> {
+        self.oauth2(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
+    }
+
+    async fn oauth2(&self, fields: &[(&str, &str)]) -> Result<ConsentToken> {
+        let mut call = Call::new(Method::POST, Some(P::PRODUCT), Op::CreateOauth2Token.route());
+        call.auth = Auth::Basic;
+        call.body = Some(Body::Form(form(fields)));
+        self.client.check_call(&call)?;
+        self.client.send(&call).await?.json()
+    }
+
+    /// The KYC data a consent token grants.
+    ///
+    /// ```no_run
+    /// # use momo_types::payments::*;
+    /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
+    /// let consent = client.collection().oauth2_token("auth-req-id").await?;
+    /// let info = client.collection().userinfo(&consent).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn userinfo(&self, consent: &ConsentToken) -> Result<serde_json::Value> {
+        let mut call = Call::new(Method::GET, Some(P::PRODUCT), Op::GetUserInfoWithConsent.route());
+        call.explicit_bearer = Some(SecretString::from(consent.access_token.clone()));
+        self.client.check_call(&call)?;
+        self.client.send(&call).await?.json()
+    }
 }
 
 fn form(fields: &[(&str, &str)]) -> String {
@@ -245,44 +301,35 @@ fn form(fields: &[(&str, &str)]) -> String {
 }
 
 /// Transfers, which Disbursement and Remittance both offer at the same paths.
-macro_rules! transfer_operations {
-    ($handle:ident, $product:expr, $accessor:literal) => {
-        impl $handle<'_> {
-            /// Transfer.
-            #[doc = ""]
-            #[doc = "```no_run"]
-            #[doc = "# use momo_types::{payments::*, ReferenceId};"]
-            #[doc = "# fn body<T>() -> T { unimplemented!() }"]
-            #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
-            #[doc = concat!("let reference = client.", $accessor, "().transfer(body()).callback_url(\"https://shop.example/momo\").send().await?;")]
-            #[doc = "# Ok(()) }"]
-            #[doc = "```"]
-            pub fn transfer(&self, body: Transfer) -> Create<'_, Transfer> {
-                self.client.create($product, Op::Transfer, body)
-            }
+impl<P: OffersTransfers> ProductOperations<'_, P> {
+    /// Transfer.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # fn body<T>() -> T { unimplemented!() }
+    /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
+    /// let reference = client.disbursement().transfer(body()).callback_url("https://shop.example/momo").send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn transfer(&self, body: Transfer) -> Create<'_, Transfer> {
+        self.client.create(P::PRODUCT, Op::Transfer, body)
+    }
 
-            /// Transfer status.
-            #[doc = ""]
-            #[doc = "```no_run"]
-            #[doc = "# use momo_types::{payments::*, ReferenceId};"]
-            #[doc = "# async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {"]
-            #[doc = concat!("let status = client.", $accessor, "().transfer_status(&reference).await?;")]
-            #[doc = "# Ok(()) }"]
-            #[doc = "```"]
-            pub async fn transfer_status(&self, reference: &ReferenceId) -> Result<TransferResult> {
-                self.client.get($product, Op::GetTransferStatus.path(&[&reference.to_string()])).await
-            }
-        }
-    };
+    /// Transfer status.
+    ///
+    /// ```no_run
+    /// # use momo_types::{payments::*, ReferenceId};
+    /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
+    /// let status = client.disbursement().transfer_status(&reference).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn transfer_status(&self, reference: &ReferenceId) -> Result<TransferResult> {
+        self.client.get(P::PRODUCT, Op::GetTransferStatus.path(&[&reference.to_string()])).await
+    }
 }
 
 /// Collection: get paid.
-#[derive(Debug, Clone, Copy)]
-pub struct Collection<'a> {
-    client: &'a Client,
-}
-
-common_operations!(Collection, Product::Collection, "collection");
+pub type Collection<'a> = ProductOperations<'a, CollectionProduct>;
 
 impl Collection<'_> {
     /// Ask a payer to approve a payment.
@@ -512,13 +559,7 @@ impl Collection<'_> {
 }
 
 /// Disbursement: pay out.
-#[derive(Debug, Clone, Copy)]
-pub struct Disbursement<'a> {
-    client: &'a Client,
-}
-
-common_operations!(Disbursement, Product::Disbursement, "disbursement");
-transfer_operations!(Disbursement, Product::Disbursement, "disbursement");
+pub type Disbursement<'a> = ProductOperations<'a, DisbursementProduct>;
 
 impl Disbursement<'_> {
     /// Deposit (v1: callback by POST).
@@ -601,13 +642,7 @@ impl Disbursement<'_> {
 }
 
 /// Remittance: cross-border payments.
-#[derive(Debug, Clone, Copy)]
-pub struct Remittance<'a> {
-    client: &'a Client,
-}
-
-common_operations!(Remittance, Product::Remittance, "remittance");
-transfer_operations!(Remittance, Product::Remittance, "remittance");
+pub type Remittance<'a> = ProductOperations<'a, RemittanceProduct>;
 
 impl Remittance<'_> {
     /// Cash transfer.

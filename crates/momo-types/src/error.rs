@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The `ErrorCode` enum, its wire strings, `KNOWN` and `parse`, from one line per code. Why a
+/// macro: docs/architecture.md.
 macro_rules! error_codes {
     ($( $(#[$doc:meta])* $variant:ident = $wire:literal ),* $(,)?) => {
         /// A MoMo `ErrorReason` code. The list is MTN's (specs, common-error page and observed

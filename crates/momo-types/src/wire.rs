@@ -4,7 +4,7 @@
 //! and is written back exactly as sent, so a new value from MTN never breaks a caller.
 
 /// `Serialize`, `Deserialize` and `Display` for an enum with `as_str(&self) -> &str` and a total
-/// `From<&str>` (which keeps unknown values).
+/// `From<&str>` (which keeps unknown values). Why a macro: docs/architecture.md.
 macro_rules! wire_string {
     ($($ty:ty),* $(,)?) => {$(
         impl serde::Serialize for $ty {

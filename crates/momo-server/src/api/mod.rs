@@ -12,7 +12,10 @@ pub(crate) mod token;
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
+use momo_types::payments::{CashTransfer, CreateInvoice, CreatePayments, PreApproval, Refund, RequestToPay, Transfer};
 
+use crate::domain::transactions::ApiVersion::{V1, V2};
+use crate::domain::transactions::Kind;
 use crate::error::ApiError;
 use crate::state::AppState;
 use surface::{Operation, OperationName, OPERATIONS};
@@ -31,31 +34,31 @@ pub fn handler(op: &Operation) -> Option<MethodRouter<AppState>> {
         N::GetAccountBalanceInSpecificCurrency => on(filter, account::balance_in_currency),
         N::ValidateAccountHolderStatus => on(filter, accountholder::active),
         N::GetBasicUserinfo => on(filter, accountholder::basic_user_info),
-        N::RequestToPay => on(filter, payments::request_to_pay),
-        N::RequestToPayStatus => on(filter, payments::request_to_pay_status),
+        N::RequestToPay => payments::create::<RequestToPay>(filter, Kind::RequestToPay, V1),
+        N::RequestToPayStatus => payments::status(filter, Kind::RequestToPay),
         N::RequestToPayDeliveryNotification => on(filter, accountholder::delivery_notification),
-        N::RequestToWithdrawV1 => on(filter, payments::request_to_withdraw_v1),
-        N::RequestToWithdrawV2 => on(filter, payments::request_to_withdraw_v2),
-        N::RequestToWithdrawStatus => on(filter, payments::request_to_withdraw_status),
-        N::Transfer => on(filter, payments::transfer),
-        N::GetTransferStatus => on(filter, payments::transfer_status),
-        N::DepositV1 => on(filter, payments::deposit_v1),
-        N::DepositV2 => on(filter, payments::deposit_v2),
-        N::GetDepositStatus => on(filter, payments::deposit_status),
-        N::RefundV1 => on(filter, payments::refund_v1),
-        N::RefundV2 => on(filter, payments::refund_v2),
-        N::GetRefundStatus => on(filter, payments::refund_status),
-        N::CreateInvoice => on(filter, payments::create_invoice),
-        N::GetInvoiceStatus => on(filter, payments::invoice_status),
+        N::RequestToWithdrawV1 => payments::create::<RequestToPay>(filter, Kind::RequestToWithdraw, V1),
+        N::RequestToWithdrawV2 => payments::create::<RequestToPay>(filter, Kind::RequestToWithdraw, V2),
+        N::RequestToWithdrawStatus => payments::status(filter, Kind::RequestToWithdraw),
+        N::Transfer => payments::create::<Transfer>(filter, Kind::Transfer, V1),
+        N::GetTransferStatus => payments::status(filter, Kind::Transfer),
+        N::DepositV1 => payments::create::<Transfer>(filter, Kind::Deposit, V1),
+        N::DepositV2 => payments::create::<Transfer>(filter, Kind::Deposit, V2),
+        N::GetDepositStatus => payments::status(filter, Kind::Deposit),
+        N::RefundV1 => payments::create::<Refund>(filter, Kind::Refund, V1),
+        N::RefundV2 => payments::create::<Refund>(filter, Kind::Refund, V2),
+        N::GetRefundStatus => payments::status(filter, Kind::Refund),
+        N::CreateInvoice => payments::create::<CreateInvoice>(filter, Kind::Invoice, V2),
+        N::GetInvoiceStatus => payments::status(filter, Kind::Invoice),
         N::CancelInvoice => on(filter, payments::cancel_invoice),
-        N::PreApproval => on(filter, payments::create_preapproval),
-        N::GetPreApprovalStatus => on(filter, payments::preapproval_status),
+        N::PreApproval => payments::create::<PreApproval>(filter, Kind::PreApproval, V2),
+        N::GetPreApprovalStatus => payments::status(filter, Kind::PreApproval),
         N::GetApprovedPreApprovals => on(filter, payments::approved_preapprovals),
         N::CancelPreApproval => on(filter, payments::cancel_preapproval),
-        N::CreatePayments => on(filter, payments::create_payment),
-        N::GetPaymentStatus => on(filter, payments::payment_status),
-        N::CashTransfer => on(filter, payments::cash_transfer),
-        N::GetCashTransferStatus => on(filter, payments::cash_transfer_status),
+        N::CreatePayments => payments::create::<CreatePayments>(filter, Kind::Payment, V2),
+        N::GetPaymentStatus => payments::status(filter, Kind::Payment),
+        N::CashTransfer => payments::create::<CashTransfer>(filter, Kind::CashTransfer, V2),
+        N::GetCashTransferStatus => payments::status(filter, Kind::CashTransfer),
         N::BcAuthorize => on(filter, consent::bc_authorize),
         N::CreateOauth2Token => on(filter, consent::oauth2_token),
         N::GetUserInfoWithConsent => on(filter, consent::userinfo),

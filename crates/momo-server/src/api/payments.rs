@@ -6,9 +6,12 @@
 //! party), records the transaction, and answers 202 only once the row is committed. A reused
 //! reference id is refused by the database's primary key: 409, also under concurrency.
 
+use std::future::Future;
+
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter, MethodRouter};
 use momo_types::payments::{
     CancelInvoice, CashTransfer, CreateInvoice, CreatePayments, Party, PreApproval, PreApprovalDetails, Refund,
     RequestToPay, TransactionStatus, Transfer,
@@ -31,7 +34,7 @@ use crate::state::AppState;
 use crate::store::{TransactionRecord, TxKey};
 
 /// What every create request has, whatever its body type.
-struct Incoming<'a> {
+pub(crate) struct Incoming<'a> {
     kind: Kind,
     version: ApiVersion,
     /// `None` for a pre-approval, which moves no money.
@@ -46,6 +49,32 @@ struct Incoming<'a> {
     request: String,
     /// How long a production payer has to approve, if not the configured window (invoices).
     window_ms: Option<i64>,
+}
+
+impl<'a> Incoming<'a> {
+    /// A create of `kind` whose body, kept as `request`, moves `amount` in `currency`; the fields
+    /// the body may add are empty.
+    fn new(
+        kind: Kind,
+        version: ApiVersion,
+        body: &impl serde::Serialize,
+        amount: Option<&'a str>,
+        currency: &'a str,
+    ) -> ApiResult<Self> {
+        Ok(Incoming {
+            kind,
+            version,
+            amount,
+            currency,
+            external_id: None,
+            payer_message: None,
+            payee_note: None,
+            party: None,
+            related: None,
+            request: to_json(body)?,
+            window_ms: None,
+        })
+    }
 }
 
 async fn accept(
@@ -156,13 +185,36 @@ fn to_json<T: serde::Serialize>(value: &T) -> ApiResult<String> {
     serde_json::to_string(value).map_err(|e| ApiError::Internal(e.into()))
 }
 
-/// The request bodies with an amount, a currency, the two messages and one party.
-trait SimplePayment: serde::Serialize {
-    fn incoming(&self, kind: Kind, version: ApiVersion) -> ApiResult<Incoming<'_>>;
+/// A create operation's request body: it runs the checks of its own, then gives what every create
+/// has, for [`accept`] to check and record.
+pub(crate) trait CreateBody: serde::de::DeserializeOwned + Send + 'static {
+    fn incoming(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        kind: Kind,
+        version: ApiVersion,
+    ) -> impl Future<Output = ApiResult<Incoming<'_>>> + Send;
 }
 
-impl SimplePayment for RequestToPay {
-    fn incoming(&self, kind: Kind, version: ApiVersion) -> ApiResult<Incoming<'_>> {
+/// The route of a create operation: its body `B`, read from the request, becomes a transaction of
+/// `kind` whose callback is sent the way `version` says.
+pub(crate) fn create<B: CreateBody>(filter: MethodFilter, kind: Kind, version: ApiVersion) -> MethodRouter<AppState> {
+    // Extractors run in the order of the arguments: the order of checks on a create
+    // (docs/compatibility.md).
+    let handler = move |State(state): State<AppState>,
+                        caller: Caller,
+                        reference: ReferenceIdHeader,
+                        callback: CallbackUrlHeader,
+                        MomoJson(body): MomoJson<B>| async move {
+        let incoming = body.incoming(&state, &caller, kind, version).await?;
+        accept(&state, &caller, reference.0, callback.0, incoming).await
+    };
+    on(filter, handler)
+}
+
+impl CreateBody for RequestToPay {
+    async fn incoming(&self, _: &AppState, _: &Caller, kind: Kind, version: ApiVersion) -> ApiResult<Incoming<'_>> {
         simple(
             self,
             kind,
@@ -176,8 +228,8 @@ impl SimplePayment for RequestToPay {
     }
 }
 
-impl SimplePayment for Transfer {
-    fn incoming(&self, kind: Kind, version: ApiVersion) -> ApiResult<Incoming<'_>> {
+impl CreateBody for Transfer {
+    async fn incoming(&self, _: &AppState, _: &Caller, kind: Kind, version: ApiVersion) -> ApiResult<Incoming<'_>> {
         simple(
             self,
             kind,
@@ -191,6 +243,8 @@ impl SimplePayment for Transfer {
     }
 }
 
+/// The two bodies with an amount, a currency, the two messages and one party, and nothing else
+/// to check.
 #[expect(clippy::too_many_arguments, reason = "the fields the two body types share, named")]
 fn simple<'a>(
     body: &impl serde::Serialize,
@@ -203,86 +257,94 @@ fn simple<'a>(
     [payer_message, payee_note]: [Option<&'a str>; 2],
 ) -> ApiResult<Incoming<'a>> {
     Ok(Incoming {
-        kind,
-        version,
-        amount: Some(amount),
-        currency,
         external_id,
         payer_message,
         payee_note,
         party: Some(party),
-        related: None,
-        request: to_json(body)?,
-        window_ms: None,
+        ..Incoming::new(kind, version, body, Some(amount), currency)?
     })
 }
 
-async fn create_simple<B: SimplePayment>(
-    state: AppState,
-    caller: Caller,
-    reference: ReferenceIdHeader,
-    callback: CallbackUrlHeader,
-    body: B,
-    kind: Kind,
-    version: ApiVersion,
-) -> ApiResult<StatusCode> {
-    let incoming = body.incoming(kind, version)?;
-    accept(&state, &caller, reference.0, callback.0, incoming).await
-}
-
-macro_rules! create_handler {
-    ($name:ident, $inner:ident, $body:ty, $kind:expr, $version:expr) => {
-        pub(crate) async fn $name(
-            State(state): State<AppState>,
-            caller: Caller,
-            reference: ReferenceIdHeader,
-            callback: CallbackUrlHeader,
-            MomoJson(body): MomoJson<$body>,
-        ) -> ApiResult<StatusCode> {
-            $inner(state, caller, reference, callback, body, $kind, $version).await
-        }
-    };
-}
-
-create_handler!(request_to_pay, create_simple, RequestToPay, Kind::RequestToPay, ApiVersion::V1);
-create_handler!(request_to_withdraw_v1, create_simple, RequestToPay, Kind::RequestToWithdraw, ApiVersion::V1);
-create_handler!(request_to_withdraw_v2, create_simple, RequestToPay, Kind::RequestToWithdraw, ApiVersion::V2);
-create_handler!(transfer, create_simple, Transfer, Kind::Transfer, ApiVersion::V1);
-create_handler!(deposit_v1, create_simple, Transfer, Kind::Deposit, ApiVersion::V1);
-create_handler!(deposit_v2, create_simple, Transfer, Kind::Deposit, ApiVersion::V2);
-create_handler!(refund_v1, create_refund, Refund, Kind::Refund, ApiVersion::V1);
-create_handler!(refund_v2, create_refund, Refund, Kind::Refund, ApiVersion::V2);
-
 /// A refund names the request to pay it returns money for; it must be the caller's.
-async fn create_refund(
-    state: AppState,
-    caller: Caller,
-    reference: ReferenceIdHeader,
-    callback: CallbackUrlHeader,
-    body: Refund,
-    kind: Kind,
-    version: ApiVersion,
-) -> ApiResult<StatusCode> {
-    let original = parse_reference_id(&body.reference_id_to_refund, "referenceIdToRefund")?;
-    let key = TxKey { product: Product::Collection, kind: Kind::RequestToPay, reference_id: original.to_string() };
-    let known = state.store.transaction(&key).await?.is_some_and(|rtp| rtp.api_user == caller.user.id);
-    if !known {
-        return Err(ApiError::ResourceNotFound);
+impl CreateBody for Refund {
+    async fn incoming(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        kind: Kind,
+        version: ApiVersion,
+    ) -> ApiResult<Incoming<'_>> {
+        let original = parse_reference_id(&self.reference_id_to_refund, "referenceIdToRefund")?;
+        let key = TxKey { product: Product::Collection, kind: Kind::RequestToPay, reference_id: original.to_string() };
+        let known = state.store.transaction(&key).await?.is_some_and(|rtp| rtp.api_user == caller.user.id);
+        if !known {
+            return Err(ApiError::ResourceNotFound);
+        }
+        Ok(Incoming {
+            external_id: self.external_id.as_deref(),
+            payer_message: self.payer_message.as_deref(),
+            payee_note: self.payee_note.as_deref(),
+            related: Some(original.to_string()),
+            ..Incoming::new(kind, version, self, Some(&self.amount), &self.currency)?
+        })
     }
-    let incoming = Incoming {
-        kind,
-        version,
-        amount: Some(&body.amount),
-        currency: &body.currency,
-        external_id: body.external_id.as_deref(),
-        payer_message: body.payer_message.as_deref(),
-        payee_note: body.payee_note.as_deref(),
-        party: None,
-        related: Some(original.to_string()),
-        request: to_json(&body)?,
-        window_ms: None,
-    };
-    accept(&state, &caller, reference.0, callback.0, incoming).await
+}
+
+impl CreateBody for CreateInvoice {
+    async fn incoming(&self, _: &AppState, _: &Caller, kind: Kind, version: ApiVersion) -> ApiResult<Incoming<'_>> {
+        let validity: i64 =
+            self.validity_duration.trim().parse().ok().filter(|v| *v > 0 && *v <= 365 * 86_400).ok_or_else(|| {
+                ApiError::BadRequest("validityDuration must be a number of seconds, as a string.".into())
+            })?;
+        check_party("payee", &self.payee)?;
+        check_message("description", self.description.as_deref())?;
+        Ok(Incoming {
+            external_id: self.external_id.as_deref(),
+            party: Some(("intendedPayer", &self.intended_payer)),
+            window_ms: Some(validity * 1000),
+            ..Incoming::new(kind, version, self, Some(&self.amount), &self.currency)?
+        })
+    }
+}
+
+impl CreateBody for PreApproval {
+    async fn incoming(&self, _: &AppState, _: &Caller, kind: Kind, version: ApiVersion) -> ApiResult<Incoming<'_>> {
+        if self.validity_time == 0 || self.validity_time > 10 * 365 * 86_400 {
+            return Err(ApiError::BadRequest("validityTime must be a positive number of seconds.".into()));
+        }
+        Ok(Incoming {
+            payer_message: self.payer_message.as_deref(),
+            party: Some(("payer", &self.payer)),
+            ..Incoming::new(kind, version, self, None, &self.payer_currency)?
+        })
+    }
+}
+
+impl CreateBody for CreatePayments {
+    async fn incoming(&self, _: &AppState, _: &Caller, kind: Kind, version: ApiVersion) -> ApiResult<Incoming<'_>> {
+        check_message("receiverMessage", self.receiver_message.as_deref())?;
+        check_message("senderNote", self.sender_note.as_deref())?;
+        Ok(Incoming {
+            external_id: self.external_transaction_id.as_deref(),
+            ..Incoming::new(kind, version, self, Some(&self.money.amount), &self.money.currency)?
+        })
+    }
+}
+
+impl CreateBody for CashTransfer {
+    async fn incoming(&self, _: &AppState, _: &Caller, kind: Kind, version: ApiVersion) -> ApiResult<Incoming<'_>> {
+        if let Some(original) = self.original_amount.as_deref() {
+            parse_amount(original, 4)
+                .map_err(|_| ApiError::BadRequest("originalAmount must be a positive decimal string.".into()))?;
+        }
+        Ok(Incoming {
+            external_id: self.external_id.as_deref(),
+            payer_message: self.payer_message.as_deref(),
+            payee_note: self.payee_note.as_deref(),
+            party: Some(("payee", &self.payee)),
+            ..Incoming::new(kind, version, self, Some(&self.amount), &self.currency)?
+        })
+    }
 }
 
 /// The caller's transaction of this kind, settled first if its outcome is due; 404 if it does
@@ -340,149 +402,12 @@ async fn status_of(state: &AppState, caller: &Caller, kind: Kind, reference: &st
     Ok(body)
 }
 
-macro_rules! status_handler {
-    ($name:ident, $kind:expr) => {
-        pub(crate) async fn $name(
-            State(state): State<AppState>,
-            caller: Caller,
-            PathParam(reference): PathParam,
-        ) -> ApiResult<Response> {
-            Ok(json_response(status_of(&state, &caller, $kind, &reference).await?))
-        }
+/// The route of the status operation of `kind`.
+pub(crate) fn status(filter: MethodFilter, kind: Kind) -> MethodRouter<AppState> {
+    let handler = move |State(state): State<AppState>, caller: Caller, PathParam(reference): PathParam| async move {
+        ApiResult::Ok(json_response(status_of(&state, &caller, kind, &reference).await?))
     };
-}
-
-status_handler!(request_to_pay_status, Kind::RequestToPay);
-status_handler!(request_to_withdraw_status, Kind::RequestToWithdraw);
-status_handler!(transfer_status, Kind::Transfer);
-status_handler!(deposit_status, Kind::Deposit);
-status_handler!(refund_status, Kind::Refund);
-status_handler!(invoice_status, Kind::Invoice);
-status_handler!(preapproval_status, Kind::PreApproval);
-status_handler!(payment_status, Kind::Payment);
-status_handler!(cash_transfer_status, Kind::CashTransfer);
-
-create_handler!(create_invoice, accept_invoice, CreateInvoice, Kind::Invoice, ApiVersion::V2);
-create_handler!(create_preapproval, accept_preapproval, PreApproval, Kind::PreApproval, ApiVersion::V2);
-create_handler!(create_payment, accept_payment, CreatePayments, Kind::Payment, ApiVersion::V2);
-create_handler!(cash_transfer, accept_cash_transfer, CashTransfer, Kind::CashTransfer, ApiVersion::V2);
-
-async fn accept_invoice(
-    state: AppState,
-    caller: Caller,
-    reference: ReferenceIdHeader,
-    callback: CallbackUrlHeader,
-    body: CreateInvoice,
-    kind: Kind,
-    version: ApiVersion,
-) -> ApiResult<StatusCode> {
-    let validity: i64 = body
-        .validity_duration
-        .trim()
-        .parse()
-        .ok()
-        .filter(|v| *v > 0 && *v <= 365 * 86_400)
-        .ok_or_else(|| ApiError::BadRequest("validityDuration must be a number of seconds, as a string.".into()))?;
-    check_party("payee", &body.payee)?;
-    check_message("description", body.description.as_deref())?;
-    let incoming = Incoming {
-        kind,
-        version,
-        amount: Some(&body.amount),
-        currency: &body.currency,
-        external_id: body.external_id.as_deref(),
-        payer_message: None,
-        payee_note: None,
-        party: Some(("intendedPayer", &body.intended_payer)),
-        related: None,
-        request: to_json(&body)?,
-        window_ms: Some(validity * 1000),
-    };
-    accept(&state, &caller, reference.0, callback.0, incoming).await
-}
-
-async fn accept_preapproval(
-    state: AppState,
-    caller: Caller,
-    reference: ReferenceIdHeader,
-    callback: CallbackUrlHeader,
-    body: PreApproval,
-    kind: Kind,
-    version: ApiVersion,
-) -> ApiResult<StatusCode> {
-    if body.validity_time == 0 || body.validity_time > 10 * 365 * 86_400 {
-        return Err(ApiError::BadRequest("validityTime must be a positive number of seconds.".into()));
-    }
-    let incoming = Incoming {
-        kind,
-        version,
-        amount: None,
-        currency: &body.payer_currency,
-        external_id: None,
-        payer_message: body.payer_message.as_deref(),
-        payee_note: None,
-        party: Some(("payer", &body.payer)),
-        related: None,
-        request: to_json(&body)?,
-        window_ms: None,
-    };
-    accept(&state, &caller, reference.0, callback.0, incoming).await
-}
-
-async fn accept_payment(
-    state: AppState,
-    caller: Caller,
-    reference: ReferenceIdHeader,
-    callback: CallbackUrlHeader,
-    body: CreatePayments,
-    kind: Kind,
-    version: ApiVersion,
-) -> ApiResult<StatusCode> {
-    check_message("receiverMessage", body.receiver_message.as_deref())?;
-    check_message("senderNote", body.sender_note.as_deref())?;
-    let incoming = Incoming {
-        kind,
-        version,
-        amount: Some(&body.money.amount),
-        currency: &body.money.currency,
-        external_id: body.external_transaction_id.as_deref(),
-        payer_message: None,
-        payee_note: None,
-        party: None,
-        related: None,
-        request: to_json(&body)?,
-        window_ms: None,
-    };
-    accept(&state, &caller, reference.0, callback.0, incoming).await
-}
-
-async fn accept_cash_transfer(
-    state: AppState,
-    caller: Caller,
-    reference: ReferenceIdHeader,
-    callback: CallbackUrlHeader,
-    body: CashTransfer,
-    kind: Kind,
-    version: ApiVersion,
-) -> ApiResult<StatusCode> {
-    if let Some(original) = body.original_amount.as_deref() {
-        parse_amount(original, 4)
-            .map_err(|_| ApiError::BadRequest("originalAmount must be a positive decimal string.".into()))?;
-    }
-    let incoming = Incoming {
-        kind,
-        version,
-        amount: Some(&body.amount),
-        currency: &body.currency,
-        external_id: body.external_id.as_deref(),
-        payer_message: body.payer_message.as_deref(),
-        payee_note: body.payee_note.as_deref(),
-        party: Some(("payee", &body.payee)),
-        related: None,
-        request: to_json(&body)?,
-        window_ms: None,
-    };
-    accept(&state, &caller, reference.0, callback.0, incoming).await
+    on(filter, handler)
 }
 
 /// Make a pending transaction fail now with `reason` (cancellations).

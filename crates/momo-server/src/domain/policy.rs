@@ -2,7 +2,8 @@
 //! chosen by settings (`crate::config`), which depend on the domain and never the reverse.
 
 /// An enum of a setting's values, each with its one accepted spelling: `as_str`, `VALUES`,
-/// `FromStr` (with an error that lists the values) and `Display`.
+/// `FromStr` (with an error that lists the values) and `Display`. Why a macro:
+/// docs/architecture.md.
 macro_rules! setting_enum {
     ($(#[$doc:meta])* $name:ident { $( $(#[$vdoc:meta])* $variant:ident = $wire:literal ),* $(,)? }) => {
         $(#[$doc])*
