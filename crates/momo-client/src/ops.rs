@@ -8,7 +8,7 @@ use momo_types::payments::{
     DepositResult, InvoiceResult, Party, PartyIdType, PaymentResult, PreApproval, PreApprovalDetails,
     PreApprovalResult, Refund, RequestToPay, RequestToPayResult, Transfer, TransferResult,
 };
-use momo_types::{OperationName as Op, Product, ReferenceId};
+use momo_types::{Currency, Msisdn, OperationName as Op, Product, ReferenceId};
 use reqwest::Method;
 use secrecy::SecretString;
 use serde::Serialize;
@@ -131,11 +131,11 @@ macro_rules! common_operations {
             #[doc = "```no_run"]
             #[doc = "# use momo_types::payments::*;"]
             #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
-            #[doc = concat!("let balance = client.", $accessor, "().balance_in_currency(\"EUR\").await?;")]
+            #[doc = concat!("let balance = client.", $accessor, "().balance_in_currency(&momo_types::Currency::from_static(\"EUR\")).await?;")]
             #[doc = "# Ok(()) }"]
             #[doc = "```"]
-            pub async fn balance_in_currency(&self, currency: &str) -> Result<Balance> {
-                self.client.get($product, Op::GetAccountBalanceInSpecificCurrency.path(&[currency])).await
+            pub async fn balance_in_currency(&self, currency: &Currency) -> Result<Balance> {
+                self.client.get($product, Op::GetAccountBalanceInSpecificCurrency.path(&[currency.as_str()])).await
             }
 
             /// Whether an account holder can be paid or asked to pay.
@@ -143,7 +143,7 @@ macro_rules! common_operations {
             #[doc = "```no_run"]
             #[doc = "# use momo_types::payments::*;"]
             #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
-            #[doc = concat!("let active = client.", $accessor, "().account_holder_active(&Party::msisdn(\"46733123450\")).await?;")]
+            #[doc = concat!("let active = client.", $accessor, "().account_holder_active(&Party::msisdn(momo_types::Msisdn::from_static(\"46733123450\"))).await?;")]
             #[doc = "# Ok(()) }"]
             #[doc = "```"]
             pub async fn account_holder_active(&self, holder: &Party) -> Result<bool> {
@@ -156,7 +156,7 @@ macro_rules! common_operations {
             #[doc = "```no_run"]
             #[doc = "# use momo_types::payments::*;"]
             #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
-            #[doc = concat!("let info = client.", $accessor, "().basic_user_info(&Party::msisdn(\"46733123450\")).await?;")]
+            #[doc = concat!("let info = client.", $accessor, "().basic_user_info(&Party::msisdn(momo_types::Msisdn::from_static(\"46733123450\"))).await?;")]
             #[doc = "# Ok(()) }"]
             #[doc = "```"]
             pub async fn basic_user_info(&self, holder: &Party) -> Result<serde_json::Value> {
@@ -169,10 +169,10 @@ macro_rules! common_operations {
             #[doc = "```no_run"]
             #[doc = "# use momo_types::payments::*;"]
             #[doc = "# async fn example(client: momo_client::Client) -> momo_client::Result<()> {"]
-            #[doc = concat!("let asked = client.", $accessor, "().bc_authorize(\"46733123450\", \"all_info\", true).await?;")]
+            #[doc = concat!("let asked = client.", $accessor, "().bc_authorize(&momo_types::Msisdn::from_static(\"46733123450\"), \"all_info\", true).await?;")]
             #[doc = "# Ok(()) }"]
             #[doc = "```"]
-            pub async fn bc_authorize(&self, msisdn: &str, scope: &str, offline: bool) -> Result<BcAuthorizeResponse> {
+            pub async fn bc_authorize(&self, msisdn: &Msisdn, scope: &str, offline: bool) -> Result<BcAuthorizeResponse> {
                 let mut call = Call::new(Method::POST, Some($product), Op::BcAuthorize.route());
                 let access = if offline { "offline" } else { "online" };
                 call.body = Some(Body::Form(form(&[
@@ -288,15 +288,15 @@ impl Collection<'_> {
     /// Ask a payer to approve a payment.
     ///
     /// ```no_run
-    /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
+    /// # async fn example(client: momo_client::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// use momo_types::payments::{Party, RequestToPay};
     /// let reference = client
     ///     .collection()
     ///     .request_to_pay(RequestToPay {
-    ///         amount: "50".into(),
-    ///         currency: "EUR".into(),
+    ///         amount: "50".parse()?,
+    ///         currency: "EUR".parse()?,
     ///         external_id: Some("order-1".into()),
-    ///         payer: Party::msisdn("46733123450"),
+    ///         payer: Party::msisdn("46733123450".parse()?),
     ///         payer_message: Some("Order 1".into()),
     ///         payee_note: Some("Order 1".into()),
     ///     })
@@ -458,7 +458,7 @@ impl Collection<'_> {
     /// # use momo_types::{payments::*, ReferenceId};
     /// # fn body<T>() -> T { unimplemented!() }
     /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
-    /// let approved = client.collection().approved_pre_approvals(&Party::msisdn("46733123450")).await?;
+    /// let approved = client.collection().approved_pre_approvals(&Party::msisdn(momo_types::Msisdn::from_static("46733123450"))).await?;
     /// # Ok(()) }
     /// ```
     pub async fn approved_pre_approvals(&self, payer: &Party) -> Result<Vec<PreApprovalDetails>> {
