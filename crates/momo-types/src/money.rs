@@ -79,7 +79,8 @@ impl Amount {
 
     /// The amount in minor units of a currency with `decimals` decimal places (cents for EUR's
     /// 2): exact, or an error if it is malformed, has more decimal places than the currency
-    /// (`"1.500"` in EUR too: MoMo counts the digits written), or does not fit in an `i64`.
+    /// (`"1.500"` in EUR too: the places written count, not the value), or does not fit in an
+    /// `i64`.
     pub fn minor_units(&self, decimals: u8) -> Result<i64, AmountError> {
         let Decimal { negative, whole, fraction } = Decimal::split(&self.0)?;
         let padding = usize::from(decimals)
