@@ -348,10 +348,10 @@ pub(crate) async fn run(args: BenchArgs, json: bool) -> Result<(), Failure> {
     let token =
         secrecy::ExposeSecret::expose_secret(&client.access_token(momo_types::Product::Collection).await?).to_owned();
     let body = momo_types::payments::RequestToPay {
-        amount: "10".into(),
-        currency: "EUR".into(),
+        amount: momo_types::Amount::from_static("10"),
+        currency: momo_types::Currency::from_static("EUR"),
         external_id: Some("bench".into()),
-        payer: momo_types::payments::Party::msisdn("56733123453"),
+        payer: momo_types::payments::Party::msisdn(momo_types::Msisdn::from_static("56733123453")),
         payer_message: Some("Benchmark".into()),
         payee_note: Some("Benchmark".into()),
     };

@@ -9,7 +9,7 @@ use momo_types::admin::{
     SubscriptionKey, SubscriptionKeyCreated, User, UserCredentials,
 };
 use momo_types::payments::{Party, TransactionStatus};
-use momo_types::Product;
+use momo_types::{Amount, Msisdn, Product};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -103,10 +103,10 @@ enum AccountsCommand {
         #[arg(long)]
         environment: String,
         #[arg(long)]
-        msisdn: String,
+        msisdn: Msisdn,
         /// Major units, e.g. 2500.50.
         #[arg(long)]
-        amount: String,
+        amount: Amount,
     },
     /// Set an API user's account balance for a product (e.g. to fund transfers).
     SetUser {
@@ -114,7 +114,7 @@ enum AccountsCommand {
         #[arg(long)]
         product: Product,
         #[arg(long)]
-        amount: String,
+        amount: Amount,
     },
 }
 
@@ -332,7 +332,7 @@ async fn execute(args: &AdminArgs, json: bool) -> Result<(), Failure> {
         }
         AdminCommand::Accounts(AccountsCommand::SetWallet { environment, msisdn, amount }) => {
             let balance = SetBalance { amount: amount.clone() };
-            let account = client.set_wallet_balance(environment, &Party::msisdn(msisdn), &balance).await?;
+            let account = client.set_wallet_balance(environment, &Party::msisdn(msisdn.clone()), &balance).await?;
             out.print(&sorted(&account), || balance_text(&account))
         }
         AdminCommand::Accounts(AccountsCommand::SetUser { api_user, product, amount }) => {

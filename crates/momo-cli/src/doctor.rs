@@ -215,7 +215,7 @@ pub async fn run(json: bool) -> Result<(), Failure> {
                     .ok()
                     .and_then(|v| v["currency"].as_str().map(str::to_owned));
                 match (&config.currency, actual) {
-                    (Some(configured), Some(actual)) if *configured != actual => checks.push(Check::bad(
+                    (Some(configured), Some(actual)) if configured.as_str() != actual => checks.push(Check::bad(
                         "currency",
                         format!("MOMO_CURRENCY is {configured} but {env} uses {actual}"),
                         format!("set MOMO_CURRENCY={actual} (the sandbox only takes EUR)"),

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use momo_types::{Product, ReferenceId};
+use momo_types::{Currency, Product, ReferenceId};
 
 mod admin;
 mod doctor;
@@ -61,7 +61,7 @@ enum Command {
         product: Product,
         /// A currency to ask for (must be the environment's).
         #[arg(long)]
-        currency: Option<String>,
+        currency: Option<Currency>,
     },
     /// Collection: get paid.
     #[command(subcommand)]

@@ -8,7 +8,7 @@ use momo_types::payments::{
     CashTransfer, CreateInvoice, CreatePayments, Money, Party, PartyIdType, PreApproval, Refund, RequestToPay,
     TransactionStatus, Transfer,
 };
-use momo_types::{Product, ReferenceId};
+use momo_types::{Amount, Currency, Msisdn, Product, ReferenceId};
 use secrecy::ExposeSecret;
 use serde_json::json;
 
@@ -35,10 +35,10 @@ pub struct CreateOptions {
 #[derive(Debug, Args)]
 pub struct Payment {
     #[arg(long)]
-    amount: String,
+    amount: Amount,
     /// Default MOMO_CURRENCY, else EUR.
     #[arg(long)]
-    currency: Option<String>,
+    currency: Option<Currency>,
     #[arg(long)]
     external_id: Option<String>,
     #[arg(long)]
@@ -53,7 +53,7 @@ pub struct Payment {
 pub struct PartyArgs {
     /// Phone number with country code, digits only (e.g. 46733123450).
     #[arg(long)]
-    msisdn: Option<String>,
+    msisdn: Option<Msisdn>,
     #[arg(long)]
     email: Option<String>,
     #[arg(long)]
@@ -63,10 +63,10 @@ pub struct PartyArgs {
 impl PartyArgs {
     fn party(&self) -> Party {
         match (&self.msisdn, &self.email, &self.party_code) {
-            (Some(n), _, _) => Party::msisdn(n.clone()),
+            (Some(number), _, _) => Party::msisdn(number.clone()),
             (_, Some(e), _) => Party { party_id_type: PartyIdType::Email, party_id: e.clone() },
             (_, _, Some(c)) => Party { party_id_type: PartyIdType::PartyCode, party_id: c.clone() },
-            _ => Party::msisdn(String::new()),
+            _ => Party { party_id_type: PartyIdType::Msisdn, party_id: String::new() },
         }
     }
 }
@@ -104,7 +104,7 @@ pub enum CollectCommand {
         validity: u64,
         /// The payee (default: the payer's number).
         #[arg(long)]
-        payee_msisdn: Option<String>,
+        payee_msisdn: Option<Msisdn>,
         #[arg(long)]
         description: Option<String>,
         #[command(flatten)]
@@ -120,7 +120,7 @@ pub enum CollectCommand {
         #[arg(long, default_value_t = 86_400)]
         validity: u64,
         #[arg(long)]
-        currency: Option<String>,
+        currency: Option<Currency>,
         #[arg(long)]
         message: Option<String>,
         #[command(flatten)]
@@ -136,9 +136,9 @@ pub enum CollectCommand {
     /// Pay a service provider from the Collection account.
     Payment {
         #[arg(long)]
-        amount: String,
+        amount: Amount,
         #[arg(long)]
-        currency: Option<String>,
+        currency: Option<Currency>,
         /// The provider, e.g. "Electricity Inc."
         #[arg(long)]
         provider: String,
@@ -283,7 +283,7 @@ pub enum ConsentCommand {
     /// Ask an account holder for consent (OAuth2 / CIBA).
     Ask {
         #[arg(long)]
-        msisdn: String,
+        msisdn: Msisdn,
         #[arg(long, default_value = "all_info")]
         scope: String,
         #[arg(long)]
@@ -297,8 +297,8 @@ fn client() -> Result<Client, Failure> {
     Ok(Client::from_env()?)
 }
 
-fn currency(client: &Client, given: &Option<String>) -> String {
-    given.clone().or_else(|| client.config().currency.clone()).unwrap_or_else(|| "EUR".into())
+fn currency(client: &Client, given: &Option<Currency>) -> Currency {
+    given.clone().or_else(|| client.config().currency.clone()).unwrap_or_else(|| Currency::from_static("EUR"))
 }
 
 pub async fn token(product: Product, json: bool) -> Result<(), Failure> {
@@ -310,7 +310,7 @@ pub async fn token(product: Product, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn balance(product: Product, currency: Option<String>, json: bool) -> Result<(), Failure> {
+pub async fn balance(product: Product, currency: Option<Currency>, json: bool) -> Result<(), Failure> {
     let client = client()?;
     let handle = |p: Product| (p, client.clone());
     let (product, client) = handle(product);

@@ -12,6 +12,7 @@ use momo_server::config::{
 };
 use momo_server::domain::targets::AllowedTarget;
 use momo_server::{Application, Settings};
+use momo_types::Amount;
 use secrecy::{ExposeSecret, SecretString};
 
 /// Every setting is a flag and a `MOMO_*` environment variable (flags win).
@@ -86,7 +87,7 @@ pub struct ServeArgs {
 
     /// Production environments: the balance a payer wallet starts with (major units).
     #[arg(long, env = "MOMO_WALLET_OPENING_BALANCE", default_value = "1000000")]
-    wallet_opening_balance: String,
+    wallet_opening_balance: Amount,
 
     /// Sandbox balances: ledger (what happened, never negative: the sandbox funds payouts) or
     /// fixed (MTN's sandbox constants: 1000 on Collection, 0 elsewhere).

@@ -153,6 +153,30 @@ fn every_payment_command_works_and_reads_well() {
     redactions().bind(|| insta::assert_snapshot!("invalid-currency", stderr(&refused)));
 }
 
+/// A malformed amount, currency or MSISDN is a usage error (exit code 2) naming what is wrong,
+/// and nothing is sent.
+#[test]
+fn malformed_wire_values_are_refused_before_anything_is_sent() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    server.provision(dir.path(), "127.0.0.1");
+    for (flag, value, why) in [
+        ("--amount", "1e3", "an amount is a decimal number"),
+        ("--currency", "eur", "a currency is an ISO 4217 code"),
+        ("--msisdn", "+46733123450", "an MSISDN is digits only"),
+    ] {
+        let mut args = vec!["collect", "request-to-pay", "--amount", "5", "--msisdn", "56733123453"];
+        match args.iter().position(|arg| *arg == flag) {
+            Some(at) => args[at + 1] = value,
+            None => args.extend([flag, value]),
+        }
+        let refused = momo(dir.path()).args(&args).assert().code(2);
+        let stderr = stderr(&refused);
+        assert!(stderr.contains(&format!("invalid value '{value}' for '{flag}")) && stderr.contains(why), "{stderr}");
+    }
+    assert_eq!(server.admin("GET", "/transactions", json!(null)), json!([]));
+}
+
 /// The first reference id in a command's output.
 fn first_uuid(text: &str) -> String {
     text.split(|c: char| c.is_whitespace() || c == '.' || c == ':')

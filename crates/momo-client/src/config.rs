@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use momo_types::Product;
+use momo_types::{Currency, Product};
 use secrecy::SecretString;
 
 use crate::error::{Error, Result};
@@ -57,7 +57,7 @@ pub struct Config {
     pub api_user: Option<String>,
     pub api_key: Option<SecretString>,
     pub callback_url: Option<String>,
-    pub currency: Option<String>,
+    pub currency: Option<Currency>,
     pub platform: Platform,
     pub timeout: Duration,
     pub retry: RetryPolicy,
@@ -88,7 +88,7 @@ pub struct ClientBuilder {
     api_user: Option<String>,
     api_key: Option<SecretString>,
     callback_url: Option<String>,
-    currency: Option<String>,
+    currency: Option<Currency>,
     platform: Platform,
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
@@ -140,8 +140,8 @@ impl ClientBuilder {
     }
 
     /// The currency to use when a request leaves it out (sandbox: EUR).
-    pub fn currency(mut self, currency: impl Into<String>) -> Self {
-        self.currency = Some(currency.into());
+    pub fn currency(mut self, currency: Currency) -> Self {
+        self.currency = Some(currency);
         self
     }
 
@@ -247,9 +247,8 @@ pub(crate) fn from_env() -> Result<ClientBuilder> {
         (None, None) => {}
     }
     if let Some(currency) = var("MOMO_CURRENCY") {
-        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(Error::Config(format!("MOMO_CURRENCY must be an ISO 4217 code like EUR, not {currency:?}")));
-        }
+        let currency = Currency::parse(&currency)
+            .map_err(|_| Error::Config(format!("MOMO_CURRENCY must be an ISO 4217 code like EUR, not {currency:?}")))?;
         builder = builder.currency(currency);
     }
     if let Some(platform) = var("MOMO_PLATFORM") {

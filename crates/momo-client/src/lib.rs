@@ -15,7 +15,7 @@
 //! [`momo_types::admin`].
 //!
 //! ```no_run
-//! # async fn example() -> momo_client::Result<()> {
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! use momo_client::{Client, TransactionKind};
 //! use momo_types::payments::{Party, RequestToPay};
 //! use momo_types::Product;
@@ -23,10 +23,10 @@
 //! let reference = client
 //!     .collection()
 //!     .request_to_pay(RequestToPay {
-//!         amount: "50".into(),
-//!         currency: "EUR".into(),
+//!         amount: "50".parse()?,
+//!         currency: "EUR".parse()?,
 //!         external_id: None,
-//!         payer: Party::msisdn("46733123450"),
+//!         payer: Party::msisdn("46733123450".parse()?),
 //!         payer_message: None,
 //!         payee_note: None,
 //!     })

@@ -10,7 +10,7 @@ use momo_types::payments::{
     DepositResult, InvoiceResult, Party, PartyIdType, PaymentResult, PreApproval, PreApprovalDetails,
     PreApprovalResult, Refund, RequestToPay, RequestToPayResult, Transfer, TransferResult,
 };
-use momo_types::{OperationName as Op, Product, ReferenceId};
+use momo_types::{Currency, Msisdn, OperationName as Op, Product, ReferenceId};
 use reqwest::Method;
 use secrecy::SecretString;
 use serde::Serialize;
@@ -188,11 +188,11 @@ impl<P: ProductType> ProductOperations<'_, P> {
     /// ```no_run
     /// # use momo_types::payments::*;
     /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
-    /// let balance = client.collection().balance_in_currency("EUR").await?;
+    /// let balance = client.collection().balance_in_currency(&momo_types::Currency::from_static("EUR")).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn balance_in_currency(&self, currency: &str) -> Result<Balance> {
-        self.client.get(P::PRODUCT, Op::GetAccountBalanceInSpecificCurrency.path(&[currency])).await
+    pub async fn balance_in_currency(&self, currency: &Currency) -> Result<Balance> {
+        self.client.get(P::PRODUCT, Op::GetAccountBalanceInSpecificCurrency.path(&[currency.as_str()])).await
     }
 
     /// Whether an account holder can be paid or asked to pay.
@@ -200,7 +200,7 @@ impl<P: ProductType> ProductOperations<'_, P> {
     /// ```no_run
     /// # use momo_types::payments::*;
     /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
-    /// let active = client.collection().account_holder_active(&Party::msisdn("46733123450")).await?;
+    /// let active = client.collection().account_holder_active(&Party::msisdn(momo_types::Msisdn::from_static("46733123450"))).await?;
     /// # Ok(()) }
     /// ```
     pub async fn account_holder_active(&self, holder: &Party) -> Result<bool> {
@@ -214,7 +214,7 @@ impl<P: ProductType> ProductOperations<'_, P> {
     /// ```no_run
     /// # use momo_types::payments::*;
     /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
-    /// let info = client.collection().basic_user_info(&Party::msisdn("46733123450")).await?;
+    /// let info = client.collection().basic_user_info(&Party::msisdn(momo_types::Msisdn::from_static("46733123450"))).await?;
     /// # Ok(()) }
     /// ```
     pub async fn basic_user_info(&self, holder: &Party) -> Result<serde_json::Value> {
@@ -227,10 +227,10 @@ impl<P: ProductType> ProductOperations<'_, P> {
     /// ```no_run
     /// # use momo_types::payments::*;
     /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
-    /// let asked = client.collection().bc_authorize("46733123450", "all_info", true).await?;
+    /// let asked = client.collection().bc_authorize(&momo_types::Msisdn::from_static("46733123450"), "all_info", true).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn bc_authorize(&self, msisdn: &str, scope: &str, offline: bool) -> Result<BcAuthorizeResponse> {
+    pub async fn bc_authorize(&self, msisdn: &Msisdn, scope: &str, offline: bool) -> Result<BcAuthorizeResponse> {
         let mut call = Call::new(Method::POST, Some(P::PRODUCT), Op::BcAuthorize.route());
         let access = if offline { "offline" } else { "online" };
         call.body = Some(Body::Form(form(&[
@@ -335,15 +335,15 @@ impl Collection<'_> {
     /// Ask a payer to approve a payment.
     ///
     /// ```no_run
-    /// # async fn example(client: momo_client::Client) -> momo_client::Result<()> {
+    /// # async fn example(client: momo_client::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// use momo_types::payments::{Party, RequestToPay};
     /// let reference = client
     ///     .collection()
     ///     .request_to_pay(RequestToPay {
-    ///         amount: "50".into(),
-    ///         currency: "EUR".into(),
+    ///         amount: "50".parse()?,
+    ///         currency: "EUR".parse()?,
     ///         external_id: Some("order-1".into()),
-    ///         payer: Party::msisdn("46733123450"),
+    ///         payer: Party::msisdn("46733123450".parse()?),
     ///         payer_message: Some("Order 1".into()),
     ///         payee_note: Some("Order 1".into()),
     ///     })
@@ -505,7 +505,7 @@ impl Collection<'_> {
     /// # use momo_types::{payments::*, ReferenceId};
     /// # fn body<T>() -> T { unimplemented!() }
     /// # async fn example(client: momo_client::Client, reference: ReferenceId) -> momo_client::Result<()> {
-    /// let approved = client.collection().approved_pre_approvals(&Party::msisdn("46733123450")).await?;
+    /// let approved = client.collection().approved_pre_approvals(&Party::msisdn(momo_types::Msisdn::from_static("46733123450"))).await?;
     /// # Ok(()) }
     /// ```
     pub async fn approved_pre_approvals(&self, payer: &Party) -> Result<Vec<PreApprovalDetails>> {

@@ -91,10 +91,10 @@ impl Server {
 
 fn rtp(msisdn: &str) -> RequestToPay {
     RequestToPay {
-        amount: "50".into(),
-        currency: "EUR".into(),
+        amount: "50".parse().unwrap(),
+        currency: "EUR".parse().unwrap(),
         external_id: Some("order-1".into()),
-        payer: Party::msisdn(msisdn),
+        payer: Party::msisdn(msisdn.parse().unwrap()),
         payer_message: Some("Order 1".into()),
         payee_note: Some("Order 1".into()),
     }
@@ -102,10 +102,10 @@ fn rtp(msisdn: &str) -> RequestToPay {
 
 fn transfer(msisdn: &str) -> Transfer {
     Transfer {
-        amount: "20".into(),
-        currency: "EUR".into(),
+        amount: "20".parse().unwrap(),
+        currency: "EUR".parse().unwrap(),
         external_id: Some("payout-1".into()),
-        payee: Party::msisdn(msisdn),
+        payee: Party::msisdn(msisdn.parse().unwrap()),
         payer_message: None,
         payee_note: None,
     }
@@ -117,7 +117,7 @@ const WAIT: Duration = Duration::from_secs(10);
 async fn every_operation_works_against_the_server() {
     let server = server().await;
     let client = server.client().await;
-    let payer = Party::msisdn("56733123453");
+    let payer = Party::msisdn("56733123453".parse().unwrap());
 
     // Collection.
     let reference = client.collection().request_to_pay(rtp("56733123453")).send().await.unwrap();
@@ -142,11 +142,11 @@ async fn every_operation_works_against_the_server() {
     }
     let invoice = CreateInvoice {
         external_id: Some("inv".into()),
-        amount: "10".into(),
-        currency: "EUR".into(),
+        amount: "10".parse().unwrap(),
+        currency: "EUR".parse().unwrap(),
         validity_duration: "3600".into(),
         intended_payer: payer.clone(),
-        payee: Party::msisdn("46733123499"),
+        payee: Party::msisdn("46733123499".parse().unwrap()),
         description: None,
     };
     let paid = client.collection().create_invoice(invoice.clone()).send().await.unwrap();
@@ -156,8 +156,12 @@ async fn every_operation_works_against_the_server() {
     client.collection().cancel_invoice(&cancelled, Some("inv")).await.unwrap();
     let state = client.collection().invoice_status(&cancelled).await.unwrap();
     assert_eq!(state.error_reason.unwrap().code(), &ErrorCode::TransactionCanceled);
-    let pre =
-        PreApproval { payer: payer.clone(), payer_currency: "EUR".into(), payer_message: None, validity_time: 3600 };
+    let pre = PreApproval {
+        payer: payer.clone(),
+        payer_currency: "EUR".parse().unwrap(),
+        payer_message: None,
+        validity_time: 3600,
+    };
     let pre = client.collection().pre_approval(pre).send().await.unwrap();
     client.wait_for_final_status(Product::Collection, TransactionKind::PreApproval, &pre, WAIT).await.unwrap();
     assert_eq!(client.collection().pre_approval_status(&pre).await.unwrap().status, TransactionStatus::Successful);
@@ -167,7 +171,7 @@ async fn every_operation_works_against_the_server() {
     let payment = CreatePayments {
         external_transaction_id: Some("p".into()),
         service_provider_user_name: Some("Power Co".into()),
-        ..CreatePayments::new(Money { amount: "5".into(), currency: "EUR".into() })
+        ..CreatePayments::new(Money { amount: "5".parse().unwrap(), currency: "EUR".parse().unwrap() })
     };
     let payment = client.collection().create_payment(payment).send().await.unwrap();
     client.wait_for_final_status(Product::Collection, TransactionKind::Payment, &payment, WAIT).await.unwrap();
@@ -186,8 +190,8 @@ async fn every_operation_works_against_the_server() {
         assert_eq!(client.disbursement().deposit_status(&d).await.unwrap().status, TransactionStatus::Successful);
     }
     let refund = |amount: &str| Refund {
-        amount: amount.into(),
-        currency: "EUR".into(),
+        amount: amount.parse().unwrap(),
+        currency: "EUR".parse().unwrap(),
         external_id: None,
         payer_message: None,
         payee_note: None,
@@ -208,19 +212,24 @@ async fn every_operation_works_against_the_server() {
     let cash = CashTransfer {
         external_id: Some("c".into()),
         orginating_country: Some("SE".into()),
-        ..CashTransfer::new("30", "EUR", Party::msisdn("56733123453"))
+        ..CashTransfer::new(
+            "30".parse().unwrap(),
+            "EUR".parse().unwrap(),
+            Party::msisdn("56733123453".parse().unwrap()),
+        )
     };
     let c = client.remittance().cash_transfer(cash).send().await.unwrap();
     client.wait_for_final_status(Product::Remittance, TransactionKind::CashTransfer, &c, WAIT).await.unwrap();
     assert_eq!(client.remittance().cash_transfer_status(&c).await.unwrap().status, TransactionStatus::Successful);
 
     // Common operations on every product.
-    assert_eq!(client.collection().balance().await.unwrap().currency, "EUR");
-    assert_eq!(client.disbursement().balance_in_currency("EUR").await.unwrap().currency, "EUR");
+    assert_eq!(client.collection().balance().await.unwrap().currency.as_str(), "EUR");
+    let eur = "EUR".parse().unwrap();
+    assert_eq!(client.disbursement().balance_in_currency(&eur).await.unwrap().currency.as_str(), "EUR");
     assert!(client.remittance().account_holder_active(&payer).await.unwrap());
-    assert!(!client.collection().account_holder_active(&Party::msisdn("46733123451")).await.unwrap());
+    assert!(!client.collection().account_holder_active(&Party::msisdn("46733123451".parse().unwrap())).await.unwrap());
     assert_eq!(client.disbursement().basic_user_info(&payer).await.unwrap()["family_name"], "Box");
-    let ask = client.collection().bc_authorize("56733123453", "all_info", true).await.unwrap();
+    let ask = client.collection().bc_authorize(&"56733123453".parse().unwrap(), "all_info", true).await.unwrap();
     let pending = client.collection().oauth2_token(&ask.auth_req_id).await.unwrap_err();
     assert!(matches!(&pending, Error::OAuth { error, .. } if error == "authorization_pending"), "{pending}");
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -240,7 +249,7 @@ async fn a_hundred_concurrent_first_calls_make_one_token_request() {
         calls.spawn(async move { client.collection().balance().await.map(|b| b.currency) });
     }
     for result in calls.join_all().await {
-        assert_eq!(result.unwrap(), "EUR");
+        assert_eq!(result.unwrap().as_str(), "EUR");
     }
     assert_eq!(client.token_requests(), 1);
 }
@@ -298,7 +307,7 @@ async fn retries_reuse_the_reference_id_and_business_errors_are_not_retried() {
 
     // A business error comes back at once, typed.
     let mut wrong = rtp("56733123453");
-    wrong.currency = "UGX".into();
+    wrong.currency = "UGX".parse().unwrap();
     let error = client.collection().request_to_pay(wrong).send().await.unwrap_err();
     assert_eq!(error.code(), Some(&ErrorCode::InvalidCurrency));
     assert_eq!(error.status(), Some(500));
@@ -453,7 +462,7 @@ async fn the_admin_client_reads_every_operator_route_in_the_servers_own_shapes()
     assert!(admin.users().await.unwrap().iter().any(|u| u.api_user == created.api_user));
     assert_eq!(admin.regenerate_user_key(&created.api_user).await.unwrap().api_user, created.api_user);
     assert_eq!(admin.callback_secret(&created.api_user).await.unwrap().callback_signing_secret.len(), 64);
-    let balance = SetBalance { amount: "5000".into() };
+    let balance = SetBalance { amount: "5000".parse().unwrap() };
     let funded = admin.set_user_balance(&created.api_user, Product::Disbursement, &balance).await.unwrap();
     assert_eq!((funded.balance.as_str(), funded.currency.as_str()), ("5000", "UGX"));
     assert!(admin.revoke_user(&created.api_user).await.unwrap().revoked_at.is_some());
@@ -476,7 +485,8 @@ async fn the_admin_client_reads_every_operator_route_in_the_servers_own_shapes()
     assert_eq!(refused.status(), Some(409), "{refused}");
     let query = ListQuery { reference_id: Some(reference.clone()), ..ListQuery::default() };
     assert!(admin.deliveries(&query).await.unwrap().is_empty());
-    let wallet = admin.set_wallet_balance("mtnuganda", &Party::msisdn("256771234567"), &balance).await.unwrap();
+    let wallet =
+        admin.set_wallet_balance("mtnuganda", &Party::msisdn("256771234567".parse().unwrap()), &balance).await.unwrap();
     assert_eq!(wallet.account, "wallet:mtnuganda:MSISDN:256771234567");
     let accounts = admin.accounts().await.unwrap();
     let raw = server.admin(reqwest::Method::GET, "/accounts", json!(null)).await;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use momo_types::Product;
+use momo_types::{Amount, Product};
 use secrecy::SecretString;
 
 use crate::domain::policy::setting_enum;
@@ -56,7 +56,7 @@ pub struct Settings {
     /// Production environments: approve requests to pay without waiting for the operator.
     pub auto_approve: bool,
     /// Production environments: the balance a payer wallet starts with, in major units.
-    pub wallet_opening_balance: String,
+    pub wallet_opening_balance: Amount,
     /// What the balance endpoints show in the sandbox.
     pub sandbox_balance: SandboxBalance,
     /// How callbacks are retried.
@@ -103,7 +103,7 @@ impl Default for Settings {
             pending_delay: Duration::from_secs(3),
             approval_window: Duration::from_secs(300),
             auto_approve: false,
-            wallet_opening_balance: "1000000".into(),
+            wallet_opening_balance: Amount::from_minor_units(1_000_000, 0),
             sandbox_balance: SandboxBalance::Ledger,
             callback_retry: CallbackRetry::Mtn,
             callback_timeout: Duration::from_secs(2),

@@ -198,8 +198,11 @@ fn postings(state: &AppState, tx: &TransactionRecord, env: &Environment, refund_
         Flow::FromParty | Flow::ToParty => {
             let Some(party) = refund_payee.or(tx.party.as_ref()) else { return Vec::new() };
             let opening = if production {
-                crate::domain::validation::parse_amount(&state.settings.wallet_opening_balance, env.currency_decimals)
-                    .unwrap_or(0)
+                crate::domain::validation::amount_minor_units(
+                    &state.settings.wallet_opening_balance,
+                    env.currency_decimals,
+                )
+                .unwrap_or(0)
             } else {
                 0
             };

@@ -2,10 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::money::{Amount, Currency};
+
 /// An account balance; the amount is a decimal string, as everywhere in MoMo.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Balance {
-    pub available_balance: String,
-    pub currency: String,
+    pub available_balance: Amount,
+    pub currency: Currency,
 }

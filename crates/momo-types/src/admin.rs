@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::money::Amount;
 use crate::payments::{Party, TransactionStatus};
 use crate::Product;
 
@@ -298,7 +299,7 @@ pub struct Account {
 #[serde(deny_unknown_fields)]
 pub struct SetBalance {
     /// Major units, e.g. "2500.50".
-    pub amount: String,
+    pub amount: Amount,
 }
 
 /// A fault rule as the operator writes it (`POST /_momo/admin/faults`).

@@ -2,6 +2,8 @@
 //!
 //! Layout:
 //! - [`ids`]: identifiers that are parsed once at the edge ([`ReferenceId`], a UUID version 4).
+//! - [`money`], [`msisdn`]: the values MoMo writes as strings ([`Amount`], [`Currency`],
+//!   [`Msisdn`]), checked by their `parse` and echoed exactly as sent.
 //! - [`product`]: the three MoMo products and their path prefixes.
 //! - [`environment`]: the target environments (`sandbox`, `mtnuganda`, …) and their currencies.
 //! - [`headers`]: the header names MoMo uses.
@@ -30,6 +32,8 @@ pub mod error;
 pub mod headers;
 pub mod ids;
 pub mod kyc;
+pub mod money;
+pub mod msisdn;
 pub mod operations;
 pub mod payments;
 pub mod product;
@@ -39,5 +43,7 @@ pub mod token;
 pub use environment::{Environment, ENVIRONMENTS};
 pub use error::{ApimError, ErrorCode, ErrorReason, TokenError};
 pub use ids::{ReferenceId, ReferenceIdError};
+pub use money::{Amount, AmountError, Currency, CurrencyError};
+pub use msisdn::{Msisdn, MsisdnError};
 pub use operations::{Operation, OperationName, TransactionKind, OPERATIONS};
 pub use product::Product;

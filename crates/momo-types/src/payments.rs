@@ -1,11 +1,14 @@
 //! Payment requests and their status bodies (Collection, Disbursement, Remittance).
 //!
 //! Field order in the result structs is the order MTN's sandbox writes (docs/compatibility.md), so a
-//! serialised status body matches MTN's byte for byte. Amounts are strings, echoed as sent.
+//! serialised status body matches MTN's byte for byte. Amounts, currencies and MSISDNs are
+//! [`Amount`], [`Currency`] and [`Msisdn`]: their text is echoed exactly as sent.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{ErrorCode, ErrorReason};
+use crate::money::{Amount, Currency};
+use crate::msisdn::Msisdn;
 
 /// How a party is identified. MTN may add a type: one this crate does not know decodes as
 /// [`PartyIdType::Unknown`] and is written back as sent.
@@ -48,7 +51,8 @@ impl From<&str> for PartyIdType {
 
 wire_string!(PartyIdType);
 
-/// A payer or payee.
+/// A payer or payee. The id is text: what it must be depends on the type (an [`Msisdn`] for
+/// `MSISDN`), and MTN may add types.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Party {
@@ -57,8 +61,9 @@ pub struct Party {
 }
 
 impl Party {
-    pub fn msisdn(number: impl Into<String>) -> Self {
-        Party { party_id_type: PartyIdType::Msisdn, party_id: number.into() }
+    /// A party identified by its phone number.
+    pub fn msisdn(number: Msisdn) -> Self {
+        Party { party_id_type: PartyIdType::Msisdn, party_id: number.as_str().to_owned() }
     }
 }
 
@@ -162,8 +167,8 @@ impl<'de> Deserialize<'de> for Reason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestToPay {
-    pub amount: String,
-    pub currency: String,
+    pub amount: Amount,
+    pub currency: Currency,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     pub payer: Party,
@@ -177,8 +182,8 @@ pub struct RequestToPay {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Transfer {
-    pub amount: String,
-    pub currency: String,
+    pub amount: Amount,
+    pub currency: Currency,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     pub payee: Party,
@@ -192,8 +197,8 @@ pub struct Transfer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Refund {
-    pub amount: String,
-    pub currency: String,
+    pub amount: Amount,
+    pub currency: Currency,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -211,8 +216,8 @@ pub struct RequestToPayResult {
     pub financial_transaction_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    pub amount: String,
-    pub currency: String,
+    pub amount: Amount,
+    pub currency: Currency,
     pub payer: Party,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payer_message: Option<String>,
@@ -227,8 +232,8 @@ pub struct RequestToPayResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferResult {
-    pub amount: String,
-    pub currency: String,
+    pub amount: Amount,
+    pub currency: Currency,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub financial_transaction_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -252,8 +257,8 @@ pub struct DepositResult {
     pub financial_transaction_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    pub amount: String,
-    pub currency: String,
+    pub amount: Amount,
+    pub currency: Currency,
     pub payee: Party,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payer_message: Option<String>,
@@ -283,8 +288,8 @@ pub struct DeliveryNotification {
 pub struct CreateInvoice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    pub amount: String,
-    pub currency: String,
+    pub amount: Amount,
+    pub currency: Currency,
     /// Seconds the invoice stays payable (a string on the wire).
     pub validity_duration: String,
     pub intended_payer: Party,
@@ -300,8 +305,8 @@ pub struct InvoiceResult {
     pub reference_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    pub amount: String,
-    pub currency: String,
+    pub amount: Amount,
+    pub currency: Currency,
     pub status: TransactionStatus,
     pub payment_reference: String,
     pub invoice_id: String,
@@ -326,7 +331,7 @@ pub struct CancelInvoice {
 #[serde(rename_all = "camelCase")]
 pub struct PreApproval {
     pub payer: Party,
-    pub payer_currency: String,
+    pub payer_currency: Currency,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payer_message: Option<String>,
     /// Seconds the pre-approval is valid.
@@ -338,7 +343,7 @@ pub struct PreApproval {
 #[serde(rename_all = "camelCase")]
 pub struct PreApprovalResult {
     pub payer: Party,
-    pub payer_currency: String,
+    pub payer_currency: Currency,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payer_message: Option<String>,
     pub status: TransactionStatus,
@@ -355,7 +360,7 @@ pub struct PreApprovalDetails {
     pub pre_approval_id: String,
     pub to_fri: String,
     pub from_fri: String,
-    pub from_currency: String,
+    pub from_currency: Currency,
     pub created_time: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_time: Option<String>,
@@ -369,8 +374,8 @@ pub struct PreApprovalDetails {
 /// An amount with its currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Money {
-    pub amount: String,
-    pub currency: String,
+    pub amount: Amount,
+    pub currency: Currency,
 }
 
 /// `POST /collection/v2_0/payment`: pay a service provider from the API user's account.
@@ -436,17 +441,17 @@ pub struct PaymentResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CashTransfer {
-    pub amount: String,
-    pub currency: String,
+    pub amount: Amount,
+    pub currency: Currency,
     pub payee: Party,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none", alias = "originatingCountry")]
     pub orginating_country: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub original_amount: Option<String>,
+    pub original_amount: Option<Amount>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub original_currency: Option<String>,
+    pub original_currency: Option<Currency>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payer_message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -466,17 +471,17 @@ pub struct CashTransfer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payer_email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payer_msisdn: Option<String>,
+    pub payer_msisdn: Option<Msisdn>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payer_gender: Option<String>,
 }
 
 impl CashTransfer {
     /// A cash transfer of `amount` `currency` to `payee` with no optional field set.
-    pub fn new(amount: impl Into<String>, currency: impl Into<String>, payee: Party) -> Self {
+    pub fn new(amount: Amount, currency: Currency, payee: Party) -> Self {
         CashTransfer {
-            amount: amount.into(),
-            currency: currency.into(),
+            amount,
+            currency,
             payee,
             external_id: None,
             orginating_country: None,
@@ -534,9 +539,9 @@ mod tests {
         let result = RequestToPayResult {
             financial_transaction_id: Some("1195582132".into()),
             external_id: Some("79853abc".into()),
-            amount: "50000".into(),
-            currency: "EUR".into(),
-            payer: Party::msisdn("56733123452"),
+            amount: Amount::parse("50000").unwrap(),
+            currency: Currency::parse("EUR").unwrap(),
+            payer: Party::msisdn(Msisdn::parse("56733123452").unwrap()),
             payer_message: Some("MoMo Debit API".into()),
             payee_note: Some("MoMo Debit API".into()),
             status: TransactionStatus::Successful,
@@ -550,7 +555,11 @@ mod tests {
 
     #[test]
     fn a_cash_transfer_status_starts_with_its_result_fields() {
-        let mut request = CashTransfer::new("100", "EUR", Party::msisdn("46733123450"));
+        let mut request = CashTransfer::new(
+            Amount::parse("100").unwrap(),
+            Currency::parse("EUR").unwrap(),
+            Party::msisdn(Msisdn::parse("46733123450").unwrap()),
+        );
         request.external_id = Some("83453".into());
         request.payer_message = Some("Hello".into());
         let result = CashTransferResult {
@@ -601,6 +610,30 @@ mod tests {
             r#"{"status":"ON_HOLD","amount":"1","currency":"EUR","payee":{"partyIdType":"ALIAS","partyId":"x"}}"#;
         let result: CashTransferResult = serde_json::from_str(cash).unwrap();
         assert_eq!(serde_json::to_string(&result).unwrap(), cash);
+    }
+
+    #[test]
+    fn odd_amounts_currencies_and_numbers_decode_and_are_written_back_unchanged() {
+        // Strings MTN might send that are not well-formed: a client reading them must not fail.
+        let wire = r#"{"amount":"1,000.00","currency":"eur","payee":{"partyIdType":"MSISDN","partyId":"+256 77"},"originalAmount":"1e3","originalCurrency":"","payerMsisdn":"+256-77"}"#;
+        let request: CashTransfer = serde_json::from_str(wire).unwrap();
+        assert_eq!((request.amount.as_str(), request.currency.as_str()), ("1,000.00", "eur"));
+        assert!(Amount::parse(request.amount.as_str()).is_err() && Currency::parse(request.currency.as_str()).is_err());
+        let payer_msisdn = request.payer_msisdn.as_ref().map(|number| Msisdn::parse(number.as_str()));
+        assert_eq!(payer_msisdn, Some(Err(crate::MsisdnError::NotDigits)));
+        assert_eq!(serde_json::to_string(&request).unwrap(), wire);
+    }
+
+    #[test]
+    fn a_request_echoes_its_amount_as_written() {
+        for amount in ["100", "100.50", "0100"] {
+            let wire = format!(
+                r#"{{"amount":"{amount}","currency":"EUR","payer":{{"partyIdType":"MSISDN","partyId":"46733123450"}}}}"#
+            );
+            let request: RequestToPay = serde_json::from_str(&wire).unwrap();
+            assert_eq!(request.amount, Amount::parse(amount).unwrap());
+            assert_eq!(serde_json::to_string(&request).unwrap(), wire);
+        }
     }
 
     #[test]

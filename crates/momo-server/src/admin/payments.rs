@@ -10,13 +10,12 @@ use momo_types::admin::{
     SetBalance, Transaction, TransactionDetail,
 };
 use momo_types::payments::{Party, PartyIdType};
-use momo_types::{Environment, Product};
+use momo_types::{Amount, Environment, Product};
 use serde_json::Value;
 
 use crate::domain::clock::rfc3339;
-use crate::domain::money::format_minor;
 use crate::domain::transactions::{accounts, Outcome};
-use crate::domain::validation::{check_party, parse_amount};
+use crate::domain::validation::{amount_minor_units, check_party};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{MomoJson, MomoPath, MomoQuery, Operator, PathParam};
 use crate::service::payments::{self, Decision};
@@ -50,8 +49,8 @@ fn transaction_view(tx: &TransactionRecord) -> Transaction {
         kind: tx.key.kind.as_str().to_owned(),
         api_user: tx.api_user.clone(),
         environment: tx.environment.clone(),
-        amount: format_minor(tx.amount_minor, decimals),
-        currency: tx.currency.clone(),
+        amount: Amount::from_minor_units(tx.amount_minor, decimals).to_string(),
+        currency: tx.currency.to_string(),
         party: tx.party.clone(),
         status: tx.status.clone(),
         reason: tx.reason.as_ref().map(|code| code.as_str().to_owned()),
@@ -180,8 +179,8 @@ async fn list_accounts(State(state): State<AppState>, _: Operator) -> ApiResult<
                 Account {
                     account: a.id.clone(),
                     currency: a.currency.clone(),
-                    balance: format_minor(a.balance, d),
-                    floor: a.floor.map(|f| format_minor(f, d)),
+                    balance: Amount::from_minor_units(a.balance, d).to_string(),
+                    floor: a.floor.map(|f| Amount::from_minor_units(f, d).to_string()),
                 }
             })
             .collect(),
@@ -192,11 +191,11 @@ fn environment(name: &str) -> ApiResult<&'static Environment> {
     Environment::lookup(name).ok_or_else(|| ApiError::BadRequest(format!("Unknown environment {name:?}.")))
 }
 
-fn parse_balance(amount: &str, env: &Environment) -> ApiResult<i64> {
-    if amount == "0" {
+fn parse_balance(amount: &Amount, env: &Environment) -> ApiResult<i64> {
+    if amount.as_str() == "0" {
         return Ok(0);
     }
-    Ok(parse_amount(amount, env.currency_decimals)?)
+    Ok(amount_minor_units(amount, env.currency_decimals)?)
 }
 
 /// Set a payer's wallet balance (production environments; sandbox wallets have no floor).
@@ -254,8 +253,8 @@ async fn set(state: &AppState, spec: AccountSpec, env: &Environment, target: i64
     Ok(Json(Account {
         account: spec.id,
         currency: spec.currency,
-        balance: format_minor(balance, env.currency_decimals),
-        floor: spec.floor.map(|f| format_minor(f, env.currency_decimals)),
+        balance: Amount::from_minor_units(balance, env.currency_decimals).to_string(),
+        floor: spec.floor.map(|f| Amount::from_minor_units(f, env.currency_decimals).to_string()),
     }))
 }
 

@@ -4,9 +4,9 @@
 use axum::extract::State;
 use axum::Json;
 use momo_types::account::Balance;
+use momo_types::{Amount, Currency};
 
 use crate::config::SandboxBalance;
-use crate::domain::money::format_minor;
 use crate::domain::transactions::accounts;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, PathParam};
@@ -37,8 +37,8 @@ async fn read_balance(state: &AppState, caller: &Caller) -> ApiResult<Json<Balan
         state.store.balance(&accounts::api_user(&caller.user.id, caller.product)).await?
     };
     Ok(Json(Balance {
-        available_balance: format_minor(minor, env.currency_decimals),
-        currency: env.currency.to_owned(),
+        available_balance: Amount::from_minor_units(minor, env.currency_decimals),
+        currency: Currency::from_static(env.currency),
     }))
 }
 

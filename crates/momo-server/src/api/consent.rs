@@ -13,6 +13,7 @@ use axum::http::request::Parts;
 use axum::Json;
 use momo_types::kyc::{Address, UserInfo};
 use momo_types::token::{BcAuthorizeResponse, ConsentToken};
+use momo_types::Msisdn;
 use serde::Deserialize;
 
 use crate::domain::scenarios::{self, Effect, ScenarioOp};
@@ -71,13 +72,13 @@ impl axum::extract::FromRequestParts<AppState> for Requester {
 }
 
 /// `ID:<msisdn>/MSISDN` → the MSISDN.
-fn parse_login_hint(hint: &str) -> Option<String> {
+fn parse_login_hint(hint: &str) -> Option<Msisdn> {
     let rest = hint.strip_prefix("ID:").or_else(|| hint.strip_prefix("id:"))?;
     let (msisdn, kind) = rest.rsplit_once('/')?;
-    (kind.eq_ignore_ascii_case("msisdn")
-        && (4..=15).contains(&msisdn.len())
-        && msisdn.bytes().all(|b| b.is_ascii_digit()))
-    .then(|| msisdn.to_owned())
+    if !kind.eq_ignore_ascii_case("msisdn") {
+        return None;
+    }
+    Msisdn::parse(msisdn).ok()
 }
 
 pub(crate) async fn bc_authorize(
@@ -99,7 +100,7 @@ pub(crate) async fn bc_authorize(
         scenarios::effect(
             state.settings.scenario_profile,
             ScenarioOp::Consent,
-            Some((momo_types::payments::PartyIdType::Msisdn, &msisdn)),
+            Some((momo_types::payments::PartyIdType::Msisdn, msisdn.as_str())),
             None,
         )
     } else {
@@ -116,7 +117,7 @@ pub(crate) async fn bc_authorize(
         auth_req_id: uuid::Uuid::new_v4().to_string(),
         api_user: user.id.clone(),
         environment: user.environment.clone(),
-        msisdn,
+        msisdn: msisdn.to_string(),
         scope,
         access_type,
         outcome: outcome.into(),

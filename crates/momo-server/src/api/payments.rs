@@ -16,13 +16,13 @@ use momo_types::payments::{
     CancelInvoice, CashTransfer, CreateInvoice, CreatePayments, Party, PreApproval, PreApprovalDetails, Refund,
     RequestToPay, TransactionStatus, Transfer,
 };
-use momo_types::{Environment, ErrorCode, Product};
+use momo_types::{Amount, Currency, Environment, ErrorCode, Product};
 
 use crate::changes::Change;
 use crate::domain::transactions::{self, ApiVersion, Kind, Outcome, Plan};
 use crate::domain::validation::{
-    check_callback_url, check_currency, check_external_id, check_message, check_message_characters, check_party,
-    parse_amount,
+    amount_minor_units, check_callback_url, check_currency, check_external_id, check_message, check_message_characters,
+    check_party,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
@@ -38,8 +38,8 @@ pub(crate) struct Incoming<'a> {
     kind: Kind,
     version: ApiVersion,
     /// `None` for a pre-approval, which moves no money.
-    amount: Option<&'a str>,
-    currency: &'a str,
+    amount: Option<&'a Amount>,
+    currency: &'a Currency,
     external_id: Option<&'a str>,
     payer_message: Option<&'a str>,
     payee_note: Option<&'a str>,
@@ -58,8 +58,8 @@ impl<'a> Incoming<'a> {
         kind: Kind,
         version: ApiVersion,
         body: &impl serde::Serialize,
-        amount: Option<&'a str>,
-        currency: &'a str,
+        amount: Option<&'a Amount>,
+        currency: &'a Currency,
     ) -> ApiResult<Self> {
         Ok(Incoming {
             kind,
@@ -89,7 +89,7 @@ async fn accept(
         // The Partner Portal's "Payment Server URL" is where callbacks go when none is given.
         .or_else(|| caller.user.payment_server_url.clone());
     let amount_minor = match incoming.amount {
-        Some(amount) => parse_amount(amount, env.currency_decimals)?,
+        Some(amount) => amount_minor_units(amount, env.currency_decimals)?,
         None => 0,
     };
     check_currency(incoming.currency, env)?;
@@ -109,7 +109,7 @@ async fn accept(
         key: TxKey { product: caller.product, kind: incoming.kind, reference_id: reference.to_string() },
         api_user: caller.user.id.clone(),
         environment: env.name.to_owned(),
-        currency: env.currency.to_owned(),
+        currency: Currency::from_static(env.currency),
         amount_minor,
         party: incoming.party.map(|(_, p)| p.clone()),
         external_id: incoming.external_id.map(str::to_owned),
@@ -250,8 +250,8 @@ fn simple<'a>(
     body: &impl serde::Serialize,
     kind: Kind,
     version: ApiVersion,
-    amount: &'a str,
-    currency: &'a str,
+    amount: &'a Amount,
+    currency: &'a Currency,
     external_id: Option<&'a str>,
     party: (&'static str, &'a Party),
     [payer_message, payee_note]: [Option<&'a str>; 2],
@@ -333,8 +333,8 @@ impl CreateBody for CreatePayments {
 
 impl CreateBody for CashTransfer {
     async fn incoming(&self, _: &AppState, _: &Caller, kind: Kind, version: ApiVersion) -> ApiResult<Incoming<'_>> {
-        if let Some(original) = self.original_amount.as_deref() {
-            parse_amount(original, 4)
+        if let Some(original) = &self.original_amount {
+            amount_minor_units(original, 4)
                 .map_err(|_| ApiError::BadRequest("originalAmount must be a positive decimal string.".into()))?;
         }
         Ok(Incoming {

@@ -11,13 +11,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use momo_types::payments::{Party, PartyIdType, TransactionStatus};
-use momo_types::{Environment, ErrorCode, ENVIRONMENTS};
+use momo_types::{Amount, Environment, ErrorCode, ENVIRONMENTS};
 use serde::Deserialize;
 
 use super::pages::{amount, layout, live, segment, time, Live, Page};
 use super::{failure, on_form, signed_in, ConsoleForm, PREFIX};
 use crate::config::ScenarioProfile;
-use crate::domain::money::format_minor;
 use crate::domain::scenarios::{self, ScenarioOp};
 use crate::domain::transactions::{accounts, Flow, Kind, KindRules as _};
 use crate::error::ApiError;
@@ -261,7 +260,7 @@ pub(super) async fn decide(
 /// The server settings the page shows.
 struct Settings<'a> {
     profile: ScenarioProfile,
-    opening: &'a str,
+    opening: &'a Amount,
 }
 
 fn kind_label(kind: Kind) -> &'static str {
@@ -406,7 +405,7 @@ fn phone(settings: &Settings<'_>, csrf: &str, selection: &Selection, wallet: &Wa
         (live(Live::Wallet(&wallet.account), html! {
             @if let Some(outcome) = outcome(loaded, &selection.done) { p.notice role="status" { (outcome) } }
             p.balance-label { "Balance" }
-            p.balance { (format_minor(loaded.balance, env.currency_decimals)) " " (env.currency) }
+            p.balance { (Amount::from_minor_units(loaded.balance, env.currency_decimals)) " " (env.currency) }
             @if unused {
                 p { small { "Not used yet: it starts with " (settings.opening) " " (env.currency) " at its first payment." } }
             }

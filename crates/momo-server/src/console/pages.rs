@@ -249,7 +249,7 @@ pub(super) fn attempts_table(attempts: &[crate::store::AttemptRecord]) -> Markup
 /// A transaction's amount as MoMo writes it, with its currency, in its environment's decimals.
 pub(super) fn amount(tx: &crate::store::TransactionRecord) -> String {
     let decimals = momo_types::Environment::lookup(&tx.environment).map_or(2, |e| e.currency_decimals);
-    format!("{} {}", crate::domain::money::format_minor(tx.amount_minor, decimals), tx.currency)
+    format!("{} {}", momo_types::Amount::from_minor_units(tx.amount_minor, decimals), tx.currency)
 }
 
 /// A time as MoMo's other surfaces write it, in UTC, machine-readable in `datetime`.

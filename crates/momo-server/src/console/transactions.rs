@@ -12,12 +12,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use momo_types::payments::TransactionStatus;
-use momo_types::{Environment, ErrorCode, Product};
+use momo_types::{Amount, Environment, ErrorCode, Product};
 use serde::Deserialize;
 
 use super::pages::{self, amount, delivery_state, layout, live, segment, table, time, Live, Page};
 use super::{failure, on_form, signed_in, ConsoleForm, CsrfForm, PREFIX};
-use crate::domain::money::format_minor;
 use crate::domain::transactions::Kind;
 use crate::error::ApiError;
 use crate::service::payments::{self, Decision};
@@ -313,7 +312,7 @@ fn posting_amount(tx: &TransactionRecord, posting: &PostingRecord) -> String {
         .find(|e| e.currency == posting.currency)
         .or_else(|| Environment::lookup(&tx.environment))
         .map_or(2, |e| e.currency_decimals);
-    format!("{} {}", format_minor(posting.amount_minor, decimals), posting.currency)
+    format!("{} {}", Amount::from_minor_units(posting.amount_minor, decimals), posting.currency)
 }
 
 fn party(tx: &TransactionRecord) -> Markup {

@@ -1,7 +1,7 @@
 //! Transactions: the kinds MoMo has, how money moves for each, and their status bodies.
 
 use momo_types::payments::{
-    CashTransfer, CashTransferResult, CreateInvoice, CreatePayments, DepositResult, InvoiceResult, Party,
+    CashTransfer, CashTransferResult, CreateInvoice, CreatePayments, DepositResult, InvoiceResult, Party, PartyIdType,
     PaymentResult, PreApproval, PreApprovalResult, Reason, Refund, RequestToPay, RequestToPayResult, TransactionStatus,
     Transfer, TransferResult,
 };
@@ -248,7 +248,10 @@ pub fn status_body(fields: &StatusFields<'_>, format: ReasonFormat) -> anyhow::R
         }
         Kind::Refund => {
             let r: Refund = serde_json::from_str(fields.request)?;
-            let payee = fields.refund_payee.clone().unwrap_or_else(|| Party::msisdn(""));
+            let payee = fields
+                .refund_payee
+                .clone()
+                .unwrap_or_else(|| Party { party_id_type: PartyIdType::Msisdn, party_id: String::new() });
             serde_json::to_string(&DepositResult {
                 financial_transaction_id: fti,
                 external_id: r.external_id,

@@ -2,7 +2,7 @@
 //! The API layer runs them in the order docs/compatibility.md gives.
 
 use momo_types::payments::{Party, PartyIdType};
-use momo_types::Environment;
+use momo_types::{Amount, AmountError, Currency, Environment, Msisdn};
 
 use super::DomainError;
 use crate::domain::money::MAX_AMOUNT_MINOR;
@@ -13,56 +13,36 @@ pub const MAX_MESSAGE_CHARS: usize = 160;
 /// The longest `externalId` kept (MTN documents none; this bounds what is stored).
 pub const MAX_EXTERNAL_ID_CHARS: usize = 256;
 
-/// An amount: a positive decimal string (`"50000"`, `"12.5"`) with at most the currency's
-/// number of decimals. Returns it in minor units.
-pub fn parse_amount(amount: &str, decimals: u8) -> Result<i64, DomainError> {
+/// The amount a request moves: a positive decimal string (`"50000"`, `"12.5"`) with at most the
+/// currency's number of decimals, and at most [`MAX_AMOUNT_MINOR`]. Returns it in minor units.
+pub fn amount_minor_units(amount: &Amount, decimals: u8) -> Result<i64, DomainError> {
     let invalid = || {
         DomainError::Invalid(format!(
             "amount must be a positive decimal number as a string, with at most {decimals} decimal places."
         ))
     };
-    let (whole, fraction) = match amount.split_once('.') {
-        Some((whole, fraction)) => (whole, fraction),
-        None => (amount, ""),
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(whole) || (amount.contains('.') && !digits(fraction)) {
-        return Err(invalid());
-    }
-    if fraction.len() > usize::from(decimals) {
-        return Err(invalid());
-    }
-    let scale = 10i64.pow(u32::from(decimals));
     let too_large = || {
         DomainError::Invalid(format!(
             "amount is too large: at most {}.",
-            crate::domain::money::format_minor(MAX_AMOUNT_MINOR, decimals)
+            Amount::from_minor_units(MAX_AMOUNT_MINOR, decimals)
         ))
     };
-    let whole: i64 = match whole.trim_start_matches('0') {
-        "" => 0,
-        digits => digits.parse().map_err(|_| too_large())?,
-    };
-    let fraction: i64 = if fraction.is_empty() {
-        0
-    } else {
-        let padded = format!("{fraction:0<width$}", width = usize::from(decimals));
-        padded.parse().map_err(|_| invalid())?
-    };
-    let minor = whole
-        .checked_mul(scale)
-        .and_then(|w| w.checked_add(fraction))
-        .filter(|m| *m <= MAX_AMOUNT_MINOR)
-        .ok_or_else(too_large)?;
-    if minor == 0 {
+    // A negative amount is refused as not positive, however large it is.
+    if amount.is_negative() {
         return Err(invalid());
     }
-    Ok(minor)
+    match amount.minor_units(decimals) {
+        Ok(minor) if minor > MAX_AMOUNT_MINOR => Err(too_large()),
+        Ok(minor) if minor <= 0 => Err(invalid()),
+        Ok(minor) => Ok(minor),
+        Err(AmountError::TooLarge) => Err(too_large()),
+        Err(AmountError::NotADecimal | AmountError::TooManyDecimals { .. }) => Err(invalid()),
+    }
 }
 
-/// The currency must be the environment's (sandbox: EUR).
-pub fn check_currency(currency: &str, env: &Environment) -> Result<(), DomainError> {
-    if currency == env.currency {
+/// The currency must be the environment's (sandbox: EUR), exactly as MoMo writes it.
+pub fn check_currency(currency: &Currency, env: &Environment) -> Result<(), DomainError> {
+    if currency.as_str() == env.currency {
         Ok(())
     } else {
         Err(DomainError::InvalidCurrency)
@@ -109,10 +89,9 @@ pub fn check_external_id(value: Option<&str>) -> Result<(), DomainError> {
 pub fn check_party(field: &str, party: &Party) -> Result<(), DomainError> {
     let id = party.party_id.as_str();
     let (ok, what) = match party.party_id_type {
-        PartyIdType::Msisdn => (
-            (4..=15).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()),
-            "an MSISDN: the number with its country code, digits only (e.g. 46733123450)",
-        ),
+        PartyIdType::Msisdn => {
+            (Msisdn::parse(id).is_ok(), "an MSISDN: the number with its country code, digits only (e.g. 46733123450)")
+        }
         PartyIdType::Email => (is_email(id), "an e-mail address"),
         PartyIdType::PartyCode => (uuid::Uuid::parse_str(id).is_ok() && id.len() == 36, "a party code (a UUID)"),
         // A type MoMo's types keep for the SDK's sake (`PartyIdType::Unknown`); MTN knows these three.
@@ -212,12 +191,22 @@ mod tests {
         Environment::lookup("sandbox").unwrap()
     }
 
+    /// An amount as a request body carries it (decoded as sent, however malformed), in minor units.
+    fn minor_units(amount: &str, decimals: u8) -> Result<i64, DomainError> {
+        let decoded: Amount = serde_json::from_value(serde_json::json!(amount)).unwrap();
+        amount_minor_units(&decoded, decimals)
+    }
+
+    fn msisdn_party(id: &str) -> Party {
+        Party { party_id_type: PartyIdType::Msisdn, party_id: id.into() }
+    }
+
     #[test]
     fn amounts_are_positive_decimals_within_the_currencys_precision() {
-        assert_eq!(parse_amount("50000", 2).unwrap(), 5_000_000);
-        assert_eq!(parse_amount("12.5", 2).unwrap(), 1_250);
-        assert_eq!(parse_amount("0.01", 2).unwrap(), 1);
-        assert_eq!(parse_amount("007", 0).unwrap(), 7);
+        assert_eq!(minor_units("50000", 2).unwrap(), 5_000_000);
+        assert_eq!(minor_units("12.5", 2).unwrap(), 1_250);
+        assert_eq!(minor_units("0.01", 2).unwrap(), 1);
+        assert_eq!(minor_units("007", 0).unwrap(), 7);
         for bad in [
             "",
             "0",
@@ -234,21 +223,24 @@ mod tests {
             "NaN",
             "99999999999999999999",
         ] {
-            assert!(parse_amount(bad, 2).is_err(), "{bad:?}");
+            assert!(minor_units(bad, 2).is_err(), "{bad:?}");
         }
-        assert!(parse_amount("1.5", 0).is_err(), "UGX has no decimals");
+        assert!(minor_units("1.5", 0).is_err(), "UGX has no decimals");
     }
 
     #[test]
     fn amounts_are_bounded_by_the_documented_maximum() {
         use crate::domain::money::MAX_AMOUNT_MINOR;
-        assert_eq!(parse_amount("10000000000000", 2).unwrap(), MAX_AMOUNT_MINOR);
-        assert_eq!(parse_amount("1000000000000000", 0).unwrap(), MAX_AMOUNT_MINOR);
+        assert_eq!(minor_units("10000000000000", 2).unwrap(), MAX_AMOUNT_MINOR);
+        assert_eq!(minor_units("1000000000000000", 0).unwrap(), MAX_AMOUNT_MINOR);
         // One minor unit more, and what the review found accepted (about 2.3e16 minor units).
         for over in ["10000000000000.01", "230000000000000", "2305843009213693951"] {
-            let e = parse_amount(over, 2).unwrap_err();
+            let e = minor_units(over, 2).unwrap_err();
             assert!(format!("{e:?}").contains("at most 10000000000000"), "{over}: {e:?}");
         }
+        // Not positive comes first, however large.
+        let e = minor_units("-99999999999999999999", 2).unwrap_err();
+        assert!(format!("{e:?}").contains("must be a positive decimal number"), "{e:?}");
     }
 
     #[test]
@@ -272,7 +264,7 @@ mod tests {
     #[test]
     fn parties_are_checked_by_type() {
         let ok = [
-            Party::msisdn("46733123450"),
+            msisdn_party("46733123450"),
             Party { party_id_type: PartyIdType::Email, party_id: "notfound@email.com".into() },
             Party { party_id_type: PartyIdType::PartyCode, party_id: "5cecb5a7-8bd0-4f49-87b1-8eb9ecc7b7bc".into() },
         ];
@@ -280,9 +272,9 @@ mod tests {
             assert!(check_party("payer", &party).is_ok(), "{party:?}");
         }
         let bad = [
-            Party::msisdn("+46733123450"),
-            Party::msisdn("0771 234 567"),
-            Party::msisdn(""),
+            msisdn_party("+46733123450"),
+            msisdn_party("0771 234 567"),
+            msisdn_party(""),
             Party { party_id_type: PartyIdType::Email, party_id: "no-at-sign".into() },
             Party { party_id_type: PartyIdType::PartyCode, party_id: "x".into() },
         ];

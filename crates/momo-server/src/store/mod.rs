@@ -14,7 +14,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use momo_types::payments::{Party, PartyIdType, TransactionStatus};
-use momo_types::{ErrorCode, Product};
+use momo_types::{Currency, ErrorCode, Product};
 
 use crate::domain::transactions::{ApiVersion, Kind, Outcome};
 
@@ -477,7 +477,7 @@ pub struct TransactionRecord {
     pub key: TxKey,
     pub api_user: String,
     pub environment: String,
-    pub currency: String,
+    pub currency: Currency,
     pub amount_minor: i64,
     /// The payer or payee: `(type, id)`.
     pub party: Option<Party>,

@@ -1142,7 +1142,8 @@ macro_rules! impl_store {
                 },
                 api_user: row.try_get("api_user")?,
                 environment: row.try_get("environment")?,
-                currency: row.try_get("currency")?,
+                currency: momo_types::Currency::parse(&row.try_get::<String, _>("currency")?)
+                    .map_err(|_| decode("currency"))?,
                 amount_minor: row.try_get("amount_minor")?,
                 party,
                 external_id: row.try_get("external_id")?,
@@ -1498,7 +1499,7 @@ macro_rules! impl_store {
                         .push_bind(&tx.key.reference_id)
                         .push_bind(&tx.api_user)
                         .push_bind(&tx.environment)
-                        .push_bind(&tx.currency)
+                        .push_bind(tx.currency.as_str())
                         .push_bind(tx.amount_minor)
                         .push_bind(tx.party.as_ref().map(|p| p.party_id_type.as_str()))
                         .push_bind(tx.party.as_ref().map(|p| p.party_id.as_str()))

@@ -37,7 +37,7 @@ const WALLETS: [&str; 3] = ["233240000001", "233240000002", "233240000003"];
 async fn run(ops: Vec<Op>) {
     let app = spawn_with(|s| {
         s.auto_approve = true;
-        s.wallet_opening_balance = "200".into();
+        s.wallet_opening_balance = "200".parse().unwrap();
         s.pending_delay = Duration::ZERO;
     })
     .await;

@@ -78,6 +78,10 @@ async fn invalid_payment_requests_get_exact_errors() {
         body[field] = value;
         body
     };
+    let bad_amount = validation("amount must be a positive decimal number as a string, with at most 2 decimal places.");
+    let mut malformed = with("amount", json!("1e3"));
+    malformed["currency"] = json!("eur");
+    malformed["payer"] = json!({"partyIdType": "MSISDN", "partyId": "+46 733"});
     let cases: Vec<(Option<&str>, Value, u16, String)> = vec![
         (
             None,
@@ -141,6 +145,13 @@ async fn invalid_payment_requests_get_exact_errors() {
             500,
             bad("INVALID_CALLBACK_URL_HOST", "Callback URL with different host name than configured for API User"),
         ),
+        // Malformed wire values are decoded as sent and refused by their own check, in the order
+        // of checks, never as a JSON decoding error (docs/architecture.md, "Wire values").
+        (None, with("amount", json!("1e3")), 400, bad_amount.clone()),
+        (None, with("amount", json!("")), 400, bad_amount.clone()),
+        (None, malformed.clone(), 400, bad_amount.clone()),
+        (None, with("currency", json!("eur")), 500, bad("INVALID_CURRENCY", "Currency not supported.")),
+        (Some(""), malformed, 400, validation("X-Callback-Url must not be empty; leave the header out instead.")),
     ];
     for (callback, body, status, expected) in cases {
         let response =

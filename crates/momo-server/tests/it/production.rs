@@ -65,7 +65,7 @@ async fn a_request_to_pay_waits_for_the_payer_and_the_operator_answers_for_them(
 async fn funds_come_from_real_balances() {
     let app = spawn_with(|s| {
         s.auto_approve = true;
-        s.wallet_opening_balance = "100".into();
+        s.wallet_opening_balance = "100".parse().unwrap();
     })
     .await;
     let (user, token) = ghana_user(&app).await;
