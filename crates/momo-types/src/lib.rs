@@ -39,5 +39,5 @@ pub mod token;
 pub use environment::{Environment, ENVIRONMENTS};
 pub use error::{ApimError, ErrorCode, ErrorReason, TokenError};
 pub use ids::{ReferenceId, ReferenceIdError};
-pub use operations::{Operation, OperationName, TransactionKind, OPERATIONS};
+pub use operations::{ApiVersion, CallbackMethod, Operation, OperationName, TransactionKind, OPERATIONS};
 pub use product::Product;
