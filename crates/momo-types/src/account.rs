@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// An account balance; the amount is a decimal string, as everywhere in MoMo.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Balance {
     pub available_balance: String,
