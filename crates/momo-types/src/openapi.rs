@@ -420,6 +420,16 @@ fn momo_operation(schemas: &mut Schemas, op: &Operation, operations: &[Operation
          a test number's error) or INTERNAL_PROCESSING_ERROR.",
     ));
     refusals.push(("503", "SERVICE_UNAVAILABLE: try again later."));
+    if oauth {
+        refusals.push(("400", "An OAuth2 error in the token endpoint's shape (`unsupported_grant_type`, …)."));
+    }
+    if credentials.basic() {
+        refusals.push((
+            "500",
+            "The token endpoint's `{\"error\":\"login_failed\"}`: the Basic credentials were refused (401 with \
+             --token-error spec).",
+        ));
+    }
     for (status, descriptions) in by_status(&refusals) {
         let mut shapes = vec![ErrorShape::Momo];
         match status {
