@@ -249,8 +249,8 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
 
 /// `GET /_momo/openapi.json` (no key or token, like health): the MoMo API's OpenAPI document
 /// (docs/openapi.md).
-async fn openapi_document() -> Json<serde_json::Value> {
-    Json(momo_types::openapi::momo_api())
+async fn openapi_document() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], momo_types::openapi::momo_api_json())
 }
 
 /// `GET /_momo/health`: 200 if the database answers, else 503. It also reports the client

@@ -10,6 +10,8 @@
 //! What the documents cover and how they differ from MTN's exports: docs/openapi.md. Only with
 //! the `schema` feature.
 
+use std::sync::LazyLock;
+
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde::de::DeserializeOwned;
@@ -35,6 +37,18 @@ const OPENAPI_VERSION: &str = "3.1.0";
 /// The MoMo Open API as openmomo serves it.
 pub fn momo_api() -> Value {
     momo_document(OPERATIONS)
+}
+
+/// [`momo_api`] as compact JSON, built once (a few milliseconds) and kept: the server serves it.
+pub fn momo_api_json() -> &'static str {
+    static TEXT: LazyLock<String> = LazyLock::new(|| momo_api().to_string());
+    &TEXT
+}
+
+/// [`operator_api`] as compact JSON, built once and kept.
+pub fn operator_api_json() -> &'static str {
+    static TEXT: LazyLock<String> = LazyLock::new(|| operator_api().to_string());
+    &TEXT
 }
 
 /// The operator API (`/_momo/admin/…`), openmomo's own.

@@ -69,8 +69,8 @@ fn handler(op: AdminOperation) -> Option<MethodRouter<AppState>> {
 
 /// The operator API's OpenAPI document. No token: it describes the API and holds nothing secret
 /// (docs/openapi.md).
-async fn openapi_document() -> Json<serde_json::Value> {
-    Json(momo_types::openapi::operator_api())
+async fn openapi_document() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], momo_types::openapi::operator_api_json())
 }
 
 fn user_view(user: &ApiUserRecord) -> User {
