@@ -100,6 +100,13 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Print the OpenAPI 3.1 document of the MoMo API that `momo serve` serves (also at
+    /// /_momo/openapi.json).
+    Openapi {
+        /// The operator API's document instead (also at /_momo/admin/openapi.json).
+        #[arg(long)]
+        admin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,12 +159,22 @@ fn main() -> ExitCode {
             Command::Callbacks(CallbacksCommand::Listen(args)) => listen::run(args, json).await,
             Command::Completions { shell } => manual::completions(shell),
             Command::Man { out } => manual::man(out),
+            Command::Openapi { admin } => print_openapi(admin),
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(failure) => failure.exit(),
         }
     })
+}
+
+/// `momo openapi`: the document the server would serve, without a server.
+fn print_openapi(admin: bool) -> Result<(), output::Failure> {
+    let document = if admin { momo_types::openapi::operator_api() } else { momo_types::openapi::momo_api() };
+    let text = serde_json::to_string_pretty(&document)
+        .map_err(|e| output::Failure::new(3, format!("cannot write the document: {e}"), ""))?;
+    println!("{text}");
+    Ok(())
 }
 
 fn init_logging(format: &str) {

@@ -374,3 +374,21 @@ fn doctor_finds_a_server_answering_5xx_and_advises_on_the_flaky_sandbox() {
         "{out}"
     );
 }
+
+#[test]
+fn momo_openapi_prints_the_documents_the_server_serves() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    for (args, path) in
+        [(&["openapi"][..], "/_momo/openapi.json"), (&["openapi", "--admin"][..], "/_momo/admin/openapi.json")]
+    {
+        let out = momo(dir.path()).args(args).assert().success();
+        let printed: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let served: serde_json::Value = runtime
+            .block_on(async { reqwest::get(format!("{}{path}", server.base)).await.unwrap().json().await })
+            .unwrap();
+        assert_eq!(printed, served, "{args:?}");
+        assert_eq!(printed["openapi"], "3.1.0");
+    }
+}

@@ -7,7 +7,7 @@
 //! that is still PENDING, so exactly one wins.
 
 use momo_types::payments::{Party, TransactionStatus};
-use momo_types::{Environment, ErrorCode, Product};
+use momo_types::{CallbackMethod, Environment, ErrorCode, Product};
 
 use crate::changes::Change;
 use crate::config::SandboxBalance;
@@ -235,6 +235,16 @@ fn postings(state: &AppState, tx: &TransactionRecord, env: &Environment, refund_
     vec![Posting { account: from, amount: -tx.amount_minor }, Posting { account: to, amount: tx.amount_minor }]
 }
 
+/// The method of a transaction's callback, from the operation table. Every kind and version a
+/// transaction is recorded with comes from an operation of the table that calls back; should a
+/// database hold another, PUT (the method of most operations) is used, and said.
+fn callback_method(tx: &TransactionRecord) -> CallbackMethod {
+    tx.key.kind.callback_method(tx.api_version).unwrap_or_else(|| {
+        tracing::warn!(kind = %tx.key.kind, version = ?tx.api_version, "no operation of the table calls back for this kind and version; sending PUT");
+        CallbackMethod::Put
+    })
+}
+
 fn finalization(
     state: &AppState,
     tx: &TransactionRecord,
@@ -267,7 +277,7 @@ fn finalization(
                 id: uuid::Uuid::now_v7().to_string(),
                 api_user: tx.api_user.clone(),
                 url: url.clone(),
-                method: tx.key.kind.callback_method(tx.api_version).into(),
+                method: callback_method(tx).as_str().into(),
                 body,
             })
         }

@@ -217,6 +217,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::console::router())
         .route("/", get(crate::console::root))
         .route("/_momo/health", get(health))
+        .route("/_momo/openapi.json", get(openapi_document))
         .fallback(gateway::not_found)
         .method_not_allowed_fallback(gateway::not_found)
         .with_state(state)
@@ -244,6 +245,12 @@ pub fn app(state: AppState) -> Router {
 fn request_span<B>(request: &Request<B>) -> tracing::Span {
     let id = request.headers().get(momo_types::headers::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
     tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
+}
+
+/// `GET /_momo/openapi.json` (no key or token, like health): the MoMo API's OpenAPI document
+/// (docs/openapi.md).
+async fn openapi_document() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], momo_types::openapi::momo_api_json())
 }
 
 /// `GET /_momo/health`: 200 if the database answers, else 503. It also reports the client

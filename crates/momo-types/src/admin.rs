@@ -15,8 +15,129 @@ use crate::Product;
 /// Where the operator API lives on an openmomo server: a prefix no MoMo path can start with.
 pub const PREFIX: &str = "/_momo/admin";
 
+/// Each call of the operator API. The server routes exactly these ([`AdminOperation::ALL`], each
+/// mapped to its handler by an exhaustive match) and its OpenAPI document lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AdminOperation {
+    ListUsers,
+    CreateUser,
+    GetUser,
+    RevokeUser,
+    RegenerateUserKey,
+    GetCallbackSecret,
+    SetUserBalance,
+    ListSubscriptionKeys,
+    CreateSubscriptionKey,
+    RevokeSubscriptionKey,
+    RegenerateSubscriptionKey,
+    ListTransactions,
+    GetTransaction,
+    ApproveTransaction,
+    RejectTransaction,
+    ForceOutcome,
+    ListDeliveries,
+    GetDelivery,
+    Redeliver,
+    ListAccounts,
+    SetWalletBalance,
+    ListFaults,
+    AddFault,
+    ClearFaults,
+    RemoveFault,
+    Reset,
+    /// The operator API's own OpenAPI document (no token needed).
+    OpenApiDocument,
+}
+
+impl AdminOperation {
+    /// Every call, in `docs/operator-api.md`'s order.
+    pub const ALL: [AdminOperation; 27] = {
+        use AdminOperation as A;
+        [
+            A::CreateUser,
+            A::ListUsers,
+            A::GetUser,
+            A::RegenerateUserKey,
+            A::RevokeUser,
+            A::ListSubscriptionKeys,
+            A::CreateSubscriptionKey,
+            A::RegenerateSubscriptionKey,
+            A::RevokeSubscriptionKey,
+            A::ListTransactions,
+            A::GetTransaction,
+            A::ApproveTransaction,
+            A::RejectTransaction,
+            A::ForceOutcome,
+            A::ListDeliveries,
+            A::GetDelivery,
+            A::Redeliver,
+            A::GetCallbackSecret,
+            A::ListAccounts,
+            A::SetWalletBalance,
+            A::SetUserBalance,
+            A::AddFault,
+            A::ListFaults,
+            A::RemoveFault,
+            A::ClearFaults,
+            A::Reset,
+            A::OpenApiDocument,
+        ]
+    };
+
+    /// Its method and its route below [`PREFIX`], with `{…}` where a parameter goes (one name
+    /// per position, as the router requires).
+    const fn wire(self) -> (&'static str, &'static str) {
+        use AdminOperation as A;
+        match self {
+            A::ListUsers => ("GET", "/users"),
+            A::CreateUser => ("POST", "/users"),
+            A::GetUser => ("GET", "/users/{apiUser}"),
+            A::RevokeUser => ("DELETE", "/users/{apiUser}"),
+            A::RegenerateUserKey => ("POST", "/users/{apiUser}/key"),
+            A::GetCallbackSecret => ("GET", "/users/{apiUser}/callback-secret"),
+            A::SetUserBalance => ("PUT", "/users/{apiUser}/accounts/{product}/balance"),
+            A::ListSubscriptionKeys => ("GET", "/subscription-keys"),
+            A::CreateSubscriptionKey => ("POST", "/subscription-keys"),
+            A::RevokeSubscriptionKey => ("DELETE", "/subscription-keys/{keyId}"),
+            A::RegenerateSubscriptionKey => ("POST", "/subscription-keys/{keyId}/regenerate"),
+            A::ListTransactions => ("GET", "/transactions"),
+            A::GetTransaction => ("GET", "/transactions/{referenceId}"),
+            A::ApproveTransaction => ("POST", "/transactions/{referenceId}/approve"),
+            A::RejectTransaction => ("POST", "/transactions/{referenceId}/reject"),
+            A::ForceOutcome => ("POST", "/transactions/{referenceId}/force"),
+            A::ListDeliveries => ("GET", "/deliveries"),
+            A::GetDelivery => ("GET", "/deliveries/{deliveryId}"),
+            A::Redeliver => ("POST", "/deliveries/{deliveryId}/redeliver"),
+            A::ListAccounts => ("GET", "/accounts"),
+            A::SetWalletBalance => ("PUT", "/wallets/{environment}/{partyIdType}/{partyId}/balance"),
+            A::ListFaults => ("GET", "/faults"),
+            A::AddFault => ("POST", "/faults"),
+            A::ClearFaults => ("DELETE", "/faults"),
+            A::RemoveFault => ("DELETE", "/faults/{faultId}"),
+            A::Reset => ("POST", "/reset"),
+            A::OpenApiDocument => ("GET", "/openapi.json"),
+        }
+    }
+
+    /// The HTTP method.
+    pub const fn method(self) -> &'static str {
+        self.wire().0
+    }
+
+    /// The route below [`PREFIX`].
+    pub const fn route(self) -> &'static str {
+        self.wire().1
+    }
+
+    /// The full route, [`PREFIX`] included.
+    pub fn full_route(self) -> String {
+        format!("{PREFIX}{}", self.route())
+    }
+}
+
 /// Which kind of credentials an API user has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum CredentialStyle {
     /// A UUID API user and a 32-hex API key, as on MTN's legacy platform and sandbox.
@@ -29,6 +150,7 @@ pub enum CredentialStyle {
 
 /// `POST /_momo/admin/users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateUser {
     /// An `X-Target-Environment` value, e.g. `mtnuganda`.
@@ -44,6 +166,7 @@ pub struct CreateUser {
 
 /// The one answer that shows an API user's key.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserCredentials {
     pub api_user: String,
@@ -65,6 +188,7 @@ impl std::fmt::Debug for UserCredentials {
 
 /// Who created an API user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum UserOrigin {
     /// `POST /v1_0/apiuser` (sandbox only).
@@ -75,6 +199,7 @@ pub enum UserOrigin {
 
 /// An API user as the operator API lists it: never its key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub api_user: String,
@@ -96,6 +221,7 @@ pub struct User {
 
 /// `POST /_momo/admin/subscription-keys`.
 #[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateSubscriptionKey {
     /// The products the key is valid for; empty means all three.
@@ -117,6 +243,7 @@ impl std::fmt::Debug for CreateSubscriptionKey {
 
 /// A subscription key as listed: its id and a short hint, never the key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionKey {
     pub id: String,
@@ -132,6 +259,7 @@ pub struct SubscriptionKey {
 
 /// The one answer that shows a subscription key.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SubscriptionKeyCreated {
     #[serde(flatten)]
@@ -148,6 +276,7 @@ impl std::fmt::Debug for SubscriptionKeyCreated {
 /// `GET /_momo/admin/users/{id}/callback-secret`: the secret an API user's callbacks are signed
 /// with (`X-Momo-Signature`).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CallbackSecret {
     pub api_user: String,
@@ -165,6 +294,7 @@ impl std::fmt::Debug for CallbackSecret {
 
 /// The query of `GET /_momo/admin/transactions` and `GET /_momo/admin/deliveries`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
     /// Only this API user's transactions.
@@ -180,6 +310,7 @@ pub struct ListQuery {
 
 /// A transaction as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Transaction {
     pub reference_id: String,
@@ -214,6 +345,7 @@ pub struct Transaction {
 
 /// `GET /_momo/admin/transactions/{referenceId}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionDetail {
     #[serde(flatten)]
@@ -225,6 +357,7 @@ pub struct TransactionDetail {
 
 /// `POST /_momo/admin/transactions/{referenceId}/force`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ForceOutcome {
     /// `SUCCESSFUL` or `FAILED`.
@@ -236,6 +369,7 @@ pub struct ForceOutcome {
 
 /// A callback delivery as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
     pub id: String,
@@ -257,6 +391,7 @@ pub struct Delivery {
 
 /// One attempt at delivering a callback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryAttempt {
     pub attempt: i64,
@@ -271,6 +406,7 @@ pub struct DeliveryAttempt {
 
 /// `GET /_momo/admin/deliveries/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryDetail {
     #[serde(flatten)]
@@ -282,6 +418,7 @@ pub struct DeliveryDetail {
 
 /// A ledger account and its balance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
     pub account: String,
@@ -296,6 +433,7 @@ pub struct Account {
 /// `PUT /_momo/admin/wallets/{environment}/{partyIdType}/{partyId}/balance` and
 /// `PUT /_momo/admin/users/{id}/accounts/{product}/balance`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetBalance {
     /// Major units, e.g. "2500.50".
@@ -304,6 +442,7 @@ pub struct SetBalance {
 
 /// A fault rule as the operator writes it (`POST /_momo/admin/faults`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultSpec {
     /// HTTP method to match; any if absent.
@@ -360,6 +499,7 @@ impl FaultSpec {
 
 /// A fault rule as listed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Fault {
     pub id: String,
@@ -373,6 +513,15 @@ pub struct Fault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_operator_call_is_listed_once_with_its_own_method_and_route() {
+        let mut seen = std::collections::HashSet::new();
+        for op in AdminOperation::ALL {
+            assert!(seen.insert((op.method(), op.route())), "{op:?}: {} {} twice", op.method(), op.route());
+            assert!(["GET", "POST", "PUT", "DELETE"].contains(&op.method()), "{op:?}");
+        }
+    }
 
     #[test]
     fn a_fault_rule_reads_with_its_defaults_and_writes_back_without_absent_fields() {

@@ -145,6 +145,7 @@ wire_string!(ErrorCode);
 
 /// MoMo's error body: `{"code":"RESOURCE_NOT_FOUND","message":"Requested resource was not found."}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorReason {
     pub code: ErrorCode,
     pub message: String,
@@ -158,6 +159,7 @@ impl ErrorReason {
 
 /// The gateway's (Azure API Management's) error body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApimError {
     pub status_code: u16,
@@ -190,6 +192,7 @@ impl ApimError {
 
 /// The token endpoint's error body, `{"error":"login_failed"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TokenError {
     pub error: String,
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// `GET …/basicuserinfo`. The sandbox writes
 /// `sub, name, given_name, family_name, birthdate, locale, gender, updated_at`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BasicUserInfo {
     pub sub: String,
     pub name: String,
@@ -24,6 +25,7 @@ pub struct BasicUserInfo {
 /// A postal address as the sandbox's `userinfo` writes it (an object, although MTN's spec
 /// types it as a string).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Address {
     pub formatted: String,
     pub street_address: String,
@@ -36,6 +38,7 @@ pub struct Address {
 /// `GET …/oauth2/v1_0/userinfo` (`consentkycResponse`), in the sandbox's key order: `status`
 /// comes between `locale` and `gender`, `updated_at` after `address`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UserInfo {
     pub sub: String,
     pub name: String,

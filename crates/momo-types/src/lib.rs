@@ -15,12 +15,15 @@
 //! - [`admin`]: the bodies of openmomo's own operator API (not part of MTN's API).
 //!
 //! - [`payments`]: payment requests and their status bodies.
+//! - [`openapi`] (feature `schema`): the OpenAPI 3.1 documents of the MoMo API and the operator
+//!   API, built from the tables and the bodies' JSON Schemas.
 //!
 //! Enums whose values MTN may extend (`ErrorCode`, `TransactionStatus`, `PartyIdType`) are
 //! `#[non_exhaustive]` and keep a value they do not know in an `Unknown(String)` variant, written
 //! back as sent.
 //!
-//! This crate is serde only: no HTTP, no runtime.
+//! This crate is serde only: no HTTP, no runtime. The `schema` feature adds the bodies' JSON
+//! Schemas (schemars) and the OpenAPI documents, for the server and the CLI.
 
 #[macro_use]
 mod wire;
@@ -40,10 +43,15 @@ pub mod product;
 pub mod provisioning;
 pub mod token;
 
+#[cfg(feature = "schema")]
+pub mod openapi;
+#[cfg(feature = "schema")]
+mod schema;
+
 pub use environment::{Environment, ENVIRONMENTS};
 pub use error::{ApimError, ErrorCode, ErrorReason, TokenError};
 pub use ids::{ReferenceId, ReferenceIdError};
 pub use money::{Amount, AmountError, Currency, CurrencyError};
 pub use msisdn::{Msisdn, MsisdnError};
-pub use operations::{Operation, OperationName, TransactionKind, OPERATIONS};
+pub use operations::{ApiVersion, CallbackMethod, Operation, OperationName, TransactionKind, OPERATIONS};
 pub use product::Product;

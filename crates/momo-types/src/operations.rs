@@ -10,6 +10,11 @@
 //! `/v1_0/accountholder/msisdn/{accountHolderMSISDN}/basicuserinfo` is routed through the
 //! general `{accountHolderIdType}/{accountHolderId}` pattern. The two "clone" operations of the
 //! Remittance export are portal debris and are left out.
+//!
+//! Besides its route, the table says for each operation the method of the callback it sends
+//! ([`OperationName::callback`]) and, for an operation that creates something, the operation
+//! that reads it back ([`OperationName::status`]): the server's callbacks, the SDK's status
+//! polling and the OpenAPI documents all read them from here.
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,6 +34,10 @@ pub struct Operation {
     /// MTN's `operationId`.
     pub operation_id: &'static str,
     pub implemented: bool,
+    /// The method of the callback it sends to `X-Callback-Url` (`None`: it sends none).
+    pub callback: Option<CallbackMethod>,
+    /// The operation that reads what it creates, in the same product (`None`: nothing to read).
+    pub status: Option<OperationName>,
 }
 
 impl Operation {
@@ -46,9 +55,61 @@ impl Operation {
     }
 }
 
-/// The status operation of a `kind` of transaction in `product` (`None`: it has none there).
+/// The status operation of a `kind` of transaction in `product` (`None`: it has none there): the
+/// [`Operation::status`] of the operations of `product` that create that kind.
 pub fn status_operation(product: Product, kind: TransactionKind) -> Option<&'static Operation> {
-    OPERATIONS.iter().find(|op| op.product == Some(product) && op.method == "GET" && op.kind() == Some(kind))
+    let status = OPERATIONS
+        .iter()
+        .filter(|op| op.product == Some(product) && op.kind() == Some(kind))
+        .find_map(|op| op.status)?;
+    OPERATIONS.iter().find(|op| op.product == Some(product) && op.name == status)
+}
+
+/// The version in an operation's route: `v1_0` or `v2_0`. v1 and v2 of an operation may differ in
+/// their callback method (docs/mtn-behaviour.md, "Callbacks").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApiVersion {
+    V1,
+    V2,
+}
+
+impl ApiVersion {
+    /// The major version: 1 for `v1_0`, 2 for `v2_0`.
+    pub fn number(self) -> i64 {
+        match self {
+            ApiVersion::V1 => 1,
+            ApiVersion::V2 => 2,
+        }
+    }
+
+    /// The version whose [`ApiVersion::number`] is `n`.
+    pub fn from_number(n: i64) -> Option<ApiVersion> {
+        [ApiVersion::V1, ApiVersion::V2].into_iter().find(|v| v.number() == n)
+    }
+}
+
+/// The HTTP method of a callback. MTN's receivers must accept both (docs/mtn-behaviour.md,
+/// "Callbacks"); which one an operation uses is in [`OperationName::callback`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallbackMethod {
+    Put,
+    Post,
+}
+
+impl CallbackMethod {
+    /// The method as HTTP writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackMethod::Put => "PUT",
+            CallbackMethod::Post => "POST",
+        }
+    }
+}
+
+impl fmt::Display for CallbackMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The name of each MoMo operation, whichever products offer it.
@@ -93,66 +154,104 @@ pub enum OperationName {
 }
 
 impl OperationName {
-    /// Its method, route (below the product prefix) and MTN's `operationId`.
-    const fn wire(self) -> (&'static str, &'static str, &'static str) {
+    /// What the table says about it: method, route (below the product prefix), MTN's
+    /// `operationId`, then, where it has them, the operation that reads back what it creates
+    /// ([`OperationName::status`]) and the method of its callback ([`OperationName::callback`]).
+    ///
+    /// Callback methods are MTN's definitions': POST for v1 withdrawals, deposits and refunds, PUT
+    /// for their v2 and for invoices, pre-approvals and payments; MTN's 2018 pages: PUT for
+    /// requests to pay and transfers. A cash transfer's is written "PORT" by MTN; openmomo sends
+    /// PUT, as for every other v2 operation (docs/compatibility.md, "Callback method").
+    const fn wire(self) -> Wire {
+        use CallbackMethod::{Post, Put};
         use OperationName as N;
         match self {
-            N::CreateApiUser => ("POST", "/v1_0/apiuser", "post-v1_0-apiuser"),
-            N::GetApiUser => ("GET", "/v1_0/apiuser/{referenceId}", "get-v1_0-apiuser"),
-            N::CreateApiKey => ("POST", "/v1_0/apiuser/{referenceId}/apikey", "post-v1_0-apiuser-apikey"),
-            N::CreateAccessToken => ("POST", "/token/", "CreateAccessToken"),
-            N::GetAccountBalance => ("GET", "/v1_0/account/balance", "GetAccountBalance"),
+            N::CreateApiUser => wire("POST", "/v1_0/apiuser", "post-v1_0-apiuser").read_by(N::GetApiUser),
+            N::GetApiUser => wire("GET", "/v1_0/apiuser/{referenceId}", "get-v1_0-apiuser"),
+            N::CreateApiKey => wire("POST", "/v1_0/apiuser/{referenceId}/apikey", "post-v1_0-apiuser-apikey"),
+            N::CreateAccessToken => wire("POST", "/token/", "CreateAccessToken"),
+            N::GetAccountBalance => wire("GET", "/v1_0/account/balance", "GetAccountBalance"),
             N::GetAccountBalanceInSpecificCurrency => {
-                ("GET", "/v1_0/account/balance/{currency}", "GetAccountBalanceInSpecificCurrency")
+                wire("GET", "/v1_0/account/balance/{currency}", "GetAccountBalanceInSpecificCurrency")
             }
-            N::ValidateAccountHolderStatus => (
+            N::ValidateAccountHolderStatus => wire(
                 "GET",
                 "/v1_0/accountholder/{accountHolderIdType}/{accountHolderId}/active",
                 "ValidateAccountHolderStatus",
             ),
-            N::GetBasicUserinfo => {
-                ("GET", "/v1_0/accountholder/{accountHolderIdType}/{accountHolderId}/basicuserinfo", "GetBasicUserinfo")
+            N::GetBasicUserinfo => wire(
+                "GET",
+                "/v1_0/accountholder/{accountHolderIdType}/{accountHolderId}/basicuserinfo",
+                "GetBasicUserinfo",
+            ),
+            N::RequestToPay => {
+                wire("POST", "/v1_0/requesttopay", "RequesttoPay").read_by(N::RequestToPayStatus).calls_back(Put)
             }
-            N::RequestToPay => ("POST", "/v1_0/requesttopay", "RequesttoPay"),
-            N::RequestToPayStatus => ("GET", "/v1_0/requesttopay/{referenceId}", "RequesttoPayTransactionStatus"),
-            N::RequestToPayDeliveryNotification => {
-                ("POST", "/v1_0/requesttopay/{referenceId}/deliverynotification", "RequesttoPayDeliveryNotification")
-            }
-            N::RequestToWithdrawV1 => ("POST", "/v1_0/requesttowithdraw", "RequestToWithdraw-V1"),
-            N::RequestToWithdrawV2 => ("POST", "/v2_0/requesttowithdraw", "RequestToWithdraw-V2"),
+            N::RequestToPayStatus => wire("GET", "/v1_0/requesttopay/{referenceId}", "RequesttoPayTransactionStatus"),
+            N::RequestToPayDeliveryNotification => wire(
+                "POST",
+                "/v1_0/requesttopay/{referenceId}/deliverynotification",
+                "RequesttoPayDeliveryNotification",
+            ),
+            N::RequestToWithdrawV1 => wire("POST", "/v1_0/requesttowithdraw", "RequestToWithdraw-V1")
+                .read_by(N::RequestToWithdrawStatus)
+                .calls_back(Post),
+            N::RequestToWithdrawV2 => wire("POST", "/v2_0/requesttowithdraw", "RequestToWithdraw-V2")
+                .read_by(N::RequestToWithdrawStatus)
+                .calls_back(Put),
             N::RequestToWithdrawStatus => {
-                ("GET", "/v1_0/requesttowithdraw/{referenceId}", "RequestToWithdrawTransactionStatus")
+                wire("GET", "/v1_0/requesttowithdraw/{referenceId}", "RequestToWithdrawTransactionStatus")
             }
-            N::CreateInvoice => ("POST", "/v2_0/invoice", "CreateInvoice"),
-            N::GetInvoiceStatus => ("GET", "/v2_0/invoice/{referenceId}", "GetInvoiceStatus"),
-            N::CancelInvoice => ("DELETE", "/v2_0/invoice/{referenceId}", "CancelInvoice"),
-            N::PreApproval => ("POST", "/v2_0/preapproval", "PreApproval"),
-            N::GetPreApprovalStatus => ("GET", "/v2_0/preapproval/{referenceId}", "GetPreApprovalStatus"),
+            N::CreateInvoice => {
+                wire("POST", "/v2_0/invoice", "CreateInvoice").read_by(N::GetInvoiceStatus).calls_back(Put)
+            }
+            N::GetInvoiceStatus => wire("GET", "/v2_0/invoice/{referenceId}", "GetInvoiceStatus"),
+            // What a cancellation did shows in the invoice's own status: nothing to read back.
+            N::CancelInvoice => wire("DELETE", "/v2_0/invoice/{referenceId}", "CancelInvoice").calls_back(Put),
+            N::PreApproval => {
+                wire("POST", "/v2_0/preapproval", "PreApproval").read_by(N::GetPreApprovalStatus).calls_back(Put)
+            }
+            N::GetPreApprovalStatus => wire("GET", "/v2_0/preapproval/{referenceId}", "GetPreApprovalStatus"),
             N::GetApprovedPreApprovals => {
-                ("GET", "/v1_0/preapprovals/{accountHolderIdType}/{accountHolderId}", "GetApprovedPreApprovals")
+                wire("GET", "/v1_0/preapprovals/{accountHolderIdType}/{accountHolderId}", "GetApprovedPreApprovals")
             }
-            N::CancelPreApproval => ("DELETE", "/v1_0/preapproval/{preapprovalid}", "CancelPreApproval"),
-            N::CreatePayments => ("POST", "/v2_0/payment", "CreatePayments"),
-            N::GetPaymentStatus => ("GET", "/v2_0/payment/{referenceId}", "GetPaymentStatus"),
-            N::Transfer => ("POST", "/v1_0/transfer", "Transfer"),
-            N::GetTransferStatus => ("GET", "/v1_0/transfer/{referenceId}", "GetTransferStatus"),
-            N::DepositV1 => ("POST", "/v1_0/deposit", "Deposit-V1"),
-            N::DepositV2 => ("POST", "/v2_0/deposit", "Deposit-V2"),
-            N::GetDepositStatus => ("GET", "/v1_0/deposit/{referenceId}", "GetDepositStatus"),
-            N::RefundV1 => ("POST", "/v1_0/refund", "Refund-V1"),
-            N::RefundV2 => ("POST", "/v2_0/refund", "Refund-V2"),
-            N::GetRefundStatus => ("GET", "/v1_0/refund/{referenceId}", "GetRefundStatus"),
-            N::CashTransfer => ("POST", "/v2_0/cashtransfer", "CashTransfer"),
-            N::GetCashTransferStatus => ("GET", "/v2_0/cashtransfer/{referenceId}", "GetCashTransferStatus"),
-            N::BcAuthorize => ("POST", "/v1_0/bc-authorize", "bc-authorize"),
-            N::CreateOauth2Token => ("POST", "/oauth2/token/", "CreateOauth2Token"),
-            N::GetUserInfoWithConsent => ("GET", "/oauth2/v1_0/userinfo", "GetUserInfoWithConsent"),
+            N::CancelPreApproval => wire("DELETE", "/v1_0/preapproval/{preapprovalid}", "CancelPreApproval"),
+            N::CreatePayments => {
+                wire("POST", "/v2_0/payment", "CreatePayments").read_by(N::GetPaymentStatus).calls_back(Put)
+            }
+            N::GetPaymentStatus => wire("GET", "/v2_0/payment/{referenceId}", "GetPaymentStatus"),
+            N::Transfer => wire("POST", "/v1_0/transfer", "Transfer").read_by(N::GetTransferStatus).calls_back(Put),
+            N::GetTransferStatus => wire("GET", "/v1_0/transfer/{referenceId}", "GetTransferStatus"),
+            N::DepositV1 => wire("POST", "/v1_0/deposit", "Deposit-V1").read_by(N::GetDepositStatus).calls_back(Post),
+            N::DepositV2 => wire("POST", "/v2_0/deposit", "Deposit-V2").read_by(N::GetDepositStatus).calls_back(Put),
+            N::GetDepositStatus => wire("GET", "/v1_0/deposit/{referenceId}", "GetDepositStatus"),
+            N::RefundV1 => wire("POST", "/v1_0/refund", "Refund-V1").read_by(N::GetRefundStatus).calls_back(Post),
+            N::RefundV2 => wire("POST", "/v2_0/refund", "Refund-V2").read_by(N::GetRefundStatus).calls_back(Put),
+            N::GetRefundStatus => wire("GET", "/v1_0/refund/{referenceId}", "GetRefundStatus"),
+            N::CashTransfer => {
+                wire("POST", "/v2_0/cashtransfer", "CashTransfer").read_by(N::GetCashTransferStatus).calls_back(Put)
+            }
+            N::GetCashTransferStatus => wire("GET", "/v2_0/cashtransfer/{referenceId}", "GetCashTransferStatus"),
+            N::BcAuthorize => wire("POST", "/v1_0/bc-authorize", "bc-authorize"),
+            N::CreateOauth2Token => wire("POST", "/oauth2/token/", "CreateOauth2Token"),
+            N::GetUserInfoWithConsent => wire("GET", "/oauth2/v1_0/userinfo", "GetUserInfoWithConsent"),
         }
+    }
+
+    /// The method of the callback it sends to `X-Callback-Url` (`None`: it sends none).
+    pub const fn callback(self) -> Option<CallbackMethod> {
+        self.wire().callback
+    }
+
+    /// For an operation that creates something under its `X-Reference-Id`, the operation that
+    /// reads it back with that id.
+    pub const fn status(self) -> Option<OperationName> {
+        self.wire().status
     }
 
     /// The route below the product prefix, with `{…}` where a parameter goes.
     pub const fn route(self) -> &'static str {
-        self.wire().1
+        self.wire().route
     }
 
     /// The path below the product prefix: the route with its `{…}` parameters replaced by
@@ -169,6 +268,15 @@ impl OperationName {
         }
         path.push_str(rest);
         path
+    }
+
+    /// The version in its route (`None` for the token paths, which have none).
+    pub fn version(self) -> Option<ApiVersion> {
+        self.route().split('/').find_map(|segment| match segment {
+            "v1_0" => Some(ApiVersion::V1),
+            "v2_0" => Some(ApiVersion::V2),
+            _ => None,
+        })
     }
 
     /// The kind of transaction it creates or reads the status of, if any.
@@ -204,10 +312,34 @@ impl OperationName {
     }
 }
 
+/// One row of the table, before the product: see [`OperationName::wire`].
+struct Wire {
+    method: &'static str,
+    route: &'static str,
+    operation_id: &'static str,
+    status: Option<OperationName>,
+    callback: Option<CallbackMethod>,
+}
+
+/// An operation that creates nothing and calls nobody back.
+const fn wire(method: &'static str, route: &'static str, operation_id: &'static str) -> Wire {
+    Wire { method, route, operation_id, status: None, callback: None }
+}
+
+impl Wire {
+    const fn read_by(self, status: OperationName) -> Wire {
+        Wire { status: Some(status), ..self }
+    }
+
+    const fn calls_back(self, method: CallbackMethod) -> Wire {
+        Wire { callback: Some(method), ..self }
+    }
+}
+
 /// An implemented operation of `product` (`None`: provisioning).
 const fn op(product: Option<Product>, name: OperationName) -> Operation {
-    let (method, route, operation_id) = name.wire();
-    Operation { name, product, method, route, operation_id, implemented: true }
+    let Wire { method, route, operation_id, status, callback } = name.wire();
+    Operation { name, product, method, route, operation_id, implemented: true, callback, status }
 }
 
 const P: Option<Product> = None;
@@ -333,6 +465,15 @@ impl TransactionKind {
         }
     }
 
+    /// The method of the callback of a transaction of this kind created through `version`
+    /// (`None`: no operation of the table creates such a transaction, or it sends no callback).
+    pub fn callback_method(self, version: ApiVersion) -> Option<CallbackMethod> {
+        OPERATIONS
+            .iter()
+            .filter(|op| op.kind() == Some(self) && op.name.version() == Some(version))
+            .find_map(|op| op.callback)
+    }
+
     /// The kind named exactly `s` (as [`TransactionKind::as_str`] writes it).
     pub fn parse(s: &str) -> Option<TransactionKind> {
         TransactionKind::ALL.into_iter().find(|k| k.as_str() == s)
@@ -388,5 +529,47 @@ mod tests {
         }
         assert!(status_operation(Product::Remittance, TransactionKind::Transfer).is_some());
         assert!(status_operation(Product::Collection, TransactionKind::Transfer).is_none());
+    }
+
+    #[test]
+    fn each_creating_operation_reads_back_through_a_get_of_its_kind_in_its_product() {
+        for op in OPERATIONS.iter().filter(|op| op.status.is_some()) {
+            let status = OPERATIONS.iter().find(|s| Some(s.name) == op.status && s.product == op.product);
+            let status = status.unwrap_or_else(|| panic!("{:?} has no {:?} in its product", op.name, op.status));
+            assert_eq!((status.method, status.kind()), ("GET", op.kind()), "{:?}", op.name);
+            assert!(status.route.ends_with("/{referenceId}"), "{:?}", op.name);
+        }
+    }
+
+    #[test]
+    fn callback_methods_follow_mtns_table_per_version() {
+        use CallbackMethod::{Post, Put};
+        use TransactionKind as K;
+        for (kind, version, method) in [
+            (K::RequestToPay, ApiVersion::V1, Some(Put)),
+            (K::RequestToWithdraw, ApiVersion::V1, Some(Post)),
+            (K::RequestToWithdraw, ApiVersion::V2, Some(Put)),
+            (K::Transfer, ApiVersion::V1, Some(Put)),
+            (K::Deposit, ApiVersion::V1, Some(Post)),
+            (K::Deposit, ApiVersion::V2, Some(Put)),
+            (K::Refund, ApiVersion::V1, Some(Post)),
+            (K::Refund, ApiVersion::V2, Some(Put)),
+            (K::Invoice, ApiVersion::V2, Some(Put)),
+            (K::InvoiceCancellation, ApiVersion::V2, Some(Put)),
+            (K::PreApproval, ApiVersion::V2, Some(Put)),
+            (K::Payment, ApiVersion::V2, Some(Put)),
+            (K::CashTransfer, ApiVersion::V2, Some(Put)),
+            (K::Transfer, ApiVersion::V2, None),
+        ] {
+            assert_eq!(kind.callback_method(version), method, "{kind} {version:?}");
+        }
+    }
+
+    #[test]
+    fn only_operations_that_take_an_x_reference_id_for_a_transaction_call_back() {
+        for op in OPERATIONS {
+            let creates_a_transaction = op.kind().is_some() && op.method != "GET";
+            assert_eq!(op.callback.is_some(), creates_a_transaction, "{:?}", op.name);
+        }
     }
 }

@@ -54,6 +54,7 @@ wire_string!(PartyIdType);
 /// A payer or payee. The id is text: what it must be depends on the type (an [`Msisdn`] for
 /// `MSISDN`), and MTN may add types.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Party {
     pub party_id_type: PartyIdType,
@@ -165,6 +166,7 @@ impl<'de> Deserialize<'de> for Reason {
 
 /// `POST /collection/v1_0/requesttopay` and `…/requesttowithdraw`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RequestToPay {
     pub amount: Amount,
@@ -180,6 +182,7 @@ pub struct RequestToPay {
 
 /// `POST /{disbursement,remittance}/v1_0/transfer` and `…/deposit`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Transfer {
     pub amount: Amount,
@@ -195,6 +198,7 @@ pub struct Transfer {
 
 /// `POST /disbursement/v1_0/refund`: money back to the payer of a request to pay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Refund {
     pub amount: Amount,
@@ -210,6 +214,7 @@ pub struct Refund {
 
 /// The status of a request to pay or to withdraw, in the sandbox's key order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RequestToPayResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -230,6 +235,7 @@ pub struct RequestToPayResult {
 
 /// The status of a transfer, in the sandbox's key order (amount first).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TransferResult {
     pub amount: Amount,
@@ -251,6 +257,7 @@ pub struct TransferResult {
 /// The status of a deposit or a refund (`financialTransactionId`, once successful, then
 /// `externalId`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DepositResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -271,12 +278,14 @@ pub struct DepositResult {
 
 /// `GET …/accountholder/{type}/{id}/active`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BooleanResult {
     pub result: bool,
 }
 
 /// `POST …/requesttopay/{id}/deliverynotification`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryNotification {
     pub notification_message: String,
@@ -284,6 +293,7 @@ pub struct DeliveryNotification {
 
 /// `POST /collection/v2_0/invoice`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreateInvoice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -300,6 +310,7 @@ pub struct CreateInvoice {
 
 /// The status of an invoice, in the sandbox's key order. Its failure field is `errorReason`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct InvoiceResult {
     pub reference_id: String,
@@ -320,6 +331,7 @@ pub struct InvoiceResult {
 
 /// `DELETE /collection/v2_0/invoice/{referenceId}`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CancelInvoice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -328,6 +340,7 @@ pub struct CancelInvoice {
 
 /// `POST /collection/v2_0/preapproval`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PreApproval {
     pub payer: Party,
@@ -340,6 +353,7 @@ pub struct PreApproval {
 
 /// The status of a pre-approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PreApprovalResult {
     pub payer: Party,
@@ -355,6 +369,7 @@ pub struct PreApprovalResult {
 
 /// One approved pre-approval, as `GET /collection/v1_0/preapprovals/{type}/{id}` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PreApprovalDetails {
     pub pre_approval_id: String,
@@ -373,6 +388,7 @@ pub struct PreApprovalDetails {
 
 /// An amount with its currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Money {
     pub amount: Amount,
     pub currency: Currency,
@@ -380,6 +396,7 @@ pub struct Money {
 
 /// `POST /collection/v2_0/payment`: pay a service provider from the API user's account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreatePayments {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -426,6 +443,7 @@ impl CreatePayments {
 
 /// The status of a payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentResult {
     pub reference_id: String,
@@ -439,6 +457,7 @@ pub struct PaymentResult {
 /// `POST /remittance/v2_0/cashtransfer`. Field spellings are the spec's (`orginatingCountry`,
 /// `payerSurName`); the other spellings integrators report are read too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CashTransfer {
     pub amount: Amount,
@@ -505,6 +524,7 @@ impl CashTransfer {
 /// The status of a cash transfer: the result fields first, as the spec's `CashTransferResult`
 /// lists them (`financialTransactionId`, `status`, `reason`, a string), then its request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CashTransferResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]

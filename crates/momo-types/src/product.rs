@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A MoMo product. Each has its own subscription keys and its own path prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Product {
     Collection,

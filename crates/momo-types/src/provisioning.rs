@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The body of `POST /v1_0/apiuser`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreateApiUser {
     pub provider_callback_host: String,
@@ -12,6 +13,7 @@ pub struct CreateApiUser {
 /// The body of `GET /v1_0/apiuser/{id}`. `targetEnvironment` is a plain string on the wire,
 /// although MTN's exported schema models it as an object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiUserInfo {
     pub provider_callback_host: String,
@@ -20,6 +22,7 @@ pub struct ApiUserInfo {
 
 /// The body of `POST /v1_0/apiuser/{id}/apikey`: 32 lowercase hex digits.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyCreated {
     pub api_key: String,

@@ -5,15 +5,68 @@ use serde::{Deserialize, Serialize};
 
 /// The token response. MTN's `token_type` is the literal `"access_token"`, not `"Bearer"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AccessToken {
     pub access_token: String,
     pub token_type: String,
     pub expires_in: u64,
 }
 
+/// The form (`application/x-www-form-urlencoded`) of `POST /{product}/v1_0/bc-authorize`: ask an
+/// account holder to consent. Every field may be absent on the wire so that the server can say
+/// which one is missing in MoMo's error shape; `login_hint` and `scope` are required.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct BcAuthorizeRequest {
+    /// `ID:<msisdn>/MSISDN`, e.g. `ID:46733123450/MSISDN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(required))]
+    pub login_hint: Option<String>,
+    /// What the consent is for, e.g. `profile` or `all_info`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(required))]
+    pub scope: Option<String>,
+    /// `online` (the default) or `offline`, which makes the refresh token last 30 days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_type: Option<String>,
+    /// Accepted and not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_valid_in: Option<String>,
+    /// Accepted and not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_notification_token: Option<String>,
+    /// Accepted and not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope_instruction: Option<String>,
+}
+
+/// The form (`application/x-www-form-urlencoded`) of `POST /{product}/oauth2/token/`: exchange an
+/// answered consent request (`grant_type=urn:openid:params:grant-type:ciba` with `auth_req_id`)
+/// or a refresh token (`grant_type=refresh_token` with `refresh_token`) for a consent token.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Oauth2TokenRequest {
+    /// `urn:openid:params:grant-type:ciba` or `refresh_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(required))]
+    pub grant_type: Option<String>,
+    /// The `auth_req_id` of `bc-authorize`'s answer (CIBA grant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_req_id: Option<String>,
+    /// A refresh token from an earlier answer (refresh grant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+impl Oauth2TokenRequest {
+    /// The `grant_type` of an answered consent request.
+    pub const CIBA_GRANT: &'static str = "urn:openid:params:grant-type:ciba";
+}
+
 /// The answer of `POST /{product}/v1_0/bc-authorize`: the consent request's id, how often to
 /// poll `oauth2/token/` for the answer, and how long the request may be answered (seconds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BcAuthorizeResponse {
     pub auth_req_id: String,
     pub interval: u64,
@@ -24,6 +77,7 @@ pub struct BcAuthorizeResponse {
 /// spec's key order (`access_token, token_type, expires_in, scope, refresh_token,
 /// refresh_token_expired_in`). `Debug` shows neither token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConsentToken {
     pub access_token: String,
     pub token_type: String,

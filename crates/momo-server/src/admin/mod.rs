@@ -5,10 +5,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{on, MethodRouter};
 use axum::{Json, Router};
 use momo_types::admin::{
-    CreateSubscriptionKey, CreateUser, SubscriptionKey, SubscriptionKeyCreated, User, UserCredentials,
+    AdminOperation, CreateSubscriptionKey, CreateUser, SubscriptionKey, SubscriptionKeyCreated, User, UserCredentials,
 };
 
 use crate::domain::clock::rfc3339;
@@ -23,14 +23,54 @@ pub(crate) const PREFIX: &str = momo_types::admin::PREFIX;
 
 mod payments;
 
+/// Every call of momo-types' table ([`AdminOperation::ALL`]), below [`PREFIX`].
 pub(crate) fn router() -> Router<AppState> {
-    payments::router()
-        .route("/users", get(list_users).post(create_user))
-        .route("/users/{id}", get(get_user).delete(revoke_user))
-        .route("/users/{id}/key", post(regenerate_user_key))
-        .route("/subscription-keys", get(list_subscription_keys).post(create_subscription_key))
-        .route("/subscription-keys/{id}", axum::routing::delete(revoke_subscription_key))
-        .route("/subscription-keys/{id}/regenerate", post(regenerate_subscription_key))
+    AdminOperation::ALL
+        .into_iter()
+        .filter_map(|op| Some((op.route(), handler(op)?)))
+        .fold(Router::new(), |router, (route, handler)| router.route(route, handler))
+}
+
+/// The handler of a call, on its method (`None` only for a method axum cannot route, which the
+/// table does not have: a test checks).
+fn handler(op: AdminOperation) -> Option<MethodRouter<AppState>> {
+    let filter = crate::gateway::method_filter(op.method())?;
+    use AdminOperation as A;
+    Some(match op {
+        A::ListUsers => on(filter, list_users),
+        A::CreateUser => on(filter, create_user),
+        A::GetUser => on(filter, get_user),
+        A::RevokeUser => on(filter, revoke_user),
+        A::RegenerateUserKey => on(filter, regenerate_user_key),
+        A::GetCallbackSecret => on(filter, payments::callback_secret),
+        A::SetUserBalance => on(filter, payments::set_user_balance),
+        A::ListSubscriptionKeys => on(filter, list_subscription_keys),
+        A::CreateSubscriptionKey => on(filter, create_subscription_key),
+        A::RevokeSubscriptionKey => on(filter, revoke_subscription_key),
+        A::RegenerateSubscriptionKey => on(filter, regenerate_subscription_key),
+        A::ListTransactions => on(filter, payments::list_transactions),
+        A::GetTransaction => on(filter, payments::get_transaction),
+        A::ApproveTransaction => on(filter, payments::approve),
+        A::RejectTransaction => on(filter, payments::reject),
+        A::ForceOutcome => on(filter, payments::force),
+        A::ListDeliveries => on(filter, payments::list_deliveries),
+        A::GetDelivery => on(filter, payments::get_delivery),
+        A::Redeliver => on(filter, payments::redeliver),
+        A::ListAccounts => on(filter, payments::list_accounts),
+        A::SetWalletBalance => on(filter, payments::set_wallet_balance),
+        A::ListFaults => on(filter, payments::list_faults),
+        A::AddFault => on(filter, payments::add_fault),
+        A::ClearFaults => on(filter, payments::clear_faults),
+        A::RemoveFault => on(filter, payments::remove_fault),
+        A::Reset => on(filter, payments::reset),
+        A::OpenApiDocument => on(filter, openapi_document),
+    })
+}
+
+/// The operator API's OpenAPI document. No token: it describes the API and holds nothing secret
+/// (docs/openapi.md).
+async fn openapi_document() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], momo_types::openapi::operator_api_json())
 }
 
 fn user_view(user: &ApiUserRecord) -> User {
@@ -120,4 +160,16 @@ async fn revoke_subscription_key(
     PathParam(id): PathParam,
 ) -> ApiResult<Json<SubscriptionKey>> {
     Ok(Json(key_view(&credentials::revoke_subscription_key(&state, &id).await?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operator_call_has_a_handler() {
+        for op in AdminOperation::ALL {
+            assert!(handler(op).is_some(), "{op:?}");
+        }
+    }
 }

@@ -3,8 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use momo_types::admin::{
     Account, CallbackSecret, Delivery, DeliveryAttempt, DeliveryDetail, Fault, FaultSpec, ForceOutcome, ListQuery,
     SetBalance, Transaction, TransactionDetail,
@@ -21,25 +20,6 @@ use crate::extract::{MomoJson, MomoPath, MomoQuery, Operator, PathParam};
 use crate::service::payments::{self, Decision};
 use crate::state::AppState;
 use crate::store::{AccountSpec, DeliveryRecord, TransactionRecord};
-
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/transactions", get(list_transactions))
-        .route("/transactions/{reference}", get(get_transaction))
-        .route("/transactions/{reference}/approve", post(approve))
-        .route("/transactions/{reference}/reject", post(reject))
-        .route("/transactions/{reference}/force", post(force))
-        .route("/deliveries", get(list_deliveries))
-        .route("/deliveries/{id}", get(get_delivery))
-        .route("/deliveries/{id}/redeliver", post(redeliver))
-        .route("/accounts", get(list_accounts))
-        .route("/wallets/{environment}/{party_type}/{party_id}/balance", put(set_wallet_balance))
-        .route("/users/{id}/accounts/{product}/balance", put(set_user_balance))
-        .route("/users/{id}/callback-secret", get(callback_secret))
-        .route("/faults", get(list_faults).post(add_fault).delete(clear_faults))
-        .route("/faults/{id}", delete(remove_fault))
-        .route("/reset", post(reset))
-}
 
 fn transaction_view(tx: &TransactionRecord) -> Transaction {
     let decimals = Environment::lookup(&tx.environment).map_or(2, |e| e.currency_decimals);
@@ -64,7 +44,7 @@ fn transaction_view(tx: &TransactionRecord) -> Transaction {
     }
 }
 
-async fn list_transactions(
+pub(super) async fn list_transactions(
     State(state): State<AppState>,
     _: Operator,
     MomoQuery(query): MomoQuery<ListQuery>,
@@ -76,7 +56,7 @@ async fn list_transactions(
     Ok(Json(txs.iter().map(transaction_view).collect()))
 }
 
-async fn get_transaction(
+pub(super) async fn get_transaction(
     State(state): State<AppState>,
     _: Operator,
     PathParam(reference): PathParam,
@@ -92,16 +72,24 @@ async fn get_transaction(
 }
 
 /// Decide for the payer of a request waiting for approval (what the handset does).
-async fn approve(State(state): State<AppState>, _: Operator, PathParam(r): PathParam) -> ApiResult<Json<Transaction>> {
+pub(super) async fn approve(
+    State(state): State<AppState>,
+    _: Operator,
+    PathParam(r): PathParam,
+) -> ApiResult<Json<Transaction>> {
     Ok(Json(transaction_view(&payments::decide(&state, &r, Decision::Approve).await?)))
 }
 
-async fn reject(State(state): State<AppState>, _: Operator, PathParam(r): PathParam) -> ApiResult<Json<Transaction>> {
+pub(super) async fn reject(
+    State(state): State<AppState>,
+    _: Operator,
+    PathParam(r): PathParam,
+) -> ApiResult<Json<Transaction>> {
     Ok(Json(transaction_view(&payments::decide(&state, &r, Decision::Reject).await?)))
 }
 
 /// Force the outcome of any pending transaction, now.
-async fn force(
+pub(super) async fn force(
     State(state): State<AppState>,
     _: Operator,
     PathParam(reference): PathParam,
@@ -127,7 +115,7 @@ fn delivery_view(d: &DeliveryRecord) -> Delivery {
     }
 }
 
-async fn list_deliveries(
+pub(super) async fn list_deliveries(
     State(state): State<AppState>,
     _: Operator,
     MomoQuery(query): MomoQuery<ListQuery>,
@@ -138,11 +126,15 @@ async fn list_deliveries(
 }
 
 /// Send a callback again, soon, with the same body (`service::callbacks::redeliver`).
-async fn redeliver(State(state): State<AppState>, _: Operator, PathParam(id): PathParam) -> ApiResult<Json<Delivery>> {
+pub(super) async fn redeliver(
+    State(state): State<AppState>,
+    _: Operator,
+    PathParam(id): PathParam,
+) -> ApiResult<Json<Delivery>> {
     Ok(Json(delivery_view(&crate::service::callbacks::redeliver(&state, &id).await?)))
 }
 
-async fn get_delivery(
+pub(super) async fn get_delivery(
     State(state): State<AppState>,
     _: Operator,
     PathParam(id): PathParam,
@@ -169,7 +161,7 @@ fn decimals_of(currency: &str) -> u8 {
     momo_types::ENVIRONMENTS.iter().find(|e| e.currency == currency).map_or(2, |e| e.currency_decimals)
 }
 
-async fn list_accounts(State(state): State<AppState>, _: Operator) -> ApiResult<Json<Vec<Account>>> {
+pub(super) async fn list_accounts(State(state): State<AppState>, _: Operator) -> ApiResult<Json<Vec<Account>>> {
     let accounts = state.store.accounts().await?;
     Ok(Json(
         accounts
@@ -199,7 +191,7 @@ fn parse_balance(amount: &Amount, env: &Environment) -> ApiResult<i64> {
 }
 
 /// Set a payer's wallet balance (production environments; sandbox wallets have no floor).
-async fn set_wallet_balance(
+pub(super) async fn set_wallet_balance(
     State(state): State<AppState>,
     _: Operator,
     MomoPath((env_name, party_type, party_id)): MomoPath<(String, String, String)>,
@@ -226,7 +218,7 @@ async fn set_wallet_balance(
 }
 
 /// Set an API user's account balance for a product (e.g. to fund disbursements).
-async fn set_user_balance(
+pub(super) async fn set_user_balance(
     State(state): State<AppState>,
     _: Operator,
     MomoPath((id, product)): MomoPath<(String, String)>,
@@ -259,7 +251,7 @@ async fn set(state: &AppState, spec: AccountSpec, env: &Environment, target: i64
 }
 
 /// The secret an API user's callbacks are signed with (see `docs/callbacks.md`).
-async fn callback_secret(
+pub(super) async fn callback_secret(
     State(state): State<AppState>,
     _: Operator,
     PathParam(id): PathParam,
@@ -268,11 +260,11 @@ async fn callback_secret(
     Ok(Json(CallbackSecret { api_user: id, callback_signing_secret: secret }))
 }
 
-async fn list_faults(State(state): State<AppState>, _: Operator) -> ApiResult<Json<Vec<Fault>>> {
+pub(super) async fn list_faults(State(state): State<AppState>, _: Operator) -> ApiResult<Json<Vec<Fault>>> {
     Ok(Json(crate::service::faults::list(&state).await?))
 }
 
-async fn add_fault(
+pub(super) async fn add_fault(
     State(state): State<AppState>,
     _: Operator,
     MomoJson(spec): MomoJson<FaultSpec>,
@@ -280,18 +272,22 @@ async fn add_fault(
     Ok((StatusCode::CREATED, Json(crate::service::faults::add(&state, spec).await?)))
 }
 
-async fn remove_fault(State(state): State<AppState>, _: Operator, PathParam(id): PathParam) -> ApiResult<StatusCode> {
+pub(super) async fn remove_fault(
+    State(state): State<AppState>,
+    _: Operator,
+    PathParam(id): PathParam,
+) -> ApiResult<StatusCode> {
     crate::service::faults::remove(&state, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn clear_faults(State(state): State<AppState>, _: Operator) -> ApiResult<StatusCode> {
+pub(super) async fn clear_faults(State(state): State<AppState>, _: Operator) -> ApiResult<StatusCode> {
     crate::service::faults::clear(&state).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Forget all transactions, ledger entries, deliveries and fault rules; users and keys stay.
-async fn reset(State(state): State<AppState>, _: Operator) -> ApiResult<StatusCode> {
+pub(super) async fn reset(State(state): State<AppState>, _: Operator) -> ApiResult<StatusCode> {
     state.store.reset_payments().await?;
     state.faults.clear(state.store.as_ref()).await?;
     state.cache.clear();

@@ -12,9 +12,8 @@ use axum::extract::State;
 use axum::http::request::Parts;
 use axum::Json;
 use momo_types::kyc::{Address, UserInfo};
-use momo_types::token::{BcAuthorizeResponse, ConsentToken};
+use momo_types::token::{BcAuthorizeRequest, BcAuthorizeResponse, ConsentToken, Oauth2TokenRequest};
 use momo_types::Msisdn;
-use serde::Deserialize;
 
 use crate::domain::scenarios::{self, Effect, ScenarioOp};
 use crate::domain::tokens::ConsentClaims;
@@ -30,20 +29,6 @@ const AUTH_REQ_TTL_MS: i64 = 3_600_000;
 /// Refresh-token lifetimes: offline access for 30 days, online for an hour.
 const OFFLINE_REFRESH_MS: i64 = 30 * 86_400_000;
 const ONLINE_REFRESH_MS: i64 = 3_600_000;
-
-/// The form of `POST /{product}/v1_0/bc-authorize`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct BcAuthorize {
-    login_hint: Option<String>,
-    scope: Option<String>,
-    access_type: Option<String>,
-    #[serde(default, rename = "consent_valid_in")]
-    _consent_valid_in: Option<String>,
-    #[serde(default, rename = "client_notification_token")]
-    _client_notification_token: Option<String>,
-    #[serde(default, rename = "scope_instruction")]
-    _scope_instruction: Option<String>,
-}
 
 /// Who may ask for consent: a Bearer access token (Collection and Remittance specs) or Basic
 /// API-user credentials (Disbursement spec). Both are accepted on every product.
@@ -84,7 +69,7 @@ fn parse_login_hint(hint: &str) -> Option<Msisdn> {
 pub(crate) async fn bc_authorize(
     State(state): State<AppState>,
     Requester(user): Requester,
-    MomoForm(form): MomoForm<BcAuthorize>,
+    MomoForm(form): MomoForm<BcAuthorizeRequest>,
 ) -> ApiResult<Json<BcAuthorizeResponse>> {
     let msisdn = form.login_hint.as_deref().and_then(parse_login_hint).ok_or_else(|| {
         ApiError::BadRequest("login_hint must be ID:<msisdn>/MSISDN, e.g. ID:46733123450/MSISDN.".into())
@@ -135,22 +120,12 @@ pub(crate) async fn bc_authorize(
     }))
 }
 
-/// The form of `POST /{product}/oauth2/token/`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct TokenForm {
-    grant_type: Option<String>,
-    auth_req_id: Option<String>,
-    refresh_token: Option<String>,
-}
-
-const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
-
 pub(crate) async fn oauth2_token(
     State(state): State<AppState>,
     CurrentProduct(product): CurrentProduct,
     MaybeBasic(credentials): MaybeBasic,
     TargetEnvironmentHeader(target_environment): TargetEnvironmentHeader,
-    MomoForm(form): MomoForm<TokenForm>,
+    MomoForm(form): MomoForm<Oauth2TokenRequest>,
 ) -> ApiResult<Json<ConsentToken>> {
     let user = super::token::check_basic(&state, credentials).await?;
     if target_environment.as_deref() != Some(user.environment.as_str()) {
@@ -158,7 +133,7 @@ pub(crate) async fn oauth2_token(
     }
     let now = state.clock.now_ms();
     let (consent, refresh_token) = match form.grant_type.as_deref() {
-        Some(CIBA_GRANT) => {
+        Some(Oauth2TokenRequest::CIBA_GRANT) => {
             let id = form.auth_req_id.ok_or(ApiError::OAuth("invalid_request"))?;
             let consent = state
                 .store

@@ -9,7 +9,6 @@ pub(crate) mod provisioning;
 pub mod surface;
 pub(crate) mod token;
 
-use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use momo_types::payments::{CashTransfer, CreateInvoice, CreatePayments, PreApproval, Refund, RequestToPay, Transfer};
@@ -23,7 +22,7 @@ use surface::{Operation, OperationName, OPERATIONS};
 /// The handler of an operation. An operation the table lists but this server does not implement
 /// maps to `return None` here (there is none today), and so answers 501.
 pub fn handler(op: &Operation) -> Option<MethodRouter<AppState>> {
-    let filter = method_filter(op.method)?;
+    let filter = crate::gateway::method_filter(op.method)?;
     use OperationName as N;
     let router = match op.name {
         N::CreateApiUser => on(filter, provisioning::create_api_user),
@@ -66,10 +65,6 @@ pub fn handler(op: &Operation) -> Option<MethodRouter<AppState>> {
     Some(router)
 }
 
-fn method_filter(method: &str) -> Option<MethodFilter> {
-    MethodFilter::try_from(Method::from_bytes(method.as_bytes()).ok()?).ok()
-}
-
 /// Every MoMo route, from the table.
 pub fn router() -> Router<AppState> {
     let mut router = Router::new();
@@ -89,7 +84,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn not_implemented(op: &'static Operation) -> MethodRouter<AppState> {
-    let filter = method_filter(op.method).unwrap_or(MethodFilter::GET);
+    let filter = crate::gateway::method_filter(op.method).unwrap_or(MethodFilter::GET);
     on(filter, move || async move { ApiError::NotImplemented(op.operation_id) })
 }
 

@@ -10,18 +10,17 @@ use momo_types::{ErrorCode, ErrorReason, Product};
 use crate::domain::policy::{ReasonFormat, ScenarioProfile};
 use crate::domain::scenarios::{self, Effect, ScenarioOp};
 
+/// `v1_0` or `v2_0` in the path of the operation that created a transaction.
+pub use momo_types::ApiVersion;
 /// A kind of transaction: MoMo's, shared with the SDK and the CLI. What the server alone knows
-/// about a kind is in [`KindRules`].
+/// about a kind is in [`KindRules`]; the method of its callbacks is in the operation table
+/// ([`Kind::callback_method`]).
 pub use momo_types::TransactionKind as Kind;
 
 /// The server's rules for each kind of transaction.
 pub trait KindRules: Copy {
     /// Which way money moves when it succeeds (`None`: no money moves, as for a pre-approval).
     fn flow(self) -> Option<Flow>;
-
-    /// The method of its callback (docs/compatibility.md): v1 withdraw, deposit and refund use POST
-    /// ("POST Callback URL"); v2 operations PUT; request to pay and transfer v1 PUT (2018 docs).
-    fn callback_method(self, version: ApiVersion) -> &'static str;
 }
 
 impl KindRules for Kind {
@@ -31,13 +30,6 @@ impl KindRules for Kind {
             Kind::Transfer | Kind::Deposit | Kind::Refund | Kind::CashTransfer => Some(Flow::ToParty),
             Kind::Payment => Some(Flow::ToProvider),
             Kind::PreApproval | Kind::InvoiceCancellation => None,
-        }
-    }
-
-    fn callback_method(self, version: ApiVersion) -> &'static str {
-        match (self, version) {
-            (Kind::RequestToWithdraw | Kind::Deposit | Kind::Refund, ApiVersion::V1) => "POST",
-            _ => "PUT",
         }
     }
 }
@@ -60,30 +52,6 @@ fn scenario_op(kind: Kind, product: Product) -> Option<ScenarioOp> {
         (Kind::CashTransfer, _) => ScenarioOp::CashTransfer,
         (Kind::Invoice | Kind::Payment | Kind::InvoiceCancellation, _) => return None,
     })
-}
-
-/// `v1_0` or `v2_0` in the path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApiVersion {
-    V1,
-    V2,
-}
-
-impl ApiVersion {
-    pub fn number(self) -> i64 {
-        match self {
-            ApiVersion::V1 => 1,
-            ApiVersion::V2 => 2,
-        }
-    }
-
-    pub fn from_number(n: i64) -> ApiVersion {
-        if n == 2 {
-            ApiVersion::V2
-        } else {
-            ApiVersion::V1
-        }
-    }
 }
 
 /// Direction of a successful transaction's money.
@@ -377,15 +345,6 @@ pub mod accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn callback_methods_follow_mtns_table() {
-        assert_eq!(Kind::RequestToPay.callback_method(ApiVersion::V1), "PUT");
-        assert_eq!(Kind::Deposit.callback_method(ApiVersion::V1), "POST");
-        assert_eq!(Kind::Deposit.callback_method(ApiVersion::V2), "PUT");
-        assert_eq!(Kind::Refund.callback_method(ApiVersion::V1), "POST");
-        assert_eq!(Kind::RequestToWithdraw.callback_method(ApiVersion::V2), "PUT");
-    }
 
     #[test]
     fn financial_transaction_ids_are_ten_digits() {

@@ -1148,7 +1148,8 @@ macro_rules! impl_store {
                 party,
                 external_id: row.try_get("external_id")?,
                 request: row.try_get("request")?,
-                api_version: $crate::domain::transactions::ApiVersion::from_number(row.try_get("api_version")?),
+                api_version: $crate::domain::transactions::ApiVersion::from_number(row.try_get("api_version")?)
+                    .ok_or_else(|| decode("api_version"))?,
                 status: momo_types::payments::TransactionStatus::parse(&status).ok_or_else(|| decode("status"))?,
                 reason: row.try_get::<Option<String>, _>("reason")?.as_deref().map(momo_types::ErrorCode::parse),
                 financial_transaction_id: row.try_get("financial_transaction_id")?,
