@@ -15,6 +15,7 @@ mod gateway;
 mod helpers;
 mod ledger;
 mod live;
+mod observability;
 mod operator;
 mod payments;
 mod persistence;
