@@ -19,9 +19,12 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::Response;
 use momo_types::operations::{Operation, OperationName, OPERATIONS};
 use momo_types::payments::TransactionStatus;
@@ -46,7 +49,9 @@ fn latency_buckets() -> impl Iterator<Item = f64> {
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
-    request_duration: Family<OperationLabels, Histogram>,
+    /// The histograms of `http_request_duration`, one per operation (by its `OperationName`'s
+    /// discriminant) and `other` last, created at start: timing a request takes no lookup.
+    durations: Vec<Histogram>,
     transactions_created: Family<TransactionLabels, Counter>,
     transactions_finalized: Family<FinalizedLabels, Counter>,
     tokens_issued: Family<ProductLabels, Counter>,
@@ -77,6 +82,16 @@ impl Metrics {
         registry.register("build", "The running build", Info::new(BuildLabels { version: env!("CARGO_PKG_VERSION") }));
         let r = &mut registry;
         let commits = CommitMetrics::default();
+        let request_duration = register_seconds(
+            r,
+            "http_request_duration",
+            "Time from a request's arrival in the router to its answer, by MoMo operation",
+            Family::<OperationLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets())),
+        );
+        let durations = OPERATION_LABELS
+            .iter()
+            .map(|&operation| request_duration.get_or_create_owned(&OperationLabels { operation }))
+            .collect();
         Self {
             requests: register(
                 r,
@@ -84,12 +99,7 @@ impl Metrics {
                 "HTTP requests answered, by MoMo operation (other: any other route), product and status code",
                 Family::default(),
             ),
-            request_duration: register_seconds(
-                r,
-                "http_request_duration",
-                "Time from a request's arrival in the router to its answer, by MoMo operation",
-                Family::new_with_constructor(|| Histogram::new(latency_buckets())),
-            ),
+            durations,
             transactions_created: register(
                 r,
                 "transactions_created",
@@ -168,15 +178,16 @@ impl Metrics {
     }
 
     fn record_request(&self, operation: Option<&'static Operation>, status: StatusCode, took: Duration) {
+        let name = operation.map(|op| op.name);
         let labels = RequestLabels {
-            operation: OperationLabel(operation.map(|op| op.name)),
+            operation: OperationLabel(name),
             product: ProductLabel(operation.and_then(|op| op.product)),
             status: status.as_u16(),
         };
         self.requests.get_or_create(&labels).inc();
-        self.request_duration
-            .get_or_create(&OperationLabels { operation: labels.operation })
-            .observe(took.as_secs_f64());
+        if let Some(histogram) = self.durations.get(duration_index(name)) {
+            histogram.observe(took.as_secs_f64());
+        }
     }
 
     pub(crate) fn transaction_created(&self, product: Product, kind: TransactionKind) {
@@ -263,17 +274,98 @@ impl CommitMetrics {
     }
 }
 
-/// Middleware of every route and of the fallback (`Router::layer`, which runs once the router has
-/// matched the path): counts and times each request under its MoMo operation, or `other`.
-pub(crate) async fn observe_requests(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let operation = request
-        .extensions()
-        .get::<MatchedPath>()
-        .and_then(|matched| operation_at(request.method().as_str(), matched.as_str()));
-    let response = next.run(request).await;
-    metrics.record_request(operation, response.status(), started.elapsed());
-    response
+/// The layer that counts and times every request under its MoMo operation, or `other`. Applied
+/// with `Router::layer`, which runs it once the router has matched the path (so that the matched
+/// route is known) for every route and the fallback.
+///
+/// A plain tower layer rather than `axum::middleware::from_fn`: no boxed future, no clone of the
+/// rest of the stack per request (docs/performance.md, "What the metrics cost").
+#[derive(Debug, Clone)]
+pub(crate) struct ObserveRequests(pub(crate) Arc<Metrics>);
+
+impl<S> tower::Layer<S> for ObserveRequests {
+    type Service = Observed<S>;
+
+    fn layer(&self, inner: S) -> Observed<S> {
+        Observed { inner, metrics: self.0.clone() }
+    }
+}
+
+/// A route (or the fallback) whose requests are counted and timed.
+#[derive(Debug, Clone)]
+pub(crate) struct Observed<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S> tower::Service<Request> for Observed<S>
+where
+    S: tower::Service<Request, Response = Response>,
+    S::Future: Unpin,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Timed<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let operation = request
+            .extensions()
+            .get::<MatchedPath>()
+            .and_then(|matched| operation_at(request.method().as_str(), matched.as_str()));
+        let started = Instant::now();
+        Timed { inner: self.inner.call(request), metrics: self.metrics.clone(), operation, started }
+    }
+}
+
+/// A request's answer on its way, with what recording it needs.
+#[derive(Debug)]
+pub(crate) struct Timed<F> {
+    inner: F,
+    metrics: Arc<Metrics>,
+    operation: Option<&'static Operation>,
+    started: Instant,
+}
+
+impl<F, E> Future for Timed<F>
+where
+    F: Future<Output = Result<Response, E>> + Unpin,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let answered = ready!(Pin::new(&mut this.inner).poll(cx));
+        if let Ok(response) = &answered {
+            this.metrics.record_request(this.operation, response.status(), this.started.elapsed());
+        }
+        Poll::Ready(answered)
+    }
+}
+
+/// Every value of the `operation` label, in [`duration_index`] order.
+static OPERATION_LABELS: LazyLock<Vec<OperationLabel>> = LazyLock::new(|| {
+    let mut names: Vec<OperationName> = OPERATIONS.iter().map(|op| op.name).collect();
+    names.sort_by_key(|&name| name as usize);
+    names.dedup();
+    let mut labels = vec![OperationLabel(None); names.last().map_or(0, |&name| name as usize + 1)];
+    for name in names {
+        labels[name as usize] = OperationLabel(Some(name));
+    }
+    labels.push(OperationLabel(None));
+    labels
+});
+
+/// Where an operation's histogram is in [`Metrics::durations`]: at its `OperationName`'s
+/// discriminant; `other` last.
+fn duration_index(name: Option<OperationName>) -> usize {
+    match name {
+        Some(name) => name as usize,
+        None => OPERATION_LABELS.len() - 1,
+    }
 }
 
 /// The operation routed at `route` for `method`, from the table (the router registers token
@@ -454,6 +546,15 @@ mod tests {
         }
         assert_eq!(operation_at("PUT", "/collection/v1_0/requesttopay"), None);
         assert_eq!(operation_at("GET", "/_momo/health"), None);
+    }
+
+    #[test]
+    fn each_operation_and_other_has_its_own_duration_histogram() {
+        for op in OPERATIONS {
+            assert_eq!(OPERATION_LABELS[duration_index(Some(op.name))], OperationLabel(Some(op.name)));
+        }
+        assert_eq!(OPERATION_LABELS[duration_index(None)], OperationLabel(None));
+        assert_eq!(Metrics::new().durations.len(), OPERATION_LABELS.len());
     }
 
     #[test]

@@ -223,7 +223,7 @@ pub fn app(state: AppState) -> Router {
         .with_state(state.clone())
         // Outside the gateway's checks, so that a request they refuse is counted under its
         // operation; inside the layers below, so that it times what the router does.
-        .layer(from_fn_with_state(state.metrics.clone(), metrics::observe_requests))
+        .layer(metrics::ObserveRequests(state.metrics.clone()))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
