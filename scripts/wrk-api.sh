@@ -2,18 +2,15 @@
 # wrk-api.sh BINARY PORT LABEL: a fresh `momo serve` (SQLite, in a temporary directory), a
 # sandbox user, then wrk (Debian's `wrk`; one thread, 64 connections, 5 s each) on
 # POST request to pay with a fresh reference id per request (wrk-request-to-pay.lua) and on GET
-# of one request's status. WATCH=1 keeps three console live pages' event streams open meanwhile.
+# of one request's status, with the server's CPU time per GET. WATCH=1 keeps three console live
+# pages' event streams open meanwhile.
 # docs/performance.md, "What the console cost the API".
 set -e
 bin=$1; port=$2; label=$3
 dir=$(mktemp -d); chmod 700 "$dir"
 RUST_LOG=warn "$bin" serve --data-dir "$dir" --bind 127.0.0.1:$port --subscription-key benchkey --admin-token benchtoken > "$dir/log" 2>&1 &
 pid=$!
-for i in $(seq 50); do curl -sf 127.0.0.1:$port/_momo/health >/dev/null && break; sleep 0.1; done
-user=$(cat /proc/sys/kernel/random/uuid)
-curl -sf -X POST 127.0.0.1:$port/v1_0/apiuser -H 'Ocp-Apim-Subscription-Key: benchkey' -H "X-Reference-Id: $user" -H 'Content-Type: application/json' -d '{"providerCallbackHost":"127.0.0.1"}'
-key=$(curl -sf -X POST 127.0.0.1:$port/v1_0/apiuser/$user/apikey -H 'Ocp-Apim-Subscription-Key: benchkey' | sed 's/.*"apiKey":"\([^"]*\)".*/\1/')
-token=$(curl -sf -X POST 127.0.0.1:$port/collection/token/ -u "$user:$key" -H 'Ocp-Apim-Subscription-Key: benchkey' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+token=$("$(dirname "$0")/sandbox-token.sh" $port)
 body='{"amount":"5","currency":"EUR","externalId":"1","payer":{"partyIdType":"MSISDN","partyId":"46733123454"},"payerMessage":"m","payeeNote":"n"}'
 echo "$body" > "$dir/body.json"
 cat > "$dir/post.lua" <<LUA
@@ -35,7 +32,22 @@ echo "== $label POST"; wrk -t1 -c64 -d5s "${H[@]}" -s "$dir/post.lua" http://127
 ref=$(cat /proc/sys/kernel/random/uuid)
 curl -sf -X POST 127.0.0.1:$port/collection/v1_0/requesttopay "${H[@]}" -H "X-Reference-Id: $ref" -H 'Content-Type: application/json' -d "$body"
 sleep 0.5
-echo "== $label GET"; wrk -t1 -c64 -d5s "${H[@]}" http://127.0.0.1:$port/collection/v1_0/requesttopay/$ref | grep -E "Requests/sec|Non-2xx"
+# The server's CPU time (user + system, clock ticks) around the GET run: CPU per request moves
+# less than throughput when other work shares the machine.
+cpu() { awk '{print $14 + $15}' /proc/$pid/stat; }
+before=$(cpu)
+# PERF=1: also the server's user-space instructions per GET (perf stat), which other work on the
+# machine moves far less than time.
+if [ -n "$PERF" ]; then perf stat -e instructions:u -x, -o "$dir/perf" -p $pid & counting=$!; sleep 0.2; fi
+echo "== $label GET"; wrk -t1 -c64 -d5s "${H[@]}" http://127.0.0.1:$port/collection/v1_0/requesttopay/$ref > "$dir/get"
+grep -E "Requests/sec|Non-2xx" "$dir/get"
+requests=$(awk '/requests in/ {print $1}' "$dir/get")
+if [ -n "$PERF" ]; then
+  kill -INT $counting; wait $counting || true
+  awk -F, -v n=$requests '/instructions/ { printf "server instructions per GET: %.0f\n", $1 / n }' "$dir/perf"
+fi
+awk -v ticks=$(( $(cpu) - before )) -v hz=$(getconf CLK_TCK) -v n=$requests \
+  'BEGIN { printf "server CPU per GET: %.2f us\n", ticks * 1e6 / hz / n }'
 [ -n "$WATCH" ] && echo "hints: $(cat $dir/events-* | grep -c 'event: change')"
 kill $pid; wait $pid 2>/dev/null || true
 rm -rf "$dir"

@@ -39,6 +39,11 @@ pub struct ServeArgs {
     #[arg(long, env = "MOMO_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<SecretString>,
 
+    /// A token that reads GET /_momo/metrics and nothing else (the operator token also does),
+    /// for a Prometheus scraper.
+    #[arg(long, env = "MOMO_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<SecretString>,
+
     /// File of the key stored secret hashes are keyed with (created 0600 on first start).
     /// Default: DATA_DIR/credential-hash.key. Instances sharing a database need the same file.
     #[arg(long, env = "MOMO_CREDENTIAL_HASH_KEY_FILE")]
@@ -160,6 +165,7 @@ impl From<ServeArgs> for Settings {
             database_url: args.database_url,
             subscription_keys: args.subscription_keys,
             admin_token: args.admin_token,
+            metrics_token: args.metrics_token,
             credential_hash_key_file: args.credential_hash_key_file,
             platform: args.platform,
             token_error: args.token_error,

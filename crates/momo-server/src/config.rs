@@ -28,6 +28,9 @@ pub struct Settings {
     pub subscription_keys: Vec<PinnedSubscriptionKey>,
     /// An operator token with a known value (`--admin-token`).
     pub admin_token: Option<SecretString>,
+    /// A token that reads `GET /_momo/metrics` and nothing else (`--metrics-token`), for a
+    /// scraper that should not hold the operator token.
+    pub metrics_token: Option<SecretString>,
     /// The file of the key stored secret hashes are keyed with; `None` means
     /// `{data_dir}/credential-hash.key`. Instances sharing a database need the same key.
     pub credential_hash_key_file: Option<PathBuf>,
@@ -91,6 +94,7 @@ impl Default for Settings {
             database_url: None,
             subscription_keys: Vec::new(),
             admin_token: None,
+            metrics_token: None,
             credential_hash_key_file: None,
             platform: Platform::Legacy,
             token_error: TokenErrorStyle::Observed,

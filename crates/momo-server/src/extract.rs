@@ -359,32 +359,56 @@ pub(crate) struct Operator;
 impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
 
-    /// A wrong token counts against the client's address; a locked-out address is refused with
-    /// 429 before its token is looked at (`domain::throttle`). A missing token guesses nothing
-    /// and is not counted.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        // Without the peer's address (a server started without connect info) every client
-        // shares one count: stricter, never more lenient.
-        let address = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
-        let attempt =
-            state.operator_failures.admit(address, &state.clock).await.map_err(ApiError::OperatorThrottled)?;
-        let Some(token) = bearer(parts) else { return Err(ApiError::OperatorUnauthorized) };
-        let hash = state.hasher.hash(token);
-        if state.store.operator_token_exists(&hash).await? {
-            return Ok(Operator);
-        }
-        if attempt.failed(state.clock.now_ms()) {
-            tracing::warn!(
-                client = %address,
-                failures = crate::domain::throttle::FailureThrottle::LIMIT,
-                "wrong operator tokens: this address is refused until its window passes"
-            );
-        }
-        Err(ApiError::OperatorUnauthorized)
+        operator_or(parts, state, None).await.map(|()| Operator)
     }
+}
+
+/// Whoever may read `GET /_momo/metrics`: the operator, or a scraper with the scrape token
+/// (`--metrics-token`), which opens nothing else. Refused as the operator API refuses.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MetricsReader;
+
+impl FromRequestParts<AppState> for MetricsReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        operator_or(parts, state, state.metrics_token.as_ref()).await.map(|()| MetricsReader)
+    }
+}
+
+/// Accept the request's Bearer token if it is an operator token or hashes to `also`.
+///
+/// A wrong token counts against the client's address; a locked-out address is refused with 429
+/// before its token is looked at (`domain::throttle`). A missing token guesses nothing and is not
+/// counted.
+async fn operator_or(
+    parts: &Parts,
+    state: &AppState,
+    also: Option<&crate::domain::credentials::SecretHash>,
+) -> Result<(), ApiError> {
+    // Without the peer's address (a server started without connect info) every client
+    // shares one count: stricter, never more lenient.
+    let address = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+    let attempt = state.operator_failures.admit(address, &state.clock).await.map_err(ApiError::OperatorThrottled)?;
+    let Some(token) = bearer(parts) else { return Err(ApiError::OperatorUnauthorized) };
+    if also.is_some_and(|expected| state.hasher.matches(expected, token)) {
+        return Ok(());
+    }
+    if state.store.operator_token_exists(&state.hasher.hash(token)).await? {
+        return Ok(());
+    }
+    if attempt.failed(state.clock.now_ms()) {
+        tracing::warn!(
+            client = %address,
+            failures = crate::domain::throttle::FailureThrottle::LIMIT,
+            "wrong operator tokens: this address is refused until its window passes"
+        );
+    }
+    Err(ApiError::OperatorUnauthorized)
 }
 
 #[cfg(test)]

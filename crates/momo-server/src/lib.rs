@@ -7,6 +7,7 @@
 //!    - [`admin`]: the operator API under `/_momo/admin`.
 //!    - [`console`]: the browser console under `/_momo/console`.
 //!    - [`gateway`]: the API-gateway layer (subscription keys, APIM's 401/404 bodies).
+//!    - [`probes`]: `/_momo/health`, `/_momo/ready` and `/_momo/metrics`.
 //!    - [`extract`]: typed extractors whose rejections are MoMo-shaped [`error::ApiError`]s.
 //!    - [`error`]: [`error::ApiError`], how every failure is answered.
 //! 2. Services, the operations the surfaces share, and the workers:
@@ -19,10 +20,13 @@
 //!    - [`cache`]: the invalidated credential and final-status cache.
 //!    - [`faults`]: the fault-injection rules in force.
 //!    - [`counts`]: the console overview's last counts.
+//!    - [`readiness`]: whether the instance is prepared and its database answers.
 //!    - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL engines.
 //! 4. [`config`]: [`Settings`], filled by the CLI from flags and `MOMO_*` variables.
 //! 5. [`domain`]: pure logic (credentials, tokens, clock, money, scenarios, validation,
 //!    callback targets); it depends on nothing else in the crate.
+//!
+//! Beside them, [`metrics`]: what the instance counts, a leaf every layer may record into.
 //!
 //! Around them, the process: [`startup`] ([`Application::build`] binds and prepares;
 //! [`startup::app`] is the router), [`bootstrap`] (first-start set-up), [`data_dir`] (the data
@@ -46,7 +50,10 @@ pub(crate) mod error;
 pub(crate) mod extract;
 pub(crate) mod faults;
 pub(crate) mod gateway;
+pub(crate) mod metrics;
 pub(crate) mod net;
+pub(crate) mod probes;
+pub(crate) mod readiness;
 pub(crate) mod service;
 pub(crate) mod settle;
 pub mod startup;

@@ -56,8 +56,10 @@ pub(crate) async fn settle_due(state: &AppState) -> anyhow::Result<usize> {
     Ok(due.len())
 }
 
-/// Tell the console's live pages that `tx` became final (and queued its callback, if any).
+/// Tell the console's live pages that `tx` became final (and queued its callback, if any), and
+/// count it. Every finalization this instance makes comes here once.
 pub(crate) fn published(state: &AppState, tx: &TransactionRecord, finalization: &Finalization) {
+    state.metrics.transaction_finalized(tx.key.product, tx.key.kind, &finalization.status);
     let change = Change::of(tx);
     // A wallet the transaction does not name moved too (a refund's payee): its handset follows.
     for posting in &finalization.postings {

@@ -4,12 +4,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{Request, StatusCode};
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
 use axum::middleware::from_fn_with_state;
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -23,7 +22,7 @@ use crate::config::Settings;
 use crate::domain::clock::Clock;
 use crate::domain::credentials::SecretHasher;
 use crate::state::{AppState, ServerKeys};
-use crate::{admin, api, data_dir, gateway, net, store};
+use crate::{admin, api, data_dir, gateway, metrics, net, probes, store};
 
 /// A server that is bound and ready to run.
 #[derive(Debug)]
@@ -55,7 +54,8 @@ impl Application {
         let key_file =
             settings.credential_hash_key_file.clone().unwrap_or_else(|| settings.data_dir.join("credential-hash.key"));
         let hasher = SecretHasher::new(&data_dir::credential_hash_key(&key_file)?);
-        let store = store::open(&url).await?;
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
+        let store = store::open_observed(&url, metrics.commits()).await?;
         let prepared = bootstrap::run(store.as_ref(), &settings, &hasher, &key_file, clock.now_ms()).await?;
         let created = prepared.created;
         let descriptors = net::raise_descriptor_limit();
@@ -85,9 +85,10 @@ impl Application {
             _ => None,
         };
         let changes = std::sync::Arc::new(crate::changes::ChangeFeed::new(relay.is_some()));
-        let state = AppState::new(settings, store, keys, clock, http, targets, changes);
+        let state = AppState::new(settings, store, keys, clock, http, targets, changes, metrics);
         state.cache.refresh(state.store.as_ref()).await?;
         state.faults.refresh(state.store.as_ref()).await?;
+        state.readiness.prepared();
         Ok(Self { listener, state, max_connections, created, database, relay })
     }
 
@@ -216,11 +217,14 @@ pub fn app(state: AppState) -> Router {
         .nest(admin::PREFIX, operator)
         .merge(crate::console::router())
         .route("/", get(crate::console::root))
-        .route("/_momo/health", get(health))
+        .merge(probes::router())
         .route("/_momo/openapi.json", get(openapi_document))
         .fallback(gateway::not_found)
         .method_not_allowed_fallback(gateway::not_found)
-        .with_state(state)
+        .with_state(state.clone())
+        // Outside the gateway's checks, so that a request they refuse is counted under its
+        // operation; inside the layers below, so that it times what the router does.
+        .layer(metrics::ObserveRequests(state.metrics.clone()))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -249,27 +253,6 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
 
 /// `GET /_momo/openapi.json` (no key or token, like health): the MoMo API's OpenAPI document
 /// (docs/openapi.md).
-async fn openapi_document() -> impl IntoResponse {
+async fn openapi_document() -> impl axum::response::IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], momo_types::openapi::momo_api_json())
-}
-
-/// `GET /_momo/health`: 200 if the database answers, else 503. It also reports the client
-/// connections open now (this one included).
-async fn health(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => Json(serde_json::json!({
-            "connections": state.connections.get(),
-            "database": state.store.backend(),
-            "status": "ok",
-        }))
-        .into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check: database does not answer");
-            let body = momo_types::ErrorReason::new(
-                momo_types::ErrorCode::ServiceUnavailable,
-                "Service temporary unavailable, try again later",
-            );
-            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
-        }
-    }
 }

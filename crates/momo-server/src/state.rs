@@ -3,6 +3,8 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use secrecy::ExposeSecret as _;
+
 use crate::cache::CredentialCache;
 use crate::config::Settings;
 use crate::domain::clock::Clock;
@@ -42,6 +44,12 @@ pub struct Inner {
     pub changes: Arc<crate::changes::ChangeFeed>,
     /// The console overview's counts ([`crate::service::overview`]).
     pub counts: crate::counts::Counts,
+    /// What this instance counts, for `GET /_momo/metrics` ([`crate::metrics`]).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The stored form of the scrape token (`--metrics-token`), if one is set.
+    pub metrics_token: Option<crate::domain::credentials::SecretHash>,
+    /// Whether start-up has finished and the database answers (`GET /_momo/ready`).
+    pub readiness: crate::readiness::ReadinessCheck,
 }
 
 /// The keys an instance works with, loaded or created at start.
@@ -54,6 +62,7 @@ pub struct ServerKeys {
 }
 
 impl AppState {
+    #[expect(clippy::too_many_arguments, reason = "one argument per part start-up prepares; this only assembles them")]
     pub fn new(
         settings: Settings,
         store: Arc<dyn Store>,
@@ -62,8 +71,10 @@ impl AppState {
         http: reqwest::Client,
         callback_targets: Arc<crate::domain::targets::TargetPolicy>,
         changes: Arc<crate::changes::ChangeFeed>,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Self {
         let ServerKeys { tokens, hasher, callback_root } = keys;
+        let metrics_token = settings.metrics_token.as_ref().map(|token| hasher.hash(token.expose_secret()));
         Self(Arc::new(Inner {
             settings,
             store,
@@ -80,6 +91,9 @@ impl AppState {
             connections: Arc::default(),
             changes,
             counts: Default::default(),
+            metrics,
+            metrics_token,
+            readiness: Default::default(),
         }))
     }
 }

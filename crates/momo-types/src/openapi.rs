@@ -1025,6 +1025,11 @@ mod tests {
                 .find(|(name, _)| name.contains("mount") || name.contains("Balance"))
                 .unwrap()
                 .1;
+            // A typed amount is a reference to the `Amount` schema.
+            let amount = match amount["$ref"].as_str() {
+                Some(reference) => &schemas[reference.trim_start_matches("#/components/schemas/")],
+                None => amount,
+            };
             assert_eq!(amount["type"], "string", "{schema}");
         }
         let codes = schemas["ErrorCode"]["enum"].as_array().unwrap();

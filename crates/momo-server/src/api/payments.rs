@@ -129,6 +129,7 @@ async fn accept(
         cancelled_at: None,
     };
     commit(state, &record).await?;
+    state.metrics.transaction_created(record.key.product, record.key.kind);
     tracing::info!(reference_id = %reference, kind = incoming.kind.as_str(), api_user = %caller.user.id, "transaction accepted");
     Ok(StatusCode::ACCEPTED)
 }
@@ -492,6 +493,7 @@ pub(crate) async fn cancel_invoice(
     if !state.store.replan_with_insert(&tx.key, &outcome, now, &record).await? {
         return Err(already_final());
     }
+    state.metrics.transaction_created(record.key.product, record.key.kind);
     for written in [&tx.key, &record.key] {
         if let Some(due) = state.store.transaction(written).await? {
             settle::settle_if_due(&state, &due).await?;

@@ -3,12 +3,13 @@
 use axum::extract::State;
 use axum::Json;
 use momo_types::token::AccessToken;
-use momo_types::Environment;
+use momo_types::{Environment, Product};
 use secrecy::ExposeSecret;
 
 use crate::config::Platform;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{BasicCredentials, CurrentProduct, MaybeBasic, TargetEnvironmentHeader};
+use crate::metrics::TokenFailure;
 use crate::state::AppState;
 use crate::store::ApiUserRecord;
 use std::sync::Arc;
@@ -40,13 +41,39 @@ pub(crate) async fn create_access_token(
     TargetEnvironmentHeader(requested_env): TargetEnvironmentHeader,
     MaybeBasic(credentials): MaybeBasic,
 ) -> ApiResult<Json<AccessToken>> {
+    let missing = credentials.is_none();
+    let issued = issue_access_token(&state, product, requested_env, credentials).await;
+    match &issued {
+        Ok(_) => state.metrics.token_issued(product),
+        Err(e) => state.metrics.token_refused(product, token_failure(e, missing)),
+    }
+    issued
+}
+
+/// Why a token request failed, for the metrics.
+fn token_failure(error: &ApiError, credentials_missing: bool) -> TokenFailure {
+    match error {
+        ApiError::LoginFailed(_) if credentials_missing => TokenFailure::MissingCredentials,
+        ApiError::LoginFailed(_) => TokenFailure::InvalidCredentials,
+        ApiError::TokenTargetEnvironment => TokenFailure::TargetEnvironment,
+        ApiError::Unavailable(_) => TokenFailure::Unavailable,
+        _ => TokenFailure::Internal,
+    }
+}
+
+async fn issue_access_token(
+    state: &AppState,
+    product: Product,
+    requested_env: Option<String>,
+    credentials: Option<BasicCredentials>,
+) -> ApiResult<Json<AccessToken>> {
     let momo_africa = state.settings.platform == Platform::MomoAfrica;
     // The new platform checks the header before the credentials (docs/configuration.md, `--platform`).
     let requested_env = requested_env.as_deref().and_then(Environment::lookup);
     if momo_africa && requested_env.is_none() {
         return Err(ApiError::TokenTargetEnvironment);
     }
-    let user = check_basic(&state, credentials).await?;
+    let user = check_basic(state, credentials).await?;
     if momo_africa && requested_env.is_some_and(|env| env.name != user.environment) {
         return Err(ApiError::TokenTargetEnvironment);
     }

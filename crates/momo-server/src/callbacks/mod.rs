@@ -30,6 +30,7 @@ use crate::changes::Change;
 use crate::config::CallbackRetry;
 use crate::domain::targets::TargetPolicy;
 use crate::domain::validation::on_registered_target;
+use crate::metrics::{AttemptResult, DeliveryOutcome};
 use crate::state::AppState;
 use crate::store::{AttemptRecord, DeliveryNext, DeliveryRecord};
 
@@ -165,14 +166,13 @@ async fn attempt(state: &AppState, delivery: &DeliveryRecord) -> (String, Attemp
     let at = state.clock.now_ms();
     let result = send(state, delivery, at).await;
     let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let (status_code, error, delivered, permanent) = match result {
-        Ok(status) => {
-            let ok = (200..300).contains(&status);
-            (Some(i64::from(status)), (!ok).then(|| format!("receiver answered {status}")), ok, false)
-        }
-        Err(SendError::Refused(reason)) => (None, Some(reason), false, true),
-        Err(SendError::Transport(reason)) => (None, Some(reason), false, false),
+    let (status_code, error, result) = match result {
+        Ok(status) if (200..300).contains(&status) => (Some(i64::from(status)), None, AttemptResult::Delivered),
+        Ok(status) => (Some(i64::from(status)), Some(format!("receiver answered {status}")), AttemptResult::Rejected),
+        Err(SendError::Refused(reason)) => (None, Some(reason), AttemptResult::Refused),
+        Err(SendError::Transport(reason)) => (None, Some(reason), AttemptResult::Unreachable),
     };
+    let (delivered, permanent) = (result == AttemptResult::Delivered, result == AttemptResult::Refused);
     let next = if delivered {
         DeliveryNext::Delivered
     } else {
@@ -190,6 +190,12 @@ async fn attempt(state: &AppState, delivery: &DeliveryRecord) -> (String, Attemp
         error = error.as_deref().unwrap_or(""),
         "callback attempt"
     );
+    let finished = match next {
+        DeliveryNext::Delivered => Some(DeliveryOutcome::Delivered),
+        DeliveryNext::GaveUp => Some(DeliveryOutcome::GaveUp),
+        DeliveryNext::RetryAt(_) => None,
+    };
+    state.metrics.callback_attempted(result, finished);
     let record = AttemptRecord { attempt: number, at, status_code, latency_ms, error };
     (delivery.id.clone(), record, next)
 }

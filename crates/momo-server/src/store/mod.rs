@@ -17,6 +17,7 @@ use momo_types::payments::{Party, PartyIdType, TransactionStatus};
 use momo_types::{Currency, ErrorCode, Product};
 
 use crate::domain::transactions::{ApiVersion, Kind, Outcome};
+use crate::metrics::CommitMetrics;
 
 pub use crate::domain::credentials::SecretHash;
 
@@ -319,6 +320,10 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn transaction_counts(&self) -> StoreResult<Vec<TransactionCount>>;
     /// How many callbacks are pending and how many failed (given up).
     async fn unfinished_deliveries(&self) -> StoreResult<(i64, i64)>;
+    /// The callbacks due at `now` and not yet delivered (those in flight included): how many,
+    /// and since when the longest-waiting of them is due. One read of the pending deliveries'
+    /// partial index, from its start to `now`.
+    async fn callback_backlog(&self, now: i64) -> StoreResult<CallbackBacklog>;
     /// Attempt a callback again, with the same body, from `now`: a delivered or failed one is
     /// pending again (its attempts keep counting); a pending one is due at `now` instead of later.
     /// `None` if there is no such delivery, or if one of its attempts is in flight (leased): its
@@ -706,12 +711,25 @@ pub struct AccountRecord {
     pub postings_sum: i64,
 }
 
+/// What [`Store::callback_backlog`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallbackBacklog {
+    pub due: i64,
+    /// When the longest-waiting due delivery became due (`None`: nothing is due).
+    pub oldest_due_at: Option<i64>,
+}
+
 /// Open the store a URL names (`sqlite://…` or `postgres://…`) and run its migrations.
 pub async fn open(url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    open_observed(url, CommitMetrics::default()).await
+}
+
+/// [`open`], with the payment path's commits recorded in `commits` (an instance's metrics).
+pub(crate) async fn open_observed(url: &str, commits: CommitMetrics) -> anyhow::Result<std::sync::Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url).await?))
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::open_observed(url, commits).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(std::sync::Arc::new(postgres::PgStore::open(url).await?))
+        Ok(std::sync::Arc::new(postgres::PgStore::open_observed(url, commits).await?))
     } else {
         anyhow::bail!("unsupported database URL: it must start with sqlite:// or postgres://")
     }

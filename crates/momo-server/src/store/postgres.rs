@@ -1,27 +1,36 @@
 //! The PostgreSQL engine, for several instances sharing one database.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::migrations;
+use crate::metrics::CommitMetrics;
 
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Where the payment path's commits are recorded (each insert, settlement batch, lone
+    /// settlement, claim and batch of attempt records).
+    commits: CommitMetrics,
 }
 
 impl PgStore {
     /// Connect to `url` (`postgres://…`) and migrate the database. Migrations take an advisory
     /// lock, so instances starting together do not race.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
+        Self::open_observed(url, CommitMetrics::default()).await
+    }
+
+    /// [`PgStore::open`], with the payment path's commits recorded in `commits`.
+    pub(crate) async fn open_observed(url: &str, commits: CommitMetrics) -> anyhow::Result<Self> {
         // While PostgreSQL is down, a request waits this long for a connection before it gets
         // 503 SERVICE_UNAVAILABLE: long enough to ride out a brief failover, short of a hang.
         let pool =
             PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(3)).connect(url).await?;
         migrations::POSTGRES.migrator().await?.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, commits })
     }
 
     fn writer(&self) -> &PgPool {
@@ -35,13 +44,16 @@ impl PgStore {
     /// One insert, one commit: PostgreSQL's own group commit batches concurrent commits.
     async fn insert_new(&self, tx: &super::TransactionRecord) -> super::StoreResult<()> {
         use super::StoreError;
+        let started = Instant::now();
         let mut db = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
         let inserted =
             insert_transactions(&mut db, std::slice::from_ref(tx), "").await.map_err(StoreError::from_sqlx)?;
         if inserted.first() != Some(&true) {
             return Err(StoreError::Conflict);
         }
-        db.commit().await.map_err(StoreError::from_sqlx)
+        db.commit().await.map_err(StoreError::from_sqlx)?;
+        self.commits.observe(1, started);
+        Ok(())
     }
 
     /// Only the insert: settling in the same transaction would hold the ledger's account rows
@@ -62,9 +74,11 @@ impl PgStore {
         lease_until: i64,
         limit: i64,
     ) -> super::StoreResult<Vec<super::DeliveryRecord>> {
+        let started = Instant::now();
         let mut db = self.pool.begin().await.map_err(super::StoreError::from_sqlx)?;
         let claimed = claim_in(&mut db, now, lease_until, limit).await.map_err(super::StoreError::from_sqlx)?;
         db.commit().await.map_err(super::StoreError::from_sqlx)?;
+        self.commits.observe(claimed.len(), started);
         Ok(claimed)
     }
 
@@ -72,6 +86,7 @@ impl PgStore {
         &self,
         attempts: &[(String, super::AttemptRecord, super::DeliveryNext)],
     ) -> super::StoreResult<()> {
+        let started = Instant::now();
         let mut db = self.pool.begin().await.map_err(super::StoreError::from_sqlx)?;
         // Two statements a chunk: PostgreSQL prepares one statement per query.
         for chunk in attempts.chunks(1024) {
@@ -82,7 +97,9 @@ impl PgStore {
             push_attempts_update(&mut update, chunk);
             update.build().persistent(false).execute(&mut *db).await.map_err(super::StoreError::from_sqlx)?;
         }
-        db.commit().await.map_err(super::StoreError::from_sqlx)
+        db.commit().await.map_err(super::StoreError::from_sqlx)?;
+        self.commits.observe(attempts.len(), started);
+        Ok(())
     }
 
     /// Settlements that cannot be refused (every sandbox one but refunds) in bulk, a commit per
@@ -122,10 +139,12 @@ impl PgStore {
             }
         }
         for i in single {
+            let started = Instant::now();
             let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
             results[i] = finalize_one(&mut tx, &finalizations[i]).await.map_err(StoreError::from_sqlx)?;
             if results[i] == Finalized::Done {
                 tx.commit().await.map_err(StoreError::from_sqlx)?;
+                self.commits.observe(1, started);
             } else {
                 tx.rollback().await.map_err(StoreError::from_sqlx)?;
             }
@@ -135,6 +154,7 @@ impl PgStore {
 
     /// One commit for the unconditional finalizations `fs[chunk]`; which of them it made.
     async fn finalize_bulk(&self, fs: &[super::Finalization], chunk: &[usize]) -> Result<Vec<usize>, sqlx::Error> {
+        let started = Instant::now();
         let mut db = self.pool.begin().await?;
         let mut lock = sqlx::QueryBuilder::<sqlx::Postgres>::new(
             "SELECT t.product, t.kind, t.reference_id FROM transactions t JOIN (",
@@ -165,6 +185,7 @@ impl PgStore {
             }
         }
         db.commit().await?;
+        self.commits.observe(mine.len(), started);
         Ok(mine)
     }
 }

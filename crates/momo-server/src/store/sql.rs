@@ -854,6 +854,18 @@ macro_rules! impl_store {
                 Ok((pending, failed))
             }
 
+            async fn callback_backlog(&self, now: i64) -> $crate::store::StoreResult<$crate::store::CallbackBacklog> {
+                let (due, oldest_due_at): (i64, Option<i64>) = sqlx::query_as(
+                    "SELECT count(*), min(next_attempt_at) FROM callback_deliveries \
+                     WHERE state = 'pending' AND next_attempt_at <= $1",
+                )
+                .bind(now)
+                .fetch_one(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok($crate::store::CallbackBacklog { due, oldest_due_at })
+            }
+
             async fn delivery(&self, id: &str) -> $crate::store::StoreResult<Option<$crate::store::DeliveryRecord>> {
                 let row = sqlx::query(&format!(
                     "SELECT {} FROM callback_deliveries WHERE id = $1",

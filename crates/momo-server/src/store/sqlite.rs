@@ -21,6 +21,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, SqliteConnection};
 use tokio::sync::oneshot;
 
+use crate::metrics::CommitMetrics;
+
 use super::{
     migrations, AttemptRecord, DeliveryNext, DeliveryRecord, Finalization, Finalized, StoreError, StoreResult,
     TransactionRecord,
@@ -69,6 +71,11 @@ const GROUP: usize = 512;
 impl SqliteStore {
     /// Open (creating if needed) the database at `url` (`sqlite://path/to/momo.db`) and migrate it.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
+        Self::open_observed(url, CommitMetrics::default()).await
+    }
+
+    /// [`SqliteStore::open`], with each group commit recorded in `commits`.
+    pub(crate) async fn open_observed(url: &str, commits: CommitMetrics) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -101,7 +108,7 @@ impl SqliteStore {
         let committing = writer.clone();
         std::thread::Builder::new()
             .name("momo-committer".into())
-            .spawn(move || runtime.block_on(group_commit(committing, queue)))?;
+            .spawn(move || runtime.block_on(group_commit(committing, queue, commits)))?;
         Ok(Self { writer, reader, committer })
     }
 
@@ -161,7 +168,7 @@ fn stopped() -> StoreError {
 /// While work keeps coming, it keeps the writer connection from one commit to the next (taking
 /// it from the pool costs as much as a statement), giving it back when the queue is empty or
 /// after [`HOLD`] so that the other writers (credential changes, the operator) get their turn.
-async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<Op>) {
+async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<Op>, commits: CommitMetrics) {
     let mut held: Option<(sqlx::pool::PoolConnection<Sqlite>, std::time::Instant)> = None;
     loop {
         let first = match queue.try_recv() {
@@ -220,6 +227,7 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
         if held.as_ref().is_some_and(|(_, since)| since.elapsed() > HOLD) {
             held = None;
         }
+        let started = std::time::Instant::now();
         let conn = match held.take() {
             Some(conn) => Ok(conn),
             None => writer.acquire().await.map(|c| (c, std::time::Instant::now())),
@@ -255,6 +263,7 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
             }
         }
         .await;
+        commits.observe(size, started);
         match written {
             Ok((inserted, finalized, mut claimed)) => {
                 let mut finalized = finalized.into_iter();

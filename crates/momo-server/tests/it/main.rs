@@ -15,6 +15,7 @@ mod gateway;
 mod helpers;
 mod ledger;
 mod live;
+mod observability;
 mod openapi;
 mod operator;
 mod payments;

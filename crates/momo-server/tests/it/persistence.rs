@@ -298,13 +298,10 @@ impl Outage {
     }
 }
 
-/// PostgreSQL goes away under load and comes back: meanwhile every request is answered, in
-/// MoMo's shape (202, or 503 SERVICE_UNAVAILABLE when the write cannot be made; never a hang or
-/// another error); afterwards the server recovers by itself, and every transaction that got a
-/// 202 is there.
-#[tokio::test]
-async fn a_postgresql_outage_under_load_is_503_then_recovers_by_itself() {
-    let Some(url) = fresh_postgres_database().await else { return };
+/// A server on a fresh PostgreSQL database reached through an [`Outage`] proxy (`None`: no
+/// PostgreSQL for tests, outside CI).
+async fn behind_a_proxy(adjust: impl FnOnce(&mut momo_server::Settings)) -> Option<(TestApp, Outage)> {
+    let url = fresh_postgres_database().await?;
     let mut through = url::Url::parse(&url).unwrap();
     let target = format!("{}:{}", through.host_str().unwrap(), through.port().unwrap_or(5432));
     let outage = Outage::in_front_of(target).await;
@@ -313,8 +310,19 @@ async fn a_postgresql_outage_under_load_is_503_then_recovers_by_itself() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let mut settings = test_settings(dir.path());
     settings.database_url = Some(SecretString::from(through.to_string()));
-    settings.worker_interval = Duration::from_millis(20);
-    let app = start(settings, dir, Clock::system()).await;
+    adjust(&mut settings);
+    Some((start(settings, dir, Clock::system()).await, outage))
+}
+
+/// PostgreSQL goes away under load and comes back: meanwhile every request is answered, in
+/// MoMo's shape (202, or 503 SERVICE_UNAVAILABLE when the write cannot be made; never a hang or
+/// another error); afterwards the server recovers by itself, and every transaction that got a
+/// 202 is there.
+#[tokio::test]
+async fn a_postgresql_outage_under_load_is_503_then_recovers_by_itself() {
+    let Some((app, outage)) = behind_a_proxy(|s| s.worker_interval = Duration::from_millis(20)).await else {
+        return;
+    };
     let (_, token) = payer_ready(&app).await;
 
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -374,4 +382,35 @@ async fn a_postgresql_outage_under_load_is_503_then_recovers_by_itself() {
         let polled = app.get("collection", &format!("/v1_0/requesttopay/{id}"), &token, "sandbox").await;
         assert_eq!(polled.status(), StatusCode::OK, "accepted {id} ({status}) is missing");
     }
+}
+
+/// `GET /_momo/ready` follows the database: 503 in MoMo's shape soon after PostgreSQL goes away,
+/// 200 again soon after it is back, without a restart; `/_momo/health` stays the liveness check.
+#[tokio::test]
+async fn readiness_is_503_while_postgresql_is_unreachable_and_200_once_it_is_back() {
+    let Some((app, outage)) = behind_a_proxy(|_| {}).await else { return };
+    /// Poll until readiness answers `wanted` (every answer 200 or 503); its body.
+    async fn until(app: &TestApp, wanted: u16) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let probe = app.client.get(app.url("/_momo/ready")).timeout(Duration::from_secs(10));
+            let response = probe.send().await.expect("every probe is answered");
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap();
+            assert!(status == 200 || status == 503, "{status} {body}");
+            if status == wanted {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "readiness never became {wanted}: {status} {body}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let ready = app.client.get(app.url("/_momo/ready")).send().await.unwrap();
+    assert_answer(ready, 200, r#"{"status":"ready"}"#).await;
+
+    outage.cut();
+    let unavailable = r#"{"code":"SERVICE_UNAVAILABLE","message":"Service temporary unavailable, try again later"}"#;
+    assert_eq!(until(&app, 503).await, unavailable);
+    outage.restore();
+    assert_eq!(until(&app, 200).await, r#"{"status":"ready"}"#);
 }

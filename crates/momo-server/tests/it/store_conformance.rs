@@ -5,9 +5,9 @@ use std::sync::Arc;
 use momo_server::domain::credentials::SecretHasher;
 use momo_server::domain::transactions::{ApiVersion, Kind, Outcome};
 use momo_server::store::{
-    self, AccountSpec, ApiUserRecord, AttemptRecord, CredentialStyle, DeliveryNext, DeliveryState, FaultRecord,
-    Finalization, Finalized, KeyedHashes, NewDelivery, Posting, SecretHash, Store, StoreError, SubscriptionKeyRecord,
-    TransactionCount, TransactionRecord, TxCursor, TxFilter, TxKey, UserOrigin,
+    self, AccountSpec, ApiUserRecord, AttemptRecord, CallbackBacklog, CredentialStyle, DeliveryNext, DeliveryState,
+    FaultRecord, Finalization, Finalized, KeyedHashes, NewDelivery, Posting, SecretHash, Store, StoreError,
+    SubscriptionKeyRecord, TransactionCount, TransactionRecord, TxCursor, TxFilter, TxKey, UserOrigin,
 };
 use momo_types::payments::{Party, PartyIdType, TransactionStatus};
 use momo_types::{ErrorCode, Product};
@@ -440,6 +440,18 @@ async fn a_batch_larger_than_one_statement_is_written_whole(store: Arc<dyn Store
     assert_eq!(deliveries.iter().filter(|d| d.state == "delivered").count(), N);
 }
 
+/// Three transactions `{prefix}1`..`{prefix}3` made final, each with a callback (`d-{prefix}1`..)
+/// due at 2,000.
+async fn settled_with_callbacks(store: &dyn Store, prefix: &str) {
+    let txs: Vec<_> = (1..=3).map(|i| pending(&format!("{prefix}{i}"), 10)).collect();
+    for tx in &txs {
+        store.insert_transaction(tx).await.unwrap();
+    }
+    let batch: Vec<_> =
+        txs.iter().map(|tx| success(tx, account("wallet:p", None), account("api-user:u1", None))).collect();
+    store.finalize_batch(&batch).await.unwrap();
+}
+
 async fn attempts_are_recorded_for_a_batch(store: Arc<dyn Store>) {
     let txs: Vec<_> = (1..=3).map(|i| pending(&format!("a{i}"), 10)).collect();
     let batch: Vec<_> =
@@ -481,6 +493,31 @@ async fn attempts_are_recorded_for_a_batch(store: Arc<dyn Store>) {
     assert!(store.claim_deliveries(3_999, 60_000, 10).await.unwrap().is_empty());
     let again = store.claim_deliveries(4_000, 60_000, 10).await.unwrap();
     assert_eq!(again.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), ["d-a2"]);
+}
+
+/// The metrics' callback backlog: the pending deliveries that are due, those leased (in flight)
+/// included, and when the longest-waiting became due; retries not yet due and finished
+/// deliveries are not in it.
+async fn the_callback_backlog_is_the_due_pending_deliveries(store: Arc<dyn Store>) {
+    let empty = CallbackBacklog { due: 0, oldest_due_at: None };
+    assert_eq!(store.callback_backlog(10_000).await.unwrap(), empty);
+    settled_with_callbacks(store.as_ref(), "b").await;
+    assert_eq!(store.callback_backlog(1_999).await.unwrap(), empty, "not due yet");
+    let all_due = CallbackBacklog { due: 3, oldest_due_at: Some(2_000) };
+    assert_eq!(store.callback_backlog(2_000).await.unwrap(), all_due);
+    assert_eq!(store.claim_deliveries(2_000, 60_000, 10).await.unwrap().len(), 3);
+    assert_eq!(store.callback_backlog(2_500).await.unwrap(), all_due, "in flight, still due");
+    let attempt = AttemptRecord { attempt: 1, at: 3_000, status_code: Some(500), latency_ms: 5, error: None };
+    store
+        .record_attempts(&[
+            ("d-b1".into(), attempt.clone(), DeliveryNext::Delivered),
+            ("d-b2".into(), attempt.clone(), DeliveryNext::RetryAt(9_000)),
+            ("d-b3".into(), attempt, DeliveryNext::GaveUp),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.callback_backlog(8_999).await.unwrap(), empty);
+    assert_eq!(store.callback_backlog(9_500).await.unwrap(), CallbackBacklog { due: 1, oldest_due_at: Some(9_000) });
 }
 
 /// What the console's overview counts and its callbacks page filters.
@@ -697,13 +734,7 @@ async fn a_transactions_postings_are_its_own(store: Arc<dyn Store>) {
 /// A delivered, a failed and a pending callback are each attempted again from now, with the same
 /// body, their attempts counted on.
 async fn a_callback_is_redelivered_with_its_body(store: Arc<dyn Store>) {
-    let txs: Vec<_> = (1..=3).map(|i| pending(&format!("rd{i}"), 10)).collect();
-    for tx in &txs {
-        store.insert_transaction(tx).await.unwrap();
-    }
-    let batch: Vec<_> =
-        txs.iter().map(|tx| success(tx, account("wallet:p", None), account("api-user:u1", None))).collect();
-    store.finalize_batch(&batch).await.unwrap();
+    settled_with_callbacks(store.as_ref(), "rd").await;
     assert_eq!(store.claim_deliveries(2_000, 60_000, 10).await.unwrap().len(), 3);
     let attempt = AttemptRecord { attempt: 1, at: 3_000, status_code: Some(500), latency_ms: 5, error: None };
     store
@@ -784,6 +815,7 @@ conformance!(
     a_batch_larger_than_one_statement_is_written_whole,
     fault_rules_are_counted_atomically_and_removed_at_once,
     counts_and_callback_filters_for_the_console,
+    the_callback_backlog_is_the_due_pending_deliveries,
     transaction_pages_follow_each_filter_without_gaps_or_repeats,
     a_transactions_postings_are_its_own,
     a_callback_is_redelivered_with_its_body,

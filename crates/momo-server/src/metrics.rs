@@ -1,0 +1,581 @@
+//! What an instance counts, for `GET /_momo/metrics` (Prometheus text exposition, documented in
+//! docs/operator-api.md, "Metrics").
+//!
+//! A leaf: it depends on nothing else in the crate, and every layer may record into it (the
+//! surfaces requests and tokens, the services transactions and callbacks, the store its commits).
+//! One [`Metrics`] per instance, kept in [`crate::state::AppState`], not a process-wide registry:
+//! tests run several servers in one process, each with its own counts.
+//!
+//! Every label value comes from a closed set (an enum of this crate or of momo-types, or an HTTP
+//! status code): never a path, an id or anything else a client chooses, so the number of series
+//! stays bounded whatever the traffic.
+//!
+//! On the hot path a record is an atomic add, behind a read lock of its family's map for the
+//! labelled ones (docs/performance.md, "What the metrics cost").
+
+use std::collections::HashMap;
+use std::fmt::{self, Write as _};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::response::Response;
+use momo_types::operations::{Operation, OperationName, OPERATIONS};
+use momo_types::payments::TransactionStatus;
+use momo_types::{Product, TransactionKind};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::{Metric, Registry, Unit};
+
+/// The `Content-Type` of [`Metrics::encode`]'s text (Prometheus text format 0.0.4).
+pub(crate) const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// Request latency buckets, in seconds: 0.25 ms to about 4 s, doubling.
+fn latency_buckets() -> impl Iterator<Item = f64> {
+    exponential_buckets(0.000_25, 2.0, 15)
+}
+
+/// One instance's metrics and the registry that renders them.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    /// The histograms of `http_request_duration`, one per operation (by its `OperationName`'s
+    /// discriminant) and `other` last, created at start: timing a request takes no lookup.
+    durations: Vec<Histogram>,
+    transactions_created: Family<TransactionLabels, Counter>,
+    transactions_finalized: Family<FinalizedLabels, Counter>,
+    tokens_issued: Family<ProductLabels, Counter>,
+    token_failures: Family<TokenFailureLabels, Counter>,
+    callback_attempts: Family<AttemptLabels, Counter>,
+    callback_deliveries: Family<DeliveryLabels, Counter>,
+    callback_backlog: Gauge,
+    callback_backlog_age: Gauge<f64, AtomicU64>,
+    open_connections: Gauge,
+    commits: CommitMetrics,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::with_prefix("momo");
+        registry.register("build", "The running build", Info::new(BuildLabels { version: env!("CARGO_PKG_VERSION") }));
+        let r = &mut registry;
+        let commits = CommitMetrics::default();
+        let request_duration = register_seconds(
+            r,
+            "http_request_duration",
+            "Time from a request's arrival in the router to its answer, by MoMo operation",
+            Family::<OperationLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets())),
+        );
+        let durations = OPERATION_LABELS
+            .iter()
+            .map(|&operation| request_duration.get_or_create_owned(&OperationLabels { operation }))
+            .collect();
+        Self {
+            requests: register(
+                r,
+                "http_requests",
+                "HTTP requests answered, by MoMo operation (other: any other route), product and status code",
+                Family::default(),
+            ),
+            durations,
+            transactions_created: register(
+                r,
+                "transactions_created",
+                "Transactions accepted (202), by product and kind",
+                Family::default(),
+            ),
+            transactions_finalized: register(
+                r,
+                "transactions_finalized",
+                "Transactions made final by this instance, by product, kind and final status",
+                Family::default(),
+            ),
+            tokens_issued: register(r, "access_tokens_issued", "Access tokens issued, by product", Family::default()),
+            token_failures: register(
+                r,
+                "access_token_failures",
+                "Access-token requests refused or failed, by product and reason",
+                Family::default(),
+            ),
+            callback_attempts: register(
+                r,
+                "callback_attempts",
+                "Callback delivery attempts made by this instance, by result",
+                Family::default(),
+            ),
+            callback_deliveries: register(
+                r,
+                "callback_deliveries",
+                "Callback deliveries finished by this instance, by outcome",
+                Family::default(),
+            ),
+            callback_backlog: register(
+                r,
+                "callback_backlog",
+                "Callback deliveries due and not yet delivered (in flight included), read from the database at scrape time",
+                Gauge::default(),
+            ),
+            callback_backlog_age: register_seconds(
+                r,
+                "callback_backlog_oldest_age",
+                "How long the longest-waiting due callback delivery has been due (0 without any)",
+                Gauge::default(),
+            ),
+            open_connections: register(r, "open_connections", "Client connections open now", Gauge::default()),
+            commits: CommitMetrics {
+                rows: register(
+                    r,
+                    "store_commit_rows",
+                    "Rows (transactions, settlements, callback claims and attempts) written per commit of the payment path",
+                    commits.rows,
+                ),
+                duration: register_seconds(
+                    r,
+                    "store_commit_duration",
+                    "Time a commit of the payment path took, statements and fsync included",
+                    commits.duration,
+                ),
+            },
+            registry,
+        }
+    }
+
+    /// The store's handle on the commit metrics (the store is opened before the state exists).
+    pub(crate) fn commits(&self) -> CommitMetrics {
+        self.commits.clone()
+    }
+
+    /// Everything, in Prometheus text format.
+    pub(crate) fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail; an encoder error would be a bug of the library.
+        if let Err(e) = prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry) {
+            tracing::error!(error = %e, "could not encode the metrics");
+        }
+        text
+    }
+
+    fn record_request(&self, operation: Option<&'static Operation>, status: StatusCode, took: Duration) {
+        let name = operation.map(|op| op.name);
+        let labels = RequestLabels {
+            operation: OperationLabel(name),
+            product: ProductLabel(operation.and_then(|op| op.product)),
+            status: status.as_u16(),
+        };
+        self.requests.get_or_create(&labels).inc();
+        if let Some(histogram) = self.durations.get(duration_index(name)) {
+            histogram.observe(took.as_secs_f64());
+        }
+    }
+
+    pub(crate) fn transaction_created(&self, product: Product, kind: TransactionKind) {
+        self.transactions_created
+            .get_or_create(&TransactionLabels { product: ProductLabel(Some(product)), kind: KindLabel(kind) })
+            .inc();
+    }
+
+    pub(crate) fn transaction_finalized(&self, product: Product, kind: TransactionKind, status: &TransactionStatus) {
+        let labels = FinalizedLabels {
+            product: ProductLabel(Some(product)),
+            kind: KindLabel(kind),
+            status: FinalStatus::of(status),
+        };
+        self.transactions_finalized.get_or_create(&labels).inc();
+    }
+
+    pub(crate) fn token_issued(&self, product: Product) {
+        self.tokens_issued.get_or_create(&ProductLabels { product: ProductLabel(Some(product)) }).inc();
+    }
+
+    pub(crate) fn token_refused(&self, product: Product, reason: TokenFailure) {
+        self.token_failures.get_or_create(&TokenFailureLabels { product: ProductLabel(Some(product)), reason }).inc();
+    }
+
+    /// One delivery attempt, and the delivery's outcome if the attempt finished it.
+    pub(crate) fn callback_attempted(&self, result: AttemptResult, finished: Option<DeliveryOutcome>) {
+        self.callback_attempts.get_or_create(&AttemptLabels { result }).inc();
+        if let Some(outcome) = finished {
+            self.callback_deliveries.get_or_create(&DeliveryLabels { outcome }).inc();
+        }
+    }
+
+    /// The backlog as just read from the database: how many are due, and how long the oldest
+    /// has been.
+    pub(crate) fn set_callback_backlog(&self, due: i64, oldest_waiting: Duration) {
+        self.callback_backlog.set(due);
+        self.callback_backlog_age.set(oldest_waiting.as_secs_f64());
+    }
+
+    pub(crate) fn set_open_connections(&self, open: usize) {
+        self.open_connections.set(i64::try_from(open).unwrap_or(i64::MAX));
+    }
+}
+
+/// `metric`, registered under `name` (the registry renders it from a clone: they share their values).
+fn register<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
+/// [`register`] for a metric in seconds (its name gets `_seconds`).
+fn register_seconds<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register_with_unit(name, help, Unit::Seconds, metric.clone());
+    metric
+}
+
+/// The commit metrics, shared with the store's committer.
+#[derive(Debug, Clone)]
+pub(crate) struct CommitMetrics {
+    rows: Histogram,
+    duration: Histogram,
+}
+
+impl Default for CommitMetrics {
+    /// Histograms of their own: a store opened without an instance's [`Metrics`] (the tests of
+    /// the store, the examples) records into these, which nobody reads.
+    fn default() -> Self {
+        Self {
+            // 1 to 4,096 rows, doubling: the group commit takes at most 512 and a settlement
+            // batch 256, but one caller's batch may take it past.
+            rows: Histogram::new(exponential_buckets(1.0, 2.0, 13)),
+            duration: Histogram::new(latency_buckets()),
+        }
+    }
+}
+
+impl CommitMetrics {
+    /// A commit of `rows` rows that began at `started` has ended.
+    pub(crate) fn observe(&self, rows: usize, started: Instant) {
+        // Row counts are far below 2^53: exact as f64.
+        self.rows.observe(rows as f64);
+        self.duration.observe(started.elapsed().as_secs_f64());
+    }
+}
+
+/// The layer that counts and times every request under its MoMo operation, or `other`. Applied
+/// with `Router::layer`, which runs it once the router has matched the path (so that the matched
+/// route is known) for every route and the fallback.
+///
+/// A plain tower layer rather than `axum::middleware::from_fn`: no boxed future, no clone of the
+/// rest of the stack per request (docs/performance.md, "What the metrics cost").
+#[derive(Debug, Clone)]
+pub(crate) struct ObserveRequests(pub(crate) Arc<Metrics>);
+
+impl<S> tower::Layer<S> for ObserveRequests {
+    type Service = Observed<S>;
+
+    fn layer(&self, inner: S) -> Observed<S> {
+        Observed { inner, metrics: self.0.clone() }
+    }
+}
+
+/// A route (or the fallback) whose requests are counted and timed.
+#[derive(Debug, Clone)]
+pub(crate) struct Observed<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S> tower::Service<Request> for Observed<S>
+where
+    S: tower::Service<Request, Response = Response>,
+    S::Future: Unpin,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Timed<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let operation = request
+            .extensions()
+            .get::<MatchedPath>()
+            .and_then(|matched| operation_at(request.method().as_str(), matched.as_str()));
+        let started = Instant::now();
+        Timed { inner: self.inner.call(request), metrics: self.metrics.clone(), operation, started }
+    }
+}
+
+/// A request's answer on its way, with what recording it needs.
+#[derive(Debug)]
+pub(crate) struct Timed<F> {
+    inner: F,
+    metrics: Arc<Metrics>,
+    operation: Option<&'static Operation>,
+    started: Instant,
+}
+
+impl<F, E> Future for Timed<F>
+where
+    F: Future<Output = Result<Response, E>> + Unpin,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let answered = ready!(Pin::new(&mut this.inner).poll(cx));
+        if let Ok(response) = &answered {
+            this.metrics.record_request(this.operation, response.status(), this.started.elapsed());
+        }
+        Poll::Ready(answered)
+    }
+}
+
+/// Every value of the `operation` label, in [`duration_index`] order.
+static OPERATION_LABELS: LazyLock<Vec<OperationLabel>> = LazyLock::new(|| {
+    let mut names: Vec<OperationName> = OPERATIONS.iter().map(|op| op.name).collect();
+    names.sort_by_key(|&name| name as usize);
+    names.dedup();
+    let mut labels = vec![OperationLabel(None); names.last().map_or(0, |&name| name as usize + 1)];
+    for name in names {
+        labels[name as usize] = OperationLabel(Some(name));
+    }
+    labels.push(OperationLabel(None));
+    labels
+});
+
+/// Where an operation's histogram is in [`Metrics::durations`]: at its `OperationName`'s
+/// discriminant; `other` last.
+fn duration_index(name: Option<OperationName>) -> usize {
+    match name {
+        Some(name) => name as usize,
+        None => OPERATION_LABELS.len() - 1,
+    }
+}
+
+/// The operation routed at `route` for `method`, from the table (the router registers token
+/// routes with and without their final '/').
+fn operation_at(method: &str, route: &str) -> Option<&'static Operation> {
+    static BY_ROUTE: LazyLock<HashMap<String, Vec<&'static Operation>>> = LazyLock::new(|| {
+        let mut by_route: HashMap<String, Vec<&'static Operation>> = HashMap::new();
+        for op in OPERATIONS {
+            let route = op.full_route();
+            if let Some(bare) = route.strip_suffix('/') {
+                by_route.entry(bare.to_owned()).or_default().push(op);
+            }
+            by_route.entry(route).or_default().push(op);
+        }
+        by_route
+    });
+    BY_ROUTE.get(route)?.iter().copied().find(|op| op.method == method)
+}
+
+// Label sets. Field names are the label names.
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    operation: OperationLabel,
+    product: ProductLabel,
+    status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct OperationLabels {
+    operation: OperationLabel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct TransactionLabels {
+    product: ProductLabel,
+    kind: KindLabel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct FinalizedLabels {
+    product: ProductLabel,
+    kind: KindLabel,
+    status: FinalStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ProductLabels {
+    product: ProductLabel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct TokenFailureLabels {
+    product: ProductLabel,
+    reason: TokenFailure,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct AttemptLabels {
+    result: AttemptResult,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct DeliveryLabels {
+    outcome: DeliveryOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+}
+
+// Label values. momo-types' enums are wrapped (a trait of prometheus-client cannot be implemented
+// on them here); this crate's are written as their variants' names.
+
+/// A MoMo operation as its [`OperationName`] variant is called (`RequestToPay`); `other` for
+/// every route that is not a MoMo operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct OperationLabel(Option<OperationName>);
+
+impl EncodeLabelValue for OperationLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> fmt::Result {
+        match self.0 {
+            // A fieldless enum's derived Debug is its variant's name.
+            Some(name) => write!(encoder, "{name:?}"),
+            None => encoder.write_str("other"),
+        }
+    }
+}
+
+/// A product by its path name (`collection`); `none` for provisioning and non-MoMo routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ProductLabel(Option<Product>);
+
+impl EncodeLabelValue for ProductLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> fmt::Result {
+        encoder.write_str(self.0.map_or("none", Product::as_str))
+    }
+}
+
+/// A kind of transaction by its status path's segment (`requesttopay`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct KindLabel(TransactionKind);
+
+impl EncodeLabelValue for KindLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> fmt::Result {
+        encoder.write_str(self.0.as_str())
+    }
+}
+
+/// A final status. Settlement only makes transactions SUCCESSFUL or FAILED; `Other` keeps the
+/// label set closed should another status ever be made final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
+enum FinalStatus {
+    Successful,
+    Failed,
+    Other,
+}
+
+impl FinalStatus {
+    fn of(status: &TransactionStatus) -> Self {
+        match status {
+            TransactionStatus::Successful => FinalStatus::Successful,
+            TransactionStatus::Failed => FinalStatus::Failed,
+            _ => FinalStatus::Other,
+        }
+    }
+}
+
+/// Why a request to `/{product}/token/` got no token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
+pub(crate) enum TokenFailure {
+    /// No Basic credentials, or malformed ones.
+    MissingCredentials,
+    /// An unknown or revoked API user, or a wrong key.
+    InvalidCredentials,
+    /// `momo-africa` platform: `X-Target-Environment` missing, unknown or not the user's.
+    TargetEnvironment,
+    /// The database could not be reached (503).
+    Unavailable,
+    /// Anything else (500).
+    Internal,
+}
+
+/// What one callback delivery attempt came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
+pub(crate) enum AttemptResult {
+    /// The receiver answered 2xx.
+    Delivered,
+    /// The receiver answered something else.
+    Rejected,
+    /// No answer: could not connect, timed out, or the exchange failed.
+    Unreachable,
+    /// Not sent: the target is not the API user's registered host, or the policy refuses it.
+    Refused,
+}
+
+/// How a callback delivery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
+pub(crate) enum DeliveryOutcome {
+    Delivered,
+    /// No attempt left in the retry policy, or a target that will never be allowed.
+    GaveUp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_routed_operation_is_found_by_its_route_and_method() {
+        for op in OPERATIONS {
+            let route = op.full_route();
+            assert_eq!(operation_at(op.method, &route), Some(op), "{} {route}", op.method);
+            if let Some(bare) = route.strip_suffix('/') {
+                assert_eq!(operation_at(op.method, bare), Some(op), "{} {bare}", op.method);
+            }
+        }
+        assert_eq!(operation_at("PUT", "/collection/v1_0/requesttopay"), None);
+        assert_eq!(operation_at("GET", "/_momo/health"), None);
+    }
+
+    #[test]
+    fn each_operation_and_other_has_its_own_duration_histogram() {
+        for op in OPERATIONS {
+            assert_eq!(OPERATION_LABELS[duration_index(Some(op.name))], OperationLabel(Some(op.name)));
+        }
+        assert_eq!(OPERATION_LABELS[duration_index(None)], OperationLabel(None));
+        assert_eq!(Metrics::new().durations.len(), OPERATION_LABELS.len());
+    }
+
+    #[test]
+    fn labels_are_written_from_their_enums() {
+        let metrics = Metrics::new();
+        let status = OPERATIONS
+            .iter()
+            .find(|op| op.name == OperationName::RequestToPayStatus && op.product == Some(Product::Collection));
+        metrics.record_request(status, StatusCode::OK, Duration::from_millis(1));
+        metrics.record_request(None, StatusCode::NOT_FOUND, Duration::from_millis(1));
+        metrics.transaction_finalized(Product::Disbursement, TransactionKind::Transfer, &TransactionStatus::Failed);
+        metrics.token_refused(Product::Remittance, TokenFailure::InvalidCredentials);
+        let text = metrics.encode();
+        for line in [
+            r#"momo_http_requests_total{operation="RequestToPayStatus",product="collection",status="200"} 1"#,
+            r#"momo_http_requests_total{operation="other",product="none",status="404"} 1"#,
+            r#"momo_transactions_finalized_total{product="disbursement",kind="transfer",status="Failed"} 1"#,
+            r#"momo_access_token_failures_total{product="remittance",reason="InvalidCredentials"} 1"#,
+            r#"momo_build_info{version=""#,
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
+    }
+}
