@@ -21,20 +21,19 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/_momo/metrics", get(metrics))
 }
 
-/// `GET /_momo/health`: 200 if the database answers, else 503. It also reports the client
+/// `GET /_momo/health`: 200 while the database answers (the readiness check's outcome, at most
+/// one query a second whatever the probes' rate), else 503. It also reports the client
 /// connections open now (this one included).
 async fn health(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => Json(serde_json::json!({
+    if state.readiness.database_answers(state.store.as_ref()).await {
+        Json(serde_json::json!({
             "connections": state.connections.get(),
             "database": state.store.backend(),
             "status": "ok",
         }))
-        .into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check: database does not answer");
-            unavailable()
-        }
+        .into_response()
+    } else {
+        unavailable()
     }
 }
 
