@@ -43,7 +43,7 @@ pub struct BcAuthorizeRequest {
 /// The form (`application/x-www-form-urlencoded`) of `POST /{product}/oauth2/token/`: exchange an
 /// answered consent request (`grant_type=urn:openid:params:grant-type:ciba` with `auth_req_id`)
 /// or a refresh token (`grant_type=refresh_token` with `refresh_token`) for a consent token.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Oauth2TokenRequest {
     /// `urn:openid:params:grant-type:ciba` or `refresh_token`.
@@ -88,6 +88,13 @@ pub struct ConsentToken {
     pub refresh_token_expired_in: i64,
 }
 
+/// Shows the grant type only: a refresh token and an `auth_req_id` are bearer secrets.
+impl std::fmt::Debug for Oauth2TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Oauth2TokenRequest").field("grant_type", &self.grant_type).finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for ConsentToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConsentToken")
@@ -100,6 +107,17 @@ impl std::fmt::Debug for ConsentToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_request_does_not_show_its_secrets_in_debug() {
+        let request = Oauth2TokenRequest {
+            grant_type: Some("refresh_token".into()),
+            auth_req_id: Some("secret-auth-req-id".into()),
+            refresh_token: Some("secret-refresh-token".into()),
+        };
+        let shown = format!("{request:?}");
+        assert!(shown.contains("refresh_token\"") && !shown.contains("secret-"), "{shown}");
+    }
 
     #[test]
     fn a_bc_authorize_answer_has_the_specs_keys_in_order() {
