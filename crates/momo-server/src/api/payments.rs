@@ -16,7 +16,7 @@ use momo_types::payments::{
     CancelInvoice, CashTransfer, CreateInvoice, CreatePayments, Party, PreApproval, PreApprovalDetails, Refund,
     RequestToPay, TransactionStatus, Transfer,
 };
-use momo_types::{Amount, Currency, Environment, ErrorCode, Product};
+use momo_types::{Amount, Currency, Environment, ErrorCode, Msisdn, Product};
 
 use crate::changes::Change;
 use crate::domain::transactions::{self, ApiVersion, Kind, Outcome, Plan};
@@ -337,6 +337,16 @@ impl CreateBody for CashTransfer {
         if let Some(original) = &self.original_amount {
             amount_minor_units(original, 4)
                 .map_err(|_| ApiError::BadRequest("originalAmount must be a positive decimal string.".into()))?;
+        }
+        // Echoed in the status and callback bodies, so held to the same syntax as the published
+        // schema (docs/openapi.md) even though nothing else reads them.
+        if let Some(currency) = &self.original_currency {
+            Currency::parse(currency.as_str())
+                .map_err(|e| ApiError::BadRequest(format!("originalCurrency is not a currency: {e}.")))?;
+        }
+        if let Some(number) = &self.payer_msisdn {
+            Msisdn::parse(number.as_str())
+                .map_err(|e| ApiError::BadRequest(format!("payerMsisdn is not an MSISDN: {e}.")))?;
         }
         Ok(Incoming {
             external_id: self.external_id.as_deref(),

@@ -623,6 +623,28 @@ async fn payments_and_cash_transfers_settle_with_their_own_bodies() {
     );
 }
 
+/// A cash transfer's `originalCurrency` and `payerMsisdn` are echoed in its status and callback
+/// bodies, so a malformed one is refused (400) rather than published against the schema.
+#[tokio::test]
+async fn a_cash_transfer_with_a_malformed_original_currency_or_payer_msisdn_is_refused() {
+    let app = spawn_app().await;
+    let (_, token) = payer_ready(&app).await;
+    for (field, value, message) in [
+        ("originalCurrency", "sek", "originalCurrency is not a currency"),
+        ("payerMsisdn", "+46733123450", "payerMsisdn is not an MSISDN"),
+    ] {
+        let mut body = json!({
+            "amount": "100", "currency": "EUR", "payee": {"partyIdType": "MSISDN", "partyId": "56733123453"},
+            "originalCurrency": "SEK", "payerMsisdn": "46733123450",
+        });
+        body[field] = json!(value);
+        let response = app.create("remittance", "/v2_0/cashtransfer", &token, "sandbox", &new_id(), None, &body).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{field}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains(message), "{field}: {text}");
+    }
+}
+
 /// With no pending delay, a sandbox transaction is made final in the commit that accepts it:
 /// its ledger entry and callback exist before any status read or settler round.
 #[tokio::test]
