@@ -91,7 +91,7 @@ pub struct ServeArgs {
     auto_approve: bool,
 
     /// Production environments: the balance a payer wallet starts with (major units).
-    #[arg(long, env = "MOMO_WALLET_OPENING_BALANCE", default_value = "1000000")]
+    #[arg(long, env = "MOMO_WALLET_OPENING_BALANCE", default_value = "1000000", value_parser = opening_balance)]
     wallet_opening_balance: Amount,
 
     /// Sandbox balances: ledger (what happened, never negative: the sandbox funds payouts) or
@@ -137,6 +137,25 @@ pub struct ServeArgs {
     /// Accept ' and & in payerMessage and payeeNote (MTN's sandbox answers 400 for them).
     #[arg(long, env = "MOMO_ACCEPT_SPECIAL_CHARACTERS")]
     accept_special_characters: bool,
+}
+
+/// The shortest scrape token accepted: long enough that guessing it is hopeless even from many
+/// addresses (the lock-out after failed attempts counts per address).
+const SHORTEST_SCRAPE_TOKEN: usize = 16;
+
+/// A wallet's opening balance: zero, or an amount every environment's currency can hold (a
+/// payment's own rules: at most the currency's decimal places and the largest amount), so that it
+/// never silently means 0 in one of them.
+fn opening_balance(value: &str) -> Result<Amount, String> {
+    let amount = Amount::parse(value).map_err(|e| format!("{value:?}: {e}"))?;
+    if amount.minor_units(0) == Ok(0) {
+        return Ok(amount);
+    }
+    for env in momo_types::ENVIRONMENTS {
+        momo_server::domain::validation::amount_minor_units(&amount, env.currency_decimals)
+            .map_err(|e| format!("{value:?} cannot open a wallet in {} ({}): {e}", env.name, env.currency))?;
+    }
+    Ok(amount)
 }
 
 /// A duration in seconds, decimals allowed ("0.5").
@@ -194,6 +213,12 @@ impl From<ServeArgs> for Settings {
 }
 
 pub async fn run(args: ServeArgs) -> ExitCode {
+    // Checked here rather than by a clap value parser, whose error would echo the value.
+    if args.metrics_token.as_ref().is_some_and(|t| t.expose_secret().chars().count() < SHORTEST_SCRAPE_TOKEN) {
+        eprintln!("error: --metrics-token (MOMO_METRICS_TOKEN) must be at least {SHORTEST_SCRAPE_TOKEN} characters");
+        eprintln!("hint: make one with `openssl rand -hex 32`");
+        return ExitCode::from(2);
+    }
     let settings = Settings::from(args);
     let app = match Application::build(settings).await {
         Ok(app) => app,

@@ -361,6 +361,32 @@ fn a_port_in_use_is_a_clear_startup_error() {
     assert!(stderr.contains("cannot listen") && stderr.contains("hint:"), "{stderr}");
 }
 
+/// Settings that would quietly mean something else are refused before the server starts: a
+/// wallet opening balance some currency cannot hold, a scrape token short enough to guess (and
+/// the refusal never shows the token).
+#[test]
+fn settings_that_would_be_quietly_wrong_stop_the_server_at_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, value, expected) in [
+        ("--wallet-opening-balance", "-5", "cannot open a wallet"),
+        ("--wallet-opening-balance", "1000.5", "cannot open a wallet"),
+        ("--wallet-opening-balance", "ten", "decimal number"),
+        ("--metrics-token", "short-secret", "at least 16 characters"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_momo"))
+            .args(["serve", "--bind", "127.0.0.1:0", &format!("{flag}={value}"), "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{flag} {value}: {stderr}");
+        if flag == "--metrics-token" {
+            assert!(!stderr.contains(value), "the token is shown: {stderr}");
+        }
+    }
+}
+
 /// Private files whatever the umask: under `umask 000` a server that left modes to the umask
 /// would create a world-writable data directory and world-readable database and key files.
 #[test]
