@@ -452,3 +452,8 @@ impl FromRequestParts<AppState> for AccountHolder {
         Ok(AccountHolder(party))
     }
 }
+
+/// The router's filter for a method of an operation table (`None` for one axum cannot route).
+pub(crate) fn method_filter(method: &str) -> Option<axum::routing::MethodFilter> {
+    axum::routing::MethodFilter::try_from(axum::http::Method::from_bytes(method.as_bytes()).ok()?).ok()
+}

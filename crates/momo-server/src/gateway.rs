@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::MethodFilter;
 use base64::Engine as _;
 use momo_types::{headers, Product};
 use rand::Rng as _;
@@ -63,11 +62,6 @@ fn presented_key(parts: &Parts) -> Result<Option<String>, ApiError> {
 /// APIM's answer to a path or method no operation has.
 pub(crate) async fn not_found() -> ApiError {
     ApiError::RouteNotFound
-}
-
-/// The router's filter for a method of an operation table (`None` for one axum cannot route).
-pub(crate) fn method_filter(method: &str) -> Option<MethodFilter> {
-    MethodFilter::try_from(Method::from_bytes(method.as_bytes()).ok()?).ok()
 }
 
 /// The API user a request speaks for, if it says: the Bearer token's client, or the Basic user.

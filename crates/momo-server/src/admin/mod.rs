@@ -34,7 +34,7 @@ pub(crate) fn router() -> Router<AppState> {
 /// The handler of a call, on its method (`None` only for a method axum cannot route, which the
 /// table does not have: a test checks).
 fn handler(op: AdminOperation) -> Option<MethodRouter<AppState>> {
-    let filter = crate::gateway::method_filter(op.method())?;
+    let filter = crate::extract::method_filter(op.method())?;
     use AdminOperation as A;
     Some(match op {
         A::ListUsers => on(filter, list_users),

@@ -22,7 +22,7 @@ use surface::{Operation, OperationName, OPERATIONS};
 /// The handler of an operation. An operation the table lists but this server does not implement
 /// maps to `return None` here (there is none today), and so answers 501.
 pub fn handler(op: &Operation) -> Option<MethodRouter<AppState>> {
-    let filter = crate::gateway::method_filter(op.method)?;
+    let filter = crate::extract::method_filter(op.method)?;
     use OperationName as N;
     let router = match op.name {
         N::CreateApiUser => on(filter, provisioning::create_api_user),
@@ -84,7 +84,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn not_implemented(op: &'static Operation) -> MethodRouter<AppState> {
-    let filter = crate::gateway::method_filter(op.method).unwrap_or(MethodFilter::GET);
+    let filter = crate::extract::method_filter(op.method).unwrap_or(MethodFilter::GET);
     on(filter, move || async move { ApiError::NotImplemented(op.operation_id) })
 }
 
