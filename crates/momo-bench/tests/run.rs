@@ -67,6 +67,7 @@ fn wrk_drives_what_it_can_express_and_checks_the_own_driver_on_the_rest() {
     assert_eq!(end_to_end["driver"], "momo-bench", "{end_to_end:#}");
     assert_eq!(end_to_end["own_driver_because"], "end-to-end", "{end_to_end:#}");
     assert!(end_to_end["baseline"]["requests_per_second"].as_f64().unwrap() > 0.0, "{end_to_end:#}");
+    assert_eq!(end_to_end["baseline"]["errors"], 0, "every poll of the baseline says SUCCESSFUL: {end_to_end:#}");
     let check = &end_to_end["driver_check"];
     assert_eq!(check["wrk"], "measured", "{end_to_end:#}");
     assert!(check["wrk_baseline_requests_per_second"].as_f64().unwrap() > 0.0, "{end_to_end:#}");
