@@ -1,9 +1,10 @@
 #!/bin/bash
 # wrk-api.sh BINARY PORT LABEL: a fresh `momo serve` (SQLite, in a temporary directory), a
 # sandbox user, then wrk (Debian's `wrk`; one thread, 64 connections, 5 s each) on
-# POST request to pay with a fresh reference id per request (wrk-request-to-pay.lua) and on GET
-# of one request's status, with the server's CPU time per GET. WATCH=1 keeps three console live
-# pages' event streams open meanwhile.
+# POST request to pay with a fresh reference id per request (momo-bench's wrk scripts,
+# crates/momo-bench/wrk/reference-id.lua and request-to-pay.lua) and on GET of one request's
+# status, with the server's CPU time per GET. WATCH=1 keeps three console live pages' event
+# streams open meanwhile.
 # docs/performance.md, "What the console cost the API".
 set -e
 bin=$1; port=$2; label=$3
@@ -17,7 +18,7 @@ cat > "$dir/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
-$(cat "$(dirname "$0")/wrk-request-to-pay.lua")
+$(cat "$(dirname "$0")/../crates/momo-bench/wrk/reference-id.lua" "$(dirname "$0")/../crates/momo-bench/wrk/request-to-pay.lua")
 LUA
 H=(-H "Authorization: Bearer $token" -H 'Ocp-Apim-Subscription-Key: benchkey' -H 'X-Target-Environment: sandbox')
 if [ -n "$WATCH" ]; then

@@ -6,7 +6,10 @@
 //! cargo run --release -p momo-bench -- --duration 5 --connections 32
 //! ```
 //!
-//! - `bench`: the run (openmomo and the baseline as child processes, the load driver, the figures).
+//! - `bench`: the run (openmomo and the baseline as child processes, a driver for each scenario,
+//!   the figures).
+//! - `wrk`, `driver`: the load drivers, wrk (where installed) and momo-bench's own.
+//! - `figures`: what a driver is asked for and gives, and the own driver's check against wrk.
 //! - `baseline`: the bare-hyper server the run compares with (`momo-bench baseline`, hidden).
 //! - `output`: exit codes, errors with a hint, text or JSON.
 
@@ -16,7 +19,10 @@ use clap::{Parser, Subcommand};
 
 mod baseline;
 mod bench;
+mod driver;
+mod figures;
 mod output;
+mod wrk;
 
 /// The subcommand under which the run starts the baseline (this same program).
 const BASELINE_COMMAND: &str = "baseline";

@@ -22,6 +22,8 @@ fn help_lists_the_options_and_hides_the_baseline() {
         "--rate",
         "--warmup",
         "--momo",
+        "--wrk",
+        "--own-driver",
         "--json",
     ] {
         assert!(help.contains(option), "{option} missing from:\n{help}");
@@ -40,6 +42,11 @@ fn refused(args: &[&str], needle: &str) {
 #[test]
 fn several_instances_without_a_database_are_refused() {
     refused(&["--instances", "2"], "several instances need a shared database");
+}
+
+#[test]
+fn a_named_wrk_that_does_not_run_says_how_to_install_one() {
+    refused(&["--wrk", "/nonexistent/wrk"], "apt-get install wrk");
 }
 
 #[test]
