@@ -326,7 +326,7 @@ async fn the_health_page_shows_ok_in_a_real_browser_at_laptop_and_phone_width() 
     browser.goto(&app.url("/_momo/health")).await.unwrap();
     let shown: Value = serde_json::from_str(&browser.text("pre").await).expect("the page shows JSON");
     assert_eq!(shown["status"], "ok", "{shown}");
-    assert_eq!(shown["database"], "sqlite", "{shown}");
+    assert_eq!(shown["database"], crate::ENGINE.name(), "{shown}");
     assert!(!browser.scrolls_horizontally().await, "the health page fits 1280 px");
     let laptop = browser.screenshot("health-laptop").await;
 
@@ -382,7 +382,7 @@ async fn signing_in_and_out_of_the_console_in_a_real_browser() {
     assert_eq!(browser.text("h1").await, "Overview");
     assert!(cookie_names(&browser).await.contains(&"momo_console".to_owned()));
     let settings = browser.text(".settings").await;
-    assert!(settings.contains("sqlite") && settings.contains(&app.base), "{settings}");
+    assert!(settings.contains(crate::ENGINE.name()) && settings.contains(&app.base), "{settings}");
     let page = browser.source().await.unwrap();
     assert!(!page.contains(crate::helpers::ADMIN_TOKEN), "the token is never rendered");
     browser.fits_laptop_and_phone("overview").await;
