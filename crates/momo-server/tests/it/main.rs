@@ -17,6 +17,7 @@ mod console;
 mod console_flow;
 mod console_handset;
 mod console_transactions;
+mod durability;
 mod gateway;
 mod helpers;
 mod ledger;

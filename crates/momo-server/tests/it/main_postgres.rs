@@ -7,6 +7,7 @@
 //! - `persistence`: restarts on one data directory, what SQLite's files hold, and instances
 //!   sharing a database, which choose their engine (a SQLite file or PostgreSQL) themselves.
 //! - `store_conformance`: the `Store` contract, run on both engines by itself.
+//! - `durability`: each engine's durability settings, read back by itself.
 
 #![expect(clippy::unwrap_used, reason = "a test fails loudly on the first surprise")]
 
