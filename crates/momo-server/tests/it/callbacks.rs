@@ -11,20 +11,6 @@ use sha2::Sha256;
 
 use crate::helpers::*;
 
-/// The deliveries, once `done` holds for them (the server records an attempt only after the
-/// receiver answered, so what a receiver saw may be ahead of the server's log for a moment).
-async fn deliveries_when(app: &TestApp, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let deliveries: Vec<Value> = app.admin(Method::GET, "/deliveries", None).await.json().await.unwrap();
-        if done(&deliveries) {
-            return deliveries;
-        }
-        assert!(std::time::Instant::now() < deadline, "deliveries never reached the expected state: {deliveries:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn callbacks_carry_the_final_status_with_mtns_method_and_a_verifiable_signature() {
     let app = spawn_app().await;

@@ -572,6 +572,20 @@ impl Drop for Receiver {
     }
 }
 
+/// The deliveries, once `done` holds for them (the server records an attempt only after the
+/// receiver answered, so what a receiver saw may be ahead of the server's log for a moment).
+pub async fn deliveries_when(app: &TestApp, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let deliveries: Vec<Value> = app.admin(Method::GET, "/deliveries", None).await.json().await.unwrap();
+        if done(&deliveries) {
+            return deliveries;
+        }
+        assert!(std::time::Instant::now() < deadline, "deliveries never reached the expected state: {deliveries:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 impl TestApp {
     /// A sandbox GET with the collection key and this token.
     pub async fn get_with_token(&self, path: &str, token: &str) -> Response {
