@@ -33,6 +33,18 @@ impl PgStore {
         Ok(Self { pool, commits })
     }
 
+    /// The server's settings a commit's durability rests on, as a connection of the pool sees
+    /// them. openmomo changes none of them (docs/reliability.md, "Durability").
+    pub async fn durability(&self) -> super::StoreResult<PostgresDurability> {
+        let (fsync, full_page_writes, synchronous_commit) = sqlx::query_as(
+            "SELECT current_setting('fsync')::bool, current_setting('full_page_writes')::bool, \
+             current_setting('synchronous_commit')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(PostgresDurability { fsync, full_page_writes, synchronous_commit })
+    }
+
     fn writer(&self) -> &PgPool {
         &self.pool
     }
@@ -188,6 +200,18 @@ impl PgStore {
         self.commits.observe(mine.len(), started);
         Ok(mine)
     }
+}
+
+/// What PostgreSQL says of the settings a commit's durability rests on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresDurability {
+    /// `fsync`: the server syncs what it writes to disk; off, a power loss can corrupt the database.
+    pub fsync: bool,
+    /// `full_page_writes`: a page half written when the power went is restored from the log.
+    pub full_page_writes: bool,
+    /// `synchronous_commit`: every value but `off` has a commit wait until its log record is
+    /// on this server's disk (`remote_write` and `remote_apply` also wait for a standby).
+    pub synchronous_commit: String,
 }
 
 super::sql::impl_store!(

@@ -157,6 +157,25 @@ impl SqliteStore {
     fn reader(&self) -> &SqlitePool {
         &self.reader
     }
+
+    /// The settings a commit's durability rests on, read back from the writer pool's only
+    /// connection, the one the committer writes with (docs/reliability.md, "Durability").
+    pub async fn durability(&self) -> StoreResult<SqliteDurability> {
+        let mut conn = self.writer.acquire().await?;
+        let synchronous = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *conn).await?;
+        let journal_mode = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await?;
+        Ok(SqliteDurability { synchronous, journal_mode })
+    }
+}
+
+/// What SQLite says of a connection's durability, as it answers the pragmas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteDurability {
+    /// `PRAGMA synchronous`: 2 (FULL) syncs the write-ahead log to disk at every commit, before
+    /// the commit returns; 1 (NORMAL) would let a power loss take the last commits back.
+    pub synchronous: i64,
+    /// `PRAGMA journal_mode`: `wal`, the write-ahead log that `synchronous` is about.
+    pub journal_mode: String,
 }
 
 fn stopped() -> StoreError {

@@ -118,17 +118,32 @@ impl Browser {
     }
 
     /// Resize the window so that the page area is exactly `viewport` (the window frame that
-    /// headless Chromium still simulates is added on top). Panics if Chromium refuses.
+    /// headless Chromium still simulates is added on top). Panics if Chromium refuses. A busy
+    /// Chromium may still tell the page area of the window before its last resize, so this
+    /// measures again and corrects the window by what is missing, for a few seconds at most.
     pub async fn set_viewport(&self, viewport: Viewport) {
         let Viewport { width, height } = viewport;
         self.client.set_window_size(width, height).await.expect("set window size");
-        let (inner_width, inner_height) = self.inner_size().await;
-        let grow = |want: u32, got: u32| want + want.saturating_sub(got);
-        self.client
-            .set_window_size(grow(width, inner_width), grow(height, inner_height))
-            .await
-            .expect("set window size");
-        assert_eq!(self.inner_size().await, (width, height), "the page area after resizing the window");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let (inner_width, inner_height) = self.inner_size().await;
+            if (inner_width, inner_height) == (width, height) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page area after resizing the window: {inner_width}x{inner_height}, not {width}x{height}"
+            );
+            let (outer_width, outer_height) = self.client.get_window_size().await.expect("window size");
+            let fit = |outer: u64, want: u32, got: u32| {
+                u32::try_from(outer).unwrap_or(u32::MAX).saturating_add(want).saturating_sub(got)
+            };
+            self.client
+                .set_window_size(fit(outer_width, width, inner_width), fit(outer_height, height, inner_height))
+                .await
+                .expect("set window size");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn inner_size(&self) -> (u32, u32) {
@@ -224,22 +239,22 @@ impl Driver {
     /// between parallel tests) and wait until its `/status` says it is ready.
     async fn start() -> Driver {
         let dir = tempfile::tempdir().expect("temp dir");
-        let log = dir.path().join("chromedriver.log");
-        let out = File::create(&log).expect("chromedriver log");
-        let child = Command::new(CHROMEDRIVER)
-            .arg("--port=0")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log handle"))
-            .stderr(out)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{CHROMEDRIVER} does not start: {e}; {INSTALL_HINT}"));
-        let mut driver = Driver { child, port: 0, dir };
+        let mut driver = Driver { child: Self::spawn(dir.path()), port: 0, dir };
+        // The system picks the port of one address family; chromedriver then binds the other to
+        // the same number, which another process may hold ("IPv4 port not available"): it exits,
+        // and another launch gets another port.
+        let mut relaunches = 3;
         let deadline = Instant::now() + STARTUP;
         driver.port = loop {
             if let Some(port) = announced_port(&driver.log()) {
                 break port;
             }
             if let Ok(Some(status)) = driver.child.try_wait() {
+                if relaunches > 0 && driver.log().contains("port not available") {
+                    relaunches -= 1;
+                    driver.child = Self::spawn(driver.dir.path());
+                    continue;
+                }
                 panic!("chromedriver exited ({status}); {INSTALL_HINT}; {}", driver.log());
             }
             assert!(Instant::now() < deadline, "chromedriver did not start in {STARTUP:?}; {}", driver.log());
@@ -257,6 +272,18 @@ impl Driver {
             assert!(Instant::now() < deadline, "chromedriver's /status never said ready; {}", driver.log());
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// chromedriver on `--port=0`, its output (a fresh log) in `dir`.
+    fn spawn(dir: &Path) -> Child {
+        let out = File::create(dir.join("chromedriver.log")).expect("chromedriver log");
+        Command::new(CHROMEDRIVER)
+            .arg("--port=0")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log handle"))
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{CHROMEDRIVER} does not start: {e}; {INSTALL_HINT}"))
     }
 
     fn url(&self) -> String {
@@ -326,7 +353,7 @@ async fn the_health_page_shows_ok_in_a_real_browser_at_laptop_and_phone_width() 
     browser.goto(&app.url("/_momo/health")).await.unwrap();
     let shown: Value = serde_json::from_str(&browser.text("pre").await).expect("the page shows JSON");
     assert_eq!(shown["status"], "ok", "{shown}");
-    assert_eq!(shown["database"], "sqlite", "{shown}");
+    assert_eq!(shown["database"], crate::ENGINE.name(), "{shown}");
     assert!(!browser.scrolls_horizontally().await, "the health page fits 1280 px");
     let laptop = browser.screenshot("health-laptop").await;
 
@@ -382,7 +409,7 @@ async fn signing_in_and_out_of_the_console_in_a_real_browser() {
     assert_eq!(browser.text("h1").await, "Overview");
     assert!(cookie_names(&browser).await.contains(&"momo_console".to_owned()));
     let settings = browser.text(".settings").await;
-    assert!(settings.contains("sqlite") && settings.contains(&app.base), "{settings}");
+    assert!(settings.contains(crate::ENGINE.name()) && settings.contains(&app.base), "{settings}");
     let page = browser.source().await.unwrap();
     assert!(!page.contains(crate::helpers::ADMIN_TOKEN), "the token is never rendered");
     browser.fits_laptop_and_phone("overview").await;

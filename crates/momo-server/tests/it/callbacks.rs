@@ -11,20 +11,6 @@ use sha2::Sha256;
 
 use crate::helpers::*;
 
-/// The deliveries, once `done` holds for them (the server records an attempt only after the
-/// receiver answered, so what a receiver saw may be ahead of the server's log for a moment).
-async fn deliveries_when(app: &TestApp, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let deliveries: Vec<Value> = app.admin(Method::GET, "/deliveries", None).await.json().await.unwrap();
-        if done(&deliveries) {
-            return deliveries;
-        }
-        assert!(std::time::Instant::now() < deadline, "deliveries never reached the expected state: {deliveries:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn callbacks_carry_the_final_status_with_mtns_method_and_a_verifiable_signature() {
     let app = spawn_app().await;
@@ -224,6 +210,9 @@ async fn callbacks_never_go_to_another_host() {
 /// sent once, and a reference id is unique across the instances.
 #[tokio::test]
 async fn two_instances_on_postgres_send_each_callback_once() {
+    if skip_on_postgres("it brings its own PostgreSQL database") {
+        return;
+    }
     let Some(url) = fresh_postgres_database().await else { return };
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let clock = momo_server::Clock::manual();
@@ -332,6 +321,10 @@ async fn a_callback_is_sent_as_soon_as_its_transaction_is_final() {
     let id = new_id();
     app.create("collection", "/v1_0/requesttopay", &token, "sandbox", &id, Some(&url), &rtp_body("56733123453", "1"))
         .await;
+    // SQLite made it final in the commit that accepted it; PostgreSQL leaves that to the settler
+    // (docs/performance.md, 6), here an hour away too, or to the first status read.
+    let status = app.get("collection", &format!("/v1_0/requesttopay/{id}"), &token, "sandbox").await;
+    assert_eq!(status.status(), StatusCode::OK);
     let received = receiver.wait_for(1).await;
     let delivery = received[0].headers["X-Momo-Delivery-Id"].to_str().unwrap();
     let delivery = uuid::Uuid::parse_str(delivery).unwrap();
@@ -611,18 +604,11 @@ async fn cancel_callback_carries_the_cancelled_invoice(app: &TestApp) {
     assert!(listed.text().await.unwrap().contains("invoicecancellation"), "the cancellation is recorded");
 }
 
+/// On PostgreSQL (`it_postgres`) the cancellation is settled by the settler, not in the insert's
+/// commit: the same callback comes out.
 #[tokio::test]
 async fn cancelling_an_invoice_calls_back_the_cancels_url_with_the_cancelled_invoice() {
     cancel_callback_carries_the_cancelled_invoice(&spawn_app().await).await;
-}
-
-/// On PostgreSQL the cancellation is settled by the settler, not in the insert's commit: the same
-/// callback comes out.
-#[tokio::test]
-async fn cancelling_an_invoice_calls_back_the_cancels_url_on_postgres() {
-    let Some(url) = fresh_postgres_database().await else { return };
-    let app = spawn_with(|s| s.database_url = Some(secrecy::SecretString::from(url))).await;
-    cancel_callback_carries_the_cancelled_invoice(&app).await;
 }
 
 #[tokio::test]

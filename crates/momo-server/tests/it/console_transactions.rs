@@ -176,9 +176,7 @@ async fn settled_with_callback() -> (TestApp, Receiver, String, String) {
 async fn a_transactions_page_shows_request_status_body_postings_and_callbacks() {
     let (app, receiver, collection, id) = settled_with_callback().await;
     receiver.wait_for(1).await;
-    let deliveries: Vec<Value> = app.admin(Method::GET, "/deliveries", None).await.json().await.unwrap();
-    let delivered = deliveries.iter().all(|d| d["state"] == "delivered");
-    assert!(delivered, "{deliveries:?}");
+    deliveries_when(&app, |d| d.iter().all(|d| d["state"] == "delivered")).await;
 
     let (session, _) = signed_in(&app).await;
     let html = page(&app, &session, &detail_path("collection", "requesttopay", &id)).await;
@@ -300,7 +298,7 @@ async fn waiting_requests(app: &TestApp, token: &str, n: usize) -> Vec<String> {
 async fn a_callback_is_redelivered_from_the_console_and_the_operator_api() {
     let (app, receiver, _, id) = settled_with_callback().await;
     let first = receiver.wait_for(1).await.remove(0);
-    let deliveries: Vec<Value> = app.admin(Method::GET, "/deliveries", None).await.json().await.unwrap();
+    let deliveries = deliveries_when(&app, |d| d.len() == 1 && d[0]["state"] == "delivered").await;
     let delivery = deliveries[0]["id"].as_str().unwrap().to_owned();
     let redeliver = format!("/_momo/console/callbacks/{delivery}/redeliver");
 
@@ -318,6 +316,9 @@ async fn a_callback_is_redelivered_from_the_console_and_the_operator_api() {
     let second = receiver.wait_for(2).await.remove(1);
     assert_eq!(second.body, first.body, "the same body");
     assert_eq!(second.path, "/momo");
+    // The receiver has it before the server has recorded the attempt, and an attempt in flight
+    // cannot be redelivered (409): wait for the record.
+    deliveries_when(&app, |d| d[0]["attempts"] == 2 && d[0]["state"] == "delivered").await;
 
     let by_api = app.admin(Method::POST, &format!("/deliveries/{delivery}/redeliver"), None).await;
     assert_eq!(by_api.status(), StatusCode::OK);

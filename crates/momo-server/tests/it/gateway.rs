@@ -108,6 +108,6 @@ async fn every_response_carries_a_request_id_and_health_answers() {
     assert!(response.headers().contains_key("x-request-id"));
     assert_eq!(response.status(), StatusCode::OK);
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!((body["database"].as_str(), body["status"].as_str()), (Some("sqlite"), Some("ok")));
+    assert_eq!((body["database"].as_str(), body["status"].as_str()), (Some(crate::ENGINE.name()), Some("ok")));
     assert!(body["connections"].as_u64().is_some_and(|n| n >= 1), "this request's connection is counted");
 }

@@ -1,4 +1,7 @@
 //! `spawn_app()`: the real server on port 0 with a fresh database, and a client for it.
+//!
+//! The database is of the engine the test target runs the suite on ([`crate::ENGINE`]): `it`
+//! runs it on SQLite, `it_postgres` on PostgreSQL (a database of its own for each test).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,17 +48,60 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
     }
 }
 
+/// The database engine a test target runs its servers on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine's name as the server shows it (`/_momo/health`, the console).
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
 /// A running test server.
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub clock: Clock,
     pub data_dir: Arc<tempfile::TempDir>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    /// The database it runs on (`sqlite://…` or `postgres://…`), to read it directly.
+    pub database_url: String,
+    server: Option<ServerThread>,
+    /// On PostgreSQL, the test's own database, dropped after the server (fields drop in order).
+    postgres: Option<PostgresDatabase>,
 }
 
-/// The server on SQLite in a fresh directory.
+/// The thread a test server runs on, with a runtime of its own, so that stopping it ends every
+/// task the server started (its workers, its pools' connections). Aborted on the test's runtime,
+/// the server would leave its workers running, reconnecting to the database the test then drops;
+/// and while `Drop` waits for that drop, the test's runtime could not run them (PostgreSQL's
+/// `DROP DATABASE` then waited a minute for a connection stuck half-way through its login).
+struct ServerThread {
+    /// Stop gracefully: no new connections, the requests in flight answered.
+    graceful: oneshot::Sender<()>,
+    /// Stop now, whatever is in flight.
+    now: oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    /// A server still running when its test ends stops here, before its database goes.
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            let _ = server.now.send(());
+            let _ = server.thread.join();
+        }
+    }
+}
+
+/// The server on a fresh database of the target's engine, in a fresh directory.
 pub async fn spawn_app() -> TestApp {
     spawn_with(|_| {}).await
 }
@@ -63,34 +109,77 @@ pub async fn spawn_app() -> TestApp {
 /// The server with adjusted settings.
 pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let postgres = fresh_database().await;
     let mut settings = test_settings(dir.path());
+    settings.database_url = postgres.as_ref().map(PostgresDatabase::setting);
     adjust(&mut settings);
-    start(settings, dir, Clock::manual()).await
+    let mut app = start(settings, dir, Clock::manual()).await;
+    app.postgres = postgres;
+    app
+}
+
+/// A fresh database of the target's engine for one test server: `None` on SQLite, whose
+/// database is the default file in the server's (fresh) data directory.
+pub async fn fresh_database() -> Option<PostgresDatabase> {
+    match crate::ENGINE {
+        Engine::Sqlite => None,
+        Engine::Postgres => Some(PostgresDatabase::create().await),
+    }
 }
 
 /// Start a server with these settings; `dir` is kept alive with it.
 pub async fn start(settings: Settings, dir: Arc<tempfile::TempDir>, clock: Clock) -> TestApp {
-    let app = Application::build_with_clock(settings, clock.clone()).await.expect("server builds");
-    let base = format!("http://{}", app.local_addr());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = stopped.await;
-        })
-        .await
-        .expect("server runs");
+    use secrecy::ExposeSecret as _;
+    let database_url = match &settings.database_url {
+        Some(url) => url.expose_secret().to_owned(),
+        None => format!("sqlite://{}", settings.data_dir.join("momo.db").display()),
+    };
+    let (built, address) = oneshot::channel::<anyhow::Result<SocketAddr>>();
+    let (graceful, graceful_stop) = oneshot::channel::<()>();
+    let (now, stop_now) = oneshot::channel::<()>();
+    let server_clock = clock.clone();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        runtime.block_on(async move {
+            let app = match Application::build_with_clock(settings, server_clock).await {
+                Ok(app) => app,
+                Err(e) => {
+                    let _ = built.send(Err(e));
+                    return;
+                }
+            };
+            let _ = built.send(Ok(app.local_addr()));
+            let run = app.run_until_stopped(async {
+                let _ = graceful_stop.await;
+            });
+            tokio::select! {
+                ran = run => ran.expect("server runs"),
+                _ = stop_now => {}
+            }
+        });
+        // Dropping the runtime here ends every task the server spawned.
     });
-    TestApp { base, client: reqwest::Client::new(), clock, data_dir: dir, stop: Some(stop), task: Some(task) }
+    let address = address.await.expect("the server thread answers").expect("server builds");
+    TestApp {
+        base: format!("http://{address}"),
+        client: reqwest::Client::new(),
+        clock,
+        data_dir: dir,
+        database_url,
+        server: Some(ServerThread { graceful, now, thread }),
+        postgres: None,
+    }
 }
 
 impl TestApp {
     /// Stop gracefully and wait until the server is gone.
     pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(ServerThread { graceful, now, thread }) = self.server.take() {
+            let _ = graceful.send(());
+            // Joined off the test's runtime, which may serve the server's last callbacks meanwhile.
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            // Only now: dropped before, it would have stopped the server at once.
+            drop(now);
         }
     }
 
@@ -201,6 +290,17 @@ pub async fn assert_answer(response: Response, status: u16, body: &str) {
     assert_eq!((got_status.as_u16(), got_body.as_str()), (status, body));
 }
 
+/// Marks a test that runs in the SQLite target `it` only: one of SQLite's own behaviour, or one
+/// that brings its own PostgreSQL database (and would only repeat itself in `it_postgres`). In
+/// `it_postgres` it is `true`, says `why`, and the test returns at once, as a skipped test does.
+pub fn skip_on_postgres(why: &str) -> bool {
+    let skip = crate::ENGINE == Engine::Postgres;
+    if skip {
+        eprintln!("skipped on PostgreSQL: {why}");
+    }
+    skip
+}
+
 /// The PostgreSQL server for tests, from `MOMO_TEST_POSTGRES_URL`. In CI (`CI=true`) its absence
 /// is a failure, so the PostgreSQL tests cannot silently stop running; elsewhere they are skipped.
 pub fn postgres_admin_url() -> Option<String> {
@@ -217,16 +317,82 @@ pub fn postgres_admin_url() -> Option<String> {
     }
 }
 
-/// A fresh, empty PostgreSQL database; returns its URL.
+/// A fresh, empty PostgreSQL database for a test that chooses its engine itself; returns its URL.
 pub async fn fresh_postgres_database() -> Option<String> {
-    use sqlx::Connection as _;
     let admin = postgres_admin_url()?;
+    Some(create_postgres_database(&admin).await.1)
+}
+
+/// Create a database named `momo_test_…` (the pattern `.ci/run` clears leftovers by) on the
+/// server of `admin`: its name and URL.
+async fn create_postgres_database(admin: &str) -> (String, String) {
+    use sqlx::Connection as _;
     let name = format!("momo_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to MOMO_TEST_POSTGRES_URL");
+    let mut conn = sqlx::PgConnection::connect(admin).await.expect("connect to MOMO_TEST_POSTGRES_URL");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
-    let mut url = url::Url::parse(&admin).expect("MOMO_TEST_POSTGRES_URL is a URL");
+    let mut url = url::Url::parse(admin).expect("MOMO_TEST_POSTGRES_URL is a URL");
     url.set_path(&format!("/{name}"));
-    Some(url.to_string())
+    (name, url.to_string())
+}
+
+/// A PostgreSQL database made for one test, dropped when the test is done with it: the suite
+/// makes one per test, too many to leave behind on a developer's server.
+#[derive(Debug)]
+pub struct PostgresDatabase {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl PostgresDatabase {
+    /// A fresh database on `MOMO_TEST_POSTGRES_URL`'s server. Without that variable the
+    /// PostgreSQL target has nothing to run on: outside CI it ends at once, as skipped (the
+    /// PostgreSQL-only tests' rule); in CI its absence fails the test.
+    async fn create() -> PostgresDatabase {
+        let Some(admin) = postgres_admin_url() else { skip_the_postgres_target() };
+        let (name, url) = create_postgres_database(&admin).await;
+        PostgresDatabase { admin, name, url }
+    }
+
+    /// The database as `Settings::database_url`.
+    pub fn setting(&self) -> SecretString {
+        SecretString::from(self.url.clone())
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        use sqlx::Connection as _;
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Dropping runs inside the test's runtime, which cannot wait for another future: a
+        // thread and a runtime of its own. FORCE: a connection the test itself left open (a
+        // store it opened to read the database directly) does not keep the database.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await?;
+                anyhow::Ok(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            // Not a failure of the test: `.ci/run` drops leftovers before the next run.
+            eprintln!("could not drop the test database {}: {dropped:?}", self.name);
+        }
+    }
+}
+
+/// The PostgreSQL target without a server to run on, outside CI: every one of its tests would
+/// skip, so the whole target stops here, successfully, and says why. (libtest has no "skipped";
+/// this prints past its capture of test output.)
+fn skip_the_postgres_target() -> ! {
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "it_postgres skipped: set MOMO_TEST_POSTGRES_URL to run the server's tests on PostgreSQL"
+    );
+    std::process::exit(0)
 }
 
 /// A sandbox user with a token, ready for payments: `(user, token)`. The user's callback host
@@ -403,6 +569,20 @@ impl Receiver {
 impl Drop for Receiver {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// The deliveries, once `done` holds for them (the server records an attempt only after the
+/// receiver answered, so what a receiver saw may be ahead of the server's log for a moment).
+pub async fn deliveries_when(app: &TestApp, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let deliveries: Vec<Value> = app.admin(Method::GET, "/deliveries", None).await.json().await.unwrap();
+        if done(&deliveries) {
+            return deliveries;
+        }
+        assert!(std::time::Instant::now() < deadline, "deliveries never reached the expected state: {deliveries:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 

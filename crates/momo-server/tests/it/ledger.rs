@@ -81,8 +81,7 @@ async fn run(ops: Vec<Op>) {
     }
 
     // Read the ledger straight from the database.
-    let url = format!("sqlite://{}", app.data_dir.path().join("momo.db").display());
-    let store = momo_server::store::open(&url).await.unwrap();
+    let store = momo_server::store::open(&app.database_url).await.unwrap();
     let mut totals = BTreeMap::<String, i64>::new();
     for account in store.accounts().await.unwrap() {
         assert_eq!(account.balance, account.postings_sum, "{account:?}");
@@ -164,24 +163,8 @@ async fn outcomes(app: &TestApp, product: &str, path: &str, token: &str, ids: &[
 /// with MoMo's limit codes; balances stay exact 64-bit integers that every endpoint can show.
 #[tokio::test]
 async fn concurrent_maximum_payments_and_refunds_stop_at_the_ledger_limit() {
-    let app = spawn_with(|s| s.pending_delay = Duration::ZERO).await;
-    let url = format!("sqlite://{}", app.data_dir.path().join("momo.db").display());
-    payments_up_to_the_ledger_limit(app, &url).await;
-}
-
-#[tokio::test]
-async fn concurrent_maximum_payments_and_refunds_stop_at_the_ledger_limit_on_postgres() {
-    let Some(url) = fresh_postgres_database().await else { return };
-    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let mut settings = test_settings(dir.path());
-    settings.database_url = Some(secrecy::SecretString::from(url.clone()));
-    settings.pending_delay = Duration::ZERO;
-    let app = start(settings, dir, momo_server::Clock::manual()).await;
-    payments_up_to_the_ledger_limit(app, &url).await;
-}
-
-async fn payments_up_to_the_ledger_limit(app: TestApp, url: &str) {
     const MAX: &str = "10000000000000"; // 10^15 minor units of EUR
+    let app = spawn_with(|s| s.pending_delay = Duration::ZERO).await;
     let (_, token) = payer_ready(&app).await;
     let too_large = app
         .create(
@@ -236,7 +219,7 @@ async fn payments_up_to_the_ledger_limit(app: TestApp, url: &str) {
     // Every endpoint still answers, and the ledger is exact.
     let accounts = app.admin(Method::GET, "/accounts", None).await;
     assert_eq!(accounts.status(), 200);
-    let store = momo_server::store::open(url).await.unwrap();
+    let store = momo_server::store::open(&app.database_url).await.unwrap();
     for account in store.accounts().await.unwrap() {
         assert_eq!(account.balance, account.postings_sum, "{account:?}");
         assert!(account.balance.abs() <= momo_server::domain::money::BALANCE_LIMIT_MINOR, "{account:?}");

@@ -164,6 +164,9 @@ async fn the_overview_counts_transactions_and_counts_again_after_a_change_while_
 /// payment made through the other.
 #[tokio::test]
 async fn a_page_on_one_instance_hears_of_a_payment_made_on_another_sharing_postgres() {
+    if skip_on_postgres("it brings its own PostgreSQL database") {
+        return;
+    }
     let Some(url) = fresh_postgres_database().await else { return };
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let clock = momo_server::Clock::manual();

@@ -217,9 +217,11 @@ async fn subscription_keys_can_be_listed_added_and_regenerated() {
 #[tokio::test]
 async fn first_start_creates_a_subscription_per_product_and_an_operator_token() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let postgres = fresh_database().await;
     let settings = momo_server::Settings {
         bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir: dir.path().to_owned(),
+        database_url: postgres.as_ref().map(PostgresDatabase::setting),
         ..Default::default()
     };
     let app = momo_server::Application::build(settings.clone()).await.unwrap();

@@ -1,0 +1,30 @@
+//! The settings a commit's durability rests on, read back from the database: the crash tests
+//! (SIGKILL) cannot see them, since the operating system keeps what a killed process wrote
+//! (docs/reliability.md, "Durability").
+
+use momo_server::store::postgres::PgStore;
+use momo_server::store::sqlite::SqliteStore;
+
+use crate::helpers::fresh_postgres_database;
+
+/// SQLite: the committer's connection syncs the write-ahead log at every commit.
+#[tokio::test]
+async fn the_sqlite_committer_syncs_its_write_ahead_log_at_every_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("momo.db").display())).await.unwrap();
+    let durability = store.durability().await.unwrap();
+    assert_eq!(durability.synchronous, 2, "PRAGMA synchronous is FULL: {durability:?}");
+    assert_eq!(durability.journal_mode, "wal", "{durability:?}");
+}
+
+/// PostgreSQL: the server's settings (which openmomo does not change) have a commit wait for
+/// the disk, and protect the pages a power loss can tear.
+#[tokio::test]
+async fn postgresql_commits_wait_for_the_disk() {
+    let Some(url) = fresh_postgres_database().await else { return };
+    let store = PgStore::open(&url).await.unwrap();
+    let durability = store.durability().await.unwrap();
+    assert!(durability.fsync, "{durability:?}");
+    assert!(durability.full_page_writes, "{durability:?}");
+    assert_ne!(durability.synchronous_commit, "off", "{durability:?}");
+}
