@@ -2,21 +2,22 @@
 //! every request, and the layer.
 //!
 //! Everything a request records into is made at start and found by position: its route in the
-//! operation table (found by a binary search of the matched route), its status among the
-//! statuses the server answers, its operation's histogram. Recording is then atomic adds alone:
-//! no lock, no hash of a label set (docs/performance.md, "What the metrics cost").
+//! operation table (a binary search of the matched route, once per route: each route's service
+//! keeps what it found), its status among the statuses the server answers, its operation's
+//! histogram. Recording is then atomic adds alone: no lock, no hash of a label set
+//! (docs/performance.md, "What the metrics cost").
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, PoisonError};
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use momo_types::operations::{Operation, OperationName, OPERATIONS};
 use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
@@ -262,7 +263,7 @@ impl<S> tower::Layer<S> for ObserveRequests {
     type Service = Observed<S>;
 
     fn layer(&self, inner: S) -> Observed<S> {
-        Observed { inner, metrics: self.0.clone() }
+        Observed { inner, endpoint: Arc::new(ObservedEndpoint::new(self.0.clone())) }
     }
 }
 
@@ -270,7 +271,47 @@ impl<S> tower::Layer<S> for ObserveRequests {
 #[derive(Debug, Clone)]
 pub(crate) struct Observed<S> {
     inner: S,
+    /// Shared with its clones: axum calls a clone for every request.
+    endpoint: Arc<ObservedEndpoint>,
+}
+
+/// What an [`Observed`] route records into, and its place in the request metrics.
+#[derive(Debug)]
+struct ObservedEndpoint {
     metrics: Arc<Metrics>,
+    /// The route found for the first request that matched one, with the method and matched
+    /// route it was found for. `Router::layer` makes a service of each route's method (its
+    /// `ObserveRequests::layer`), so this one answers for all its requests and the search runs
+    /// once, not per request. A request it does not answer for (a HEAD served by a GET route) is
+    /// searched for each time.
+    first_found: OnceLock<FoundRoute>,
+}
+
+#[derive(Debug)]
+struct FoundRoute {
+    method: Method,
+    matched: Box<str>,
+    route: Route,
+}
+
+impl ObservedEndpoint {
+    fn new(metrics: Arc<Metrics>) -> Self {
+        Self { metrics, first_found: OnceLock::new() }
+    }
+
+    /// Where a request of `method` that the router matched to `matched` is counted.
+    fn route(&self, method: &Method, matched: &str) -> Route {
+        let found = self.first_found.get_or_init(|| FoundRoute {
+            method: method.clone(),
+            matched: matched.into(),
+            route: Route::of(method.as_str(), matched),
+        });
+        if found.method == *method && *found.matched == *matched {
+            found.route
+        } else {
+            Route::of(method.as_str(), matched)
+        }
+    }
 }
 
 impl<S, B> tower::Service<Request<B>> for Observed<S>
@@ -290,9 +331,9 @@ where
         let route = request
             .extensions()
             .get::<MatchedPath>()
-            .map_or(Route::Other, |matched| Route::of(request.method().as_str(), matched.as_str()));
+            .map_or(Route::Other, |matched| self.endpoint.route(request.method(), matched.as_str()));
         let started = Instant::now();
-        Timed { inner: self.inner.call(request), metrics: self.metrics.clone(), route, started }
+        Timed { inner: self.inner.call(request), endpoint: self.endpoint.clone(), route, started }
     }
 }
 
@@ -300,7 +341,7 @@ where
 #[derive(Debug)]
 pub(crate) struct Timed<F> {
     inner: F,
-    metrics: Arc<Metrics>,
+    endpoint: Arc<ObservedEndpoint>,
     route: Route,
     started: Instant,
 }
@@ -315,7 +356,7 @@ where
         let this = self.get_mut();
         let answered = ready!(Pin::new(&mut this.inner).poll(cx));
         if let Ok(response) = &answered {
-            this.metrics.record_request(this.route, response.status(), this.started.elapsed());
+            this.endpoint.metrics.record_request(this.route, response.status(), this.started.elapsed());
         }
         Poll::Ready(answered)
     }
@@ -338,6 +379,20 @@ mod tests {
         }
         assert_eq!(Route::of("PUT", "/collection/v1_0/requesttopay"), Route::Other);
         assert_eq!(Route::of("GET", "/_momo/health"), Route::Other);
+    }
+
+    #[test]
+    fn a_route_found_once_is_used_only_for_the_same_method_and_route() {
+        let endpoint = ObservedEndpoint::new(Arc::new(Metrics::new()));
+        let status = "/collection/v1_0/requesttopay/{referenceId}";
+        let status_route = Route::of_operation(OperationName::RequestToPayStatus, Some(Product::Collection));
+        assert_eq!(endpoint.route(&Method::GET, status), status_route);
+        assert_eq!(endpoint.route(&Method::GET, status), status_route);
+        assert_eq!(endpoint.route(&Method::HEAD, status), Route::Other);
+        let transfer = "/disbursement/v1_0/transfer/{referenceId}";
+        let transfer_route = Route::of_operation(OperationName::GetTransferStatus, Some(Product::Disbursement));
+        assert_eq!(endpoint.route(&Method::GET, transfer), transfer_route);
+        assert_eq!(endpoint.route(&Method::GET, status), status_route);
     }
 
     #[test]
