@@ -10,48 +10,42 @@
 //! status code): never a path, an id or anything else a client chooses, so the number of series
 //! stays bounded whatever the traffic.
 //!
-//! On the hot path a record is an atomic add, behind a read lock of its family's map for the
-//! labelled ones (docs/performance.md, "What the metrics cost").
+//! What every request records (`requests`) is made at start and found by position, and recorded
+//! with atomic adds alone, in histograms of this module's own (`histogram`): no lock and no hash
+//! on the request path (docs/performance.md, "What the metrics cost"). The other counts, made
+//! once per payment, token or callback rather than per request, are prometheus-client's families.
 
-use std::collections::HashMap;
+mod histogram;
+mod requests;
+
 use std::fmt::{self, Write as _};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{ready, Context, Poll};
-
-use axum::extract::{MatchedPath, Request};
-use axum::http::StatusCode;
-use axum::response::Response;
-use momo_types::operations::{Operation, OperationName, OPERATIONS};
+use momo_types::operations::OperationName;
 use momo_types::payments::TransactionStatus;
 use momo_types::{Product, TransactionKind};
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder, MetricEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::info::Info;
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Metric, Registry, Unit};
+
+use self::histogram::Histogram;
+pub(crate) use self::requests::ObserveRequests;
+use self::requests::{latency_buckets, OperationDurations, RequestCounts};
 
 /// The `Content-Type` of [`Metrics::encode`]'s text (Prometheus text format 0.0.4).
 pub(crate) const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
-/// Request latency buckets, in seconds: 0.25 ms to about 4 s, doubling.
-fn latency_buckets() -> impl Iterator<Item = f64> {
-    exponential_buckets(0.000_25, 2.0, 15)
-}
-
 /// One instance's metrics and the registry that renders them.
 pub struct Metrics {
     registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    /// The histograms of `http_request_duration`, one per operation (by its `OperationName`'s
-    /// discriminant) and `other` last, created at start: timing a request takes no lookup.
-    durations: Vec<Histogram>,
+    requests: Arc<RequestCounts>,
+    durations: Arc<OperationDurations>,
     transactions_created: Family<TransactionLabels, Counter>,
     transactions_finalized: Family<FinalizedLabels, Counter>,
     tokens_issued: Family<ProductLabels, Counter>,
@@ -82,24 +76,21 @@ impl Metrics {
         registry.register("build", "The running build", Info::new(BuildLabels { version: env!("CARGO_PKG_VERSION") }));
         let r = &mut registry;
         let commits = CommitMetrics::default();
-        let request_duration = register_seconds(
-            r,
-            "http_request_duration",
-            "Time from a request's arrival in the router to its answer, by MoMo operation",
-            Family::<OperationLabels, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets())),
-        );
-        let durations = OPERATION_LABELS
-            .iter()
-            .map(|&operation| request_duration.get_or_create_owned(&OperationLabels { operation }))
-            .collect();
         Self {
-            requests: register(
+            requests: register_shared(
                 r,
                 "http_requests",
                 "HTTP requests answered, by MoMo operation (other: any other route), product and status code",
-                Family::default(),
+                None,
+                Arc::new(RequestCounts::new()),
             ),
-            durations,
+            durations: register_shared(
+                r,
+                "http_request_duration",
+                "Time from a request's arrival in the router to its answer, by MoMo operation",
+                Some(Unit::Seconds),
+                Arc::new(OperationDurations::new()),
+            ),
             transactions_created: register(
                 r,
                 "transactions_created",
@@ -145,16 +136,18 @@ impl Metrics {
             ),
             open_connections: register(r, "open_connections", "Client connections open now", Gauge::default()),
             commits: CommitMetrics {
-                rows: register(
+                rows: register_shared(
                     r,
                     "store_commit_rows",
                     "Rows (transactions, settlements, callback claims and attempts) written per commit of the payment path",
+                    None,
                     commits.rows,
                 ),
-                duration: register_seconds(
+                duration: register_shared(
                     r,
                     "store_commit_duration",
                     "Time a commit of the payment path took, statements and fsync included",
+                    Some(Unit::Seconds),
                     commits.duration,
                 ),
             },
@@ -175,19 +168,6 @@ impl Metrics {
             tracing::error!(error = %e, "could not encode the metrics");
         }
         text
-    }
-
-    fn record_request(&self, operation: Option<&'static Operation>, status: StatusCode, took: Duration) {
-        let name = operation.map(|op| op.name);
-        let labels = RequestLabels {
-            operation: OperationLabel(name),
-            product: ProductLabel(operation.and_then(|op| op.product)),
-            status: status.as_u16(),
-        };
-        self.requests.get_or_create(&labels).inc();
-        if let Some(histogram) = self.durations.get(duration_index(name)) {
-            histogram.observe(took.as_secs_f64());
-        }
     }
 
     pub(crate) fn transaction_created(&self, product: Product, kind: TransactionKind) {
@@ -245,11 +225,48 @@ fn register_seconds<M: Metric + Clone>(registry: &mut Registry, name: &str, help
     metric
 }
 
+/// `metric`, registered under `name` (with its unit, if any): the registry renders it through
+/// its own `Arc` of it.
+fn register_shared<M: Metric>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    unit: Option<Unit>,
+    metric: Arc<M>,
+) -> Arc<M> {
+    let rendered = Shared(metric.clone());
+    match unit {
+        Some(unit) => registry.register_with_unit(name, help, unit, rendered),
+        None => registry.register(name, help, rendered),
+    }
+    metric
+}
+
+/// A metric of this module as the registry holds it: the registry renders what the instance
+/// records into (prometheus-client's own metrics share their values when cloned; these are
+/// shared through an `Arc`).
+#[derive(Debug)]
+struct Shared<M>(Arc<M>);
+
+impl<M: EncodeMetric> EncodeMetric for Shared<M> {
+    fn encode(&self, encoder: MetricEncoder) -> fmt::Result {
+        self.0.encode(encoder)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        self.0.metric_type()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// The commit metrics, shared with the store's committer.
 #[derive(Debug, Clone)]
 pub(crate) struct CommitMetrics {
-    rows: Histogram,
-    duration: Histogram,
+    rows: Arc<Histogram<u64>>,
+    duration: Arc<Histogram<Duration>>,
 }
 
 impl Default for CommitMetrics {
@@ -259,8 +276,8 @@ impl Default for CommitMetrics {
         Self {
             // 1 to 4,096 rows, doubling: the group commit takes at most 512 and a settlement
             // batch 256, but one caller's batch may take it past.
-            rows: Histogram::new(exponential_buckets(1.0, 2.0, 13)),
-            duration: Histogram::new(latency_buckets()),
+            rows: Arc::new(Histogram::new((0..13).map(|doublings| 1 << doublings))),
+            duration: Arc::new(Histogram::new(latency_buckets())),
         }
     }
 }
@@ -268,136 +285,12 @@ impl Default for CommitMetrics {
 impl CommitMetrics {
     /// A commit of `rows` rows that began at `started` has ended.
     pub(crate) fn observe(&self, rows: usize, started: Instant) {
-        // Row counts are far below 2^53: exact as f64.
-        self.rows.observe(rows as f64);
-        self.duration.observe(started.elapsed().as_secs_f64());
+        self.rows.observe(u64::try_from(rows).unwrap_or(u64::MAX));
+        self.duration.observe(started.elapsed());
     }
-}
-
-/// The layer that counts and times every request under its MoMo operation, or `other`. Applied
-/// with `Router::layer`, which runs it once the router has matched the path (so that the matched
-/// route is known) for every route and the fallback.
-///
-/// A plain tower layer rather than `axum::middleware::from_fn`: no boxed future, no clone of the
-/// rest of the stack per request (docs/performance.md, "What the metrics cost").
-#[derive(Debug, Clone)]
-pub(crate) struct ObserveRequests(pub(crate) Arc<Metrics>);
-
-impl<S> tower::Layer<S> for ObserveRequests {
-    type Service = Observed<S>;
-
-    fn layer(&self, inner: S) -> Observed<S> {
-        Observed { inner, metrics: self.0.clone() }
-    }
-}
-
-/// A route (or the fallback) whose requests are counted and timed.
-#[derive(Debug, Clone)]
-pub(crate) struct Observed<S> {
-    inner: S,
-    metrics: Arc<Metrics>,
-}
-
-impl<S> tower::Service<Request> for Observed<S>
-where
-    S: tower::Service<Request, Response = Response>,
-    S::Future: Unpin,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = Timed<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let operation = request
-            .extensions()
-            .get::<MatchedPath>()
-            .and_then(|matched| operation_at(request.method().as_str(), matched.as_str()));
-        let started = Instant::now();
-        Timed { inner: self.inner.call(request), metrics: self.metrics.clone(), operation, started }
-    }
-}
-
-/// A request's answer on its way, with what recording it needs.
-#[derive(Debug)]
-pub(crate) struct Timed<F> {
-    inner: F,
-    metrics: Arc<Metrics>,
-    operation: Option<&'static Operation>,
-    started: Instant,
-}
-
-impl<F, E> Future for Timed<F>
-where
-    F: Future<Output = Result<Response, E>> + Unpin,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let answered = ready!(Pin::new(&mut this.inner).poll(cx));
-        if let Ok(response) = &answered {
-            this.metrics.record_request(this.operation, response.status(), this.started.elapsed());
-        }
-        Poll::Ready(answered)
-    }
-}
-
-/// Every value of the `operation` label, in [`duration_index`] order.
-static OPERATION_LABELS: LazyLock<Vec<OperationLabel>> = LazyLock::new(|| {
-    let mut names: Vec<OperationName> = OPERATIONS.iter().map(|op| op.name).collect();
-    names.sort_by_key(|&name| name as usize);
-    names.dedup();
-    let mut labels = vec![OperationLabel(None); names.last().map_or(0, |&name| name as usize + 1)];
-    for name in names {
-        labels[name as usize] = OperationLabel(Some(name));
-    }
-    labels.push(OperationLabel(None));
-    labels
-});
-
-/// Where an operation's histogram is in [`Metrics::durations`]: at its `OperationName`'s
-/// discriminant; `other` last.
-fn duration_index(name: Option<OperationName>) -> usize {
-    match name {
-        Some(name) => name as usize,
-        None => OPERATION_LABELS.len() - 1,
-    }
-}
-
-/// The operation routed at `route` for `method`, from the table (the router registers token
-/// routes with and without their final '/').
-fn operation_at(method: &str, route: &str) -> Option<&'static Operation> {
-    static BY_ROUTE: LazyLock<HashMap<String, Vec<&'static Operation>>> = LazyLock::new(|| {
-        let mut by_route: HashMap<String, Vec<&'static Operation>> = HashMap::new();
-        for op in OPERATIONS {
-            let route = op.full_route();
-            if let Some(bare) = route.strip_suffix('/') {
-                by_route.entry(bare.to_owned()).or_default().push(op);
-            }
-            by_route.entry(route).or_default().push(op);
-        }
-        by_route
-    });
-    BY_ROUTE.get(route)?.iter().copied().find(|op| op.method == method)
 }
 
 // Label sets. Field names are the label names.
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct RequestLabels {
-    operation: OperationLabel,
-    product: ProductLabel,
-    status: u16,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-struct OperationLabels {
-    operation: OperationLabel,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct TransactionLabels {
@@ -533,38 +426,17 @@ pub(crate) enum DeliveryOutcome {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::StatusCode;
+
+    use super::requests::Route;
     use super::*;
-
-    #[test]
-    fn every_routed_operation_is_found_by_its_route_and_method() {
-        for op in OPERATIONS {
-            let route = op.full_route();
-            assert_eq!(operation_at(op.method, &route), Some(op), "{} {route}", op.method);
-            if let Some(bare) = route.strip_suffix('/') {
-                assert_eq!(operation_at(op.method, bare), Some(op), "{} {bare}", op.method);
-            }
-        }
-        assert_eq!(operation_at("PUT", "/collection/v1_0/requesttopay"), None);
-        assert_eq!(operation_at("GET", "/_momo/health"), None);
-    }
-
-    #[test]
-    fn each_operation_and_other_has_its_own_duration_histogram() {
-        for op in OPERATIONS {
-            assert_eq!(OPERATION_LABELS[duration_index(Some(op.name))], OperationLabel(Some(op.name)));
-        }
-        assert_eq!(OPERATION_LABELS[duration_index(None)], OperationLabel(None));
-        assert_eq!(Metrics::new().durations.len(), OPERATION_LABELS.len());
-    }
 
     #[test]
     fn labels_are_written_from_their_enums() {
         let metrics = Metrics::new();
-        let status = OPERATIONS
-            .iter()
-            .find(|op| op.name == OperationName::RequestToPayStatus && op.product == Some(Product::Collection));
+        let status = Route::of_operation(OperationName::RequestToPayStatus, Some(Product::Collection));
         metrics.record_request(status, StatusCode::OK, Duration::from_millis(1));
-        metrics.record_request(None, StatusCode::NOT_FOUND, Duration::from_millis(1));
+        metrics.record_request(Route::Other, StatusCode::NOT_FOUND, Duration::from_millis(1));
         metrics.transaction_finalized(Product::Disbursement, TransactionKind::Transfer, &TransactionStatus::Failed);
         metrics.token_refused(Product::Remittance, TokenFailure::InvalidCredentials);
         let text = metrics.encode();

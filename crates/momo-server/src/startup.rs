@@ -222,9 +222,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(gateway::not_found)
         .method_not_allowed_fallback(gateway::not_found)
         .with_state(state.clone())
-        // Outside the gateway's checks, so that a request they refuse is counted under its
-        // operation; inside the layers below, so that it times what the router does.
-        .layer(metrics::ObserveRequests(state.metrics.clone()))
+        // Each `Router::layer` wraps every route in a boxed service of its own, cloned and called
+        // through its box on every request: the app's layers are one call, in one builder.
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -240,7 +239,11 @@ pub fn app(state: AppState) -> Router {
                 // A body that stalls fails its read (a 400 in MoMo's shape from the extractor),
                 // and the connection closes with the answer.
                 .layer(RequestBodyTimeoutLayer::new(body_read_timeout))
-                .layer(DefaultBodyLimit::max(limit)),
+                .layer(DefaultBodyLimit::max(limit))
+                // Outside the gateway's checks (route layers), so that a request they refuse is
+                // counted under its operation; inside the layers above, so that it times what the
+                // router does.
+                .layer(metrics::ObserveRequests(state.metrics.clone())),
         )
 }
 
