@@ -282,9 +282,11 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
             }
         }
         .await;
-        commits.observe(size, started);
         match written {
             Ok((inserted, finalized, mut claimed)) => {
+                // Commits that happened, as PostgreSQL's store records them: a failed one is
+                // in its callers' errors, not in the commit figures.
+                commits.observe(size, started);
                 let mut finalized = finalized.into_iter();
                 let mut inserted = inserted.into_iter();
                 for reply in replies {
