@@ -100,7 +100,12 @@ impl JsonSchema for ReferenceId {
 }
 
 // The three wire values are strings whose syntax `FromStr` checks (docs/architecture.md, "Wire
-// values"); each pattern states the same rule.
+// values"); each pattern states the same rule, which the tests below check against `parse`.
+
+/// A string schema with the pattern its type's `parse` accepts.
+fn checked_string(pattern: &str, description: &str, examples: &[&str]) -> Schema {
+    json_schema!({ "type": "string", "pattern": pattern, "description": description, "examples": examples })
+}
 
 impl JsonSchema for Amount {
     fn schema_name() -> Cow<'static, str> {
@@ -108,14 +113,12 @@ impl JsonSchema for Amount {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "string",
-            "pattern": "^-?[0-9]+(\\.[0-9]+)?$",
-            "description": "A decimal amount as a string, echoed exactly as written (\"100\", \"100.50\"). In a \
-                            request it must be positive with no more decimal places than the currency has; only a \
-                            balance can be negative.",
-            "examples": ["50", "100.50"],
-        })
+        checked_string(
+            "^-?[0-9]+(\\.[0-9]+)?$",
+            "A decimal amount as a string, echoed exactly as written (\"100\", \"100.50\"). In a request it must be \
+             positive with no more decimal places than the currency has; only a balance can be negative.",
+            &["50", "100.50"],
+        )
     }
 }
 
@@ -125,12 +128,11 @@ impl JsonSchema for Currency {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "string",
-            "pattern": "^[A-Z]{3}$",
-            "description": "An ISO 4217 code; a request must name its environment's currency (EUR in the sandbox).",
-            "examples": ["EUR"],
-        })
+        checked_string(
+            "^[A-Z]{3}$",
+            "An ISO 4217 code; a request must name its environment's currency (EUR in the sandbox).",
+            &["EUR"],
+        )
     }
 }
 
@@ -140,11 +142,54 @@ impl JsonSchema for Msisdn {
     }
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "string",
-            "pattern": "^[0-9]{4,15}$",
-            "description": "A phone number with its country code, digits only, without '+'.",
-            "examples": ["46733123450"],
-        })
+        checked_string(
+            "^[0-9]{4,15}$",
+            "A phone number with its country code, digits only, without '+'.",
+            &["46733123450"],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pattern a type publishes.
+    fn pattern<T: JsonSchema>() -> regex::Regex {
+        let schema = T::json_schema(&mut SchemaGenerator::default());
+        regex::Regex::new(schema.get("pattern").and_then(|p| p.as_str()).expect("a pattern")).expect("a valid pattern")
+    }
+
+    /// Every string, accepted or not, is judged the same by the published pattern and by `parse`.
+    fn agree<T: JsonSchema, E>(parse: impl Fn(&str) -> Result<T, E>, samples: &[&str]) {
+        let pattern = pattern::<T>();
+        for sample in samples {
+            assert_eq!(
+                pattern.is_match(sample),
+                parse(sample).is_ok(),
+                "{} and parse disagree on {sample:?}",
+                T::schema_name()
+            );
+        }
+    }
+
+    #[test]
+    fn published_patterns_accept_exactly_what_parse_accepts() {
+        let odd = ["", " ", "-", ".", "1.", ".5", "1.2.3", "1e3", "+1", "1 ", "١٢", "--1", "0x10"];
+        agree(Amount::parse, &[&["0", "50", "0100", "100.50", "-5", "-0.01", "0012.50"][..], &odd].concat());
+        agree(Currency::parse, &[&["EUR", "UGX", "eur", "EURO", "EU", "E1R", "ÉUR"][..], &odd].concat());
+        agree(
+            Msisdn::parse,
+            &[&["4673", "46733123450", "123456789012345", "1234567890123456", "467", "+46733"][..], &odd].concat(),
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn patterns_and_parse_agree_on_any_short_string(s in "[-+.0-9A-Za-z ]{0,17}") {
+            agree(Amount::parse, &[&s]);
+            agree(Currency::parse, &[&s]);
+            agree(Msisdn::parse, &[&s]);
+        }
     }
 }
