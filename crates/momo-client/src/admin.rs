@@ -9,9 +9,9 @@
 use std::time::Duration;
 
 use momo_types::admin::{
-    Account, CallbackSecret, CreateSubscriptionKey, CreateUser, Delivery, DeliveryDetail, Fault, FaultSpec,
-    ForceOutcome, ListQuery, SetBalance, SubscriptionKey, SubscriptionKeyCreated, Transaction, TransactionDetail, User,
-    UserCredentials, PREFIX,
+    Account, AdminOperation, AdminOperation as A, CallbackSecret, CreateSubscriptionKey, CreateUser, Delivery,
+    DeliveryDetail, Fault, FaultSpec, ForceOutcome, ListQuery, SetBalance, SubscriptionKey, SubscriptionKeyCreated,
+    Transaction, TransactionDetail, User, UserCredentials, PREFIX,
 };
 use momo_types::payments::Party;
 use momo_types::Product;
@@ -74,156 +74,153 @@ impl AdminClient {
 
     /// API users (never their keys).
     pub async fn users(&self) -> Result<Vec<User>> {
-        self.call(Method::GET, "/users", None, NO_BODY).await
+        self.call(A::ListUsers, &[], None, NO_BODY).await
     }
 
     pub async fn user(&self, api_user: &str) -> Result<User> {
-        self.call(Method::GET, &format!("/users/{}", segment(api_user)), None, NO_BODY).await
+        self.call(A::GetUser, &[&segment(api_user)], None, NO_BODY).await
     }
 
     /// Create an API user and its key, as MTN's Partner Portal does; the key is shown only here.
     pub async fn create_user(&self, user: &CreateUser) -> Result<UserCredentials> {
-        self.call(Method::POST, "/users", None, Some(user)).await
+        self.call(A::CreateUser, &[], None, Some(user)).await
     }
 
     /// Issue a new key; the old key and its tokens stop working at once.
     pub async fn regenerate_user_key(&self, api_user: &str) -> Result<UserCredentials> {
-        self.call(Method::POST, &format!("/users/{}/key", segment(api_user)), None, NO_BODY).await
+        self.call(A::RegenerateUserKey, &[&segment(api_user)], None, NO_BODY).await
     }
 
     /// Revoke an API user; its tokens stop working at once.
     pub async fn revoke_user(&self, api_user: &str) -> Result<User> {
-        self.call(Method::DELETE, &format!("/users/{}", segment(api_user)), None, NO_BODY).await
+        self.call(A::RevokeUser, &[&segment(api_user)], None, NO_BODY).await
     }
 
     /// The secret the user's callbacks are signed with (`X-Momo-Signature`).
     pub async fn callback_secret(&self, api_user: &str) -> Result<CallbackSecret> {
-        self.call(Method::GET, &format!("/users/{}/callback-secret", segment(api_user)), None, NO_BODY).await
+        self.call(A::GetCallbackSecret, &[&segment(api_user)], None, NO_BODY).await
     }
 
     /// Subscription keys (ids and hints, never the keys).
     pub async fn subscription_keys(&self) -> Result<Vec<SubscriptionKey>> {
-        self.call(Method::GET, "/subscription-keys", None, NO_BODY).await
+        self.call(A::ListSubscriptionKeys, &[], None, NO_BODY).await
     }
 
     /// Add a subscription key; the key is shown only here.
     pub async fn create_subscription_key(&self, key: &CreateSubscriptionKey) -> Result<SubscriptionKeyCreated> {
-        self.call(Method::POST, "/subscription-keys", None, Some(key)).await
+        self.call(A::CreateSubscriptionKey, &[], None, Some(key)).await
     }
 
     /// Give a key a new value; the old one stops working at once.
     pub async fn regenerate_subscription_key(&self, id: &str) -> Result<SubscriptionKeyCreated> {
-        self.call(Method::POST, &format!("/subscription-keys/{}/regenerate", segment(id)), None, NO_BODY).await
+        self.call(A::RegenerateSubscriptionKey, &[&segment(id)], None, NO_BODY).await
     }
 
     pub async fn revoke_subscription_key(&self, id: &str) -> Result<SubscriptionKey> {
-        self.call(Method::DELETE, &format!("/subscription-keys/{}", segment(id)), None, NO_BODY).await
+        self.call(A::RevokeSubscriptionKey, &[&segment(id)], None, NO_BODY).await
     }
 
     /// The most recent transactions (`query.api_user` and `query.limit` apply).
     pub async fn transactions(&self, query: &ListQuery) -> Result<Vec<Transaction>> {
-        self.call(Method::GET, "/transactions", Some(query), NO_BODY).await
+        self.call(A::ListTransactions, &[], Some(query), NO_BODY).await
     }
 
     /// One transaction, with what its status endpoint answers and its callbacks.
     pub async fn transaction(&self, reference_id: &str) -> Result<TransactionDetail> {
-        self.call(Method::GET, &format!("/transactions/{}", segment(reference_id)), None, NO_BODY).await
+        self.call(A::GetTransaction, &[&segment(reference_id)], None, NO_BODY).await
     }
 
     /// Approve a request waiting for the payer (what the payer's handset does).
     pub async fn approve(&self, reference_id: &str) -> Result<Transaction> {
-        self.call(Method::POST, &format!("/transactions/{}/approve", segment(reference_id)), None, NO_BODY).await
+        self.call(A::ApproveTransaction, &[&segment(reference_id)], None, NO_BODY).await
     }
 
     /// Reject a request waiting for the payer.
     pub async fn reject(&self, reference_id: &str) -> Result<Transaction> {
-        self.call(Method::POST, &format!("/transactions/{}/reject", segment(reference_id)), None, NO_BODY).await
+        self.call(A::RejectTransaction, &[&segment(reference_id)], None, NO_BODY).await
     }
 
     /// Make a pending transaction SUCCESSFUL or FAILED now.
     pub async fn force(&self, reference_id: &str, outcome: &ForceOutcome) -> Result<Transaction> {
-        self.call(Method::POST, &format!("/transactions/{}/force", segment(reference_id)), None, Some(outcome)).await
+        self.call(A::ForceOutcome, &[&segment(reference_id)], None, Some(outcome)).await
     }
 
     /// The most recent callback deliveries (`query.reference_id` and `query.limit` apply).
     pub async fn deliveries(&self, query: &ListQuery) -> Result<Vec<Delivery>> {
-        self.call(Method::GET, "/deliveries", Some(query), NO_BODY).await
+        self.call(A::ListDeliveries, &[], Some(query), NO_BODY).await
     }
 
     /// One delivery with its body and every attempt.
     pub async fn delivery(&self, id: &str) -> Result<DeliveryDetail> {
-        self.call(Method::GET, &format!("/deliveries/{}", segment(id)), None, NO_BODY).await
+        self.call(A::GetDelivery, &[&segment(id)], None, NO_BODY).await
     }
 
     /// Send a callback again, soon, with the same body.
     pub async fn redeliver(&self, id: &str) -> Result<Delivery> {
-        self.call(Method::POST, &format!("/deliveries/{}/redeliver", segment(id)), None, NO_BODY).await
+        self.call(A::Redeliver, &[&segment(id)], None, NO_BODY).await
     }
 
     /// Every ledger account with its balance.
     pub async fn accounts(&self) -> Result<Vec<Account>> {
-        self.call(Method::GET, "/accounts", None, NO_BODY).await
+        self.call(A::ListAccounts, &[], None, NO_BODY).await
     }
 
     /// Set a payer's wallet balance in an environment.
     pub async fn set_wallet_balance(&self, environment: &str, party: &Party, balance: &SetBalance) -> Result<Account> {
-        let path = format!(
-            "/wallets/{}/{}/{}/balance",
-            segment(environment),
-            party.party_id_type.as_str(),
-            segment(&party.party_id)
-        );
-        self.call(Method::PUT, &path, None, Some(balance)).await
+        let params = [&segment(environment), party.party_id_type.as_str(), &segment(&party.party_id)];
+        self.call(A::SetWalletBalance, &params, None, Some(balance)).await
     }
 
     /// Set an API user's account balance for a product (e.g. to fund disbursements).
     pub async fn set_user_balance(&self, api_user: &str, product: Product, balance: &SetBalance) -> Result<Account> {
-        let path = format!("/users/{}/accounts/{product}/balance", segment(api_user));
-        self.call(Method::PUT, &path, None, Some(balance)).await
+        self.call(A::SetUserBalance, &[&segment(api_user), product.as_str()], None, Some(balance)).await
     }
 
     /// Every fault rule, those used up included.
     pub async fn faults(&self) -> Result<Vec<Fault>> {
-        self.call(Method::GET, "/faults", None, NO_BODY).await
+        self.call(A::ListFaults, &[], None, NO_BODY).await
     }
 
     pub async fn add_fault(&self, spec: &FaultSpec) -> Result<Fault> {
-        self.call(Method::POST, "/faults", None, Some(spec)).await
+        self.call(A::AddFault, &[], None, Some(spec)).await
     }
 
     pub async fn remove_fault(&self, id: &str) -> Result<()> {
-        self.send(Method::DELETE, &format!("/faults/{}", segment(id)), None, NO_BODY).await.map(drop)
+        self.send(A::RemoveFault, &[&segment(id)], None, NO_BODY).await.map(drop)
     }
 
     pub async fn clear_faults(&self) -> Result<()> {
-        self.send(Method::DELETE, "/faults", None, NO_BODY).await.map(drop)
+        self.send(A::ClearFaults, &[], None, NO_BODY).await.map(drop)
     }
 
     /// Forget all transactions, ledger entries, deliveries and fault rules (users and keys stay).
     pub async fn reset(&self) -> Result<()> {
-        self.send(Method::POST, "/reset", None, NO_BODY).await.map(drop)
+        self.send(A::Reset, &[], None, NO_BODY).await.map(drop)
     }
 
     async fn call<T: DeserializeOwned>(
         &self,
-        method: Method,
-        path: &str,
+        operation: AdminOperation,
+        params: &[&str],
         query: Option<&ListQuery>,
         body: Option<&impl Serialize>,
     ) -> Result<T> {
-        self.send(method, path, query, body).await?.json()
+        self.send(operation, params, query, body).await?.json()
     }
 
     /// Send once; a 2xx is an [`Answer`], anything else an error classified by its body.
+    /// `params` are the operation's path parameters, each already encoded ([`segment`]).
     async fn send(
         &self,
-        method: Method,
-        path: &str,
+        operation: AdminOperation,
+        params: &[&str],
         query: Option<&ListQuery>,
         body: Option<&impl Serialize>,
     ) -> Result<Answer> {
-        let mut request =
-            self.http.request(method, format!("{}{path}", self.base)).bearer_auth(self.token.expose_secret());
+        // The table's methods are all standard ones, which `Method` knows.
+        let method = Method::from_bytes(operation.method().as_bytes()).unwrap_or(Method::GET);
+        let url = format!("{}{}", self.base, operation.path(params));
+        let mut request = self.http.request(method, url).bearer_auth(self.token.expose_secret());
         if let Some(query) = query {
             request = request.query(query);
         }

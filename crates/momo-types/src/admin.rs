@@ -129,6 +129,12 @@ impl AdminOperation {
         self.wire().1
     }
 
+    /// The path below [`PREFIX`] with `params` (encoded by the caller) in its placeholders, in
+    /// order.
+    pub fn path(self, params: &[&str]) -> String {
+        crate::operations::fill_route(self.route(), params)
+    }
+
     /// The full route, [`PREFIX`] included.
     pub fn full_route(self) -> String {
         format!("{PREFIX}{}", self.route())

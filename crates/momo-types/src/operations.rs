@@ -257,17 +257,7 @@ impl OperationName {
     /// The path below the product prefix: the route with its `{…}` parameters replaced by
     /// `params`, in order (a missing one leaves its placeholder).
     pub fn path(self, params: &[&str]) -> String {
-        let mut params = params.iter();
-        let mut path = String::new();
-        let mut rest = self.route();
-        while let Some(open) = rest.find('{') {
-            let close = rest[open..].find('}').map_or(rest.len(), |i| open + i + 1);
-            path.push_str(&rest[..open]);
-            path.push_str(params.next().copied().unwrap_or(&rest[open..close]));
-            rest = &rest[close..];
-        }
-        path.push_str(rest);
-        path
+        fill_route(self.route(), params)
     }
 
     /// The version in its route (`None` for the token paths, which have none).
@@ -497,6 +487,22 @@ impl FromStr for TransactionKind {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         TransactionKind::parse(s).ok_or_else(|| UnknownTransactionKind(s.to_owned()))
     }
+}
+
+/// `route` with its `{…}` placeholders replaced by `params` in order (a placeholder without a
+/// parameter stays as it is). The caller encodes the parameters.
+pub(crate) fn fill_route(route: &str, params: &[&str]) -> String {
+    let mut params = params.iter();
+    let mut path = String::new();
+    let mut rest = route;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').map_or(rest.len(), |i| open + i + 1);
+        path.push_str(&rest[..open]);
+        path.push_str(params.next().copied().unwrap_or(&rest[open..close]));
+        rest = &rest[close..];
+    }
+    path.push_str(rest);
+    path
 }
 
 #[cfg(test)]
