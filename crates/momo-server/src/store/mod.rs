@@ -21,6 +21,7 @@ use crate::metrics::CommitMetrics;
 
 pub use crate::domain::credentials::SecretHash;
 
+mod group_commit;
 mod migrations;
 pub mod postgres;
 mod sql;
@@ -231,9 +232,8 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn insert_transaction(&self, tx: &TransactionRecord) -> StoreResult<()>;
     /// [`Store::insert_transaction`] for a transaction whose outcome is due at once, with the
     /// finalization that makes it so (one that cannot be refused, [`Finalization::unconditional`]).
-    /// `true` if the engine made it in the same commit (SQLite, where it joins the group commit);
-    /// `false` if it left it to the settler (PostgreSQL: settling holds the ledger's account rows
-    /// until the commit, which would make concurrent requests to pay wait for each other's).
+    /// `true` if the engine made it in the same commit (both engines' group commits do, but for
+    /// a batch the database refused for the ledger's limit); `false` if it left it to the settler.
     async fn insert_settled(&self, tx: &TransactionRecord, finalization: &Finalization) -> StoreResult<bool>;
     async fn transaction(&self, key: &TxKey) -> StoreResult<Option<TransactionRecord>>;
     /// Pending transactions whose planned outcome is due at `now`.

@@ -4,16 +4,20 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::migrations;
+use super::group_commit::{self, Attempt, Batch, Committer, InsertResult, Queue, Written};
+use super::{migrations, DeliveryRecord, Finalization, Finalized, StoreError, StoreResult, TransactionRecord};
 use crate::metrics::CommitMetrics;
 
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
-    /// Where the payment path's commits are recorded (each insert, settlement batch, lone
-    /// settlement, claim and batch of attempt records).
+    /// Where the payment path's commits are recorded (each group commit, and each settlement
+    /// made on its own).
     commits: CommitMetrics,
+    /// The payment path's writes: new transactions, bulk settlements, callback claims and
+    /// attempt records, a commit per batch (see [`commit_batch`]).
+    committer: Committer,
 }
 
 impl PgStore {
@@ -30,12 +34,15 @@ impl PgStore {
         let pool =
             PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(3)).connect(url).await?;
         migrations::POSTGRES.migrator().await?.run(&pool).await?;
-        Ok(Self { pool, commits })
+        let (committer, queue) = group_commit::channel();
+        // The task ends when the last handle of the store is dropped.
+        tokio::spawn(commit_groups(pool.clone(), queue, commits.clone()));
+        Ok(Self { pool, commits, committer })
     }
 
     /// The server's settings a commit's durability rests on, as a connection of the pool sees
     /// them. openmomo changes none of them (docs/reliability.md, "Durability").
-    pub async fn durability(&self) -> super::StoreResult<PostgresDurability> {
+    pub async fn durability(&self) -> StoreResult<PostgresDurability> {
         let (fsync, full_page_writes, synchronous_commit) = sqlx::query_as(
             "SELECT current_setting('fsync')::bool, current_setting('full_page_writes')::bool, \
              current_setting('synchronous_commit')",
@@ -53,127 +60,140 @@ impl PgStore {
         &self.pool
     }
 
-    /// One insert, one commit: PostgreSQL's own group commit batches concurrent commits.
-    async fn insert_new(&self, tx: &super::TransactionRecord) -> super::StoreResult<()> {
-        use super::StoreError;
-        let started = Instant::now();
-        let mut db = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-        let inserted =
-            insert_transactions(&mut db, std::slice::from_ref(tx), "").await.map_err(StoreError::from_sqlx)?;
-        if inserted.first() != Some(&true) {
-            return Err(StoreError::Conflict);
-        }
-        db.commit().await.map_err(StoreError::from_sqlx)?;
-        self.commits.observe(1, started);
-        Ok(())
+    async fn insert_new(&self, tx: &TransactionRecord) -> StoreResult<()> {
+        self.committer.insert(tx, None).await.map(|_| ())
     }
 
-    /// Only the insert: settling in the same transaction would hold the ledger's account rows
-    /// (the API user's account is in every one of its payments) until the commit, and
-    /// concurrent requests to pay would wait for each other's fsync (2,800 -> 740 writes/s in
-    /// the benchmark). The settler, or the first status read, settles it instead.
-    async fn insert_settled_with(
-        &self,
-        tx: &super::TransactionRecord,
-        _: &super::Finalization,
-    ) -> super::StoreResult<bool> {
-        self.insert_new(tx).await.map(|()| false)
+    /// Inserted final with its ledger entry and callback, in the group commit: the commit
+    /// changes each account once for the whole batch, so concurrent requests to pay share one
+    /// turn on the API user's account row instead of queuing for it one commit each.
+    async fn insert_settled_with(&self, tx: &TransactionRecord, finalization: &Finalization) -> StoreResult<bool> {
+        self.committer.insert(tx, Some(finalization)).await
     }
 
-    async fn claim_with(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> super::StoreResult<Vec<super::DeliveryRecord>> {
-        let started = Instant::now();
-        let mut db = self.pool.begin().await.map_err(super::StoreError::from_sqlx)?;
-        let claimed = claim_in(&mut db, now, lease_until, limit).await.map_err(super::StoreError::from_sqlx)?;
-        db.commit().await.map_err(super::StoreError::from_sqlx)?;
-        self.commits.observe(claimed.len(), started);
-        Ok(claimed)
+    async fn claim_with(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
+        self.committer.claim(now, lease_until, limit).await
     }
 
-    async fn record_with(
-        &self,
-        attempts: &[(String, super::AttemptRecord, super::DeliveryNext)],
-    ) -> super::StoreResult<()> {
-        let started = Instant::now();
-        let mut db = self.pool.begin().await.map_err(super::StoreError::from_sqlx)?;
-        // Two statements a chunk: PostgreSQL prepares one statement per query.
-        for chunk in attempts.chunks(1024) {
-            let mut insert = sqlx::QueryBuilder::new("");
-            push_attempts_insert(&mut insert, chunk);
-            insert.build().persistent(false).execute(&mut *db).await.map_err(super::StoreError::from_sqlx)?;
-            let mut update = sqlx::QueryBuilder::new("");
-            push_attempts_update(&mut update, chunk);
-            update.build().persistent(false).execute(&mut *db).await.map_err(super::StoreError::from_sqlx)?;
-        }
-        db.commit().await.map_err(super::StoreError::from_sqlx)?;
-        self.commits.observe(attempts.len(), started);
-        Ok(())
+    async fn record_with(&self, attempts: &[Attempt]) -> StoreResult<()> {
+        self.committer.record(attempts).await
     }
 
-    /// Settlements that cannot be refused (every sandbox one but refunds) in bulk, a commit per
-    /// 256, when there are several (the settler's); the others, and a lone one, one by one.
-    ///
-    /// Deadlock-free by lock order. A bulk commit first locks the transaction rows that are still
-    /// pending with `FOR UPDATE SKIP LOCKED`, so it never waits for a transaction row: one that
-    /// another settlement holds is skipped (that one makes it final; `NotPending` here). Then it
-    /// changes accounts in account-id order, as every settlement does, and a single settlement
-    /// takes its transaction row before any account. (An earlier batch that waited for
-    /// transaction rows while holding accounts deadlocked against status reads; see
-    /// docs/performance.md.) One commit for many settlements also takes the API user's account
-    /// row once, not once per payment.
-    async fn finalize_all(&self, finalizations: &[super::Finalization]) -> super::StoreResult<Vec<super::Finalized>> {
-        use super::{Finalized, StoreError};
-        let mut results = vec![Finalized::NotPending; finalizations.len()];
+    /// Settlements that cannot be refused (every sandbox one but refunds) go to the group
+    /// commit; the others, and those the group commit leaves to the caller, one by one, a
+    /// commit each.
+    async fn finalize_all(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
+        let mut results: Vec<Option<Finalized>> = vec![None; finalizations.len()];
         let mut keys = std::collections::HashSet::new();
-        // A lone finalization (a status read settling its transaction) waits for its row rather
-        // than skip it, so that the read answers the final state; only the settler's batches skip.
-        let batch = finalizations.len() > 1;
-        let (bulk, mut single): (Vec<usize>, Vec<usize>) = (0..finalizations.len())
-            .partition(|&i| batch && finalizations[i].unconditional() && keys.insert(&finalizations[i].key));
-        for chunk in bulk.chunks(256) {
-            match self.finalize_bulk(finalizations, chunk).await {
-                Ok(made) => {
-                    for i in made {
-                        results[i] = Finalized::Done;
-                    }
-                }
-                // The chunk would take an account past the ledger's limit and the database refused
-                // it whole: settle it one by one, so that only the crossing ones are refused.
-                Err(e) if super::sql::balance_limit_error(&e) => {
-                    tracing::info!("a batch reached the ledger's balance limit; settling it one by one");
-                    single.extend_from_slice(chunk);
-                }
-                Err(e) => return Err(StoreError::from_sqlx(e)),
-            }
+        let bulk: Vec<usize> = (0..finalizations.len())
+            .filter(|&i| finalizations[i].unconditional() && keys.insert(&finalizations[i].key))
+            .collect();
+        let queued: Vec<Finalization> = bulk.iter().map(|&i| finalizations[i].clone()).collect();
+        for (&i, result) in bulk.iter().zip(self.committer.finalize(&queued).await?) {
+            results[i] = result;
         }
-        for i in single {
-            let started = Instant::now();
-            let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-            results[i] = finalize_one(&mut tx, &finalizations[i]).await.map_err(StoreError::from_sqlx)?;
-            if results[i] == Finalized::Done {
-                tx.commit().await.map_err(StoreError::from_sqlx)?;
-                self.commits.observe(1, started);
-            } else {
-                tx.rollback().await.map_err(StoreError::from_sqlx)?;
-            }
+        let mut settled = Vec::with_capacity(finalizations.len());
+        for (f, result) in finalizations.iter().zip(results) {
+            settled.push(match result {
+                Some(result) => result,
+                None => self.finalize_alone(f).await?,
+            });
         }
-        Ok(results)
+        Ok(settled)
     }
 
-    /// One commit for the unconditional finalizations `fs[chunk]`; which of them it made.
-    async fn finalize_bulk(&self, fs: &[super::Finalization], chunk: &[usize]) -> Result<Vec<usize>, sqlx::Error> {
+    /// One settlement in a commit of its own, waiting for its transaction's row if another
+    /// commit holds it (so that a status read answers the final state).
+    async fn finalize_alone(&self, finalization: &Finalization) -> StoreResult<Finalized> {
         let started = Instant::now();
-        let mut db = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        let result = finalize_one(&mut tx, finalization).await.map_err(StoreError::from_sqlx)?;
+        if result == Finalized::Done {
+            tx.commit().await.map_err(StoreError::from_sqlx)?;
+            self.commits.observe(1, started);
+        } else {
+            tx.rollback().await.map_err(StoreError::from_sqlx)?;
+        }
+        Ok(result)
+    }
+}
+
+/// The committer: a commit per batch of what is waiting, then the answers.
+async fn commit_groups(pool: PgPool, mut queue: Queue, commits: CommitMetrics) {
+    while let Some(batch) = queue.next(|| {}).await {
+        let started = Instant::now();
+        let written = match commit_batch(&pool, &batch, Settling::Bulk).await {
+            // A settlement would take an account past the ledger's limit and the database refused
+            // the commit whole: again without settling, leaving each settlement to its caller, one
+            // by one, so that only the crossing ones are refused.
+            Err(e) if super::sql::balance_limit_error(&e) => {
+                tracing::info!("a batch reached the ledger's balance limit; settling it one by one");
+                commit_batch(&pool, &batch, Settling::Alone).await
+            }
+            written => written,
+        };
+        if written.is_ok() {
+            commits.observe(batch.size, started);
+        }
+        batch.answer(written);
+    }
+}
+
+/// Whether a group commit settles the finalizations it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settling {
+    /// In bulk, with the net change of each account applied once.
+    Bulk,
+    /// Not at all: each is left to its caller, who settles it in a commit of its own (after the
+    /// database refused a bulk commit for the ledger's limit).
+    Alone,
+}
+
+/// One group commit. Deadlock-free by lock order: new rows are inserted in key order (two
+/// instances inserting the same ids wait in one order); the transaction rows to settle are taken
+/// with `FOR UPDATE SKIP LOCKED`, so the commit never waits for one (a row another commit holds
+/// is being settled there: `NotPending`, or, for a status read's own settlement, left to the
+/// caller, who waits for it alone); accounts change last, in account-id order, as in every
+/// settlement. (An earlier batch that waited for transaction rows while holding accounts
+/// deadlocked against status reads; see docs/performance.md.)
+async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> Result<Written, sqlx::Error> {
+    let mut db = pool.begin().await?;
+    let inserted_final = |f: &Finalization| settling == Settling::Bulk && f.unconditional();
+    let mut order: Vec<usize> = (0..batch.inserts.len()).collect();
+    order.sort_by(|&a, &b| key_columns(&batch.inserts[a].0.key).cmp(&key_columns(&batch.inserts[b].0.key)));
+    let rows: Vec<TransactionRecord> = order
+        .iter()
+        .map(|&i| match &batch.inserts[i] {
+            (tx, Some(f)) if inserted_final(f) => f.applied_to(tx),
+            (tx, _) => tx.clone(),
+        })
+        .collect();
+    let mut new = vec![false; batch.inserts.len()];
+    for (&i, took) in order.iter().zip(insert_transactions(&mut db, &rows, "").await?) {
+        new[i] = took;
+    }
+    let mut done: Vec<&Finalization> = Vec::new();
+    let inserted = batch
+        .inserts
+        .iter()
+        .zip(&new)
+        .map(|((_, f), &took)| match f {
+            _ if !took => InsertResult::Taken,
+            Some(f) if inserted_final(f) => {
+                done.push(f);
+                InsertResult::Inserted { settled: true }
+            }
+            _ => InsertResult::Inserted { settled: false },
+        })
+        .collect();
+    let fs = &batch.finalizations;
+    let mut finalized: Vec<Option<Finalized>> = vec![None; fs.len()];
+    if settling == Settling::Bulk && !fs.is_empty() {
         let mut lock = sqlx::QueryBuilder::<sqlx::Postgres>::new(
             "SELECT t.product, t.kind, t.reference_id FROM transactions t JOIN (",
         );
-        lock.push_values(chunk, |mut row, &i| {
-            let key = &fs[i].key;
-            row.push_bind(key.product.as_str()).push_bind(key.kind.as_str()).push_bind(&key.reference_id);
+        lock.push_values(fs, |mut row, f| {
+            row.push_bind(f.key.product.as_str()).push_bind(f.key.kind.as_str()).push_bind(&f.key.reference_id);
         });
         lock.push(
             ") AS v (product, kind, reference_id) ON t.product = v.product AND t.kind = v.kind \
@@ -181,25 +201,49 @@ impl PgStore {
              ORDER BY t.product, t.kind, t.reference_id FOR UPDATE OF t SKIP LOCKED",
         );
         let locked = returned_keys(&lock.build().persistent(false).fetch_all(&mut *db).await?)?;
-        let mine: Vec<usize> = chunk.iter().copied().filter(|&i| locked.contains(&key_columns(&fs[i].key))).collect();
-        if mine.is_empty() {
-            db.rollback().await?;
-            return Ok(mine);
-        }
-        let mut update = sqlx::QueryBuilder::new("");
-        push_finalize_update(&mut update, fs, &mine);
-        update.build().persistent(false).execute(&mut *db).await?;
-        let done: Vec<&super::Finalization> = mine.iter().map(|&i| &fs[i]).collect();
-        for push in [push_account_changes, push_postings, push_deliveries] {
-            let mut query = sqlx::QueryBuilder::new("");
-            if push(&mut query, &done) {
-                query.build().persistent(false).execute(&mut *db).await?;
+        // Two callers may settle one transaction in a batch (a status read and the settler): the
+        // first asked makes it, the second is told it is no longer pending.
+        let mut seen = std::collections::HashSet::new();
+        let mine: Vec<usize> =
+            (0..fs.len()).filter(|&i| locked.contains(&key_columns(&fs[i].key)) && seen.insert(&fs[i].key)).collect();
+        for (i, result) in finalized.iter_mut().enumerate() {
+            // Not locked here: final already, or being settled by another commit. A status
+            // read's own settlement then waits for the row on its own.
+            if !batch.lone[i] {
+                *result = Some(Finalized::NotPending);
             }
         }
-        db.commit().await?;
-        self.commits.observe(mine.len(), started);
-        Ok(mine)
+        if !mine.is_empty() {
+            let mut update = sqlx::QueryBuilder::new("");
+            push_finalize_update(&mut update, fs, &mine);
+            update.build().persistent(false).execute(&mut *db).await?;
+            for &i in &mine {
+                finalized[i] = Some(Finalized::Done);
+                done.push(&fs[i]);
+            }
+        }
     }
+    for push in [push_account_changes, push_postings, push_deliveries] {
+        let mut query = sqlx::QueryBuilder::new("");
+        if push(&mut query, &done) {
+            query.build().persistent(false).execute(&mut *db).await?;
+        }
+    }
+    // Two statements a chunk: PostgreSQL prepares one statement per query.
+    for chunk in batch.attempts.chunks(1024) {
+        let mut insert = sqlx::QueryBuilder::new("");
+        push_attempts_insert(&mut insert, chunk);
+        insert.build().persistent(false).execute(&mut *db).await?;
+        let mut update = sqlx::QueryBuilder::new("");
+        push_attempts_update(&mut update, chunk);
+        update.build().persistent(false).execute(&mut *db).await?;
+    }
+    let mut claimed = Vec::with_capacity(batch.claims.len());
+    for &(now, lease_until, limit) in &batch.claims {
+        claimed.push(claim_in(&mut db, now, lease_until, limit).await?);
+    }
+    db.commit().await?;
+    Ok(Written { inserted, finalized, claimed })
 }
 
 /// What PostgreSQL says of the settings a commit's durability rests on.

@@ -17,56 +17,23 @@ use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::metrics::CommitMetrics;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqliteConnection};
-use tokio::sync::oneshot;
 
-use crate::metrics::CommitMetrics;
-
-use super::{
-    migrations, AttemptRecord, DeliveryNext, DeliveryRecord, Finalization, Finalized, StoreError, StoreResult,
-    TransactionRecord,
-};
+use super::group_commit::{self, Attempt, Batch, Committer, InsertResult, Queue, Written};
+use super::{migrations, DeliveryRecord, Finalization, Finalized, StoreResult, TransactionRecord};
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
-    committer: tokio::sync::mpsc::Sender<Op>,
-}
-
-/// A write waiting for the group commit, and where to send its outcome.
-#[derive(Debug)]
-enum Op {
-    /// A new transaction, and its finalization when its outcome is due at once.
-    Insert(Box<(TransactionRecord, Option<Finalization>)>, oneshot::Sender<StoreResult<()>>),
-    Finalize(Vec<Finalization>, oneshot::Sender<StoreResult<Vec<Finalized>>>),
-    /// Callback attempts to record.
-    Record(Vec<Attempt>, oneshot::Sender<StoreResult<()>>),
-    /// Lease due deliveries: `(now, lease_until, limit)`. Last in its commit, so it also sees
-    /// the callbacks of transactions finalized in it.
-    Claim((i64, i64, i64), oneshot::Sender<StoreResult<Vec<DeliveryRecord>>>),
-}
-
-type Attempt = (String, AttemptRecord, DeliveryNext);
-
-impl Op {
-    fn size(&self) -> usize {
-        match self {
-            Op::Insert(..) => 1,
-            Op::Finalize(f, _) => f.len().max(1),
-            Op::Record(a, _) => a.len().max(1),
-            Op::Claim(..) => 1,
-        }
-    }
+    committer: Committer,
 }
 
 /// How long the committer keeps the writer connection while busy.
 const HOLD: std::time::Duration = std::time::Duration::from_millis(20);
-
-/// How many rows one group commit takes at most (it may go over by one caller's batch).
-const GROUP: usize = 512;
 
 impl SqliteStore {
     /// Open (creating if needed) the database at `url` (`sqlite://path/to/momo.db`) and migrate it.
@@ -100,7 +67,7 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        let (committer, queue) = tokio::sync::mpsc::channel(4 * GROUP);
+        let (committer, queue) = group_commit::channel();
         // The committer gets a thread of its own: each statement is a round trip between it and
         // sqlx's SQLite thread, and on the shared runtime every one of those also waited behind
         // the HTTP tasks.
@@ -108,46 +75,32 @@ impl SqliteStore {
         let committing = writer.clone();
         std::thread::Builder::new()
             .name("momo-committer".into())
-            .spawn(move || runtime.block_on(group_commit(committing, queue, commits)))?;
+            .spawn(move || runtime.block_on(commit_groups(committing, queue, commits)))?;
         Ok(Self { writer, reader, committer })
+    }
+
+    async fn insert_new(&self, tx: &TransactionRecord) -> StoreResult<()> {
+        self.committer.insert(tx, None).await.map(|_| ())
     }
 
     /// Insert, and finalize in the same commit if the insert took (a taken reference id leaves
     /// the transaction that has it alone).
-    async fn insert_new(&self, tx: &TransactionRecord) -> StoreResult<()> {
-        self.insert_with(tx, None).await
-    }
-
     async fn insert_settled_with(&self, tx: &TransactionRecord, finalization: &Finalization) -> StoreResult<bool> {
-        self.insert_with(tx, Some(finalization)).await.map(|()| true)
+        self.committer.insert(tx, Some(finalization)).await
     }
 
-    async fn insert_with(&self, tx: &TransactionRecord, finalization: Option<&Finalization>) -> StoreResult<()> {
-        let (reply, outcome) = oneshot::channel();
-        let op = Op::Insert(Box::new((tx.clone(), finalization.cloned())), reply);
-        self.committer.send(op).await.map_err(|_| stopped())?;
-        outcome.await.map_err(|_| stopped())?
-    }
-
+    /// SQLite's committer settles every finalization it is given (it leaves none to the caller).
     async fn finalize_all(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
-        if finalizations.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (reply, outcome) = oneshot::channel();
-        self.committer.send(Op::Finalize(finalizations.to_vec(), reply)).await.map_err(|_| stopped())?;
-        outcome.await.map_err(|_| stopped())?
+        let results = self.committer.finalize(finalizations).await?;
+        Ok(results.into_iter().map(|r| r.unwrap_or(Finalized::NotPending)).collect())
     }
 
     async fn claim_with(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
-        let (reply, outcome) = oneshot::channel();
-        self.committer.send(Op::Claim((now, lease_until, limit), reply)).await.map_err(|_| stopped())?;
-        outcome.await.map_err(|_| stopped())?
+        self.committer.claim(now, lease_until, limit).await
     }
 
     async fn record_with(&self, attempts: &[Attempt]) -> StoreResult<()> {
-        let (reply, outcome) = oneshot::channel();
-        self.committer.send(Op::Record(attempts.to_vec(), reply)).await.map_err(|_| stopped())?;
-        outcome.await.map_err(|_| stopped())?
+        self.committer.record(attempts).await
     }
 
     fn writer(&self) -> &SqlitePool {
@@ -178,71 +131,14 @@ pub struct SqliteDurability {
     pub journal_mode: String,
 }
 
-fn stopped() -> StoreError {
-    StoreError::Unavailable(sqlx::Error::PoolClosed)
-}
-
 /// The committer: take what is waiting (at least one), write it in one transaction, answer each.
 ///
 /// While work keeps coming, it keeps the writer connection from one commit to the next (taking
 /// it from the pool costs as much as a statement), giving it back when the queue is empty or
 /// after [`HOLD`] so that the other writers (credential changes, the operator) get their turn.
-async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver<Op>, commits: CommitMetrics) {
+async fn commit_groups(writer: SqlitePool, mut queue: Queue, commits: CommitMetrics) {
     let mut held: Option<(sqlx::pool::PoolConnection<Sqlite>, std::time::Instant)> = None;
-    loop {
-        let first = match queue.try_recv() {
-            Ok(op) => op,
-            Err(_) => {
-                held = None;
-                match queue.recv().await {
-                    Some(op) => op,
-                    None => return,
-                }
-            }
-        };
-        let mut size = first.size();
-        let mut ops = vec![first];
-        while size < GROUP {
-            match queue.try_recv() {
-                Ok(next) => {
-                    size += next.size();
-                    ops.push(next);
-                }
-                Err(_) => break,
-            }
-        }
-        // Move the rows out of the queue; keep where each answer goes.
-        enum Reply {
-            Insert(oneshot::Sender<StoreResult<()>>),
-            Finalize(usize, oneshot::Sender<StoreResult<Vec<Finalized>>>),
-            Record(oneshot::Sender<StoreResult<()>>),
-            Claim(usize, oneshot::Sender<StoreResult<Vec<DeliveryRecord>>>),
-        }
-        let mut inserts = Vec::new();
-        let mut finalizations = Vec::new();
-        let mut attempts = Vec::new();
-        let mut claims = Vec::new();
-        let mut replies = Vec::with_capacity(ops.len());
-        for op in ops {
-            match op {
-                Op::Insert(new, reply) => {
-                    inserts.push(*new);
-                    replies.push(Reply::Insert(reply));
-                }
-                Op::Finalize(f, reply) => {
-                    replies.push(Reply::Finalize(f.len(), reply));
-                    finalizations.extend(f);
-                }
-                Op::Record(a, reply) => {
-                    replies.push(Reply::Record(reply));
-                    attempts.extend(a);
-                }
-                Op::Claim(claim, reply) => {
-                    replies.push(Reply::Claim(claims.len(), reply));
-                    claims.push(claim);
-                }
-            }
-        }
+    while let Some(batch) = queue.next(|| held = None).await {
         if held.as_ref().is_some_and(|(_, since)| since.elapsed() > HOLD) {
             held = None;
         }
@@ -255,7 +151,7 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
             let (mut conn, since) = conn?;
             let mut settling = Settling::Bulk;
             loop {
-                match cycle(&mut conn, &inserts, finalizations.clone(), &attempts, &claims, settling).await {
+                match cycle(&mut conn, &batch, settling).await {
                     Ok(done) => {
                         held = Some((conn, since));
                         return Ok(done);
@@ -282,52 +178,12 @@ async fn group_commit(writer: SqlitePool, mut queue: tokio::sync::mpsc::Receiver
             }
         }
         .await;
-        match written {
-            Ok((inserted, finalized, mut claimed)) => {
-                // Commits that happened, as PostgreSQL's store records them: a failed one is
-                // in its callers' errors, not in the commit figures.
-                commits.observe(size, started);
-                let mut finalized = finalized.into_iter();
-                let mut inserted = inserted.into_iter();
-                for reply in replies {
-                    match reply {
-                        Reply::Insert(reply) => {
-                            let new = inserted.next().unwrap_or(false);
-                            let _ = reply.send(if new { Ok(()) } else { Err(StoreError::Conflict) });
-                        }
-                        Reply::Finalize(n, reply) => {
-                            let _ = reply.send(Ok(finalized.by_ref().take(n).collect()));
-                        }
-                        Reply::Record(reply) => {
-                            let _ = reply.send(Ok(()));
-                        }
-                        Reply::Claim(i, reply) => {
-                            let _ = reply.send(Ok(std::mem::take(&mut claimed[i])));
-                        }
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, rows = size, "group commit failed");
-                let failed = || StoreError::like(&e, "group commit failed");
-                for reply in replies {
-                    match reply {
-                        Reply::Insert(reply) => {
-                            let _ = reply.send(Err(failed()));
-                        }
-                        Reply::Finalize(_, reply) => {
-                            let _ = reply.send(Err(failed()));
-                        }
-                        Reply::Record(reply) => {
-                            let _ = reply.send(Err(failed()));
-                        }
-                        Reply::Claim(_, reply) => {
-                            let _ = reply.send(Err(failed()));
-                        }
-                    }
-                }
-            }
+        if written.is_ok() {
+            // Commits that happened, as PostgreSQL's store records them: a failed one is in its
+            // callers' errors, not in the commit figures.
+            commits.observe(batch.size, started);
         }
+        batch.answer(written);
     }
 }
 
@@ -341,26 +197,16 @@ enum Settling {
     OneByOne,
 }
 
-/// What one commit of the group gives back: for each insert whether it took, the results of
-/// the finalizations asked for, and the deliveries each claim leased.
-type Cycle = (Vec<bool>, Vec<Finalized>, Vec<Vec<DeliveryRecord>>);
-
 /// One commit of the group, in as few round trips to sqlx's SQLite thread as the work allows
 /// (each costs more than the SQL it carries): `BEGIN` goes with the inserts, and the ledger
 /// entries, callbacks, attempt records, one claim and `COMMIT` go in one multi-statement query.
 /// A bulk settlement adds one round trip, each conditional settlement a few.
-async fn cycle(
-    conn: &mut SqliteConnection,
-    new: &[(TransactionRecord, Option<Finalization>)],
-    finalizations: Vec<Finalization>,
-    attempts: &[Attempt],
-    claims: &[(i64, i64, i64)],
-    settling: Settling,
-) -> Result<Cycle, sqlx::Error> {
+async fn cycle(conn: &mut SqliteConnection, batch: &Batch, settling: Settling) -> Result<Written, sqlx::Error> {
     // A new transaction whose finalization cannot be refused is inserted final: no second
     // write of the row (unless settling one by one, where any finalization may be refused).
     let inserted_final = |f: &Finalization| settling == Settling::Bulk && f.unconditional();
-    let inserts: Vec<TransactionRecord> = new
+    let inserts: Vec<TransactionRecord> = batch
+        .inserts
         .iter()
         .map(|(tx, f)| match f {
             Some(f) if inserted_final(f) => f.applied_to(tx),
@@ -371,7 +217,7 @@ async fn cycle(
     // The rows inserted final need their ledger entries and callbacks; the others with a
     // finalization due at once are finalized with those asked for, first.
     let (mut done, mut settle_now) = (Vec::new(), Vec::new());
-    for ((_, f), new) in new.iter().zip(&inserted) {
+    for ((_, f), new) in batch.inserts.iter().zip(&inserted) {
         match f {
             Some(f) if *new && inserted_final(f) => done.push(f),
             Some(f) if *new => settle_now.push(f.clone()),
@@ -379,19 +225,33 @@ async fn cycle(
         }
     }
     let skip = settle_now.len();
-    let all: Vec<Finalization> = settle_now.into_iter().chain(finalizations).collect();
+    let all: Vec<Finalization> = settle_now.into_iter().chain(batch.finalizations.iter().cloned()).collect();
     let finalized = finalize_many(&mut *conn, &all, &mut done, settling).await?;
     // Claims past the first (there is one delivery worker, so rarely any) go on their own.
+    let claims = &batch.claims;
     let mut claimed = vec![Vec::new(); claims.len()];
     for (i, &(now, lease_until, limit)) in claims.iter().enumerate().skip(1) {
         claimed[i] = claim_in(&mut *conn, now, lease_until, limit).await?;
     }
     if let Some(first) = claimed.first_mut() {
-        *first = finish(&mut *conn, &done, attempts, claims.first().copied()).await?;
+        *first = finish(&mut *conn, &done, &batch.attempts, claims.first().copied()).await?;
     } else {
-        finish(&mut *conn, &done, attempts, None).await?;
+        finish(&mut *conn, &done, &batch.attempts, None).await?;
     }
-    Ok((inserted, finalized.into_iter().skip(skip).collect(), claimed))
+    // Each insert's own finalization: made with the row, or (one by one) among the first `skip`.
+    let mut settled_now = finalized[..skip].iter();
+    let inserted = batch
+        .inserts
+        .iter()
+        .zip(inserted)
+        .map(|((_, f), new)| match (new, f) {
+            (false, _) => InsertResult::Taken,
+            (true, Some(f)) if inserted_final(f) => InsertResult::Inserted { settled: true },
+            (true, Some(_)) => InsertResult::Inserted { settled: settled_now.next() == Some(&Finalized::Done) },
+            (true, None) => InsertResult::Inserted { settled: false },
+        })
+        .collect();
+    Ok(Written { inserted, finalized: finalized.into_iter().skip(skip).map(Some).collect(), claimed })
 }
 
 /// Write the entries and callbacks of `done`, record `attempts`, lease for `claim`, and commit,

@@ -346,16 +346,13 @@ async fn settlements_write_state_ledger_and_callback_once(store: Arc<dyn Store>)
     for tx in &txs[1..] {
         store.insert_transaction(tx).await.unwrap();
     }
-    // r1 is accepted and settled in one commit, or left to the settler (and then settled as
-    // any other); a second insert of r1 settles nothing either way.
+    // r1 is accepted and settled in one commit (both engines' group commits settle it with the
+    // insert); a second insert of r1 settles nothing.
     let first = success(&txs[0], payer.clone(), user.clone());
-    let settled = store.insert_settled(&txs[0], &first).await.unwrap();
+    assert!(store.insert_settled(&txs[0], &first).await.unwrap());
     let status = store.transaction(&txs[0].key).await.unwrap().unwrap().status;
-    assert_eq!(status, if settled { TransactionStatus::Successful } else { TransactionStatus::Pending });
-    assert_eq!(settled, store.backend() == "sqlite");
-    if !settled {
-        assert_eq!(store.finalize(&first).await.unwrap(), Finalized::Done);
-    }
+    assert_eq!(status, TransactionStatus::Successful);
+    assert_eq!(store.finalize(&first).await.unwrap(), Finalized::NotPending);
     let mut other = pending("r1", 999);
     other.api_user = "u2".into();
     let again = success(&other, payer.clone(), account("api-user:u2", None));
