@@ -154,7 +154,8 @@ enum Settling {
 /// with `FOR UPDATE SKIP LOCKED`, so the commit never waits for one (a row another commit holds
 /// is being settled there: `NotPending`, or, for a status read's own settlement, left to the
 /// caller, who waits for it alone); accounts change last, in account-id order, as in every
-/// settlement. (An earlier batch that waited for transaction rows while holding accounts
+/// settlement, and as the last statement before the commit, so that another instance's commit waits
+/// for this one no longer than the commit itself. (An earlier batch that waited for transaction rows while holding accounts
 /// deadlocked against status reads; see docs/performance.md.)
 async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> Result<Written, sqlx::Error> {
     let mut db = pool.begin().await?;
@@ -223,7 +224,7 @@ async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> Resul
             }
         }
     }
-    for push in [push_account_changes, push_postings, push_deliveries] {
+    for push in [push_postings, push_deliveries] {
         let mut query = sqlx::QueryBuilder::new("");
         if push(&mut query, &done) {
             query.build().persistent(false).execute(&mut *db).await?;
@@ -241,6 +242,12 @@ async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> Resul
     let mut claimed = Vec::with_capacity(batch.claims.len());
     for &(now, lease_until, limit) in &batch.claims {
         claimed.push(claim_in(&mut db, now, lease_until, limit).await?);
+    }
+    // The accounts last: from here to the end of the commit, another instance's commit that
+    // moves money in one of them waits for this one, so nothing else is done in between.
+    let mut accounts = sqlx::QueryBuilder::new("");
+    if push_account_changes(&mut accounts, &done) {
+        accounts.build().persistent(false).execute(&mut *db).await?;
     }
     db.commit().await?;
     Ok(Written { inserted, finalized, claimed })
