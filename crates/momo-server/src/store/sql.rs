@@ -1236,17 +1236,24 @@ macro_rules! impl_store {
             rows.iter().map(delivery_from_row).collect()
         }
 
-        /// The lease statement of [`claim_in`] (returns the deliveries).
+        /// The lease statement of [`claim_in`] (returns the deliveries). The due rows are chosen
+        /// once, in a materialized CTE: written as `id IN (SELECT … LIMIT n FOR UPDATE SKIP
+        /// LOCKED)`, PostgreSQL may run the subquery again for each row of a nested-loop semi
+        /// join, each run skipping the rows this statement has leased already, and so lease every
+        /// due delivery instead of at most `n`.
         fn push_claim(query: &mut sqlx::QueryBuilder<'_, $db>, now: i64, lease_until: i64, limit: i64) {
-            query.push("UPDATE callback_deliveries SET locked_until = ");
-            query.push_bind(lease_until);
-            query.push(" WHERE state = 'pending' AND id IN (SELECT id FROM callback_deliveries WHERE state = 'pending' AND next_attempt_at <= ");
+            query.push("WITH due AS MATERIALIZED (SELECT id FROM callback_deliveries WHERE state = 'pending' AND next_attempt_at <= ");
             query.push_bind(now);
             query.push(" AND (locked_until IS NULL OR locked_until <= ");
             query.push_bind(now);
             query.push(") ORDER BY next_attempt_at LIMIT ");
             query.push_bind(limit);
-            query.push(format!("{}) RETURNING {}", $skip_locked, $crate::store::sql::DELIVERY_COLUMNS));
+            query.push(format!("{}) UPDATE callback_deliveries SET locked_until = ", $skip_locked));
+            query.push_bind(lease_until);
+            query.push(format!(
+                " WHERE state = 'pending' AND id IN (SELECT id FROM due) RETURNING {}",
+                $crate::store::sql::DELIVERY_COLUMNS
+            ));
         }
 
         /// The attempts' rows (6 parameters each).
