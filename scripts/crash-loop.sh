@@ -6,6 +6,8 @@
 #
 #   scripts/crash-loop.sh [ROUNDS]        (20 by default)
 #   PENDING_DELAY=0 scripts/crash-loop.sh (settled in the accepting commit; default 0.2 s)
+#   DATABASE_URL=postgres://… scripts/crash-loop.sh (on PostgreSQL: an empty database, which the
+#                                                   server migrates; the server is killed, not it)
 set -euo pipefail
 ROUNDS=${1:-20}
 MOMO=${MOMO:-$(pwd)/target/release/momo}
@@ -19,7 +21,8 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 start_server() {
   "$MOMO" serve --bind 127.0.0.1:$PORT --data-dir "$WORK/data" --subscription-key $KEY \
-    --admin-token $ADMIN --pending-delay "${PENDING_DELAY:-0.2}" >>"$WORK/server.out" 2>>"$WORK/server.err" &
+    --admin-token $ADMIN --pending-delay "${PENDING_DELAY:-0.2}" ${DATABASE_URL:+--database-url "$DATABASE_URL"} \
+    >>"$WORK/server.out" 2>>"$WORK/server.err" &
   SERVER=$!
   for _ in $(seq 1 200); do curl -sf $BASE/_momo/health >/dev/null && return; sleep 0.05; done
   echo "the server did not start" >&2; exit 1
