@@ -317,6 +317,21 @@ fn the_access_log_logs_each_request_only_when_on_and_a_5xx_always() {
     }
 }
 
+/// Logs written to a pipe or a file (not a terminal) carry no colour escape codes.
+#[test]
+fn logs_to_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = Http::new();
+    let mut flags = pinned();
+    flags.extend(["--access-log", "info"]);
+    let server = Server::start(dir.path(), &flags, &[("RUST_LOG", "info")]);
+    assert_eq!(http.send(http.client.get(format!("{}/_momo/health", server.base))).0, 200);
+    std::thread::sleep(Duration::from_millis(200));
+    let logs = server.stderr();
+    assert!(logs.contains("finished processing request"), "sanity: a request was logged:\n{logs}");
+    assert!(!logs.contains('\u{1b}'), "an escape code in the logs:\n{logs:?}");
+}
+
 fn momo_admin(base: &str, token: &str, args: &[&str]) -> assert_cmd::assert::Assert {
     assert_cmd::Command::cargo_bin("momo")
         .unwrap()
