@@ -77,7 +77,7 @@ impl std::fmt::Debug for VerifiedTokens {
 impl CredentialCache {
     /// The API user with this id, if any.
     pub async fn api_user(&self, store: &dyn Store, id: &str) -> StoreResult<Option<Arc<ApiUserRecord>>> {
-        self.cached(&self.users, id, str::to_owned, store.api_user(id)).await
+        self.cached(&self.users, id, str::to_owned, || store.api_user(id)).await
     }
 
     /// The subscription key with this hash, if any.
@@ -86,19 +86,20 @@ impl CredentialCache {
         store: &dyn Store,
         hash: &SecretHash,
     ) -> StoreResult<Option<Arc<SubscriptionKeyRecord>>> {
-        self.cached(&self.keys, hash, SecretHash::clone, store.subscription_key_by_hash(hash)).await
+        self.cached(&self.keys, hash, SecretHash::clone, || store.subscription_key_by_hash(hash)).await
     }
 
-    /// Look `key` up without owning it (no allocation on a hit); `owned` makes the map's key on a
-    /// miss.
-    async fn cached<K, Q, V>(
+    /// Look `key` up without owning it; on a miss, `load` it and keep it under `owned(key)`. A hit
+    /// allocates nothing: neither the key nor the store's (boxed) future, made only on a miss.
+    async fn cached<K, Q, V, Load>(
         &self,
         map: &DashMap<K, Option<Arc<V>>>,
         key: &Q,
         owned: impl FnOnce(&Q) -> K,
-        load: impl std::future::Future<Output = StoreResult<Option<V>>>,
+        load: impl FnOnce() -> Load,
     ) -> StoreResult<Option<Arc<V>>>
     where
+        Load: std::future::Future<Output = StoreResult<Option<V>>>,
         K: Eq + Hash + std::borrow::Borrow<Q>,
         Q: Eq + Hash + ?Sized,
     {
@@ -106,7 +107,7 @@ impl CredentialCache {
             return Ok(hit.clone());
         }
         let generation = self.generation.load(Ordering::SeqCst);
-        let loaded = load.await?.map(Arc::new);
+        let loaded = load().await?.map(Arc::new);
         if map.len() < MAX_ENTRIES {
             map.insert(owned(key), loaded.clone());
             if self.generation.load(Ordering::SeqCst) != generation {
