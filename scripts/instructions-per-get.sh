@@ -5,12 +5,15 @@
 # (curl), counted: the instructions the server executed per GET request-to-pay status, its
 # background workers included. Unlike throughput, the count does not move with other work on the
 # machine, so it shows a change of a few percent that a shared machine's run-to-run spread hides.
-# docs/performance.md, "What the metrics cost".
+# SERVER_LOG=default runs the server with its default log settings (no RUST_LOG); otherwise
+# RUST_LOG=${SERVER_LOG:-warn}. Extra `momo serve` flags may follow N (e.g. --access-log info).
+# docs/performance.md, "What the metrics cost" and "The per-request work".
 set -e
-bin=$1; port=$2; label=$3; n=${4:-2000}
+bin=$1; port=$2; label=$3; n=${4:-2000}; shift $(( $# < 4 ? $# : 4 ))
 dir=$(mktemp -d); chmod 700 "$dir"
-RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" \
-  "$bin" serve --data-dir "$dir" --bind 127.0.0.1:$port --subscription-key benchkey --admin-token benchtoken > "$dir/log" 2>&1 &
+if [ "${SERVER_LOG:-warn}" = default ]; then unset RUST_LOG; else export RUST_LOG=${SERVER_LOG:-warn}; fi
+valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" \
+  "$bin" serve --data-dir "$dir" --bind 127.0.0.1:$port --subscription-key benchkey --admin-token benchtoken "$@" > "$dir/log" 2>&1 &
 pid=$!
 token=$("$(dirname "$0")/sandbox-token.sh" $port)
 body='{"amount":"5","currency":"EUR","externalId":"1","payer":{"partyIdType":"MSISDN","partyId":"46733123454"},"payerMessage":"m","payeeNote":"n"}'
@@ -38,4 +41,6 @@ serving=$(callgrind_annotate --inclusive=yes "$dir"/callgrind.out*.1 2>/dev/null
 awk -v t="$total" -v s="$serving" -v n="$n" -v label="$label" \
   'BEGIN { printf "== %s: %.0f instructions per GET serving it, %.0f in all (%d GETs)\n", label, s / n, t / n, n }'
 kill $pid; wait $pid 2>/dev/null || true
+# KEEP=FILE keeps the profile, for callgrind_annotate.
+[ -n "$KEEP" ] && cp "$dir"/callgrind.out*.1 "$KEEP"
 rm -rf "$dir"

@@ -5,11 +5,14 @@
 # crates/momo-bench/wrk/reference-id.lua and request-to-pay.lua) and on GET of one request's
 # status, with the server's CPU time per GET. WATCH=1 keeps three console live pages' event
 # streams open meanwhile.
-# docs/performance.md, "What the console cost the API".
+# SERVER_LOG=default runs the server with its default log settings (no RUST_LOG); otherwise
+# RUST_LOG=${SERVER_LOG:-warn}. Extra `momo serve` flags may follow LABEL (e.g. --access-log info).
+# docs/performance.md, "What the console cost the API" and "The per-request work".
 set -e
-bin=$1; port=$2; label=$3
+bin=$1; port=$2; label=$3; shift 3
 dir=$(mktemp -d); chmod 700 "$dir"
-RUST_LOG=warn "$bin" serve --data-dir "$dir" --bind 127.0.0.1:$port --subscription-key benchkey --admin-token benchtoken > "$dir/log" 2>&1 &
+if [ "${SERVER_LOG:-warn}" = default ]; then unset RUST_LOG; else export RUST_LOG=${SERVER_LOG:-warn}; fi
+"$bin" serve --data-dir "$dir" --bind 127.0.0.1:$port --subscription-key benchkey --admin-token benchtoken "$@" > "$dir/log" 2>&1 &
 pid=$!
 token=$("$(dirname "$0")/sandbox-token.sh" $port)
 body='{"amount":"5","currency":"EUR","externalId":"1","payer":{"partyIdType":"MSISDN","partyId":"46733123454"},"payerMessage":"m","payeeNote":"n"}'

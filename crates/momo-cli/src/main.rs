@@ -180,7 +180,10 @@ fn print_openapi(admin: bool) -> Result<(), output::Failure> {
 fn init_logging(format: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only for a person at a terminal: in a file or a log collector the escape codes are
+    // noise, and writing them cost a tenth of a logged request (docs/performance.md).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colour).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {

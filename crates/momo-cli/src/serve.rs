@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use clap::Args;
 use momo_server::config::{
-    CallbackRetry, PinnedSubscriptionKey, Platform, ReasonFormat, SandboxBalance, ScenarioProfile, TokenErrorStyle,
-    TokenScope,
+    AccessLog, CallbackRetry, PinnedSubscriptionKey, Platform, ReasonFormat, SandboxBalance, ScenarioProfile,
+    TokenErrorStyle, TokenScope,
 };
 use momo_server::domain::targets::AllowedTarget;
 use momo_server::{Application, Settings};
@@ -137,6 +137,11 @@ pub struct ServeArgs {
     /// Accept ' and & in payerMessage and payeeNote (MTN's sandbox answers 400 for them).
     #[arg(long, env = "MOMO_ACCEPT_SPECIAL_CHARACTERS")]
     accept_special_characters: bool,
+
+    /// A log line for every answered request: off, debug (shown when RUST_LOG lets debug lines
+    /// through) or info. A 5xx answer is logged whatever this says.
+    #[arg(long, env = "MOMO_ACCESS_LOG", default_value = "debug")]
+    access_log: AccessLog,
 }
 
 /// The shortest scrape token accepted: long enough that guessing it is hopeless even from many
@@ -207,6 +212,7 @@ impl From<ServeArgs> for Settings {
             callback_allow_private: args.callback_allow_private,
             callback_allow: args.callback_allow,
             accept_special_characters: args.accept_special_characters,
+            access_log: args.access_log,
             ..Settings::default()
         }
     }

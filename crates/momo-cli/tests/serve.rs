@@ -41,6 +41,7 @@ impl Server {
             .env_remove("MOMO_DATABASE_URL")
             .env_remove("MOMO_ADMIN_TOKEN")
             .env_remove("MOMO_SUBSCRIPTION_KEYS")
+            .env_remove("MOMO_ACCESS_LOG")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (name, value) in env {
@@ -251,6 +252,84 @@ fn secrets_never_appear_in_the_logs() {
     for secret in [key.as_str(), token.as_str(), KEY, ADMIN] {
         assert!(!logs.contains(secret), "a secret is in the logs: {secret}");
     }
+}
+
+/// The access log is a setting (`--access-log`, docs/configuration.md): a line for every answered
+/// request at the level asked for, in a span with the request's id, method and path; neither line
+/// nor span when it is off or below the log filter (the default: debug, under `RUST_LOG=info`); and
+/// a 5xx answer logged with its request's id, method and path whatever the setting.
+#[test]
+fn the_access_log_logs_each_request_only_when_on_and_a_5xx_always() {
+    for (setting, rust_log, access_lines) in [
+        (Some("info"), "info", true),
+        (None, "info", false),
+        (Some("debug"), "debug", true),
+        (Some("off"), "debug", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let http = Http::new();
+        let mut flags = pinned();
+        flags.extend(["--log-format", "json"]);
+        flags.extend(setting.map(|level| ["--access-log", level]).into_iter().flatten());
+        let server = Server::start(dir.path(), &flags, &[("RUST_LOG", rust_log)]);
+        let base = server.base.as_str();
+        assert_eq!(http.send(http.client.get(format!("{base}/_momo/health"))).0, 200);
+        momo_admin(base, ADMIN, &["faults", "add", "--path", "/v1_0/apiuser", "--method", "POST", "--status", "500"])
+            .success();
+        let failed = http.runtime.block_on(
+            http.client
+                .post(format!("{base}/v1_0/apiuser"))
+                .header("Ocp-Apim-Subscription-Key", KEY)
+                .header("X-Reference-Id", uuid::Uuid::new_v4().to_string())
+                .json(&serde_json::json!({"providerCallbackHost": "webhook.site"}))
+                .send(),
+        );
+        let failed = failed.unwrap();
+        assert_eq!(failed.status(), 500);
+        let id = failed.headers()["x-request-id"].to_str().unwrap().to_owned();
+        std::thread::sleep(Duration::from_millis(200));
+        let logs = server.stderr();
+        let lines: Vec<Value> = logs.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+        let case = format!("--access-log {setting:?}, RUST_LOG={rust_log}:\n{logs}");
+
+        let answered = |line: &&Value| line["fields"]["message"] == "finished processing request";
+        let health = lines.iter().filter(answered).find(|line| line["span"]["path"] == "/_momo/health");
+        let spans = lines.iter().filter(|line| line["span"]["name"] == "request").count();
+        if access_lines {
+            let health = health.unwrap_or_else(|| panic!("no access line for the health check; {case}"));
+            assert_eq!(
+                (&health["fields"]["status"], &health["span"]["method"]),
+                (&200.into(), &"GET".into()),
+                "{case}"
+            );
+        } else {
+            assert_eq!((lines.iter().filter(answered).count(), spans), (0, 0), "no access line, no span; {case}");
+        }
+        let failure = lines.iter().find(|line| line["fields"]["message"] == "response failed");
+        let failure = failure.unwrap_or_else(|| panic!("the 500 is not logged; {case}"));
+        assert_eq!(failure["level"], "WARN", "{case}");
+        let fields = &failure["fields"];
+        assert_eq!(
+            (&fields["status"], &fields["method"], &fields["path"], &fields["id"]),
+            (&500.into(), &"POST".into(), &"/v1_0/apiuser".into(), &id.as_str().into()),
+            "{case}"
+        );
+    }
+}
+
+/// Logs written to a pipe or a file (not a terminal) carry no colour escape codes.
+#[test]
+fn logs_to_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = Http::new();
+    let mut flags = pinned();
+    flags.extend(["--access-log", "info"]);
+    let server = Server::start(dir.path(), &flags, &[("RUST_LOG", "info")]);
+    assert_eq!(http.send(http.client.get(format!("{}/_momo/health", server.base))).0, 200);
+    std::thread::sleep(Duration::from_millis(200));
+    let logs = server.stderr();
+    assert!(logs.contains("finished processing request"), "sanity: a request was logged:\n{logs}");
+    assert!(!logs.contains('\u{1b}'), "an escape code in the logs:\n{logs:?}");
 }
 
 fn momo_admin(base: &str, token: &str, args: &[&str]) -> assert_cmd::assert::Assert {

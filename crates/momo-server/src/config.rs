@@ -84,6 +84,8 @@ pub struct Settings {
     pub max_connections: usize,
     /// Accept `'` and `&` in `payerMessage` and `payeeNote`, which MTN's sandbox refuses with 400.
     pub accept_special_characters: bool,
+    /// Whether each answered request is logged, and at which level.
+    pub access_log: AccessLog,
 }
 
 impl Default for Settings {
@@ -119,6 +121,7 @@ impl Default for Settings {
             keep_alive_timeout: Duration::from_secs(15),
             max_connections: 10_000,
             accept_special_characters: false,
+            access_log: AccessLog::Debug,
         }
     }
 }
@@ -198,6 +201,21 @@ setting_enum! {
         Mtn = "mtn",
         /// One attempt, as MTN's older documentation says.
         Once = "once",
+    }
+}
+
+setting_enum! {
+    /// Whether each answered request is logged (a line with its status and latency, and a span
+    /// with its id, method and path around everything logged while it is served), and at which
+    /// level (docs/configuration.md, `--access-log`). A 5xx answer is logged whatever this says.
+    AccessLog {
+        /// No line and no span, even when the log filter lets debug lines through.
+        Off = "off",
+        /// At debug level: logged when the log filter lets debug lines through (`RUST_LOG=debug`),
+        /// costing nothing otherwise.
+        Debug = "debug",
+        /// At info level, which the default log filter lets through.
+        Info = "info",
     }
 }
 

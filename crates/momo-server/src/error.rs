@@ -1,8 +1,8 @@
 //! The one error type of the HTTP surface, and its exact wire form.
 //!
 //! `status()` and the body are exhaustive matches: a new variant forces a decision about what
-//! MTN would send. Internal failures are logged in full (inside the request's span) and answered
-//! with MTN's generic `INTERNAL_PROCESSING_ERROR` body; a library's error text never reaches a client.
+//! MTN would send. Internal failures are logged in full (by `request_log`, in one line with the
+//! request's id, method and path) and answered with MTN's generic `INTERNAL_PROCESSING_ERROR` body; a library's error text never reaches a client.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -236,13 +236,22 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
 /// The content type MTN sends on token answers and new API keys.
 pub(crate) const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json;charset=utf-8");
 
+/// Why an answer is a 5xx: the error's whole chain, which never goes on the wire. Attached to the
+/// answer for [`crate::request_log`] to log once, in one line with the request's id, method and
+/// path (the request's span, which would carry them, exists only while the access log is on).
+#[derive(Debug, Clone)]
+pub(crate) enum FailureCause {
+    Internal(String),
+    Unavailable(String),
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        match &self {
-            ApiError::Internal(e) => tracing::error!(error = format!("{e:#}"), "request failed"),
-            ApiError::Unavailable(e) => tracing::warn!(error = format!("{e:#}"), "database unavailable"),
-            _ => {}
-        }
+        let cause = match &self {
+            ApiError::Internal(e) => Some(FailureCause::Internal(format!("{e:#}"))),
+            ApiError::Unavailable(e) => Some(FailureCause::Unavailable(format!("{e:#}"))),
+            _ => None,
+        };
         let status = self.status();
         let retry_after = match &self {
             ApiError::OperatorThrottled(wait) => Some(HeaderValue::from(retry_after_secs(*wait))),
@@ -264,6 +273,9 @@ impl IntoResponse for ApiError {
             Body::Raw(text) => (JSON, text.to_owned(), false),
         };
         let mut response = (status, text).into_response();
+        if let Some(cause) = cause {
+            response.extensions_mut().insert(cause);
+        }
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, content_type);
         if let Some(seconds) = retry_after {

@@ -306,7 +306,7 @@ async fn authorize(
 ) -> Result<(Caller, Option<crate::domain::tokens::ConsentClaims>), ApiError> {
     let product = Product::from_path(parts.uri.path()).ok_or(ApiError::RouteNotFound)?;
     let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-    let claims = state.tokens.verify(token, state.clock.now()).ok_or(ApiError::Unauthorized)?;
+    let claims = state.cache.verified_token(&state.tokens, token, state.clock.now()).ok_or(ApiError::Unauthorized)?;
     let user = state.cache.api_user(state.store.as_ref(), &claims.client_id).await?.ok_or(ApiError::Unauthorized)?;
     let current = user.revoked_at.is_none() && user.key_version == claims.kv && user.key_hash.is_some();
     let scoped = match state.settings.token_scope {
@@ -317,7 +317,7 @@ async fn authorize(
         return Err(ApiError::Unauthorized);
     }
     let environment = target_environment_of(parts, &user.environment)?;
-    Ok((Caller { user, environment, product }, claims.consent))
+    Ok((Caller { user, environment, product }, claims.consent.clone()))
 }
 
 /// The request's `X-Target-Environment`, which must be `expected`; else MTN's 500

@@ -69,7 +69,8 @@ fn api_user_of(request: &Request, state: &AppState) -> Option<String> {
     let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, credential) = value.split_once(' ')?;
     if scheme.eq_ignore_ascii_case("bearer") {
-        return state.tokens.verify(credential.trim(), state.clock.now()).map(|c| c.client_id);
+        let claims = state.cache.verified_token(&state.tokens, credential.trim(), state.clock.now())?;
+        return Some(claims.client_id.clone());
     }
     if scheme.eq_ignore_ascii_case("basic") {
         let decoded = base64::engine::general_purpose::STANDARD.decode(credential.trim()).ok()?;

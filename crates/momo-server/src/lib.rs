@@ -31,7 +31,8 @@
 //! Around them, the process: [`startup`] ([`Application::build`] binds and prepares;
 //! [`startup::app`] is the router), [`bootstrap`] (first-start set-up), [`data_dir`] (the data
 //! directory and database files, private to the server's user), [`net`] (the accept loop:
-//! connection timeouts and cap, MoMo bodies on hyper's rejections).
+//! connection timeouts and cap, MoMo bodies on hyper's rejections), [`request_log`] (request ids,
+//! the access log and the log line of every failed request).
 
 #![warn(unreachable_pub)]
 
@@ -54,6 +55,7 @@ pub(crate) mod metrics;
 pub(crate) mod net;
 pub(crate) mod probes;
 pub(crate) mod readiness;
+pub(crate) mod request_log;
 pub(crate) mod service;
 pub(crate) mod settle;
 pub mod startup;

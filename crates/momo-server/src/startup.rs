@@ -5,17 +5,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::Request;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use axum::Router;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
-use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 use crate::bootstrap::{self, Created};
 use crate::config::Settings;
@@ -226,16 +222,9 @@ pub fn app(state: AppState) -> Router {
         // through its box on every request: the app's layers are one call, in one builder.
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(request_span)
-                        .on_response(DefaultOnResponse::new().level(Level::INFO))
-                        .on_failure(DefaultOnFailure::new().level(Level::WARN)),
-                )
                 // Every response the app writes carries `x-request-id`: `net` relies on it to tell
                 // hyper's own empty rejections (which it gives a JSON body) from the app's answers.
-                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(crate::request_log::RequestLog::new(state.settings.access_log))
                 // A body that stalls fails its read (a 400 in MoMo's shape from the extractor),
                 // and the connection closes with the answer.
                 .layer(RequestBodyTimeoutLayer::new(body_read_timeout))
@@ -245,13 +234,6 @@ pub fn app(state: AppState) -> Router {
                 // router does.
                 .layer(metrics::ObserveRequests(state.metrics.clone())),
         )
-}
-
-/// The span of a request: its id, method and path. Never the query string, which may carry
-/// `subscription-key`, and never headers, which carry keys and tokens.
-fn request_span<B>(request: &Request<B>) -> tracing::Span {
-    let id = request.headers().get(momo_types::headers::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-    tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
 }
 
 /// `GET /_momo/openapi.json` (no key or token, like health): the MoMo API's OpenAPI document

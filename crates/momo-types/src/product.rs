@@ -49,13 +49,22 @@ pub struct UnknownProduct(pub String);
 impl FromStr for Product {
     type Err = UnknownProduct;
 
+    /// Any case, singular or plural. Compared in place: every MoMo request's path is read with
+    /// this, and a lowercase copy was an allocation per request.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "collection" | "collections" => Ok(Product::Collection),
-            "disbursement" | "disbursements" => Ok(Product::Disbursement),
-            "remittance" | "remittances" => Ok(Product::Remittance),
-            _ => Err(UnknownProduct(s.to_owned())),
-        }
+        const NAMES: [(&str, Product); 6] = [
+            ("collection", Product::Collection),
+            ("collections", Product::Collection),
+            ("disbursement", Product::Disbursement),
+            ("disbursements", Product::Disbursement),
+            ("remittance", Product::Remittance),
+            ("remittances", Product::Remittance),
+        ];
+        NAMES
+            .iter()
+            .find(|(name, _)| s.eq_ignore_ascii_case(name))
+            .map(|&(_, product)| product)
+            .ok_or_else(|| UnknownProduct(s.to_owned()))
     }
 }
 
@@ -69,5 +78,22 @@ mod tests {
         assert_eq!(Product::from_path("/remittance/v1_0/transfer"), Some(Product::Remittance));
         assert_eq!(Product::from_path("/v1_0/apiuser"), None);
         assert_eq!(Product::from_path("/"), None);
+    }
+
+    #[test]
+    fn products_parse_in_any_case_singular_or_plural_and_nothing_else() {
+        for (text, product) in [
+            ("collection", Product::Collection),
+            ("COLLECTIONS", Product::Collection),
+            ("Disbursement", Product::Disbursement),
+            ("disbursementS", Product::Disbursement),
+            ("remittance", Product::Remittance),
+            ("Remittances", Product::Remittance),
+        ] {
+            assert_eq!(text.parse::<Product>().ok(), Some(product), "{text}");
+        }
+        for text in ["", "wallet", "collectionss", "collectio", "v1_0"] {
+            assert!(text.parse::<Product>().is_err(), "{text}");
+        }
     }
 }

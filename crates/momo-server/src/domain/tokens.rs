@@ -120,10 +120,16 @@ impl TokenSigner {
     /// lifetime this server enforces.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Option<Claims> {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?.claims;
+        self.in_force(&claims, now).then_some(claims)
+    }
+
+    /// Whether the claims of a token verified before are still in force at `now` (the time
+    /// checks of [`TokenSigner::verify`]; the signature is not checked again).
+    pub fn in_force(&self, claims: &Claims, now: OffsetDateTime) -> bool {
         let now = now.unix_timestamp();
         let fresh =
             claims.iat <= now.saturating_add(CLOCK_SKEW_SECONDS) && now < claims.iat.saturating_add(self.max_lifetime);
-        (claims.exp > now && fresh).then_some(claims)
+        claims.exp > now && fresh
     }
 }
 

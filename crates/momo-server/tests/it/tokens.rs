@@ -152,6 +152,27 @@ async fn tokens_of_a_revoked_user_stop_working_on_the_next_request() {
     assert_answer(app.token("collection", &user, &key).await, 500, LOGIN_FAILED_BODY).await;
 }
 
+/// A token this instance has verified before is answered from its cache of verified tokens
+/// (docs/performance.md, "The per-request work"); it must stop working as soon as its user's key
+/// is replaced or its user revoked, as a token checked afresh does.
+#[tokio::test]
+async fn a_token_used_before_is_refused_once_its_key_is_replaced_or_its_user_revoked() {
+    let app = spawn_app().await;
+    let (user, old_token) = operator_user(&app, "mtnghana").await;
+    for _ in 0..3 {
+        assert_eq!(app.balance("collection", &old_token, "mtnghana").await.status(), StatusCode::OK);
+    }
+    let renewed: Value = app.admin(Method::POST, &format!("/users/{user}/key"), None).await.json().await.unwrap();
+    assert_answer(app.balance("collection", &old_token, "mtnghana").await, 401, UNAUTHORIZED_BODY).await;
+
+    let token = app.access_token("collection", &user, renewed["apiKey"].as_str().unwrap()).await;
+    for _ in 0..3 {
+        assert_eq!(app.balance("collection", &token, "mtnghana").await.status(), StatusCode::OK);
+    }
+    assert_eq!(app.admin(Method::DELETE, &format!("/users/{user}"), None).await.status(), StatusCode::OK);
+    assert_answer(app.balance("collection", &token, "mtnghana").await, 401, UNAUTHORIZED_BODY).await;
+}
+
 const MOMO_AFRICA_ENV_BODY: &str = r#"{"error": "Invalid or missing X-Target-Environment header"}"#;
 
 #[tokio::test]
