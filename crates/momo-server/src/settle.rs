@@ -1,5 +1,5 @@
 //! Settlement: a pending transaction whose planned outcome is due becomes final, with its
-//! ledger entry and its callback, in one database transaction ([`Store::finalize`](crate::store::Store::finalize)).
+//! ledger entry and its callback, in one database transaction ([`Payments::finalize`](crate::store::Payments::finalize)).
 //!
 //! The background worker settles due transactions every `worker_interval`; a status request
 //! settles its transaction first if it is due, so what a client sees never depends on the

@@ -1,7 +1,7 @@
 //! Callbacks: a durable outbox drained by a worker.
 //!
 //! A delivery row is written in the same database transaction that makes its transaction final
-//! ([`crate::store::Store::finalize`]), so a callback is never lost and never sent for a state
+//! ([`crate::store::Payments::finalize`]), so a callback is never lost and never sent for a state
 //! that was not committed. The worker leases due rows (`locked_until`; `FOR UPDATE SKIP LOCKED`
 //! on PostgreSQL), so several instances share the work without sending one delivery twice at the
 //! same time; a lease that outlives a crashed worker expires and the row is tried again.

@@ -125,7 +125,7 @@ macro_rules! impl_store {
         }
 
         #[async_trait::async_trait]
-        impl $crate::store::Store for $store {
+        impl $crate::store::Backend for $store {
             fn backend(&self) -> &'static str {
                 $backend
             }
@@ -134,7 +134,10 @@ macro_rules! impl_store {
                 sqlx::query("SELECT 1").execute(self.reader()).await.map_err($crate::store::StoreError::from_sqlx)?;
                 Ok(())
             }
+        }
 
+        #[async_trait::async_trait]
+        impl $crate::store::Credentials for $store {
             async fn insert_api_user(&self, user: &$crate::store::ApiUserRecord) -> $crate::store::StoreResult<()> {
                 use $crate::store::StoreError;
                 let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
@@ -402,7 +405,10 @@ macro_rules! impl_store {
                     .map_err($crate::store::StoreError::from_sqlx)?;
                 Ok(row.try_get("epoch")?)
             }
+        }
 
+        #[async_trait::async_trait]
+        impl $crate::store::Payments for $store {
             async fn balance(&self, account: &str) -> $crate::store::StoreResult<i64> {
                 use sqlx::Row as _;
                 let row = sqlx::query("SELECT balance_minor FROM accounts WHERE id = $1")
@@ -753,6 +759,51 @@ macro_rules! impl_store {
                 Ok(out)
             }
 
+            async fn transaction_counts(&self) -> $crate::store::StoreResult<Vec<$crate::store::TransactionCount>> {
+                // Without an index of its own (one more entry to write per payment): the totals
+                // per product from `transactions_by_kind` alone, the unsettled ones from their
+                // partial index (grouped by status first, so that it is the one read), and the
+                // successful ones as the difference. One statement, so one snapshot.
+                let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+                    "SELECT product, NULL, count(*) FROM transactions GROUP BY product \
+                     UNION ALL SELECT product, status, count(*) FROM transactions WHERE status <> 'SUCCESSFUL' \
+                     GROUP BY status, product",
+                )
+                .fetch_all(self.reader())
+                .await
+                .map_err($crate::store::StoreError::from_sqlx)?;
+                let (totals, unsettled): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, status, _)| status.is_none());
+                let totals = totals.into_iter().map(|(product, _, count)| (product, count));
+                let unsettled: Vec<(String, String, i64)> = unsettled
+                    .into_iter()
+                    .map(|(product, status, count)| (product, status.unwrap_or_default(), count))
+                    .collect();
+                let decode = |what: &str| sqlx::Error::Decode(format!("malformed {what}").into());
+                let mut counts = Vec::new();
+                for (product, total) in totals {
+                    let product: momo_types::Product = product.parse().map_err(|_| decode("product"))?;
+                    let mut settled = total;
+                    for (_, status, count) in unsettled.iter().filter(|(p, ..)| *p == product.as_str()) {
+                        let status =
+                            momo_types::payments::TransactionStatus::parse(status).ok_or_else(|| decode("status"))?;
+                        counts.push($crate::store::TransactionCount { product, status, count: *count });
+                        settled -= count;
+                    }
+                    if settled > 0 {
+                        counts.push($crate::store::TransactionCount {
+                            product,
+                            status: momo_types::payments::TransactionStatus::Successful,
+                            count: settled,
+                        });
+                    }
+                }
+                counts.sort_by(|a, b| (a.product.as_str(), a.status.as_str()).cmp(&(b.product.as_str(), b.status.as_str())));
+                Ok(counts)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::CallbackOutbox for $store {
             async fn claim_deliveries(
                 &self,
                 now: i64,
@@ -800,46 +851,16 @@ macro_rules! impl_store {
                 Ok(rows.iter().map(delivery_from_row).collect::<Result<_, _>>()?)
             }
 
-            async fn transaction_counts(&self) -> $crate::store::StoreResult<Vec<$crate::store::TransactionCount>> {
-                // Without an index of its own (one more entry to write per payment): the totals
-                // per product from `transactions_by_kind` alone, the unsettled ones from their
-                // partial index (grouped by status first, so that it is the one read), and the
-                // successful ones as the difference. One statement, so one snapshot.
-                let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
-                    "SELECT product, NULL, count(*) FROM transactions GROUP BY product \
-                     UNION ALL SELECT product, status, count(*) FROM transactions WHERE status <> 'SUCCESSFUL' \
-                     GROUP BY status, product",
-                )
-                .fetch_all(self.reader())
+            async fn delivery(&self, id: &str) -> $crate::store::StoreResult<Option<$crate::store::DeliveryRecord>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {} FROM callback_deliveries WHERE id = $1",
+                    $crate::store::sql::DELIVERY_COLUMNS
+                ))
+                .bind(id)
+                .fetch_optional(self.reader())
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;
-                let (totals, unsettled): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, status, _)| status.is_none());
-                let totals = totals.into_iter().map(|(product, _, count)| (product, count));
-                let unsettled: Vec<(String, String, i64)> = unsettled
-                    .into_iter()
-                    .map(|(product, status, count)| (product, status.unwrap_or_default(), count))
-                    .collect();
-                let decode = |what: &str| sqlx::Error::Decode(format!("malformed {what}").into());
-                let mut counts = Vec::new();
-                for (product, total) in totals {
-                    let product: momo_types::Product = product.parse().map_err(|_| decode("product"))?;
-                    let mut settled = total;
-                    for (_, status, count) in unsettled.iter().filter(|(p, ..)| *p == product.as_str()) {
-                        let status =
-                            momo_types::payments::TransactionStatus::parse(status).ok_or_else(|| decode("status"))?;
-                        counts.push($crate::store::TransactionCount { product, status, count: *count });
-                        settled -= count;
-                    }
-                    if settled > 0 {
-                        counts.push($crate::store::TransactionCount {
-                            product,
-                            status: momo_types::payments::TransactionStatus::Successful,
-                            count: settled,
-                        });
-                    }
-                }
-                counts.sort_by(|a, b| (a.product.as_str(), a.status.as_str()).cmp(&(b.product.as_str(), b.status.as_str())));
-                Ok(counts)
+                Ok(row.as_ref().map(delivery_from_row).transpose()?)
             }
 
             async fn unfinished_deliveries(&self) -> $crate::store::StoreResult<(i64, i64)> {
@@ -864,18 +885,6 @@ macro_rules! impl_store {
                 .await
                 .map_err($crate::store::StoreError::from_sqlx)?;
                 Ok($crate::store::CallbackBacklog { due, oldest_due_at })
-            }
-
-            async fn delivery(&self, id: &str) -> $crate::store::StoreResult<Option<$crate::store::DeliveryRecord>> {
-                let row = sqlx::query(&format!(
-                    "SELECT {} FROM callback_deliveries WHERE id = $1",
-                    $crate::store::sql::DELIVERY_COLUMNS
-                ))
-                .bind(id)
-                .fetch_optional(self.reader())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(row.as_ref().map(delivery_from_row).transpose()?)
             }
 
             async fn redeliver(
@@ -918,7 +927,10 @@ macro_rules! impl_store {
                 }
                 Ok(out)
             }
+        }
 
+        #[async_trait::async_trait]
+        impl $crate::store::Consents for $store {
             async fn insert_consent(&self, c: &$crate::store::ConsentRecord) -> $crate::store::StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO consents (auth_req_id, api_user, environment, msisdn, scope, access_type, outcome, \
@@ -982,62 +994,10 @@ macro_rules! impl_store {
                 .map_err($crate::store::StoreError::from_sqlx)?;
                 Ok(result.rows_affected() == 1)
             }
+        }
 
-            async fn insert_fault(&self, fault: &$crate::store::FaultRecord) -> $crate::store::StoreResult<()> {
-                sqlx::query("INSERT INTO fault_rules (id, spec, remaining, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(&fault.id)
-                    .bind(&fault.spec)
-                    .bind(fault.remaining)
-                    .bind(fault.created_at)
-                    .execute(self.writer())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(())
-            }
-
-            async fn faults(&self) -> $crate::store::StoreResult<Vec<$crate::store::FaultRecord>> {
-                let rows = sqlx::query("SELECT id, spec, remaining, created_at FROM fault_rules ORDER BY created_at, id")
-                    .fetch_all(self.reader())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(rows.iter().map(fault_from_row).collect::<Result<_, _>>()?)
-            }
-
-            async fn use_fault(&self, id: &str, counted: bool) -> $crate::store::StoreResult<bool> {
-                // A rule until removed needs only to exist: a read, not a write per request.
-                let usable = if counted {
-                    sqlx::query("UPDATE fault_rules SET remaining = remaining - 1 WHERE id = $1 AND remaining > 0")
-                        .bind(id)
-                        .execute(self.writer())
-                        .await
-                        .map(|done| done.rows_affected() == 1)
-                } else {
-                    sqlx::query("SELECT 1 AS found FROM fault_rules WHERE id = $1 AND remaining IS NULL")
-                        .bind(id)
-                        .fetch_optional(self.reader())
-                        .await
-                        .map(|row| row.is_some())
-                };
-                usable.map_err($crate::store::StoreError::from_sqlx)
-            }
-
-            async fn delete_fault(&self, id: &str) -> $crate::store::StoreResult<bool> {
-                let result = sqlx::query("DELETE FROM fault_rules WHERE id = $1")
-                    .bind(id)
-                    .execute(self.writer())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(result.rows_affected() == 1)
-            }
-
-            async fn delete_faults(&self) -> $crate::store::StoreResult<()> {
-                sqlx::query("DELETE FROM fault_rules")
-                    .execute(self.writer())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(())
-            }
-
+        #[async_trait::async_trait]
+        impl $crate::store::OperatorState for $store {
             async fn insert_console_session(
                 &self,
                 session: &$crate::store::ConsoleSession,
@@ -1120,6 +1080,61 @@ macro_rules! impl_store {
                 // Instances cache final statuses: the epoch tells them to forget.
                 sqlx::query($crate::store::sql::BUMP_EPOCH).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
                 tx.commit().await.map_err(StoreError::from_sqlx)
+            }
+
+            async fn insert_fault(&self, fault: &$crate::store::FaultRecord) -> $crate::store::StoreResult<()> {
+                sqlx::query("INSERT INTO fault_rules (id, spec, remaining, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(&fault.id)
+                    .bind(&fault.spec)
+                    .bind(fault.remaining)
+                    .bind(fault.created_at)
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn faults(&self) -> $crate::store::StoreResult<Vec<$crate::store::FaultRecord>> {
+                let rows = sqlx::query("SELECT id, spec, remaining, created_at FROM fault_rules ORDER BY created_at, id")
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(rows.iter().map(fault_from_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn use_fault(&self, id: &str, counted: bool) -> $crate::store::StoreResult<bool> {
+                // A rule until removed needs only to exist: a read, not a write per request.
+                let usable = if counted {
+                    sqlx::query("UPDATE fault_rules SET remaining = remaining - 1 WHERE id = $1 AND remaining > 0")
+                        .bind(id)
+                        .execute(self.writer())
+                        .await
+                        .map(|done| done.rows_affected() == 1)
+                } else {
+                    sqlx::query("SELECT 1 AS found FROM fault_rules WHERE id = $1 AND remaining IS NULL")
+                        .bind(id)
+                        .fetch_optional(self.reader())
+                        .await
+                        .map(|row| row.is_some())
+                };
+                usable.map_err($crate::store::StoreError::from_sqlx)
+            }
+
+            async fn delete_fault(&self, id: &str) -> $crate::store::StoreResult<bool> {
+                let result = sqlx::query("DELETE FROM fault_rules WHERE id = $1")
+                    .bind(id)
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(result.rows_affected() == 1)
+            }
+
+            async fn delete_faults(&self) -> $crate::store::StoreResult<()> {
+                sqlx::query("DELETE FROM fault_rules")
+                    .execute(self.writer())
+                    .await
+                    .map_err($crate::store::StoreError::from_sqlx)?;
+                Ok(())
             }
         }
 
