@@ -12,17 +12,14 @@
 
 use std::fmt;
 
-use async_trait::async_trait;
-use momo_types::payments::PartyIdType;
-use momo_types::{ErrorCode, Product};
-
-use crate::domain::transactions::Outcome;
 use crate::metrics::CommitMetrics;
+use async_trait::async_trait;
 
 pub use crate::domain::credentials::SecretHash;
 
 mod consents;
 mod credentials;
+mod engine;
 mod group_commit;
 mod migrations;
 mod operator;
@@ -154,69 +151,5 @@ pub(crate) async fn open_observed(url: &str, commits: CommitMetrics) -> anyhow::
         Ok(std::sync::Arc::new(postgres::PgStore::open_observed(url, commits).await?))
     } else {
         anyhow::bail!("unsupported database URL: it must start with sqlite:// or postgres://")
-    }
-}
-
-/// A planned outcome's columns (migration 11): `outcome` is `SUCCESSFUL` or `FAILED`, and
-/// `outcome_reason` a failure's reason code.
-fn outcome_to_columns(outcome: &Outcome) -> (&'static str, Option<&str>) {
-    match outcome {
-        Outcome::Successful => ("SUCCESSFUL", None),
-        Outcome::Failed(code) => ("FAILED", Some(code.as_str())),
-    }
-}
-
-/// The planned outcome of a row, from the columns [`outcome_to_columns`] writes.
-fn outcome_from_columns(outcome: Option<String>, reason: Option<String>) -> Result<Option<Outcome>, sqlx::Error> {
-    match (outcome.as_deref(), reason) {
-        (None, _) => Ok(None),
-        (Some("SUCCESSFUL"), None) => Ok(Some(Outcome::Successful)),
-        (Some("FAILED"), Some(code)) => Ok(Some(Outcome::Failed(ErrorCode::parse(&code)))),
-        (Some(other), _) => Err(sqlx::Error::Decode(format!("malformed planned outcome {other:?}").into())),
-    }
-}
-
-fn party_type_from_column(column: &str) -> Option<PartyIdType> {
-    match column {
-        "MSISDN" => Some(PartyIdType::Msisdn),
-        "EMAIL" => Some(PartyIdType::Email),
-        "PARTY_CODE" => Some(PartyIdType::PartyCode),
-        _ => None,
-    }
-}
-
-fn products_to_column(products: &[Product]) -> String {
-    products.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(",")
-}
-
-fn products_from_column(column: &str) -> Vec<Product> {
-    column.split(',').filter_map(|p| p.parse().ok()).collect()
-}
-
-fn style_to_column(style: CredentialStyle) -> &'static str {
-    match style {
-        CredentialStyle::ApiKey => "api-key",
-        CredentialStyle::MomoAfrica => "momo-africa",
-    }
-}
-
-fn style_from_column(column: &str) -> CredentialStyle {
-    match column {
-        "momo-africa" => CredentialStyle::MomoAfrica,
-        _ => CredentialStyle::ApiKey,
-    }
-}
-
-fn origin_to_column(origin: UserOrigin) -> &'static str {
-    match origin {
-        UserOrigin::SandboxProvisioning => "sandbox-provisioning",
-        UserOrigin::Operator => "operator",
-    }
-}
-
-fn origin_from_column(column: &str) -> UserOrigin {
-    match column {
-        "sandbox-provisioning" => UserOrigin::SandboxProvisioning,
-        _ => UserOrigin::Operator,
     }
 }

@@ -2,9 +2,17 @@
 
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use async_trait::async_trait;
+use futures_util::future::BoxFuture;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow};
+use sqlx::query::Query;
+use sqlx::query_builder::Separated;
+use sqlx::{Postgres, QueryBuilder, Row as _};
 
+use super::engine::{Arguments, Column, ColumnRef, Engine, Value};
 use super::group_commit::{self, Attempt, Batch, Committer, InsertResult, Queue, Written};
+use super::sql::outbox::{claim_in, push_attempts_insert, push_attempts_update, push_deliveries};
+use super::sql::SqlStore;
 use super::{migrations, DeliveryRecord, Finalization, Finalized, StoreError, StoreResult, TransactionRecord};
 use crate::metrics::CommitMetrics;
 
@@ -52,37 +60,48 @@ impl PgStore {
         Ok(PostgresDurability { fsync, full_page_writes, synchronous_commit })
     }
 
-    fn writer(&self) -> &PgPool {
-        &self.pool
+    /// One settlement in a commit of its own, waiting for its transaction's row if another
+    /// commit holds it (so that a status read answers the final state).
+    async fn finalize_alone(&self, finalization: &Finalization) -> StoreResult<Finalized> {
+        let started = Instant::now();
+        let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        let result = finalize_one(&mut tx, finalization).await.map_err(StoreError::from_sqlx)?;
+        if result == Finalized::Done {
+            tx.commit().await.map_err(StoreError::from_sqlx)?;
+            self.commits.observe(1, started);
+        } else {
+            tx.rollback().await.map_err(StoreError::from_sqlx)?;
+        }
+        Ok(result)
     }
+}
 
+/// The payment path's writes go through the group commit; settlements it leaves to their
+/// callers are made one by one.
+#[async_trait]
+impl SqlStore for PgStore {
+    type Db = Postgres;
+
+    /// One pool for reads and writes: PostgreSQL's readers do not wait for its writers.
     fn reader(&self) -> &PgPool {
         &self.pool
     }
 
-    async fn insert_new(&self, tx: &TransactionRecord) -> StoreResult<()> {
-        self.committer.insert(tx, None).await.map(|_| ())
+    fn writer(&self) -> &PgPool {
+        &self.pool
     }
 
     /// Inserted final with its ledger entry and callback, in the group commit: the commit
     /// changes each account once for the whole batch, so concurrent requests to pay share one
     /// turn on the API user's account row instead of queuing for it one commit each.
-    async fn insert_settled_with(&self, tx: &TransactionRecord, finalization: &Finalization) -> StoreResult<bool> {
-        self.committer.insert(tx, Some(finalization)).await
-    }
-
-    async fn claim_with(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
-        self.committer.claim(now, lease_until, limit).await
-    }
-
-    async fn record_with(&self, attempts: &[Attempt]) -> StoreResult<()> {
-        self.committer.record(attempts).await
+    async fn commit_insert(&self, tx: &TransactionRecord, settle: Option<&Finalization>) -> StoreResult<bool> {
+        self.committer.insert(tx, settle).await
     }
 
     /// Settlements that cannot be refused (every sandbox one but refunds) go to the group
     /// commit; the others, and those the group commit leaves to the caller, one by one, a
     /// commit each.
-    async fn finalize_all(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
+    async fn commit_finalizations(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
         let mut results: Vec<Option<Finalized>> = vec![None; finalizations.len()];
         let mut keys = std::collections::HashSet::new();
         let bulk: Vec<usize> = (0..finalizations.len())
@@ -102,19 +121,66 @@ impl PgStore {
         Ok(settled)
     }
 
-    /// One settlement in a commit of its own, waiting for its transaction's row if another
-    /// commit holds it (so that a status read answers the final state).
-    async fn finalize_alone(&self, finalization: &Finalization) -> StoreResult<Finalized> {
-        let started = Instant::now();
-        let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-        let result = finalize_one(&mut tx, finalization).await.map_err(StoreError::from_sqlx)?;
-        if result == Finalized::Done {
-            tx.commit().await.map_err(StoreError::from_sqlx)?;
-            self.commits.observe(1, started);
-        } else {
-            tx.rollback().await.map_err(StoreError::from_sqlx)?;
-        }
-        Ok(result)
+    async fn commit_claim(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
+        self.committer.claim(now, lease_until, limit).await
+    }
+
+    async fn commit_attempts(&self, attempts: &[Attempt]) -> StoreResult<()> {
+        self.committer.record(attempts).await
+    }
+}
+
+/// The shared SQL's primitives, with PostgreSQL's types.
+impl Engine for Postgres {
+    const BACKEND: &'static str = "postgres";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+
+    fn bind<'q, T: Value<'q>>(
+        query: Query<'q, Postgres, Arguments<'q, Postgres>>,
+        value: T,
+    ) -> Query<'q, Postgres, Arguments<'q, Postgres>> {
+        query.bind(value)
+    }
+
+    fn push_bind<'q, T: Value<'q>>(builder: &mut QueryBuilder<'q, Postgres>, value: T) {
+        builder.push_bind(value);
+    }
+
+    fn push_bind_separated<'q, T: Value<'q>>(row: &mut Separated<'_, 'q, Postgres, &'static str>, value: T) {
+        row.push_bind(value);
+    }
+
+    fn push_bind_unseparated<'q, T: Value<'q>>(row: &mut Separated<'_, 'q, Postgres, &'static str>, value: T) {
+        row.push_bind_unseparated(value);
+    }
+
+    fn execute<'e, 's: 'e, 'q: 's, 'c: 'e>(
+        query: Query<'s, Postgres, Arguments<'q, Postgres>>,
+        connection: &'c mut PgConnection,
+    ) -> BoxFuture<'e, Result<PgQueryResult, sqlx::Error>> {
+        Box::pin(query.execute(connection))
+    }
+
+    fn rows_affected(result: &PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    fn fetch_all<'e, 's: 'e, 'q: 's, 'c: 'e>(
+        query: Query<'s, Postgres, Arguments<'q, Postgres>>,
+        connection: &'c mut PgConnection,
+    ) -> BoxFuture<'e, Result<Vec<PgRow>, sqlx::Error>> {
+        Box::pin(query.fetch_all(connection))
+    }
+
+    fn fetch_optional<'e, 's: 'e, 'q: 's, 'c: 'e>(
+        query: Query<'s, Postgres, Arguments<'q, Postgres>>,
+        connection: &'c mut PgConnection,
+    ) -> BoxFuture<'e, Result<Option<PgRow>, sqlx::Error>> {
+        Box::pin(query.fetch_optional(connection))
+    }
+
+    fn get<'r, T: Column<'r>>(row: &'r PgRow, column: impl ColumnRef) -> Result<T, sqlx::Error> {
+        row.try_get(column)
     }
 }
 
@@ -286,7 +352,7 @@ async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> Resul
     }
     let mut claimed = Vec::with_capacity(batch.claims.len());
     for &(now, lease_until, limit) in &batch.claims {
-        claimed.push(claim_in(&mut db, now, lease_until, limit).await?);
+        claimed.push(claim_in::<Postgres>(&mut db, now, lease_until, limit).await?);
     }
     // The accounts last: from here to the end of the commit, another instance's commit that
     // moves money in one of them waits for this one, so nothing else is done in between.

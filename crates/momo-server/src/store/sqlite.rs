@@ -17,12 +17,22 @@ use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::metrics::CommitMetrics;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqliteConnection};
+use async_trait::async_trait;
+use futures_util::future::BoxFuture;
+use sqlx::query::Query;
+use sqlx::query_builder::Separated;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
+use super::engine::{Arguments, Column, ColumnRef, Engine, Statement, Value};
 use super::group_commit::{self, Attempt, Batch, Committer, InsertResult, Queue, Written};
+use super::sql::outbox::{claim_in, push_attempts_insert, push_attempts_update, push_claim, push_deliveries};
+use super::sql::{rows, SqlStore};
 use super::{migrations, DeliveryRecord, Finalization, Finalized, StoreResult, TransactionRecord};
+use crate::metrics::CommitMetrics;
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
@@ -79,38 +89,6 @@ impl SqliteStore {
         Ok(Self { writer, reader, committer })
     }
 
-    async fn insert_new(&self, tx: &TransactionRecord) -> StoreResult<()> {
-        self.committer.insert(tx, None).await.map(|_| ())
-    }
-
-    /// Insert, and finalize in the same commit if the insert took (a taken reference id leaves
-    /// the transaction that has it alone).
-    async fn insert_settled_with(&self, tx: &TransactionRecord, finalization: &Finalization) -> StoreResult<bool> {
-        self.committer.insert(tx, Some(finalization)).await
-    }
-
-    /// SQLite's committer settles every finalization it is given (it leaves none to the caller).
-    async fn finalize_all(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
-        let results = self.committer.finalize(finalizations).await?;
-        Ok(results.into_iter().map(|r| r.unwrap_or(Finalized::NotPending)).collect())
-    }
-
-    async fn claim_with(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
-        self.committer.claim(now, lease_until, limit).await
-    }
-
-    async fn record_with(&self, attempts: &[Attempt]) -> StoreResult<()> {
-        self.committer.record(attempts).await
-    }
-
-    fn writer(&self) -> &SqlitePool {
-        &self.writer
-    }
-
-    fn reader(&self) -> &SqlitePool {
-        &self.reader
-    }
-
     /// The settings a commit's durability rests on, read back from the writer pool's only
     /// connection, the one the committer writes with (docs/reliability.md, "Durability").
     pub async fn durability(&self) -> StoreResult<SqliteDurability> {
@@ -129,6 +107,94 @@ pub struct SqliteDurability {
     pub synchronous: i64,
     /// `PRAGMA journal_mode`: `wal`, the write-ahead log that `synchronous` is about.
     pub journal_mode: String,
+}
+
+/// The payment path's writes go through the group commit.
+#[async_trait]
+impl SqlStore for SqliteStore {
+    type Db = Sqlite;
+
+    fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// The insert, and the finalization in the same commit if the insert took (a taken
+    /// reference id leaves the transaction that has it alone).
+    async fn commit_insert(&self, tx: &TransactionRecord, settle: Option<&Finalization>) -> StoreResult<bool> {
+        self.committer.insert(tx, settle).await
+    }
+
+    /// SQLite's committer settles every finalization it is given (it leaves none to the caller).
+    async fn commit_finalizations(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
+        let results = self.committer.finalize(finalizations).await?;
+        Ok(results.into_iter().map(|r| r.unwrap_or(Finalized::NotPending)).collect())
+    }
+
+    async fn commit_claim(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
+        self.committer.claim(now, lease_until, limit).await
+    }
+
+    async fn commit_attempts(&self, attempts: &[Attempt]) -> StoreResult<()> {
+        self.committer.record(attempts).await
+    }
+}
+
+/// The shared SQL's primitives, with SQLite's types.
+impl Engine for Sqlite {
+    const BACKEND: &'static str = "sqlite";
+    const SKIP_LOCKED: &'static str = "";
+
+    fn bind<'q, T: Value<'q>>(
+        query: Query<'q, Sqlite, Arguments<'q, Sqlite>>,
+        value: T,
+    ) -> Query<'q, Sqlite, Arguments<'q, Sqlite>> {
+        query.bind(value)
+    }
+
+    fn push_bind<'q, T: Value<'q>>(builder: &mut QueryBuilder<'q, Sqlite>, value: T) {
+        builder.push_bind(value);
+    }
+
+    fn push_bind_separated<'q, T: Value<'q>>(row: &mut Separated<'_, 'q, Sqlite, &'static str>, value: T) {
+        row.push_bind(value);
+    }
+
+    fn push_bind_unseparated<'q, T: Value<'q>>(row: &mut Separated<'_, 'q, Sqlite, &'static str>, value: T) {
+        row.push_bind_unseparated(value);
+    }
+
+    fn execute<'e, 's: 'e, 'q: 's, 'c: 'e>(
+        query: Query<'s, Sqlite, Arguments<'q, Sqlite>>,
+        connection: &'c mut SqliteConnection,
+    ) -> BoxFuture<'e, Result<SqliteQueryResult, sqlx::Error>> {
+        Box::pin(query.execute(connection))
+    }
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    fn fetch_all<'e, 's: 'e, 'q: 's, 'c: 'e>(
+        query: Query<'s, Sqlite, Arguments<'q, Sqlite>>,
+        connection: &'c mut SqliteConnection,
+    ) -> BoxFuture<'e, Result<Vec<SqliteRow>, sqlx::Error>> {
+        Box::pin(query.fetch_all(connection))
+    }
+
+    fn fetch_optional<'e, 's: 'e, 'q: 's, 'c: 'e>(
+        query: Query<'s, Sqlite, Arguments<'q, Sqlite>>,
+        connection: &'c mut SqliteConnection,
+    ) -> BoxFuture<'e, Result<Option<SqliteRow>, sqlx::Error>> {
+        Box::pin(query.fetch_optional(connection))
+    }
+
+    fn get<'r, T: Column<'r>>(row: &'r SqliteRow, column: impl ColumnRef) -> Result<T, sqlx::Error> {
+        row.try_get(column)
+    }
 }
 
 /// The committer: take what is waiting (at least one), write it in one transaction, answer each.
@@ -231,7 +297,7 @@ async fn cycle(conn: &mut SqliteConnection, batch: &Batch, settling: Settling) -
     let claims = &batch.claims;
     let mut claimed = vec![Vec::new(); claims.len()];
     for (i, &(now, lease_until, limit)) in claims.iter().enumerate().skip(1) {
-        claimed[i] = claim_in(&mut *conn, now, lease_until, limit).await?;
+        claimed[i] = claim_in::<Sqlite>(&mut *conn, now, lease_until, limit).await?;
     }
     if let Some(first) = claimed.first_mut() {
         *first = finish(&mut *conn, &done, &batch.attempts, claims.first().copied()).await?;
@@ -279,8 +345,7 @@ async fn finish(
         query.push(";\n");
     }
     query.push("COMMIT;");
-    let rows = query.build().persistent(false).fetch_all(&mut *conn).await?;
-    rows.iter().map(delivery_from_row).collect()
+    Statement::from(query.build()).persistent(false).fetch_all(&mut *conn, rows::delivery).await
 }
 
 /// Finalize in the caller's database transaction; a result per finalization, in order.

@@ -1,26 +1,68 @@
-//! The SQL of the [`Store`](super::Store) contract, written once for both engines.
+//! The SQL of the [`Store`](super::Store) contract, written once for both engines, one file per
+//! area, generic over the [`Engine`] (the primitives in which the engines differ).
 //!
-//! `impl_store!` expands to the trait implementation for a store type that has `writer()` and
-//! `reader()` pools. Both engines accept the same statements: `$N` placeholders (sqlx's SQLite
-//! driver binds `$N` by number), `ON CONFLICT DO NOTHING` and `RETURNING`. A macro rather than
-//! generics over `sqlx::Database`, whose bounds would be longer than the SQL.
+//! Both engines accept the same statements: `$N` placeholders (sqlx's SQLite driver binds `$N` by
+//! number), `ON CONFLICT DO NOTHING` and `RETURNING`. Each area's trait is implemented here once
+//! for every [`SqlStore`]: an engine's store says where it reads and writes, and how it commits
+//! the payment path's writes, the one part the engines do differently (SQLite's group commit,
+//! PostgreSQL's commit per request and bulk settlement).
 //!
 //! Multi-row statements (sqlx's `QueryBuilder`) are not kept prepared (`persistent(false)`):
 //! their text differs with the row count, and keeping every shape prepared held 238 MiB at 256
 //! connections for little reuse.
 
-pub(crate) const USER_COLUMNS: &str = "id, environment, provider_callback_host, payment_server_url, \
-     credential_style, origin, key_hash, key_version, created_at, revoked_at";
+use std::fmt;
 
-pub(crate) const KEY_COLUMNS: &str = "id, key_hash, hint, products, label, created_at, revoked_at";
+use async_trait::async_trait;
+use sqlx::Pool;
+
+use super::engine::{Engine, Statement};
+use super::group_commit::Attempt;
+use super::{Backend, DeliveryRecord, Finalization, Finalized, StoreResult, TransactionRecord};
+
+mod consents;
+pub(crate) mod credentials;
+mod operator;
+pub(crate) mod outbox;
+pub(crate) mod rows;
+
+/// An engine's store, as the shared SQL sees it.
+#[async_trait]
+pub(crate) trait SqlStore: Send + Sync + fmt::Debug {
+    type Db: Engine;
+
+    /// Where reads go (on SQLite, read-only connections beside the one writer).
+    fn reader(&self) -> &Pool<Self::Db>;
+    /// Where writes outside the payment path go.
+    fn writer(&self) -> &Pool<Self::Db>;
+
+    /// Insert a new transaction ([`StoreError::Conflict`](super::StoreError::Conflict) if its
+    /// reference id is taken) and, with `settle`, the finalization due at once: `true` if it
+    /// was made in the same commit.
+    async fn commit_insert(&self, tx: &TransactionRecord, settle: Option<&Finalization>) -> StoreResult<bool>;
+    /// [`Payments::finalize_batch`](super::Payments::finalize_batch).
+    async fn commit_finalizations(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>>;
+    /// [`CallbackOutbox::claim_deliveries`](super::CallbackOutbox::claim_deliveries).
+    async fn commit_claim(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
+    /// [`CallbackOutbox::record_attempts`](super::CallbackOutbox::record_attempts), for at least one.
+    async fn commit_attempts(&self, attempts: &[Attempt]) -> StoreResult<()>;
+}
+
+#[async_trait]
+impl<S: SqlStore> Backend for S {
+    fn backend(&self) -> &'static str {
+        S::Db::BACKEND
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        Statement::<S::Db>::new("SELECT 1").execute(self.reader()).await?;
+        Ok(())
+    }
+}
 
 pub(crate) const TX_COLUMNS: &str = "product, kind, reference_id, api_user, environment, currency, amount_minor, \
      party_type, party_id, external_id, request, api_version, status, reason, financial_transaction_id, callback_url, \
      outcome, outcome_reason, due_at, awaiting_approval, related_reference_id, notifications, created_at, updated_at, cancelled_at";
-
-pub(crate) const DELIVERY_COLUMNS: &str =
-    "id, api_user, product, kind, reference_id, url, method, body, state, attempts, \
-     next_attempt_at, created_at, finished_at";
 
 /// Change the plan of a pending transaction (`$4`, `$7`: its outcome's columns); with `$6 = 1`,
 /// only one waiting for the payer.
@@ -76,337 +118,8 @@ pub(crate) fn listing_arms(
     products.iter().flat_map(|&p| kinds.iter().map(move |&k| (Some(p), Some(k)))).collect()
 }
 
-/// The `server_secrets` row that identifies the credential hash key (`SecretHasher::key_check`).
-pub(crate) const HASH_KEY_CHECK: &str = "credential-hash-key-check";
-
-/// Every stored secret hash: `(table, column)`.
-pub(crate) const HASHED_SECRETS: [(&str, &str); 5] = [
-    ("api_users", "key_hash"),
-    ("subscription_keys", "key_hash"),
-    ("operator_tokens", "token_hash"),
-    ("consents", "refresh_token_hash"),
-    ("console_sessions", "id_hash"),
-];
-
-pub(crate) const BUMP_EPOCH: &str = "UPDATE credentials_epoch SET epoch = epoch + 1 WHERE id = 1";
-
 macro_rules! impl_store {
     ($store:ty, $db:ty, $row:ty, $backend:literal, $lock:literal, $skip_locked:literal) => {
-        fn user_from_row(row: &$row) -> Result<$crate::store::ApiUserRecord, sqlx::Error> {
-            use sqlx::Row as _;
-            let key_hash: Option<String> = row.try_get("key_hash")?;
-            Ok($crate::store::ApiUserRecord {
-                id: row.try_get("id")?,
-                environment: row.try_get("environment")?,
-                provider_callback_host: row.try_get("provider_callback_host")?,
-                payment_server_url: row.try_get("payment_server_url")?,
-                credential_style: $crate::store::style_from_column(row.try_get("credential_style")?),
-                origin: $crate::store::origin_from_column(row.try_get("origin")?),
-                key_hash: key_hash.as_deref().and_then($crate::store::SecretHash::from_hex),
-                key_version: row.try_get("key_version")?,
-                created_at: row.try_get("created_at")?,
-                revoked_at: row.try_get("revoked_at")?,
-            })
-        }
-
-        fn key_from_row(row: &$row) -> Result<$crate::store::SubscriptionKeyRecord, sqlx::Error> {
-            use sqlx::Row as _;
-            let hash: String = row.try_get("key_hash")?;
-            Ok($crate::store::SubscriptionKeyRecord {
-                id: row.try_get("id")?,
-                key_hash: $crate::store::SecretHash::from_hex(&hash)
-                    .ok_or_else(|| sqlx::Error::Decode("malformed key_hash".into()))?,
-                hint: row.try_get("hint")?,
-                products: $crate::store::products_from_column(row.try_get("products")?),
-                label: row.try_get("label")?,
-                created_at: row.try_get("created_at")?,
-                revoked_at: row.try_get("revoked_at")?,
-            })
-        }
-
-        #[async_trait::async_trait]
-        impl $crate::store::Backend for $store {
-            fn backend(&self) -> &'static str {
-                $backend
-            }
-
-            async fn ping(&self) -> $crate::store::StoreResult<()> {
-                sqlx::query("SELECT 1").execute(self.reader()).await.map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(())
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $crate::store::Credentials for $store {
-            async fn insert_api_user(&self, user: &$crate::store::ApiUserRecord) -> $crate::store::StoreResult<()> {
-                use $crate::store::StoreError;
-                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
-                sqlx::query(&format!(
-                    "INSERT INTO api_users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    $crate::store::sql::USER_COLUMNS
-                ))
-                .bind(&user.id)
-                .bind(&user.environment)
-                .bind(&user.provider_callback_host)
-                .bind(&user.payment_server_url)
-                .bind($crate::store::style_to_column(user.credential_style))
-                .bind($crate::store::origin_to_column(user.origin))
-                .bind(user.key_hash.as_ref().map(|h| h.to_hex()))
-                .bind(user.key_version)
-                .bind(user.created_at)
-                .bind(user.revoked_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from_sqlx)?;
-                sqlx::query($crate::store::sql::BUMP_EPOCH).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
-                tx.commit().await.map_err(StoreError::from_sqlx)
-            }
-
-            async fn api_user(&self, id: &str) -> $crate::store::StoreResult<Option<$crate::store::ApiUserRecord>> {
-                let row = sqlx::query(&format!("SELECT {} FROM api_users WHERE id = $1", $crate::store::sql::USER_COLUMNS))
-                    .bind(id)
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(row.as_ref().map(user_from_row).transpose()?)
-            }
-
-            async fn api_users(&self) -> $crate::store::StoreResult<Vec<$crate::store::ApiUserRecord>> {
-                let rows = sqlx::query(&format!(
-                    "SELECT {} FROM api_users ORDER BY created_at, id",
-                    $crate::store::sql::USER_COLUMNS
-                ))
-                .fetch_all(self.reader())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
-            }
-
-            async fn set_api_key(
-                &self,
-                id: &str,
-                key_hash: &$crate::store::SecretHash,
-            ) -> $crate::store::StoreResult<Option<$crate::store::ApiUserRecord>> {
-                let sql = format!(
-                    "UPDATE api_users SET key_hash = $2, key_version = key_version + 1 \
-                     WHERE id = $1 AND revoked_at IS NULL RETURNING {}",
-                    $crate::store::sql::USER_COLUMNS
-                );
-                let row = self.change(sqlx::query(&sql).bind(id).bind(key_hash.to_hex())).await?;
-                Ok(row.as_ref().map(user_from_row).transpose()?)
-            }
-
-            async fn revoke_api_user(
-                &self,
-                id: &str,
-                at: i64,
-            ) -> $crate::store::StoreResult<Option<$crate::store::ApiUserRecord>> {
-                let sql = format!(
-                    "UPDATE api_users SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING {}",
-                    $crate::store::sql::USER_COLUMNS
-                );
-                let row = self.change(sqlx::query(&sql).bind(id).bind(at)).await?;
-                Ok(row.as_ref().map(user_from_row).transpose()?)
-            }
-
-            async fn insert_subscription_key(
-                &self,
-                key: &$crate::store::SubscriptionKeyRecord,
-            ) -> $crate::store::StoreResult<bool> {
-                use $crate::store::StoreError;
-                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
-                let inserted = sqlx::query(&format!(
-                    "INSERT INTO subscription_keys ({}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                    $crate::store::sql::KEY_COLUMNS
-                ))
-                .bind(&key.id)
-                .bind(key.key_hash.to_hex())
-                .bind(&key.hint)
-                .bind($crate::store::products_to_column(&key.products))
-                .bind(&key.label)
-                .bind(key.created_at)
-                .bind(key.revoked_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from_sqlx)?
-                .rows_affected()
-                    == 1;
-                if inserted {
-                    sqlx::query($crate::store::sql::BUMP_EPOCH).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
-                }
-                tx.commit().await.map_err(StoreError::from_sqlx)?;
-                Ok(inserted)
-            }
-
-            async fn subscription_key_by_hash(
-                &self,
-                hash: &$crate::store::SecretHash,
-            ) -> $crate::store::StoreResult<Option<$crate::store::SubscriptionKeyRecord>> {
-                let row = sqlx::query(&format!(
-                    "SELECT {} FROM subscription_keys WHERE key_hash = $1",
-                    $crate::store::sql::KEY_COLUMNS
-                ))
-                .bind(hash.to_hex())
-                .fetch_optional(self.reader())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(row.as_ref().map(key_from_row).transpose()?)
-            }
-
-            async fn subscription_keys(&self) -> $crate::store::StoreResult<Vec<$crate::store::SubscriptionKeyRecord>> {
-                let rows = sqlx::query(&format!(
-                    "SELECT {} FROM subscription_keys ORDER BY created_at, products, label, id",
-                    $crate::store::sql::KEY_COLUMNS
-                ))
-                .fetch_all(self.reader())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(rows.iter().map(key_from_row).collect::<Result<_, _>>()?)
-            }
-
-            async fn replace_subscription_key(
-                &self,
-                id: &str,
-                key_hash: &$crate::store::SecretHash,
-                hint: &str,
-            ) -> $crate::store::StoreResult<Option<$crate::store::SubscriptionKeyRecord>> {
-                let sql = format!(
-                    "UPDATE subscription_keys SET key_hash = $2, hint = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING {}",
-                    $crate::store::sql::KEY_COLUMNS
-                );
-                let row = self.change(sqlx::query(&sql).bind(id).bind(key_hash.to_hex()).bind(hint)).await?;
-                Ok(row.as_ref().map(key_from_row).transpose()?)
-            }
-
-            async fn revoke_subscription_key(
-                &self,
-                id: &str,
-                at: i64,
-            ) -> $crate::store::StoreResult<Option<$crate::store::SubscriptionKeyRecord>> {
-                let sql = format!(
-                    "UPDATE subscription_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING {}",
-                    $crate::store::sql::KEY_COLUMNS
-                );
-                let row = self.change(sqlx::query(&sql).bind(id).bind(at)).await?;
-                Ok(row.as_ref().map(key_from_row).transpose()?)
-            }
-
-            async fn insert_operator_token(
-                &self,
-                hash: &$crate::store::SecretHash,
-                at: i64,
-            ) -> $crate::store::StoreResult<bool> {
-                let result = sqlx::query(
-                    "INSERT INTO operator_tokens (token_hash, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                )
-                .bind(hash.to_hex())
-                .bind(at)
-                .execute(self.writer())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(result.rows_affected() == 1)
-            }
-
-            async fn operator_token_exists(&self, hash: &$crate::store::SecretHash) -> $crate::store::StoreResult<bool> {
-                let row = sqlx::query("SELECT 1 AS found FROM operator_tokens WHERE token_hash = $1")
-                    .bind(hash.to_hex())
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(row.is_some())
-            }
-
-            async fn has_operator_tokens(&self) -> $crate::store::StoreResult<bool> {
-                let row = sqlx::query("SELECT 1 AS found FROM operator_tokens LIMIT 1")
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(row.is_some())
-            }
-
-            async fn server_secret(&self, name: &str, candidate: &[u8]) -> $crate::store::StoreResult<Vec<u8>> {
-                use sqlx::Row as _;
-                use $crate::store::StoreError;
-                sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(name)
-                    .bind(candidate)
-                    .execute(self.writer())
-                    .await
-                    .map_err(StoreError::from_sqlx)?;
-                let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
-                    .bind(name)
-                    .fetch_one(self.writer())
-                    .await
-                    .map_err(StoreError::from_sqlx)?;
-                Ok(row.try_get("value")?)
-            }
-
-            async fn key_secret_hashes(
-                &self,
-                key_check: &[u8],
-                rehash: &(dyn for<'h> Fn(&'h $crate::store::SecretHash) -> $crate::store::SecretHash + Send + Sync),
-            ) -> $crate::store::StoreResult<$crate::store::KeyedHashes> {
-                use sqlx::Row as _;
-                use $crate::store::{KeyedHashes, SecretHash, StoreError};
-                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
-                // Claiming the check first makes concurrent first starts on one PostgreSQL
-                // database wait for each other here; the later ones then find the check.
-                let claimed = sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind($crate::store::sql::HASH_KEY_CHECK)
-                    .bind(key_check)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::from_sqlx)?
-                    .rows_affected()
-                    == 1;
-                if !claimed {
-                    let stored: Vec<u8> = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
-                        .bind($crate::store::sql::HASH_KEY_CHECK)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(StoreError::from_sqlx)?
-                        .try_get("value")?;
-                    tx.rollback().await.map_err(StoreError::from_sqlx)?;
-                    return Ok(if stored == key_check { KeyedHashes::AlreadyKeyed } else { KeyedHashes::OtherKey });
-                }
-                let mut converted = 0;
-                for (table, column) in $crate::store::sql::HASHED_SECRETS {
-                    let rows = sqlx::query(&format!("SELECT {column} AS hash FROM {table} WHERE {column} IS NOT NULL"))
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(StoreError::from_sqlx)?;
-                    for row in rows {
-                        let old: String = row.try_get("hash")?;
-                        let Some(plain) = SecretHash::from_hex(&old) else {
-                            tracing::warn!(table, "a stored secret hash is not 64 hex digits; left as it is");
-                            continue;
-                        };
-                        sqlx::query(&format!("UPDATE {table} SET {column} = $1 WHERE {column} = $2"))
-                            .bind(rehash(&plain).to_hex())
-                            .bind(&old)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(StoreError::from_sqlx)?;
-                        converted += 1;
-                    }
-                }
-                if converted > 0 {
-                    sqlx::query($crate::store::sql::BUMP_EPOCH).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
-                }
-                tx.commit().await.map_err(StoreError::from_sqlx)?;
-                Ok(KeyedHashes::Converted(converted))
-            }
-
-            async fn credentials_epoch(&self) -> $crate::store::StoreResult<i64> {
-                use sqlx::Row as _;
-                let row = sqlx::query("SELECT epoch FROM credentials_epoch WHERE id = 1")
-                    .fetch_one(self.reader())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(row.try_get("epoch")?)
-            }
-        }
-
         #[async_trait::async_trait]
         impl $crate::store::Payments for $store {
             async fn balance(&self, account: &str) -> $crate::store::StoreResult<i64> {
@@ -420,7 +133,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_transaction(&self, tx: &$crate::store::TransactionRecord) -> $crate::store::StoreResult<()> {
-                self.insert_new(tx).await
+                $crate::store::sql::SqlStore::commit_insert(self, tx, None).await.map(|_| ())
             }
 
             async fn insert_settled(
@@ -428,7 +141,7 @@ macro_rules! impl_store {
                 tx: &$crate::store::TransactionRecord,
                 finalization: &$crate::store::Finalization,
             ) -> $crate::store::StoreResult<bool> {
-                self.insert_settled_with(tx, finalization).await
+                $crate::store::sql::SqlStore::commit_insert(self, tx, Some(finalization)).await
             }
 
             async fn transaction(
@@ -470,7 +183,7 @@ macro_rules! impl_store {
                 &self,
                 finalizations: &[$crate::store::Finalization],
             ) -> $crate::store::StoreResult<Vec<$crate::store::Finalized>> {
-                self.finalize_all(finalizations).await
+                $crate::store::sql::SqlStore::commit_finalizations(self, finalizations).await
             }
 
             async fn replan(
@@ -480,7 +193,7 @@ macro_rules! impl_store {
                 due_at: i64,
                 only_awaiting_approval: bool,
             ) -> $crate::store::StoreResult<bool> {
-                let (outcome, outcome_reason) = $crate::store::outcome_to_columns(outcome);
+                let (outcome, outcome_reason) = $crate::store::sql::rows::outcome_to_columns(outcome);
                 let result = sqlx::query($crate::store::sql::REPLAN)
                 .bind(key.product.as_str())
                 .bind(key.kind.as_str())
@@ -503,7 +216,7 @@ macro_rules! impl_store {
                 record: &$crate::store::TransactionRecord,
             ) -> $crate::store::StoreResult<bool> {
                 use $crate::store::StoreError;
-                let (outcome, outcome_reason) = $crate::store::outcome_to_columns(outcome);
+                let (outcome, outcome_reason) = $crate::store::sql::rows::outcome_to_columns(outcome);
                 let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
                 let inserted = insert_transactions(&mut *tx, std::slice::from_ref(record), "")
                     .await
@@ -802,352 +515,6 @@ macro_rules! impl_store {
             }
         }
 
-        #[async_trait::async_trait]
-        impl $crate::store::CallbackOutbox for $store {
-            async fn claim_deliveries(
-                &self,
-                now: i64,
-                lease_until: i64,
-                limit: i64,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::DeliveryRecord>> {
-                self.claim_with(now, lease_until, limit).await
-            }
-
-            async fn record_attempts(
-                &self,
-                attempts: &[(String, $crate::store::AttemptRecord, $crate::store::DeliveryNext)],
-            ) -> $crate::store::StoreResult<()> {
-                if attempts.is_empty() {
-                    return Ok(());
-                }
-                self.record_with(attempts).await
-            }
-
-            async fn deliveries(
-                &self,
-                reference_id: Option<&str>,
-                state: Option<$crate::store::DeliveryState>,
-                limit: i64,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::DeliveryRecord>> {
-                // Only the conditions asked for, the state as a literal (one of three fixed
-                // words): so that each filter can use its index, the failed ones' partial
-                // index included (docs/performance.md, "Console pages").
-                let mut query = sqlx::QueryBuilder::<$db>::new(format!(
-                    "SELECT {} FROM callback_deliveries WHERE 1 = 1",
-                    $crate::store::sql::DELIVERY_COLUMNS
-                ));
-                if let Some(reference_id) = reference_id {
-                    query.push(" AND reference_id = ").push_bind(reference_id.to_owned());
-                }
-                if let Some(state) = state {
-                    query.push(format!(" AND state = '{}'", state.as_str()));
-                }
-                query.push(" ORDER BY created_at DESC, id LIMIT ").push_bind(limit);
-                let rows = query
-                    .build()
-                    .fetch_all(self.reader())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(rows.iter().map(delivery_from_row).collect::<Result<_, _>>()?)
-            }
-
-            async fn delivery(&self, id: &str) -> $crate::store::StoreResult<Option<$crate::store::DeliveryRecord>> {
-                let row = sqlx::query(&format!(
-                    "SELECT {} FROM callback_deliveries WHERE id = $1",
-                    $crate::store::sql::DELIVERY_COLUMNS
-                ))
-                .bind(id)
-                .fetch_optional(self.reader())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(row.as_ref().map(delivery_from_row).transpose()?)
-            }
-
-            async fn unfinished_deliveries(&self) -> $crate::store::StoreResult<(i64, i64)> {
-                // Two counts, each over its state's partial index.
-                let (pending, failed): (i64, i64) = sqlx::query_as(
-                    "SELECT (SELECT count(*) FROM callback_deliveries WHERE state = 'pending'), \
-                            (SELECT count(*) FROM callback_deliveries WHERE state = 'failed')",
-                )
-                .fetch_one(self.reader())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok((pending, failed))
-            }
-
-            async fn callback_backlog(&self, now: i64) -> $crate::store::StoreResult<$crate::store::CallbackBacklog> {
-                let (due, oldest_due_at): (i64, Option<i64>) = sqlx::query_as(
-                    "SELECT count(*), min(next_attempt_at) FROM callback_deliveries \
-                     WHERE state = 'pending' AND next_attempt_at <= $1",
-                )
-                .bind(now)
-                .fetch_one(self.reader())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok($crate::store::CallbackBacklog { due, oldest_due_at })
-            }
-
-            async fn redeliver(
-                &self,
-                id: &str,
-                now: i64,
-            ) -> $crate::store::StoreResult<Option<$crate::store::DeliveryRecord>> {
-                let row = sqlx::query(&format!(
-                    "UPDATE callback_deliveries SET state = 'pending', next_attempt_at = $2, finished_at = NULL \
-                     WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING {}",
-                    $crate::store::sql::DELIVERY_COLUMNS
-                ))
-                .bind(id)
-                .bind(now)
-                .fetch_optional(self.writer())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(row.as_ref().map(delivery_from_row).transpose()?)
-            }
-
-            async fn delivery_attempts(&self, id: &str) -> $crate::store::StoreResult<Vec<$crate::store::AttemptRecord>> {
-                use sqlx::Row as _;
-                let rows = sqlx::query(
-                    "SELECT attempt, at, status_code, latency_ms, error FROM callback_attempts \
-                     WHERE delivery_id = $1 ORDER BY attempt",
-                )
-                .bind(id)
-                .fetch_all(self.reader())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                let mut out = Vec::with_capacity(rows.len());
-                for row in rows {
-                    out.push($crate::store::AttemptRecord {
-                        attempt: row.try_get("attempt")?,
-                        at: row.try_get("at")?,
-                        status_code: row.try_get("status_code")?,
-                        latency_ms: row.try_get("latency_ms")?,
-                        error: row.try_get("error")?,
-                    });
-                }
-                Ok(out)
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $crate::store::Consents for $store {
-            async fn insert_consent(&self, c: &$crate::store::ConsentRecord) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO consents (auth_req_id, api_user, environment, msisdn, scope, access_type, outcome, \
-                     ready_at, expires_at, used_at, refresh_token_hash, refresh_expires_at, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, NULL, $10)",
-                )
-                .bind(&c.auth_req_id)
-                .bind(&c.api_user)
-                .bind(&c.environment)
-                .bind(&c.msisdn)
-                .bind(&c.scope)
-                .bind(&c.access_type)
-                .bind(&c.outcome)
-                .bind(c.ready_at)
-                .bind(c.expires_at)
-                .bind(c.created_at)
-                .execute(self.writer())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(())
-            }
-
-            async fn consent(&self, auth_req_id: &str) -> $crate::store::StoreResult<Option<$crate::store::ConsentRecord>> {
-                let row = sqlx::query(&format!("SELECT {CONSENT_COLUMNS} FROM consents WHERE auth_req_id = $1"))
-                    .bind(auth_req_id)
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(row.as_ref().map(consent_from_row).transpose()?)
-            }
-
-            async fn consent_by_refresh_token(
-                &self,
-                hash: &$crate::store::SecretHash,
-            ) -> $crate::store::StoreResult<Option<$crate::store::ConsentRecord>> {
-                let row = sqlx::query(&format!("SELECT {CONSENT_COLUMNS} FROM consents WHERE refresh_token_hash = $1"))
-                    .bind(hash.to_hex())
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(row.as_ref().map(consent_from_row).transpose()?)
-            }
-
-            async fn use_consent(
-                &self,
-                auth_req_id: &str,
-                refresh: &$crate::store::SecretHash,
-                refresh_expires_at: i64,
-                now: i64,
-            ) -> $crate::store::StoreResult<bool> {
-                let result = sqlx::query(
-                    "UPDATE consents SET used_at = $4, refresh_token_hash = $2, refresh_expires_at = $3 \
-                     WHERE auth_req_id = $1 AND used_at IS NULL",
-                )
-                .bind(auth_req_id)
-                .bind(refresh.to_hex())
-                .bind(refresh_expires_at)
-                .bind(now)
-                .execute(self.writer())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(result.rows_affected() == 1)
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $crate::store::OperatorState for $store {
-            async fn insert_console_session(
-                &self,
-                session: &$crate::store::ConsoleSession,
-            ) -> $crate::store::StoreResult<()> {
-                use $crate::store::StoreError;
-                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
-                sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
-                    .bind(session.created_at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::from_sqlx)?;
-                sqlx::query(
-                    "INSERT INTO console_sessions (id_hash, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(session.id_hash.to_hex())
-                .bind(&session.csrf_token)
-                .bind(session.created_at)
-                .bind(session.expires_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from_sqlx)?;
-                tx.commit().await.map_err(StoreError::from_sqlx)
-            }
-
-            async fn console_session(
-                &self,
-                id_hash: &$crate::store::SecretHash,
-                now: i64,
-            ) -> $crate::store::StoreResult<Option<$crate::store::ConsoleSession>> {
-                use sqlx::Row as _;
-                let row = sqlx::query(
-                    "SELECT csrf_token, created_at, expires_at FROM console_sessions WHERE id_hash = $1 AND expires_at > $2",
-                )
-                .bind(id_hash.to_hex())
-                .bind(now)
-                .fetch_optional(self.reader())
-                .await
-                .map_err($crate::store::StoreError::from_sqlx)?;
-                row.map(|row| {
-                    Ok($crate::store::ConsoleSession {
-                        id_hash: id_hash.clone(),
-                        csrf_token: row.try_get("csrf_token")?,
-                        created_at: row.try_get("created_at")?,
-                        expires_at: row.try_get("expires_at")?,
-                    })
-                })
-                .transpose()
-                .map_err($crate::store::StoreError::from_sqlx)
-            }
-
-            async fn set_console_csrf(
-                &self,
-                id_hash: &$crate::store::SecretHash,
-                csrf_token: &str,
-            ) -> $crate::store::StoreResult<()> {
-                sqlx::query("UPDATE console_sessions SET csrf_token = $2 WHERE id_hash = $1")
-                    .bind(id_hash.to_hex())
-                    .bind(csrf_token)
-                    .execute(self.writer())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(())
-            }
-
-            async fn delete_console_session(&self, id_hash: &$crate::store::SecretHash) -> $crate::store::StoreResult<()> {
-                sqlx::query("DELETE FROM console_sessions WHERE id_hash = $1")
-                    .bind(id_hash.to_hex())
-                    .execute(self.writer())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(())
-            }
-
-            async fn reset_payments(&self) -> $crate::store::StoreResult<()> {
-                use $crate::store::StoreError;
-                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
-                for table in ["callback_attempts", "callback_deliveries", "ledger_postings", "accounts", "transactions", "consents"] {
-                    sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
-                }
-                // Instances cache final statuses: the epoch tells them to forget.
-                sqlx::query($crate::store::sql::BUMP_EPOCH).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
-                tx.commit().await.map_err(StoreError::from_sqlx)
-            }
-
-            async fn insert_fault(&self, fault: &$crate::store::FaultRecord) -> $crate::store::StoreResult<()> {
-                sqlx::query("INSERT INTO fault_rules (id, spec, remaining, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(&fault.id)
-                    .bind(&fault.spec)
-                    .bind(fault.remaining)
-                    .bind(fault.created_at)
-                    .execute(self.writer())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(())
-            }
-
-            async fn faults(&self) -> $crate::store::StoreResult<Vec<$crate::store::FaultRecord>> {
-                let rows = sqlx::query("SELECT id, spec, remaining, created_at FROM fault_rules ORDER BY created_at, id")
-                    .fetch_all(self.reader())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(rows.iter().map(fault_from_row).collect::<Result<_, _>>()?)
-            }
-
-            async fn use_fault(&self, id: &str, counted: bool) -> $crate::store::StoreResult<bool> {
-                // A rule until removed needs only to exist: a read, not a write per request.
-                let usable = if counted {
-                    sqlx::query("UPDATE fault_rules SET remaining = remaining - 1 WHERE id = $1 AND remaining > 0")
-                        .bind(id)
-                        .execute(self.writer())
-                        .await
-                        .map(|done| done.rows_affected() == 1)
-                } else {
-                    sqlx::query("SELECT 1 AS found FROM fault_rules WHERE id = $1 AND remaining IS NULL")
-                        .bind(id)
-                        .fetch_optional(self.reader())
-                        .await
-                        .map(|row| row.is_some())
-                };
-                usable.map_err($crate::store::StoreError::from_sqlx)
-            }
-
-            async fn delete_fault(&self, id: &str) -> $crate::store::StoreResult<bool> {
-                let result = sqlx::query("DELETE FROM fault_rules WHERE id = $1")
-                    .bind(id)
-                    .execute(self.writer())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(result.rows_affected() == 1)
-            }
-
-            async fn delete_faults(&self) -> $crate::store::StoreResult<()> {
-                sqlx::query("DELETE FROM fault_rules")
-                    .execute(self.writer())
-                    .await
-                    .map_err($crate::store::StoreError::from_sqlx)?;
-                Ok(())
-            }
-        }
-
-        fn fault_from_row(row: &$row) -> Result<$crate::store::FaultRecord, sqlx::Error> {
-            use sqlx::Row as _;
-            Ok($crate::store::FaultRecord {
-                id: row.try_get("id")?,
-                spec: row.try_get("spec")?,
-                remaining: row.try_get("remaining")?,
-                created_at: row.try_get("created_at")?,
-            })
-        }
-
         fn tx_from_row(row: &$row) -> Result<$crate::store::TransactionRecord, sqlx::Error> {
             use sqlx::Row as _;
             let decode = |what: &str| sqlx::Error::Decode(format!("malformed {what}").into());
@@ -1156,7 +523,7 @@ macro_rules! impl_store {
             let status: String = row.try_get("status")?;
             let party_type: Option<String> = row.try_get("party_type")?;
             let party_id: Option<String> = row.try_get("party_id")?;
-            let party = match (party_type.as_deref().and_then($crate::store::party_type_from_column), party_id) {
+            let party = match (party_type.as_deref().and_then($crate::store::sql::rows::party_type_from_column), party_id) {
                 (Some(party_id_type), Some(party_id)) => Some(momo_types::payments::Party { party_id_type, party_id }),
                 _ => None,
             };
@@ -1181,7 +548,7 @@ macro_rules! impl_store {
                 reason: row.try_get::<Option<String>, _>("reason")?.as_deref().map(momo_types::ErrorCode::parse),
                 financial_transaction_id: row.try_get("financial_transaction_id")?,
                 callback_url: row.try_get("callback_url")?,
-                outcome: $crate::store::outcome_from_columns(row.try_get("outcome")?, row.try_get("outcome_reason")?)
+                outcome: $crate::store::sql::rows::outcome_from_columns(row.try_get("outcome")?, row.try_get("outcome_reason")?)
                     ?,
                 due_at: row.try_get("due_at")?,
                 awaiting_approval: awaiting != 0,
@@ -1191,126 +558,6 @@ macro_rules! impl_store {
                 updated_at: row.try_get("updated_at")?,
                 cancelled_at: row.try_get("cancelled_at")?,
             })
-        }
-
-        const CONSENT_COLUMNS: &str = "auth_req_id, api_user, environment, msisdn, scope, access_type, outcome, \
-             ready_at, expires_at, used_at, refresh_expires_at, created_at";
-
-        fn consent_from_row(row: &$row) -> Result<$crate::store::ConsentRecord, sqlx::Error> {
-            use sqlx::Row as _;
-            Ok($crate::store::ConsentRecord {
-                auth_req_id: row.try_get("auth_req_id")?,
-                api_user: row.try_get("api_user")?,
-                environment: row.try_get("environment")?,
-                msisdn: row.try_get("msisdn")?,
-                scope: row.try_get("scope")?,
-                access_type: row.try_get("access_type")?,
-                outcome: row.try_get("outcome")?,
-                ready_at: row.try_get("ready_at")?,
-                expires_at: row.try_get("expires_at")?,
-                used_at: row.try_get("used_at")?,
-                refresh_expires_at: row.try_get("refresh_expires_at")?,
-                created_at: row.try_get("created_at")?,
-            })
-        }
-
-        fn delivery_from_row(row: &$row) -> Result<$crate::store::DeliveryRecord, sqlx::Error> {
-            use sqlx::Row as _;
-            let decode = |what: &str| sqlx::Error::Decode(format!("malformed {what}").into());
-            let product: String = row.try_get("product")?;
-            let kind: String = row.try_get("kind")?;
-            Ok($crate::store::DeliveryRecord {
-                id: row.try_get("id")?,
-                api_user: row.try_get("api_user")?,
-                key: $crate::store::TxKey {
-                    product: product.parse().map_err(|_| decode("product"))?,
-                    kind: $crate::domain::transactions::Kind::parse(&kind).ok_or_else(|| decode("kind"))?,
-                    reference_id: row.try_get("reference_id")?,
-                },
-                url: row.try_get("url")?,
-                method: row.try_get("method")?,
-                body: row.try_get("body")?,
-                state: row.try_get("state")?,
-                attempts: row.try_get("attempts")?,
-                next_attempt_at: row.try_get("next_attempt_at")?,
-                created_at: row.try_get("created_at")?,
-                finished_at: row.try_get("finished_at")?,
-            })
-        }
-
-        /// Lease up to `limit` due deliveries until `lease_until`, in the caller's transaction.
-        async fn claim_in(
-            conn: &mut <$db as sqlx::Database>::Connection,
-            now: i64,
-            lease_until: i64,
-            limit: i64,
-        ) -> Result<Vec<$crate::store::DeliveryRecord>, sqlx::Error> {
-            let mut query = sqlx::QueryBuilder::<$db>::new("");
-            push_claim(&mut query, now, lease_until, limit);
-            let rows = query.build().fetch_all(&mut *conn).await?;
-            rows.iter().map(delivery_from_row).collect()
-        }
-
-        /// The lease statement of [`claim_in`] (returns the deliveries). The due rows are chosen
-        /// once, in a materialized CTE: written as `id IN (SELECT … LIMIT n FOR UPDATE SKIP
-        /// LOCKED)`, PostgreSQL may run the subquery again for each row of a nested-loop semi
-        /// join, each run skipping the rows this statement has leased already, and so lease every
-        /// due delivery instead of at most `n`.
-        fn push_claim(query: &mut sqlx::QueryBuilder<'_, $db>, now: i64, lease_until: i64, limit: i64) {
-            query.push("WITH due AS MATERIALIZED (SELECT id FROM callback_deliveries WHERE state = 'pending' AND next_attempt_at <= ");
-            query.push_bind(now);
-            query.push(" AND (locked_until IS NULL OR locked_until <= ");
-            query.push_bind(now);
-            query.push(") ORDER BY next_attempt_at LIMIT ");
-            query.push_bind(limit);
-            query.push(format!("{}) UPDATE callback_deliveries SET locked_until = ", $skip_locked));
-            query.push_bind(lease_until);
-            query.push(format!(
-                " WHERE state = 'pending' AND id IN (SELECT id FROM due) RETURNING {}",
-                $crate::store::sql::DELIVERY_COLUMNS
-            ));
-        }
-
-        /// The attempts' rows (6 parameters each).
-        fn push_attempts_insert<'a>(
-            query: &mut sqlx::QueryBuilder<'a, $db>,
-            attempts: &'a [(String, $crate::store::AttemptRecord, $crate::store::DeliveryNext)],
-        ) {
-            query.push("INSERT INTO callback_attempts (delivery_id, attempt, at, status_code, latency_ms, error) ");
-            query.push_values(attempts, |mut row, (id, attempt, _)| {
-                row.push_bind(id)
-                    .push_bind(attempt.attempt)
-                    .push_bind(attempt.at)
-                    .push_bind(attempt.status_code)
-                    .push_bind(attempt.latency_ms)
-                    .push_bind(&attempt.error);
-            });
-            query.push(" ON CONFLICT DO NOTHING");
-        }
-
-        /// What the attempts leave their deliveries in (5 parameters each).
-        fn push_attempts_update<'a>(
-            query: &mut sqlx::QueryBuilder<'a, $db>,
-            attempts: &'a [(String, $crate::store::AttemptRecord, $crate::store::DeliveryNext)],
-        ) {
-            use $crate::store::DeliveryNext;
-            query.push(
-                "UPDATE callback_deliveries SET state = v.column2, attempts = v.column3, \
-                 next_attempt_at = v.column4, finished_at = v.column5, locked_until = NULL FROM (",
-            );
-            // Typed, so that PostgreSQL does not take the parameters of a VALUES list for text.
-            query.push_values(attempts, |mut row, (id, attempt, next)| {
-                let (state, next_at, finished): (&str, Option<i64>, Option<i64>) = match next {
-                    DeliveryNext::RetryAt(at) => ("pending", Some(*at), None),
-                    DeliveryNext::Delivered => ("delivered", None, Some(attempt.at)),
-                    DeliveryNext::GaveUp => ("failed", None, Some(attempt.at)),
-                };
-                row.push_bind(id).push_bind(state);
-                for number in [Some(attempt.attempt), next_at, finished] {
-                    row.push("CAST(").push_bind_unseparated(number).push_unseparated(" AS BIGINT)");
-                }
-            });
-            query.push(") AS v WHERE callback_deliveries.id = v.column1");
         }
 
         /// The bulk settlement of the unconditional finalizations `fs[indices]` (each key once): one
@@ -1386,32 +633,6 @@ macro_rules! impl_store {
             true
         }
 
-        /// The callbacks of `done`, as one insert; `false` if there are none.
-        fn push_deliveries(query: &mut sqlx::QueryBuilder<'_, $db>, done: &[&$crate::store::Finalization]) -> bool {
-            let deliveries: Vec<_> = done.iter().filter_map(|f| f.delivery.as_ref().map(|d| (*f, d))).collect();
-            if deliveries.is_empty() {
-                return false;
-            }
-            query.push(format!("INSERT INTO callback_deliveries ({}, locked_until) ", $crate::store::sql::DELIVERY_COLUMNS));
-            query.push_values(deliveries, |mut row, (f, d)| {
-                row.push_bind(d.id.clone())
-                    .push_bind(d.api_user.clone())
-                    .push_bind(f.key.product.as_str())
-                    .push_bind(f.key.kind.as_str())
-                    .push_bind(f.key.reference_id.clone())
-                    .push_bind(d.url.clone())
-                    .push_bind(d.method.clone())
-                    .push_bind(d.body.clone())
-                    .push("'pending'")
-                    .push("0")
-                    .push_bind(f.now)
-                    .push_bind(f.now)
-                    .push("NULL")
-                    .push("NULL");
-            });
-            true
-        }
-
         /// Finalize one transaction inside the caller's database transaction (nothing is written
         /// unless it returns `Done`: the caller rolls back otherwise).
         async fn finalize_one(
@@ -1483,7 +704,7 @@ macro_rules! impl_store {
                 sqlx::query(&format!(
                     "INSERT INTO callback_deliveries ({}, locked_until) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10, NULL, NULL)",
-                    $crate::store::sql::DELIVERY_COLUMNS
+                    $crate::store::sql::outbox::DELIVERY_COLUMNS
                 ))
                 .bind(&d.id)
                 .bind(&d.api_user)
@@ -1526,7 +747,7 @@ macro_rules! impl_store {
                 ));
                 query.push_values(chunk, |mut row, tx| {
                     let (outcome, outcome_reason) = tx.outcome.as_ref().map_or((None, None), |o| {
-                        let (outcome, reason) = $crate::store::outcome_to_columns(o);
+                        let (outcome, reason) = $crate::store::sql::rows::outcome_to_columns(o);
                         (Some(outcome), reason)
                     });
                     row.push_bind(tx.key.product.as_str())
@@ -1754,25 +975,6 @@ macro_rules! impl_store {
                 _ if posting.amount > 0 => Finalized::PayeeLimitReached,
                 _ => Finalized::PayerLimitReached,
             })
-        }
-
-
-        impl $store {
-            /// Run a credential change (an `UPDATE … RETURNING`) and, if it changed a row, bump
-            /// the credentials epoch in the same transaction. Returns the changed row.
-            async fn change<'q>(
-                &self,
-                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>,
-            ) -> $crate::store::StoreResult<Option<$row>> {
-                use $crate::store::StoreError;
-                let mut tx = self.writer().begin().await.map_err(StoreError::from_sqlx)?;
-                let row = query.fetch_optional(&mut *tx).await.map_err(StoreError::from_sqlx)?;
-                if row.is_some() {
-                    sqlx::query($crate::store::sql::BUMP_EPOCH).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
-                }
-                tx.commit().await.map_err(StoreError::from_sqlx)?;
-                Ok(row)
-            }
         }
     };
 }

@@ -1,0 +1,191 @@
+//! The SQL of the [`CallbackOutbox`], for both engines, and the statements of its writes that
+//! each engine's commits are made of.
+
+use async_trait::async_trait;
+use sqlx::QueryBuilder;
+
+use super::{rows, Attempt, SqlStore};
+use crate::store::engine::{Bind, BindBigint, Engine, Statement};
+use crate::store::{
+    AttemptRecord, CallbackBacklog, CallbackOutbox, DeliveryNext, DeliveryRecord, DeliveryState, Finalization,
+    StoreResult,
+};
+
+pub(crate) const DELIVERY_COLUMNS: &str =
+    "id, api_user, product, kind, reference_id, url, method, body, state, attempts, \
+     next_attempt_at, created_at, finished_at";
+
+#[async_trait]
+impl<S: SqlStore> CallbackOutbox for S {
+    async fn claim_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
+        self.commit_claim(now, lease_until, limit).await
+    }
+
+    async fn record_attempts(&self, attempts: &[Attempt]) -> StoreResult<()> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        self.commit_attempts(attempts).await
+    }
+
+    async fn deliveries(
+        &self,
+        reference_id: Option<&str>,
+        state: Option<DeliveryState>,
+        limit: i64,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        // Only the conditions asked for, the state as a literal (one of three fixed
+        // words): so that each filter can use its index, the failed ones' partial
+        // index included (docs/performance.md, "Console pages").
+        let mut query =
+            QueryBuilder::<S::Db>::new(format!("SELECT {DELIVERY_COLUMNS} FROM callback_deliveries WHERE 1 = 1"));
+        if let Some(reference_id) = reference_id {
+            query.push(" AND reference_id = ").bind(reference_id.to_owned());
+        }
+        if let Some(state) = state {
+            query.push(format!(" AND state = '{}'", state.as_str()));
+        }
+        query.push(" ORDER BY created_at DESC, id LIMIT ").bind(limit);
+        Ok(Statement::from(query.build()).fetch_all(self.reader(), rows::delivery).await?)
+    }
+
+    async fn delivery(&self, id: &str) -> StoreResult<Option<DeliveryRecord>> {
+        Ok(Statement::new(&format!("SELECT {DELIVERY_COLUMNS} FROM callback_deliveries WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.reader(), rows::delivery)
+            .await?)
+    }
+
+    async fn unfinished_deliveries(&self) -> StoreResult<(i64, i64)> {
+        // Two counts, each over its state's partial index.
+        Ok(Statement::new(
+            "SELECT (SELECT count(*) FROM callback_deliveries WHERE state = 'pending'), \
+                    (SELECT count(*) FROM callback_deliveries WHERE state = 'failed')",
+        )
+        .fetch_one(self.reader(), |row| Ok((row.get(0)?, row.get(1)?)))
+        .await?)
+    }
+
+    async fn callback_backlog(&self, now: i64) -> StoreResult<CallbackBacklog> {
+        Ok(Statement::new(
+            "SELECT count(*), min(next_attempt_at) FROM callback_deliveries \
+             WHERE state = 'pending' AND next_attempt_at <= $1",
+        )
+        .bind(now)
+        .fetch_one(self.reader(), |row| Ok(CallbackBacklog { due: row.get(0)?, oldest_due_at: row.get(1)? }))
+        .await?)
+    }
+
+    async fn redeliver(&self, id: &str, now: i64) -> StoreResult<Option<DeliveryRecord>> {
+        Ok(Statement::new(&format!(
+            "UPDATE callback_deliveries SET state = 'pending', next_attempt_at = $2, finished_at = NULL \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING {DELIVERY_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(now)
+        .fetch_optional(self.writer(), rows::delivery)
+        .await?)
+    }
+
+    async fn delivery_attempts(&self, id: &str) -> StoreResult<Vec<AttemptRecord>> {
+        Ok(Statement::new(
+            "SELECT attempt, at, status_code, latency_ms, error FROM callback_attempts \
+             WHERE delivery_id = $1 ORDER BY attempt",
+        )
+        .bind(id)
+        .fetch_all(self.reader(), rows::attempt)
+        .await?)
+    }
+}
+
+/// Lease up to `limit` due deliveries until `lease_until`, in the caller's transaction.
+pub(crate) async fn claim_in<DB: Engine>(
+    connection: &mut DB::Connection,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> Result<Vec<DeliveryRecord>, sqlx::Error> {
+    let mut query = QueryBuilder::<DB>::new("");
+    push_claim(&mut query, now, lease_until, limit);
+    Statement::from(query.build()).fetch_all(connection, rows::delivery).await
+}
+
+/// The lease statement of [`claim_in`] (returns the deliveries). The due rows are chosen
+/// once, in a materialized CTE: written as `id IN (SELECT … LIMIT n FOR UPDATE SKIP
+/// LOCKED)`, PostgreSQL may run the subquery again for each row of a nested-loop semi
+/// join, each run skipping the rows this statement has leased already, and so lease every
+/// due delivery instead of at most `n`.
+pub(crate) fn push_claim<DB: Engine>(query: &mut QueryBuilder<'_, DB>, now: i64, lease_until: i64, limit: i64) {
+    query.push(
+        "WITH due AS MATERIALIZED (SELECT id FROM callback_deliveries WHERE state = 'pending' AND next_attempt_at <= ",
+    );
+    query.bind(now);
+    query.push(" AND (locked_until IS NULL OR locked_until <= ");
+    query.bind(now);
+    query.push(") ORDER BY next_attempt_at LIMIT ");
+    query.bind(limit);
+    query.push(format!("{}) UPDATE callback_deliveries SET locked_until = ", DB::SKIP_LOCKED));
+    query.bind(lease_until);
+    query.push(format!(" WHERE state = 'pending' AND id IN (SELECT id FROM due) RETURNING {DELIVERY_COLUMNS}"));
+}
+
+/// The attempts' rows (6 parameters each).
+pub(crate) fn push_attempts_insert<'a, DB: Engine>(query: &mut QueryBuilder<'a, DB>, attempts: &'a [Attempt]) {
+    query.push("INSERT INTO callback_attempts (delivery_id, attempt, at, status_code, latency_ms, error) ");
+    query.push_values(attempts, |mut row, (id, attempt, _)| {
+        row.bind(id)
+            .bind(attempt.attempt)
+            .bind(attempt.at)
+            .bind(attempt.status_code)
+            .bind(attempt.latency_ms)
+            .bind(&attempt.error);
+    });
+    query.push(" ON CONFLICT DO NOTHING");
+}
+
+/// What the attempts leave their deliveries in (5 parameters each).
+pub(crate) fn push_attempts_update<'a, DB: Engine>(query: &mut QueryBuilder<'a, DB>, attempts: &'a [Attempt]) {
+    query.push(
+        "UPDATE callback_deliveries SET state = v.column2, attempts = v.column3, \
+         next_attempt_at = v.column4, finished_at = v.column5, locked_until = NULL FROM (",
+    );
+    // Typed, so that PostgreSQL does not take the parameters of a VALUES list for text.
+    query.push_values(attempts, |mut row, (id, attempt, next)| {
+        let (state, next_at, finished): (&str, Option<i64>, Option<i64>) = match next {
+            DeliveryNext::RetryAt(at) => ("pending", Some(*at), None),
+            DeliveryNext::Delivered => ("delivered", None, Some(attempt.at)),
+            DeliveryNext::GaveUp => ("failed", None, Some(attempt.at)),
+        };
+        row.bind(id).bind(state);
+        for number in [Some(attempt.attempt), next_at, finished] {
+            row.bind_bigint(number);
+        }
+    });
+    query.push(") AS v WHERE callback_deliveries.id = v.column1");
+}
+
+/// The callbacks of `done`, as one insert; `false` if there are none.
+pub(crate) fn push_deliveries<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: &[&Finalization]) -> bool {
+    let deliveries: Vec<_> = done.iter().filter_map(|f| f.delivery.as_ref().map(|d| (*f, d))).collect();
+    if deliveries.is_empty() {
+        return false;
+    }
+    query.push(format!("INSERT INTO callback_deliveries ({DELIVERY_COLUMNS}, locked_until) "));
+    query.push_values(deliveries, |mut row, (f, d)| {
+        row.bind(d.id.clone())
+            .bind(d.api_user.clone())
+            .bind(f.key.product.as_str())
+            .bind(f.key.kind.as_str())
+            .bind(f.key.reference_id.clone())
+            .bind(d.url.clone())
+            .bind(d.method.clone())
+            .bind(d.body.clone())
+            .push("'pending'")
+            .push("0")
+            .bind(f.now)
+            .bind(f.now)
+            .push("NULL")
+            .push("NULL");
+    });
+    true
+}
