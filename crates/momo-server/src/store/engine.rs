@@ -25,9 +25,10 @@ pub(crate) type Arguments<'q, DB> = <DB as Database>::Arguments<'q>;
 pub(crate) trait Engine: Database + HasStatementCache {
     /// `sqlite` or `postgres`, as [`Backend::backend`](super::Backend::backend) names it.
     const BACKEND: &'static str;
-    /// What a `SELECT` ends with to keep the rows it read until the commit, passing over rows
-    /// that another transaction holds. Nothing on SQLite: its one writer holds the whole
-    /// database for the transaction.
+    /// What a `SELECT` ends with to keep the rows it read until the commit. Nothing on SQLite:
+    /// its one writer holds the whole database for the transaction.
+    const LOCK: &'static str;
+    /// [`Engine::LOCK`], passing over rows that another transaction holds.
     const SKIP_LOCKED: &'static str;
 
     fn bind<'q, T: Value<'q>>(
@@ -162,12 +163,12 @@ impl<'s, 'q: 's, DB: Engine> Statement<'s, 'q, DB> {
         Ok(DB::rows_affected(&result))
     }
 
-    /// Every row it returns, decoded.
-    pub(crate) async fn fetch_all<R>(
+    /// Every row it returns, decoded (into a `Vec`, or any collection).
+    pub(crate) async fn fetch_all<R, C: FromIterator<R>>(
         self,
         on: impl Into<On<'_, DB>>,
         decode: impl Fn(&Row<'_, DB>) -> Result<R, sqlx::Error>,
-    ) -> Result<Vec<R>, sqlx::Error> {
+    ) -> Result<C, sqlx::Error> {
         let mut held = on.into().hold().await?;
         let rows = DB::fetch_all(self.0, held.connection()).await?;
         drop(held);

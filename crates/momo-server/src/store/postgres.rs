@@ -1,5 +1,6 @@
 //! The PostgreSQL engine, for several instances sharing one database.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -9,10 +10,12 @@ use sqlx::query::Query;
 use sqlx::query_builder::Separated;
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
-use super::engine::{Arguments, Column, ColumnRef, Engine, Value};
+use super::engine::{Arguments, Column, ColumnRef, Engine, Statement, Value};
 use super::group_commit::{self, Attempt, Batch, Committer, InsertResult, Queue, Written};
+use super::sql::ledger::{finalize_one, push_account_changes, push_finalize_update, push_postings};
 use super::sql::outbox::{claim_in, push_attempts_insert, push_attempts_update, push_deliveries};
-use super::sql::SqlStore;
+use super::sql::payments::{insert_transactions, key_columns};
+use super::sql::{balance_limit_error, rows, SqlStore};
 use super::{migrations, DeliveryRecord, Finalization, Finalized, StoreError, StoreResult, TransactionRecord};
 use crate::metrics::CommitMetrics;
 
@@ -65,7 +68,7 @@ impl PgStore {
     async fn finalize_alone(&self, finalization: &Finalization) -> StoreResult<Finalized> {
         let started = Instant::now();
         let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-        let result = finalize_one(&mut tx, finalization).await.map_err(StoreError::from_sqlx)?;
+        let result = finalize_one::<Postgres>(&mut tx, finalization).await.map_err(StoreError::from_sqlx)?;
         if result == Finalized::Done {
             tx.commit().await.map_err(StoreError::from_sqlx)?;
             self.commits.observe(1, started);
@@ -103,7 +106,7 @@ impl SqlStore for PgStore {
     /// commit each.
     async fn commit_finalizations(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
         let mut results: Vec<Option<Finalized>> = vec![None; finalizations.len()];
-        let mut keys = std::collections::HashSet::new();
+        let mut keys = HashSet::new();
         let bulk: Vec<usize> = (0..finalizations.len())
             .filter(|&i| finalizations[i].unconditional() && keys.insert(&finalizations[i].key))
             .collect();
@@ -133,6 +136,7 @@ impl SqlStore for PgStore {
 /// The shared SQL's primitives, with PostgreSQL's types.
 impl Engine for Postgres {
     const BACKEND: &'static str = "postgres";
+    const LOCK: &'static str = " FOR UPDATE";
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
     fn bind<'q, T: Value<'q>>(
@@ -194,7 +198,7 @@ async fn commit_groups(pool: PgPool, mut queue: Queue, commits: CommitMetrics) {
             // A settlement would take an account past the ledger's limit and the database refused
             // the commit whole: again without settling, leaving each settlement to its caller, one
             // by one, so that only the crossing ones are refused.
-            Err(e) if super::sql::balance_limit_error(&e) => {
+            Err(e) if balance_limit_error(&e) => {
                 tracing::info!("a batch reached the ledger's balance limit; settling it one by one");
                 commit_batch(&pool, &batch, Settling::Alone).await
             }
@@ -281,7 +285,7 @@ async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> Resul
         })
         .collect();
     let mut new = vec![false; batch.inserts.len()];
-    for (&i, took) in order.iter().zip(insert_transactions(&mut db, &rows, "").await?) {
+    for (&i, took) in order.iter().zip(insert_transactions::<Postgres>(&mut db, &rows, "").await?) {
         new[i] = took;
     }
     let mut done: Vec<&Finalization> = Vec::new();
@@ -312,10 +316,11 @@ async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> Resul
              AND t.reference_id = v.reference_id WHERE t.status = 'PENDING' \
              ORDER BY t.product, t.kind, t.reference_id FOR UPDATE OF t SKIP LOCKED",
         );
-        let locked = returned_keys(&lock.build().persistent(false).fetch_all(&mut *db).await?)?;
+        let locked: HashSet<_> =
+            Statement::from(lock.build()).persistent(false).fetch_all(&mut *db, rows::key_columns).await?;
         // Two callers may settle one transaction in a batch (a status read and the settler): the
         // first asked makes it, the second is told it is no longer pending.
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         let mine: Vec<usize> =
             (0..fs.len()).filter(|&i| locked.contains(&key_columns(&fs[i].key)) && seen.insert(&fs[i].key)).collect();
         for (i, result) in finalized.iter_mut().enumerate() {
@@ -375,12 +380,3 @@ pub struct PostgresDurability {
     /// on this server's disk (`remote_write` and `remote_apply` also wait for a standby).
     pub synchronous_commit: String,
 }
-
-super::sql::impl_store!(
-    PgStore,
-    sqlx::Postgres,
-    sqlx::postgres::PgRow,
-    "postgres",
-    " FOR UPDATE",
-    " FOR UPDATE SKIP LOCKED"
-);

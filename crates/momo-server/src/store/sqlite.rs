@@ -29,8 +29,10 @@ use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
 use super::engine::{Arguments, Column, ColumnRef, Engine, Statement, Value};
 use super::group_commit::{self, Attempt, Batch, Committer, InsertResult, Queue, Written};
+use super::sql::ledger::{finalize_one, push_account_changes, push_finalize_update, push_postings};
 use super::sql::outbox::{claim_in, push_attempts_insert, push_attempts_update, push_claim, push_deliveries};
-use super::sql::{rows, SqlStore};
+use super::sql::payments::{insert_transactions, key_columns};
+use super::sql::{balance_limit_error, rows, SqlStore};
 use super::{migrations, DeliveryRecord, Finalization, Finalized, StoreResult, TransactionRecord};
 use crate::metrics::CommitMetrics;
 
@@ -146,6 +148,7 @@ impl SqlStore for SqliteStore {
 /// The shared SQL's primitives, with SQLite's types.
 impl Engine for Sqlite {
     const BACKEND: &'static str = "sqlite";
+    const LOCK: &'static str = "";
     const SKIP_LOCKED: &'static str = "";
 
     fn bind<'q, T: Value<'q>>(
@@ -225,7 +228,7 @@ async fn commit_groups(writer: SqlitePool, mut queue: Queue, commits: CommitMetr
                     // The bulk settlement would take an account past the ledger's limit: the
                     // database refused the whole commit. Again, one settlement at a time, so
                     // that only the ones that cross the limit are refused.
-                    Err(e) if settling == Settling::Bulk && super::sql::balance_limit_error(&e) => {
+                    Err(e) if settling == Settling::Bulk && balance_limit_error(&e) => {
                         tracing::info!("a batch reached the ledger's balance limit; settling it one by one");
                         // The writer pool has one connection: give this one back (closed, which
                         // rolls back the commit) before taking a fresh one.
@@ -279,7 +282,7 @@ async fn cycle(conn: &mut SqliteConnection, batch: &Batch, settling: Settling) -
             _ => tx.clone(),
         })
         .collect();
-    let inserted = insert_transactions(&mut *conn, &inserts, "BEGIN;\n").await?;
+    let inserted = insert_transactions::<Sqlite>(&mut *conn, &inserts, "BEGIN;\n").await?;
     // The rows inserted final need their ledger entries and callbacks; the others with a
     // finalization due at once are finalized with those asked for, first.
     let (mut done, mut settle_now) = (Vec::new(), Vec::new());
@@ -373,7 +376,8 @@ async fn finalize_many<'a>(
     for chunk in bulk.chunks(1024) {
         let mut query = sqlx::QueryBuilder::<Sqlite>::new("");
         push_finalize_update(&mut query, fs, chunk);
-        let updated = returned_keys(&query.build().persistent(false).fetch_all(&mut *conn).await?)?;
+        let updated: HashSet<_> =
+            Statement::from(query.build()).persistent(false).fetch_all(&mut *conn, rows::key_columns).await?;
         for &i in chunk {
             if updated.contains(&key_columns(&fs[i].key)) {
                 results[i] = Finalized::Done;
@@ -384,7 +388,7 @@ async fn finalize_many<'a>(
     // The committer's transaction is begun with plain SQL (see [`cycle`]), so savepoints are too.
     for i in single {
         sqlx::query("SAVEPOINT finalization").execute(&mut *conn).await?;
-        results[i] = finalize_one(&mut *conn, &fs[i]).await?;
+        results[i] = finalize_one::<Sqlite>(&mut *conn, &fs[i]).await?;
         let end = if results[i] == Finalized::Done {
             "RELEASE finalization"
         } else {
@@ -405,5 +409,3 @@ fn push_entries(query: &mut sqlx::QueryBuilder<'_, Sqlite>, done: &[&Finalizatio
         }
     }
 }
-
-super::sql::impl_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow, "sqlite", "", "");

@@ -1,13 +1,13 @@
 //! Rows into records, and records' values into columns, for both engines.
 
-use momo_types::payments::PartyIdType;
-use momo_types::{ErrorCode, Product};
+use momo_types::payments::{Party, PartyIdType, TransactionStatus};
+use momo_types::{Currency, ErrorCode, Product};
 
-use crate::domain::transactions::{Kind, Outcome};
+use crate::domain::transactions::{ApiVersion, Kind, Outcome};
 use crate::store::engine::{Engine, Row};
 use crate::store::{
-    ApiUserRecord, AttemptRecord, ConsentRecord, CredentialStyle, DeliveryRecord, FaultRecord, SecretHash,
-    SubscriptionKeyRecord, TxKey, UserOrigin,
+    AccountRecord, ApiUserRecord, AttemptRecord, ConsentRecord, CredentialStyle, DeliveryRecord, FaultRecord,
+    PostingRecord, SecretHash, SubscriptionKeyRecord, TransactionRecord, TxKey, UserOrigin,
 };
 
 /// A planned outcome's columns (migration 11): `outcome` is `SUCCESSFUL` or `FAILED`, and
@@ -168,5 +168,64 @@ pub(crate) fn attempt<DB: Engine>(row: &Row<'_, DB>) -> Result<AttemptRecord, sq
         status_code: row.get("status_code")?,
         latency_ms: row.get("latency_ms")?,
         error: row.get("error")?,
+    })
+}
+
+pub(crate) fn transaction<DB: Engine>(row: &Row<'_, DB>) -> Result<TransactionRecord, sqlx::Error> {
+    let party_type: Option<&str> = row.get("party_type")?;
+    let party_id: Option<String> = row.get("party_id")?;
+    let party = match (party_type.and_then(party_type_from_column), party_id) {
+        (Some(party_id_type), Some(party_id)) => Some(Party { party_id_type, party_id }),
+        _ => None,
+    };
+    let awaiting: i64 = row.get("awaiting_approval")?;
+    Ok(TransactionRecord {
+        key: tx_key(row)?,
+        api_user: row.get("api_user")?,
+        environment: row.get("environment")?,
+        currency: Currency::parse(row.get("currency")?).map_err(|_| malformed("currency"))?,
+        amount_minor: row.get("amount_minor")?,
+        party,
+        external_id: row.get("external_id")?,
+        request: row.get("request")?,
+        api_version: ApiVersion::from_number(row.get("api_version")?).ok_or_else(|| malformed("api_version"))?,
+        status: TransactionStatus::parse(row.get("status")?).ok_or_else(|| malformed("status"))?,
+        reason: row.get::<Option<&str>>("reason")?.map(ErrorCode::parse),
+        financial_transaction_id: row.get("financial_transaction_id")?,
+        callback_url: row.get("callback_url")?,
+        outcome: outcome_from_columns(row.get("outcome")?, row.get("outcome_reason")?)?,
+        due_at: row.get("due_at")?,
+        awaiting_approval: awaiting != 0,
+        related_reference_id: row.get("related_reference_id")?,
+        notifications: row.get("notifications")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+        cancelled_at: row.get("cancelled_at")?,
+    })
+}
+
+/// The key of a transaction a statement returned as its first three columns (`product, kind,
+/// reference_id`, from a `RETURNING` or a locking `SELECT`), as text.
+pub(crate) fn key_columns<DB: Engine>(row: &Row<'_, DB>) -> Result<(String, String, String), sqlx::Error> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+}
+
+pub(crate) fn posting<DB: Engine>(row: &Row<'_, DB>) -> Result<PostingRecord, sqlx::Error> {
+    Ok(PostingRecord {
+        entry_id: row.get("entry_id")?,
+        account: row.get("account")?,
+        currency: row.get("currency")?,
+        amount_minor: row.get("amount_minor")?,
+        created_at: row.get("created_at")?,
+    })
+}
+
+pub(crate) fn account<DB: Engine>(row: &Row<'_, DB>) -> Result<AccountRecord, sqlx::Error> {
+    Ok(AccountRecord {
+        id: row.get("id")?,
+        currency: row.get("currency")?,
+        floor: row.get("floor_minor")?,
+        balance: row.get("balance_minor")?,
+        postings_sum: row.get("postings_sum")?,
     })
 }

@@ -1,0 +1,339 @@
+//! Settlement and the ledger, for both engines: a transaction made final with its postings and
+//! its callback, one at a time ([`finalize_one`]) or, for those that cannot be refused, in bulk
+//! (the `push_*` statements, which each engine's commit puts together its own way).
+
+use std::collections::BTreeMap;
+
+use momo_types::ErrorCode;
+use sqlx::QueryBuilder;
+
+use super::outbox::DELIVERY_COLUMNS;
+use super::payments::bind_key;
+use crate::domain::money::BALANCE_LIMIT_MINOR;
+use crate::store::engine::{Bind, BindBigint, Engine, Statement};
+use crate::store::{AccountSpec, Finalization, Finalized, Posting};
+
+/// The bulk settlement of the unconditional finalizations `fs[indices]` (each key once): one
+/// `UPDATE … FROM (VALUES …)` of those still pending, returning the keys it made final.
+/// Typed casts, so that PostgreSQL does not take a VALUES list's parameters for text.
+pub(crate) fn push_finalize_update<'a, DB: Engine>(
+    query: &mut QueryBuilder<'a, DB>,
+    fs: &'a [Finalization],
+    indices: &[usize],
+) {
+    query.push(
+        "UPDATE transactions SET status = v.column4, reason = v.column5, financial_transaction_id = v.column6, \
+         outcome = NULL, outcome_reason = NULL, due_at = NULL, awaiting_approval = 0, updated_at = v.column7 FROM (",
+    );
+    query.push_values(indices, |mut row, &i| {
+        let f = &fs[i];
+        row.bind(f.key.product.as_str())
+            .bind(f.key.kind.as_str())
+            .bind(&f.key.reference_id)
+            .bind(f.status.as_str())
+            .bind(f.reason.as_ref().map(ErrorCode::as_str))
+            .bind(&f.financial_transaction_id)
+            .bind_bigint(f.now);
+    });
+    query.push(
+        ") AS v WHERE transactions.product = v.column1 AND transactions.kind = v.column2 \
+         AND transactions.reference_id = v.column3 AND transactions.status = 'PENDING' \
+         RETURNING product, kind, reference_id",
+    );
+}
+
+/// The net change of each account that unconditional finalizations move money in (the
+/// issuance account too, as a single settlement creates it), as one upsert; `false` if
+/// nothing moves. No floors to check: unconditional ones have none.
+pub(crate) fn push_account_changes<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: &[&Finalization]) -> bool {
+    let mut accounts: BTreeMap<String, (String, i64)> = BTreeMap::new();
+    for f in done {
+        for p in &f.postings {
+            accounts.entry(p.account.id.clone()).or_insert((p.account.currency.clone(), 0)).1 += p.amount;
+            accounts.entry(f.issuance.clone()).or_insert((p.account.currency.clone(), 0));
+        }
+    }
+    if accounts.is_empty() {
+        return false;
+    }
+    let now = done.first().map_or(0, |f| f.now);
+    // In account-id order (a BTreeMap's), as every settlement locks accounts.
+    query.push("INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) ");
+    query.push_values(accounts, |mut row, (id, (currency, delta))| {
+        row.bind(id).bind(currency).push("NULL").bind(delta).bind(now);
+    });
+    query.push(" ON CONFLICT (id) DO UPDATE SET balance_minor = accounts.balance_minor + excluded.balance_minor");
+    true
+}
+
+/// The postings of `done`, as one insert; `false` if there are none.
+pub(crate) fn push_postings<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: &[&Finalization]) -> bool {
+    let postings: Vec<_> = done
+        .iter()
+        .flat_map(|f| {
+            f.postings.iter().map(|p| (f.entry_id(), p.account.id.clone(), p.account.currency.clone(), p.amount, f.now))
+        })
+        .collect();
+    if postings.is_empty() {
+        return false;
+    }
+    query.push("INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) ");
+    query.push_values(postings, |mut row, (entry, account, currency, amount, at)| {
+        row.bind(entry).bind(account).bind(currency).bind(amount).bind(at);
+    });
+    true
+}
+
+/// Finalize one transaction inside the caller's database transaction (nothing is written
+/// unless it returns `Done`: the caller rolls back otherwise).
+pub(crate) async fn finalize_one<DB: Engine>(
+    tx: &mut DB::Connection,
+    f: &Finalization,
+) -> Result<Finalized, sqlx::Error> {
+    if let Some(guard) = &f.refund_guard {
+        let sql = format!(
+            "SELECT amount_minor, status FROM transactions WHERE product = $1 AND kind = $2 AND reference_id = $3{}",
+            DB::LOCK
+        );
+        let original: Option<(i64, String)> = bind_key(Statement::<DB>::new(&sql), &guard.original)
+            .fetch_optional(&mut *tx, |row| Ok((row.get("amount_minor")?, row.get("status")?)))
+            .await?;
+        let Some((original, status)) = original else { return Ok(Finalized::RefundExceeded) };
+        if status != "SUCCESSFUL" {
+            return Ok(Finalized::RefundExceeded);
+        }
+        let refunded: i64 = Statement::<DB>::new(
+            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM transactions \
+             WHERE kind = 'refund' AND related_reference_id = $1 AND status = 'SUCCESSFUL'",
+        )
+        .bind(&guard.original.reference_id)
+        .fetch_one(&mut *tx, |row| row.get("refunded"))
+        .await?;
+        if refunded + guard.amount > original {
+            return Ok(Finalized::RefundExceeded);
+        }
+    }
+    let update = Statement::<DB>::new(
+        "UPDATE transactions SET status = $4, reason = $5, financial_transaction_id = $6, outcome = NULL, \
+         outcome_reason = NULL, due_at = NULL, awaiting_approval = 0, updated_at = $7 \
+         WHERE product = $1 AND kind = $2 AND reference_id = $3 AND status = 'PENDING'",
+    );
+    let updated = bind_key(update, &f.key)
+        .bind(f.status.as_str())
+        .bind(f.reason.as_ref().map(ErrorCode::as_str))
+        .bind(&f.financial_transaction_id)
+        .bind(f.now)
+        .execute(&mut *tx)
+        .await?;
+    if updated == 0 {
+        return Ok(Finalized::NotPending);
+    }
+    let entry = f.entry_id();
+    // Always in account-id order, so concurrent settlements lock accounts in one global
+    // order and cannot deadlock each other.
+    let mut postings: Vec<&Posting> = f.postings.iter().collect();
+    postings.sort_by(|a, b| a.account.id.cmp(&b.account.id));
+    for posting in postings {
+        let refused = post::<DB>(&mut *tx, posting, &f.issuance, &entry, f.now).await?;
+        if refused != Finalized::Done {
+            return Ok(refused);
+        }
+    }
+    if let Some(d) = &f.delivery {
+        let sql = format!(
+            "INSERT INTO callback_deliveries ({DELIVERY_COLUMNS}, locked_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10, NULL, NULL)"
+        );
+        let insert = Statement::<DB>::new(&sql).bind(&d.id).bind(&d.api_user);
+        bind_key(insert, &f.key)
+            .bind(&d.url)
+            .bind(&d.method)
+            .bind(&d.body)
+            .bind(f.now)
+            .bind(f.now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(Finalized::Done)
+}
+
+/// Create an account on first use, crediting its opening balance from issuance; `false`
+/// if issuance is at its limit and cannot (nothing is written then).
+pub(crate) async fn ensure_account<DB: Engine>(
+    conn: &mut DB::Connection,
+    account: &AccountSpec,
+    issuance: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let create = "INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) \
+                  VALUES ($1, $2, $3, 0, $4) ON CONFLICT DO NOTHING";
+    let created = Statement::<DB>::new(create)
+        .bind(&account.id)
+        .bind(&account.currency)
+        .bind(account.floor)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        == 1;
+    Statement::<DB>::new(create)
+        .bind(issuance)
+        .bind(&account.currency)
+        .bind(None::<i64>)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    if created && account.opening != 0 {
+        let entry = format!("opening:{}", account.id);
+        return issue::<DB>(conn, &account.id, issuance, &account.currency, account.opening, &entry, now).await;
+    }
+    Ok(true)
+}
+
+/// Credit `amount` to `to` from `from` (issuance, or a sandbox funding account), with both
+/// postings, unless that would take `from` past the ledger's negative limit: `false` then,
+/// and nothing is written. (A refusal here must not fail the whole commit, as the
+/// database's own check would.)
+async fn issue<DB: Engine>(
+    conn: &mut DB::Connection,
+    to: &str,
+    from: &str,
+    currency: &str,
+    amount: i64,
+    entry: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let debited = Statement::<DB>::new(
+        "UPDATE accounts SET balance_minor = balance_minor - $2 WHERE id = $1 AND balance_minor - $2 >= $3",
+    )
+    .bind(from)
+    .bind(amount)
+    .bind(-BALANCE_LIMIT_MINOR)
+    .execute(&mut *conn)
+    .await?
+        == 1;
+    if !debited {
+        return Ok(false);
+    }
+    insert_posting::<DB>(conn, entry, from, currency, -amount, now).await?;
+    Statement::<DB>::new("UPDATE accounts SET balance_minor = balance_minor + $2 WHERE id = $1")
+        .bind(to)
+        .bind(amount)
+        .execute(&mut *conn)
+        .await?;
+    insert_posting::<DB>(conn, entry, to, currency, amount, now).await?;
+    Ok(true)
+}
+
+/// Credit `amount` to `to` and debit it from `from` (no floor check), with both postings.
+pub(crate) async fn move_money<DB: Engine>(
+    conn: &mut DB::Connection,
+    to: &str,
+    from: &str,
+    currency: &str,
+    amount: i64,
+    entry: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for (account, delta) in [(to, amount), (from, -amount)] {
+        Statement::<DB>::new("UPDATE accounts SET balance_minor = balance_minor + $2 WHERE id = $1")
+            .bind(account)
+            .bind(delta)
+            .execute(&mut *conn)
+            .await?;
+        insert_posting::<DB>(conn, entry, account, currency, delta, now).await?;
+    }
+    Ok(())
+}
+
+async fn insert_posting<DB: Engine>(
+    conn: &mut DB::Connection,
+    entry: &str,
+    account: &str,
+    currency: &str,
+    amount: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    Statement::<DB>::new(
+        "INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(entry)
+    .bind(account)
+    .bind(currency)
+    .bind(amount)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Apply one posting if it keeps its account at or above its floor and within the
+/// ledger's limit: `Done`, or why not (nothing is written then).
+///
+/// The sum in the condition cannot overflow: balances stay within the limit (10^17) and
+/// amounts within the largest amount (10^15), far from the 64-bit range.
+async fn post<DB: Engine>(
+    conn: &mut DB::Connection,
+    posting: &Posting,
+    issuance: &str,
+    entry: &str,
+    now: i64,
+) -> Result<Finalized, sqlx::Error> {
+    if !ensure_account::<DB>(conn, &posting.account, issuance, now).await? {
+        // Issuance cannot give the opening balance.
+        return Ok(Finalized::PayerLimitReached);
+    }
+    if let Some(source) = posting.account.top_up_from.as_deref().filter(|_| posting.amount < 0) {
+        let balance: i64 =
+            Statement::<DB>::new(&format!("SELECT balance_minor FROM accounts WHERE id = $1{}", DB::LOCK))
+                .bind(&posting.account.id)
+                .fetch_one(&mut *conn, |row| row.get("balance_minor"))
+                .await?;
+        // Saturating: a balance outside the limit can only come from a database written
+        // before the limit existed.
+        let shortfall = balance.saturating_add(posting.amount).saturating_neg();
+        let funding = format!("funding:{entry}");
+        if shortfall > 0 {
+            Statement::<DB>::new(
+                "INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) \
+                 VALUES ($1, $2, NULL, 0, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(source)
+            .bind(&posting.account.currency)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            if !issue::<DB>(conn, &posting.account.id, source, &posting.account.currency, shortfall, &funding, now)
+                .await?
+            {
+                return Ok(Finalized::PayerLimitReached);
+            }
+        }
+    }
+    let applied = Statement::<DB>::new(
+        "UPDATE accounts SET balance_minor = balance_minor + $2 \
+         WHERE id = $1 AND (floor_minor IS NULL OR balance_minor + $2 >= floor_minor) \
+         AND balance_minor + $2 BETWEEN $3 AND $4",
+    )
+    .bind(&posting.account.id)
+    .bind(posting.amount)
+    .bind(-BALANCE_LIMIT_MINOR)
+    .bind(BALANCE_LIMIT_MINOR)
+    .execute(&mut *conn)
+    .await?
+        == 1;
+    if applied {
+        insert_posting::<DB>(conn, entry, &posting.account.id, &posting.account.currency, posting.amount, now).await?;
+        return Ok(Finalized::Done);
+    }
+    let balance: i64 = Statement::<DB>::new("SELECT balance_minor FROM accounts WHERE id = $1")
+        .bind(&posting.account.id)
+        .fetch_one(&mut *conn, |row| row.get("balance_minor"))
+        .await?;
+    let after = balance.checked_add(posting.amount);
+    Ok(match after {
+        Some(after) if posting.account.floor.is_some_and(|floor| after < floor) => Finalized::InsufficientFunds,
+        _ if posting.amount > 0 => Finalized::PayeeLimitReached,
+        _ => Finalized::PayerLimitReached,
+    })
+}
