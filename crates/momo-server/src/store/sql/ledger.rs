@@ -183,88 +183,97 @@ pub(crate) async fn ensure_account<DB: Engine>(
         .execute(&mut *conn)
         .await?;
     if created && account.opening != 0 {
-        let entry = format!("opening:{}", account.id);
-        return issue::<DB>(conn, &account.id, issuance, &account.currency, account.opening, &entry, now).await;
+        let id = format!("opening:{}", account.id);
+        let entry = Entry { id: &id, currency: &account.currency, now };
+        return entry.issue::<DB>(conn, &account.id, issuance, account.opening).await;
     }
     Ok(true)
 }
 
-/// Credit `amount` to `to` from `from` (issuance, or a sandbox funding account), with both
-/// postings, unless that would take `from` past the ledger's negative limit: `false` then,
-/// and nothing is written. (A refusal here must not fail the whole commit, as the
-/// database's own check would.)
-async fn issue<DB: Engine>(
-    conn: &mut DB::Connection,
-    to: &str,
-    from: &str,
-    currency: &str,
-    amount: i64,
-    entry: &str,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    let debited = Statement::<DB>::new(
-        "UPDATE accounts SET balance_minor = balance_minor - $2 WHERE id = $1 AND balance_minor - $2 >= $3",
-    )
-    .bind(from)
-    .bind(amount)
-    .bind(-BALANCE_LIMIT_MINOR)
-    .execute(&mut *conn)
-    .await?
-        == 1;
-    if !debited {
-        return Ok(false);
-    }
-    insert_posting::<DB>(conn, entry, from, currency, -amount, now).await?;
-    Statement::<DB>::new("UPDATE accounts SET balance_minor = balance_minor + $2 WHERE id = $1")
-        .bind(to)
+/// A journal entry being written: its id, its currency and when it was made. Each of its
+/// postings is written with the balance change it makes.
+pub(crate) struct Entry<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) currency: &'a str,
+    pub(crate) now: i64,
+}
+
+impl Entry<'_> {
+    /// Credit `amount` to `to` from `from` (issuance, or a sandbox funding account), with both
+    /// postings, unless that would take `from` past the ledger's negative limit: `false` then,
+    /// and nothing is written. (A refusal here must not fail the whole commit, as the
+    /// database's own check would.)
+    async fn issue<DB: Engine>(
+        &self,
+        conn: &mut DB::Connection,
+        to: &str,
+        from: &str,
+        amount: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let debited = Statement::<DB>::new(
+            "UPDATE accounts SET balance_minor = balance_minor - $2 WHERE id = $1 AND balance_minor - $2 >= $3",
+        )
+        .bind(from)
         .bind(amount)
+        .bind(-BALANCE_LIMIT_MINOR)
         .execute(&mut *conn)
-        .await?;
-    insert_posting::<DB>(conn, entry, to, currency, amount, now).await?;
-    Ok(true)
-}
+        .await?
+            == 1;
+        if !debited {
+            return Ok(false);
+        }
+        self.posting::<DB>(conn, from, -amount).await?;
+        self.credit::<DB>(conn, to, amount).await?;
+        Ok(true)
+    }
 
-/// Credit `amount` to `to` and debit it from `from` (no floor check), with both postings.
-pub(crate) async fn move_money<DB: Engine>(
-    conn: &mut DB::Connection,
-    to: &str,
-    from: &str,
-    currency: &str,
-    amount: i64,
-    entry: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    for (account, delta) in [(to, amount), (from, -amount)] {
+    /// Credit `amount` to `to` and debit it from `from` (no floor check), with both postings.
+    pub(crate) async fn move_money<DB: Engine>(
+        &self,
+        conn: &mut DB::Connection,
+        to: &str,
+        from: &str,
+        amount: i64,
+    ) -> Result<(), sqlx::Error> {
+        self.credit::<DB>(conn, to, amount).await?;
+        self.credit::<DB>(conn, from, -amount).await
+    }
+
+    /// Add `amount` to an account's balance (no floor check), with its posting.
+    async fn credit<DB: Engine>(
+        &self,
+        conn: &mut DB::Connection,
+        account: &str,
+        amount: i64,
+    ) -> Result<(), sqlx::Error> {
         Statement::<DB>::new("UPDATE accounts SET balance_minor = balance_minor + $2 WHERE id = $1")
             .bind(account)
-            .bind(delta)
+            .bind(amount)
             .execute(&mut *conn)
             .await?;
-        insert_posting::<DB>(conn, entry, account, currency, delta, now).await?;
+        self.posting::<DB>(conn, account, amount).await
     }
-    Ok(())
-}
 
-async fn insert_posting<DB: Engine>(
-    conn: &mut DB::Connection,
-    entry: &str,
-    account: &str,
-    currency: &str,
-    amount: i64,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    Statement::<DB>::new(
-        "INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(entry)
-    .bind(account)
-    .bind(currency)
-    .bind(amount)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
+    /// The posting of `amount` to `account` (its balance is changed by the caller).
+    async fn posting<DB: Engine>(
+        &self,
+        conn: &mut DB::Connection,
+        account: &str,
+        amount: i64,
+    ) -> Result<(), sqlx::Error> {
+        Statement::<DB>::new(
+            "INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(self.id)
+        .bind(account)
+        .bind(self.currency)
+        .bind(amount)
+        .bind(self.now)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
 }
 
 /// Apply one posting if it keeps its account at or above its floor and within the
@@ -276,7 +285,7 @@ async fn post<DB: Engine>(
     conn: &mut DB::Connection,
     posting: &Posting,
     issuance: &str,
-    entry: &str,
+    entry_id: &str,
     now: i64,
 ) -> Result<Finalized, sqlx::Error> {
     if !ensure_account::<DB>(conn, &posting.account, issuance, now).await? {
@@ -292,7 +301,7 @@ async fn post<DB: Engine>(
         // Saturating: a balance outside the limit can only come from a database written
         // before the limit existed.
         let shortfall = balance.saturating_add(posting.amount).saturating_neg();
-        let funding = format!("funding:{entry}");
+        let funding = format!("funding:{entry_id}");
         if shortfall > 0 {
             Statement::<DB>::new(
                 "INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) \
@@ -303,9 +312,8 @@ async fn post<DB: Engine>(
             .bind(now)
             .execute(&mut *conn)
             .await?;
-            if !issue::<DB>(conn, &posting.account.id, source, &posting.account.currency, shortfall, &funding, now)
-                .await?
-            {
+            let funding = Entry { id: &funding, currency: &posting.account.currency, now };
+            if !funding.issue::<DB>(conn, &posting.account.id, source, shortfall).await? {
                 return Ok(Finalized::PayerLimitReached);
             }
         }
@@ -323,7 +331,8 @@ async fn post<DB: Engine>(
     .await?
         == 1;
     if applied {
-        insert_posting::<DB>(conn, entry, &posting.account.id, &posting.account.currency, posting.amount, now).await?;
+        let entry = Entry { id: entry_id, currency: &posting.account.currency, now };
+        entry.posting::<DB>(conn, &posting.account.id, posting.amount).await?;
         return Ok(Finalized::Done);
     }
     let balance: i64 = Statement::<DB>::new("SELECT balance_minor FROM accounts WHERE id = $1")

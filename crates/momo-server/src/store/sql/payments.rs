@@ -17,7 +17,7 @@ use crate::store::{
     TransactionCount, TransactionRecord, TxCursor, TxFilter, TxKey,
 };
 
-pub(crate) const TX_COLUMNS: &str = "product, kind, reference_id, api_user, environment, currency, amount_minor, \
+const TX_COLUMNS: &str = "product, kind, reference_id, api_user, environment, currency, amount_minor, \
      party_type, party_id, external_id, request, api_version, status, reason, financial_transaction_id, callback_url, \
      outcome, outcome_reason, due_at, awaiting_approval, related_reference_id, notifications, created_at, updated_at, cancelled_at";
 
@@ -296,9 +296,9 @@ impl<S: SqlStore> Payments for S {
                 .bind(&account.id)
                 .fetch_one(&mut *tx, |row| row.get("balance_minor"))
                 .await?;
-        let entry = format!("adjust:{}:{now}", account.id);
-        ledger::move_money::<S::Db>(&mut tx, &account.id, issuance, &account.currency, target - current, &entry, now)
-            .await?;
+        let id = format!("adjust:{}:{now}", account.id);
+        let entry = ledger::Entry { id: &id, currency: &account.currency, now };
+        entry.move_money::<S::Db>(&mut tx, &account.id, issuance, target - current).await?;
         Ok(tx.commit().await?)
     }
 
