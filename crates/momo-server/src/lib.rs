@@ -21,7 +21,8 @@
 //!    - [`faults`]: the fault-injection rules in force.
 //!    - [`counts`]: the console overview's last counts.
 //!    - [`readiness`]: whether the instance is prepared and its database answers.
-//!    - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL engines.
+//!    - [`store`]: the storage contract ([`store::Store`], a trait per area) and its SQLite and
+//!      PostgreSQL engines.
 //! 4. [`config`]: [`Settings`], filled by the CLI from flags and `MOMO_*` variables.
 //! 5. [`domain`]: pure logic (credentials, tokens, clock, money, scenarios, validation,
 //!    callback targets); it depends on nothing else in the crate.

@@ -18,7 +18,11 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Pool, Postgres, QueryBuilder, Sqlite, Type};
 
 /// A statement's bound values, as an engine keeps them.
-pub(crate) type Arguments<'q, DB> = <DB as Database>::Arguments<'q>;
+type Arguments<'q, DB> = <DB as Database>::Arguments<'q>;
+
+/// A statement and its bound values, as sqlx keeps them: its text borrowed for `'s`, its values
+/// for `'q`.
+pub(crate) type BoundQuery<'s, 'q, DB> = Query<'s, DB, Arguments<'q, DB>>;
 
 /// A database engine, as the shared SQL uses it: each method is a one-line call of sqlx with
 /// the engine's concrete types.
@@ -31,25 +35,24 @@ pub(crate) trait Engine: Database + HasStatementCache {
     /// [`Engine::LOCK`], passing over rows that another transaction holds.
     const SKIP_LOCKED: &'static str;
 
-    fn bind<'q, T: Value<'q>>(
-        query: Query<'q, Self, Arguments<'q, Self>>,
-        value: T,
-    ) -> Query<'q, Self, Arguments<'q, Self>>;
+    fn bind<'q, T: Value<'q>>(query: BoundQuery<'q, 'q, Self>, value: T) -> BoundQuery<'q, 'q, Self>;
     fn push_bind<'q, T: Value<'q>>(builder: &mut QueryBuilder<'q, Self>, value: T);
     fn push_bind_separated<'q, T: Value<'q>>(row: &mut Separated<'_, 'q, Self, &'static str>, value: T);
     fn push_bind_unseparated<'q, T: Value<'q>>(row: &mut Separated<'_, 'q, Self, &'static str>, value: T);
-    /// Run a statement on a connection; what it did (how many rows it changed).
+    /// Run a statement on a connection; what it did (how many rows it changed). The run
+    /// primitives return boxed futures: opaque ones, with these lifetime bounds, fail the `Send`
+    /// check `async_trait` makes of every caller (docs/architecture.md, "Storage").
     fn execute<'e, 's: 'e, 'q: 's, 'c: 'e>(
-        query: Query<'s, Self, Arguments<'q, Self>>,
+        query: BoundQuery<'s, 'q, Self>,
         connection: &'c mut Self::Connection,
     ) -> BoxFuture<'e, Result<Self::QueryResult, sqlx::Error>>;
     fn rows_affected(result: &Self::QueryResult) -> u64;
     fn fetch_all<'e, 's: 'e, 'q: 's, 'c: 'e>(
-        query: Query<'s, Self, Arguments<'q, Self>>,
+        query: BoundQuery<'s, 'q, Self>,
         connection: &'c mut Self::Connection,
     ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>>;
     fn fetch_optional<'e, 's: 'e, 'q: 's, 'c: 'e>(
-        query: Query<'s, Self, Arguments<'q, Self>>,
+        query: BoundQuery<'s, 'q, Self>,
         connection: &'c mut Self::Connection,
     ) -> BoxFuture<'e, Result<Option<Self::Row>, sqlx::Error>>;
     fn get<'r, T: Column<'r>>(row: &'r Self::Row, column: impl ColumnRef) -> Result<T, sqlx::Error>;
@@ -130,11 +133,11 @@ impl<DB: Database> Held<'_, DB> {
 /// A statement and its bound values: `Statement::new(SQL).bind(id).fetch_optional(pool, decode)`.
 /// Its text is borrowed for `'s`, its values for `'q` (the same, but for a statement a
 /// [`QueryBuilder`] built, which lends its text for less time than its values).
-pub(crate) struct Statement<'s, 'q, DB: Engine>(Query<'s, DB, Arguments<'q, DB>>);
+pub(crate) struct Statement<'s, 'q, DB: Engine>(BoundQuery<'s, 'q, DB>);
 
-impl<'s, 'q, DB: Engine> From<Query<'s, DB, Arguments<'q, DB>>> for Statement<'s, 'q, DB> {
+impl<'s, 'q, DB: Engine> From<BoundQuery<'s, 'q, DB>> for Statement<'s, 'q, DB> {
     /// A statement a [`QueryBuilder`] built.
-    fn from(query: Query<'s, DB, Arguments<'q, DB>>) -> Self {
+    fn from(query: BoundQuery<'s, 'q, DB>) -> Self {
         Statement(query)
     }
 }
@@ -158,8 +161,7 @@ impl<'s, 'q: 's, DB: Engine> Statement<'s, 'q, DB> {
 
     /// Run it; how many rows it changed.
     pub(crate) async fn execute(self, on: impl Into<On<'_, DB>>) -> Result<u64, sqlx::Error> {
-        let mut held = on.into().hold().await?;
-        let result = DB::execute(self.0, held.connection()).await?;
+        let result = DB::execute(self.0, on.into().hold().await?.connection()).await?;
         Ok(DB::rows_affected(&result))
     }
 
@@ -169,9 +171,8 @@ impl<'s, 'q: 's, DB: Engine> Statement<'s, 'q, DB> {
         on: impl Into<On<'_, DB>>,
         decode: impl Fn(&Row<'_, DB>) -> Result<R, sqlx::Error>,
     ) -> Result<C, sqlx::Error> {
-        let mut held = on.into().hold().await?;
-        let rows = DB::fetch_all(self.0, held.connection()).await?;
-        drop(held);
+        // The connection goes back to the pool at the end of this statement, before decoding.
+        let rows = DB::fetch_all(self.0, on.into().hold().await?.connection()).await?;
         rows.iter().map(|row| decode(&Row(row))).collect()
     }
 
@@ -181,9 +182,7 @@ impl<'s, 'q: 's, DB: Engine> Statement<'s, 'q, DB> {
         on: impl Into<On<'_, DB>>,
         decode: impl Fn(&Row<'_, DB>) -> Result<R, sqlx::Error>,
     ) -> Result<Option<R>, sqlx::Error> {
-        let mut held = on.into().hold().await?;
-        let row = DB::fetch_optional(self.0, held.connection()).await?;
-        drop(held);
+        let row = DB::fetch_optional(self.0, on.into().hold().await?.connection()).await?;
         row.as_ref().map(|row| decode(&Row(row))).transpose()
     }
 

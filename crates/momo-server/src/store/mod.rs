@@ -1,10 +1,18 @@
-//! Storage: one [`Store`] contract, two engines.
+//! Storage: one [`Store`] contract, split by area, and two engines.
+//!
+//! The contract is one trait per area, each in its own file with its records:
+//! [`Credentials`] (`credentials.rs`), [`Payments`] and the ledger (`payments.rs`), the
+//! [`CallbackOutbox`] (`outbox.rs`), [`Consents`] (`consents.rs`) and the [`OperatorState`]
+//! (`operator.rs`: console sessions, fault rules, the reset), with [`Backend`] here. [`Store`]
+//! is all of them; `Arc<dyn Store>` is the handle the rest of the server holds.
 //!
 //! - [`sqlite::SqliteStore`], the embedded default: WAL, `synchronous=FULL` (a commit is on disk
 //!   before it is acknowledged), one writer connection and a small pool of readers.
 //! - [`postgres::PgStore`], for several instances sharing one database.
 //!
-//! Both run the same SQL (written once in `sql`) and the same conformance tests
+//! Both write the payment path through a group commit (`group_commit`), run the same SQL,
+//! written once in `sql/` (a file per area) as plain generic Rust over the private
+//! `engine::Engine` trait, and pass the same conformance tests
 //! (`tests/it/store_conformance.rs`). Migrations are embedded in the binary and run at start.
 //!
 //! Secrets are stored only as [`SecretHash`]es. Every change to credentials bumps a counter,
@@ -12,8 +20,9 @@
 
 use std::fmt;
 
-use crate::metrics::CommitMetrics;
 use async_trait::async_trait;
+
+use crate::metrics::CommitMetrics;
 
 pub use crate::domain::credentials::SecretHash;
 

@@ -6,11 +6,10 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow};
-use sqlx::query::Query;
 use sqlx::query_builder::Separated;
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
-use super::engine::{Arguments, Column, ColumnRef, Engine, Statement, Value};
+use super::engine::{BoundQuery, Column, ColumnRef, Engine, Statement, Value};
 use super::group_commit::{self, Attempt, Batch, Committer, InsertResult, Queue, Written};
 use super::sql::ledger::{finalize_one, push_account_changes, push_finalize_update, push_postings};
 use super::sql::outbox::{claim_in, push_attempts_insert, push_attempts_update, push_deliveries};
@@ -139,10 +138,7 @@ impl Engine for Postgres {
     const LOCK: &'static str = " FOR UPDATE";
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
-    fn bind<'q, T: Value<'q>>(
-        query: Query<'q, Postgres, Arguments<'q, Postgres>>,
-        value: T,
-    ) -> Query<'q, Postgres, Arguments<'q, Postgres>> {
+    fn bind<'q, T: Value<'q>>(query: BoundQuery<'q, 'q, Postgres>, value: T) -> BoundQuery<'q, 'q, Postgres> {
         query.bind(value)
     }
 
@@ -159,7 +155,7 @@ impl Engine for Postgres {
     }
 
     fn execute<'e, 's: 'e, 'q: 's, 'c: 'e>(
-        query: Query<'s, Postgres, Arguments<'q, Postgres>>,
+        query: BoundQuery<'s, 'q, Postgres>,
         connection: &'c mut PgConnection,
     ) -> BoxFuture<'e, Result<PgQueryResult, sqlx::Error>> {
         Box::pin(query.execute(connection))
@@ -170,14 +166,14 @@ impl Engine for Postgres {
     }
 
     fn fetch_all<'e, 's: 'e, 'q: 's, 'c: 'e>(
-        query: Query<'s, Postgres, Arguments<'q, Postgres>>,
+        query: BoundQuery<'s, 'q, Postgres>,
         connection: &'c mut PgConnection,
     ) -> BoxFuture<'e, Result<Vec<PgRow>, sqlx::Error>> {
         Box::pin(query.fetch_all(connection))
     }
 
     fn fetch_optional<'e, 's: 'e, 'q: 's, 'c: 'e>(
-        query: Query<'s, Postgres, Arguments<'q, Postgres>>,
+        query: BoundQuery<'s, 'q, Postgres>,
         connection: &'c mut PgConnection,
     ) -> BoxFuture<'e, Result<Option<PgRow>, sqlx::Error>> {
         Box::pin(query.fetch_optional(connection))

@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::future::BoxFuture;
-use sqlx::query::Query;
 use sqlx::query_builder::Separated;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult, SqliteRow,
@@ -27,7 +26,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
-use super::engine::{Arguments, Column, ColumnRef, Engine, Statement, Value};
+use super::engine::{BoundQuery, Column, ColumnRef, Engine, Statement, Value};
 use super::group_commit::{self, Attempt, Batch, Committer, InsertResult, Queue, Written};
 use super::sql::ledger::{finalize_one, push_account_changes, push_finalize_update, push_postings};
 use super::sql::outbox::{claim_in, push_attempts_insert, push_attempts_update, push_claim, push_deliveries};
@@ -151,10 +150,7 @@ impl Engine for Sqlite {
     const LOCK: &'static str = "";
     const SKIP_LOCKED: &'static str = "";
 
-    fn bind<'q, T: Value<'q>>(
-        query: Query<'q, Sqlite, Arguments<'q, Sqlite>>,
-        value: T,
-    ) -> Query<'q, Sqlite, Arguments<'q, Sqlite>> {
+    fn bind<'q, T: Value<'q>>(query: BoundQuery<'q, 'q, Sqlite>, value: T) -> BoundQuery<'q, 'q, Sqlite> {
         query.bind(value)
     }
 
@@ -171,7 +167,7 @@ impl Engine for Sqlite {
     }
 
     fn execute<'e, 's: 'e, 'q: 's, 'c: 'e>(
-        query: Query<'s, Sqlite, Arguments<'q, Sqlite>>,
+        query: BoundQuery<'s, 'q, Sqlite>,
         connection: &'c mut SqliteConnection,
     ) -> BoxFuture<'e, Result<SqliteQueryResult, sqlx::Error>> {
         Box::pin(query.execute(connection))
@@ -182,14 +178,14 @@ impl Engine for Sqlite {
     }
 
     fn fetch_all<'e, 's: 'e, 'q: 's, 'c: 'e>(
-        query: Query<'s, Sqlite, Arguments<'q, Sqlite>>,
+        query: BoundQuery<'s, 'q, Sqlite>,
         connection: &'c mut SqliteConnection,
     ) -> BoxFuture<'e, Result<Vec<SqliteRow>, sqlx::Error>> {
         Box::pin(query.fetch_all(connection))
     }
 
     fn fetch_optional<'e, 's: 'e, 'q: 's, 'c: 'e>(
-        query: Query<'s, Sqlite, Arguments<'q, Sqlite>>,
+        query: BoundQuery<'s, 'q, Sqlite>,
         connection: &'c mut SqliteConnection,
     ) -> BoxFuture<'e, Result<Option<SqliteRow>, sqlx::Error>> {
         Box::pin(query.fetch_optional(connection))

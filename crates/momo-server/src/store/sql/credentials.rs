@@ -7,10 +7,10 @@ use super::SqlStore;
 use crate::store::engine::{Row, Statement};
 use crate::store::{ApiUserRecord, Credentials, KeyedHashes, SecretHash, StoreResult, SubscriptionKeyRecord};
 
-pub(crate) const USER_COLUMNS: &str = "id, environment, provider_callback_host, payment_server_url, \
+const USER_COLUMNS: &str = "id, environment, provider_callback_host, payment_server_url, \
      credential_style, origin, key_hash, key_version, created_at, revoked_at";
 
-pub(crate) const KEY_COLUMNS: &str = "id, key_hash, hint, products, label, created_at, revoked_at";
+const KEY_COLUMNS: &str = "id, key_hash, hint, products, label, created_at, revoked_at";
 
 /// The `server_secrets` row that identifies the credential hash key (`SecretHasher::key_check`).
 const HASH_KEY_CHECK: &str = "credential-hash-key-check";

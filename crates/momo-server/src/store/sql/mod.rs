@@ -4,8 +4,8 @@
 //! Both engines accept the same statements: `$N` placeholders (sqlx's SQLite driver binds `$N` by
 //! number), `ON CONFLICT DO NOTHING` and `RETURNING`. Each area's trait is implemented here once
 //! for every [`SqlStore`]: an engine's store says where it reads and writes, and how it commits
-//! the payment path's writes, the one part the engines do differently (SQLite's group commit,
-//! PostgreSQL's commit per request and bulk settlement).
+//! the payment path's writes, the one part the engines do differently (each engine writes a
+//! group commit's batch its own way).
 //!
 //! Multi-row statements (sqlx's `QueryBuilder`) are not kept prepared (`persistent(false)`):
 //! their text differs with the row count, and keeping every shape prepared held 238 MiB at 256
