@@ -115,7 +115,10 @@ enum Held<'c, DB: Database> {
 impl<'c, DB: Database> On<'c, DB> {
     async fn hold(self) -> Result<Held<'c, DB>, sqlx::Error> {
         Ok(match self {
-            On::Pool(pool) => Held::Lent(pool.acquire().await?),
+            // Boxed: the pool's wait for a connection is a large future (about 1.4 KiB), and
+            // inline it would make every store method's future as large, a cost paid even
+            // where the future is made and dropped unpolled (a credential-cache hit).
+            On::Pool(pool) => Held::Lent(Box::pin(pool.acquire()).await?),
             On::Connection(connection) => Held::Callers(connection),
         })
     }
