@@ -45,17 +45,17 @@ pub(crate) trait Engine: Database + HasStatementCache {
     fn execute<'e, 's: 'e, 'q: 's, 'c: 'e>(
         query: BoundQuery<'s, 'q, Self>,
         connection: &'c mut Self::Connection,
-    ) -> BoxFuture<'e, Result<Self::QueryResult, sqlx::Error>>;
+    ) -> BoxFuture<'e, sqlx::Result<Self::QueryResult>>;
     fn rows_affected(result: &Self::QueryResult) -> u64;
     fn fetch_all<'e, 's: 'e, 'q: 's, 'c: 'e>(
         query: BoundQuery<'s, 'q, Self>,
         connection: &'c mut Self::Connection,
-    ) -> BoxFuture<'e, Result<Vec<Self::Row>, sqlx::Error>>;
+    ) -> BoxFuture<'e, sqlx::Result<Vec<Self::Row>>>;
     fn fetch_optional<'e, 's: 'e, 'q: 's, 'c: 'e>(
         query: BoundQuery<'s, 'q, Self>,
         connection: &'c mut Self::Connection,
-    ) -> BoxFuture<'e, Result<Option<Self::Row>, sqlx::Error>>;
-    fn get<'r, T: Column<'r>>(row: &'r Self::Row, column: impl ColumnRef) -> Result<T, sqlx::Error>;
+    ) -> BoxFuture<'e, sqlx::Result<Option<Self::Row>>>;
+    fn get<'r, T: Column<'r>>(row: &'r Self::Row, column: impl ColumnRef) -> sqlx::Result<T>;
 }
 
 /// A value both engines bind: text, integers and bytes, owned or borrowed, and their options.
@@ -81,7 +81,7 @@ pub(crate) struct Row<'r, DB: Engine>(&'r DB::Row);
 
 impl<'r, DB: Engine> Row<'r, DB> {
     /// The column called `column` (or at that position).
-    pub(crate) fn get<T: Column<'r>>(&self, column: impl ColumnRef) -> Result<T, sqlx::Error> {
+    pub(crate) fn get<T: Column<'r>>(&self, column: impl ColumnRef) -> sqlx::Result<T> {
         DB::get(self.0, column)
     }
 }
@@ -113,7 +113,7 @@ enum Held<'c, DB: Database> {
 }
 
 impl<'c, DB: Database> On<'c, DB> {
-    async fn hold(self) -> Result<Held<'c, DB>, sqlx::Error> {
+    async fn hold(self) -> sqlx::Result<Held<'c, DB>> {
         Ok(match self {
             // Boxed: the pool's wait for a connection is a large future (about 1.4 KiB), and
             // inline it would make every store method's future as large, a cost paid even
@@ -163,7 +163,7 @@ impl<'s, 'q: 's, DB: Engine> Statement<'s, 'q, DB> {
     }
 
     /// Run it; how many rows it changed.
-    pub(crate) async fn execute(self, on: impl Into<On<'_, DB>>) -> Result<u64, sqlx::Error> {
+    pub(crate) async fn execute(self, on: impl Into<On<'_, DB>>) -> sqlx::Result<u64> {
         let result = DB::execute(self.0, on.into().hold().await?.connection()).await?;
         Ok(DB::rows_affected(&result))
     }
@@ -172,8 +172,8 @@ impl<'s, 'q: 's, DB: Engine> Statement<'s, 'q, DB> {
     pub(crate) async fn fetch_all<R, C: FromIterator<R>>(
         self,
         on: impl Into<On<'_, DB>>,
-        decode: impl Fn(&Row<'_, DB>) -> Result<R, sqlx::Error>,
-    ) -> Result<C, sqlx::Error> {
+        decode: impl Fn(&Row<'_, DB>) -> sqlx::Result<R>,
+    ) -> sqlx::Result<C> {
         // The connection goes back to the pool at the end of this statement, before decoding.
         let rows = DB::fetch_all(self.0, on.into().hold().await?.connection()).await?;
         rows.iter().map(|row| decode(&Row(row))).collect()
@@ -183,8 +183,8 @@ impl<'s, 'q: 's, DB: Engine> Statement<'s, 'q, DB> {
     pub(crate) async fn fetch_optional<R>(
         self,
         on: impl Into<On<'_, DB>>,
-        decode: impl Fn(&Row<'_, DB>) -> Result<R, sqlx::Error>,
-    ) -> Result<Option<R>, sqlx::Error> {
+        decode: impl Fn(&Row<'_, DB>) -> sqlx::Result<R>,
+    ) -> sqlx::Result<Option<R>> {
         let row = DB::fetch_optional(self.0, on.into().hold().await?.connection()).await?;
         row.as_ref().map(|row| decode(&Row(row))).transpose()
     }
@@ -193,8 +193,8 @@ impl<'s, 'q: 's, DB: Engine> Statement<'s, 'q, DB> {
     pub(crate) async fn fetch_one<R>(
         self,
         on: impl Into<On<'_, DB>>,
-        decode: impl Fn(&Row<'_, DB>) -> Result<R, sqlx::Error>,
-    ) -> Result<R, sqlx::Error> {
+        decode: impl Fn(&Row<'_, DB>) -> sqlx::Result<R>,
+    ) -> sqlx::Result<R> {
         self.fetch_optional(on, decode).await?.ok_or(sqlx::Error::RowNotFound)
     }
 }

@@ -157,7 +157,7 @@ impl Engine for Postgres {
     fn execute<'e, 's: 'e, 'q: 's, 'c: 'e>(
         query: BoundQuery<'s, 'q, Postgres>,
         connection: &'c mut PgConnection,
-    ) -> BoxFuture<'e, Result<PgQueryResult, sqlx::Error>> {
+    ) -> BoxFuture<'e, sqlx::Result<PgQueryResult>> {
         Box::pin(query.execute(connection))
     }
 
@@ -168,18 +168,18 @@ impl Engine for Postgres {
     fn fetch_all<'e, 's: 'e, 'q: 's, 'c: 'e>(
         query: BoundQuery<'s, 'q, Postgres>,
         connection: &'c mut PgConnection,
-    ) -> BoxFuture<'e, Result<Vec<PgRow>, sqlx::Error>> {
+    ) -> BoxFuture<'e, sqlx::Result<Vec<PgRow>>> {
         Box::pin(query.fetch_all(connection))
     }
 
     fn fetch_optional<'e, 's: 'e, 'q: 's, 'c: 'e>(
         query: BoundQuery<'s, 'q, Postgres>,
         connection: &'c mut PgConnection,
-    ) -> BoxFuture<'e, Result<Option<PgRow>, sqlx::Error>> {
+    ) -> BoxFuture<'e, sqlx::Result<Option<PgRow>>> {
         Box::pin(query.fetch_optional(connection))
     }
 
-    fn get<'r, T: Column<'r>>(row: &'r PgRow, column: impl ColumnRef) -> Result<T, sqlx::Error> {
+    fn get<'r, T: Column<'r>>(row: &'r PgRow, column: impl ColumnRef) -> sqlx::Result<T> {
         row.try_get(column)
     }
 }
@@ -268,7 +268,7 @@ enum Settling {
 /// settlement, and as the last statement before the commit, so that another instance's commit waits
 /// for this one no longer than the commit itself. (An earlier batch that waited for transaction rows while holding accounts
 /// deadlocked against status reads; see docs/performance.md.)
-async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> Result<Written, sqlx::Error> {
+async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> sqlx::Result<Written> {
     let mut db = pool.begin().await?;
     let inserted_final = |f: &Finalization| settling == Settling::Bulk && f.unconditional();
     let mut order: Vec<usize> = (0..batch.inserts.len()).collect();

@@ -169,7 +169,7 @@ impl Engine for Sqlite {
     fn execute<'e, 's: 'e, 'q: 's, 'c: 'e>(
         query: BoundQuery<'s, 'q, Sqlite>,
         connection: &'c mut SqliteConnection,
-    ) -> BoxFuture<'e, Result<SqliteQueryResult, sqlx::Error>> {
+    ) -> BoxFuture<'e, sqlx::Result<SqliteQueryResult>> {
         Box::pin(query.execute(connection))
     }
 
@@ -180,18 +180,18 @@ impl Engine for Sqlite {
     fn fetch_all<'e, 's: 'e, 'q: 's, 'c: 'e>(
         query: BoundQuery<'s, 'q, Sqlite>,
         connection: &'c mut SqliteConnection,
-    ) -> BoxFuture<'e, Result<Vec<SqliteRow>, sqlx::Error>> {
+    ) -> BoxFuture<'e, sqlx::Result<Vec<SqliteRow>>> {
         Box::pin(query.fetch_all(connection))
     }
 
     fn fetch_optional<'e, 's: 'e, 'q: 's, 'c: 'e>(
         query: BoundQuery<'s, 'q, Sqlite>,
         connection: &'c mut SqliteConnection,
-    ) -> BoxFuture<'e, Result<Option<SqliteRow>, sqlx::Error>> {
+    ) -> BoxFuture<'e, sqlx::Result<Option<SqliteRow>>> {
         Box::pin(query.fetch_optional(connection))
     }
 
-    fn get<'r, T: Column<'r>>(row: &'r SqliteRow, column: impl ColumnRef) -> Result<T, sqlx::Error> {
+    fn get<'r, T: Column<'r>>(row: &'r SqliteRow, column: impl ColumnRef) -> sqlx::Result<T> {
         row.try_get(column)
     }
 }
@@ -266,7 +266,7 @@ enum Settling {
 /// (each costs more than the SQL it carries): `BEGIN` goes with the inserts, and the ledger
 /// entries, callbacks, attempt records, one claim and `COMMIT` go in one multi-statement query.
 /// A bulk settlement adds one round trip, each conditional settlement a few.
-async fn cycle(conn: &mut SqliteConnection, batch: &Batch, settling: Settling) -> Result<Written, sqlx::Error> {
+async fn cycle(conn: &mut SqliteConnection, batch: &Batch, settling: Settling) -> sqlx::Result<Written> {
     // A new transaction whose finalization cannot be refused is inserted final: no second
     // write of the row (unless settling one by one, where any finalization may be refused).
     let inserted_final = |f: &Finalization| settling == Settling::Bulk && f.unconditional();
@@ -326,7 +326,7 @@ async fn finish(
     done: &[&Finalization],
     attempts: &[Attempt],
     claim: Option<(i64, i64, i64)>,
-) -> Result<Vec<DeliveryRecord>, sqlx::Error> {
+) -> sqlx::Result<Vec<DeliveryRecord>> {
     // SQLite limits the parameters of each statement, not of a query string: chunks keep
     // every statement well under it (at most 2,048 postings of 5, 1,024 attempts of 6).
     let mut query = sqlx::QueryBuilder::<Sqlite>::new("");
@@ -363,7 +363,7 @@ async fn finalize_many<'a>(
     fs: &'a [Finalization],
     done: &mut Vec<&'a Finalization>,
     settling: Settling,
-) -> Result<Vec<Finalized>, sqlx::Error> {
+) -> sqlx::Result<Vec<Finalized>> {
     let mut results = vec![Finalized::NotPending; fs.len()];
     let mut keys = HashSet::new();
     let (bulk, single): (Vec<usize>, Vec<usize>) =

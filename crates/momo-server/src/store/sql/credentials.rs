@@ -232,7 +232,7 @@ impl<S: SqlStore> Credentials for S {
 async fn change<'q, S: SqlStore, R>(
     store: &S,
     change: Statement<'q, 'q, S::Db>,
-    decode: fn(&Row<'_, S::Db>) -> Result<R, sqlx::Error>,
+    decode: fn(&Row<'_, S::Db>) -> sqlx::Result<R>,
 ) -> StoreResult<Option<R>> {
     let mut tx = store.writer().begin().await?;
     let changed = change.fetch_optional(&mut *tx, decode).await?;

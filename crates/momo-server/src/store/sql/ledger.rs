@@ -86,10 +86,7 @@ pub(crate) fn push_postings<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: 
 
 /// Finalize one transaction inside the caller's database transaction (nothing is written
 /// unless it returns `Done`: the caller rolls back otherwise).
-pub(crate) async fn finalize_one<DB: Engine>(
-    tx: &mut DB::Connection,
-    f: &Finalization,
-) -> Result<Finalized, sqlx::Error> {
+pub(crate) async fn finalize_one<DB: Engine>(tx: &mut DB::Connection, f: &Finalization) -> sqlx::Result<Finalized> {
     if let Some(guard) = &f.refund_guard {
         let sql = format!(
             "SELECT amount_minor, status FROM transactions WHERE product = $1 AND kind = $2 AND reference_id = $3{}",
@@ -164,7 +161,7 @@ pub(crate) async fn ensure_account<DB: Engine>(
     account: &AccountSpec,
     issuance: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> sqlx::Result<bool> {
     let create = "INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) \
                   VALUES ($1, $2, $3, 0, $4) ON CONFLICT DO NOTHING";
     let created = Statement::<DB>::new(create)
@@ -209,7 +206,7 @@ impl Entry<'_> {
         to: &str,
         from: &str,
         amount: i64,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> sqlx::Result<bool> {
         let debited = Statement::<DB>::new(
             "UPDATE accounts SET balance_minor = balance_minor - $2 WHERE id = $1 AND balance_minor - $2 >= $3",
         )
@@ -234,18 +231,13 @@ impl Entry<'_> {
         to: &str,
         from: &str,
         amount: i64,
-    ) -> Result<(), sqlx::Error> {
+    ) -> sqlx::Result<()> {
         self.credit::<DB>(conn, to, amount).await?;
         self.credit::<DB>(conn, from, -amount).await
     }
 
     /// Add `amount` to an account's balance (no floor check), with its posting.
-    async fn credit<DB: Engine>(
-        &self,
-        conn: &mut DB::Connection,
-        account: &str,
-        amount: i64,
-    ) -> Result<(), sqlx::Error> {
+    async fn credit<DB: Engine>(&self, conn: &mut DB::Connection, account: &str, amount: i64) -> sqlx::Result<()> {
         Statement::<DB>::new("UPDATE accounts SET balance_minor = balance_minor + $2 WHERE id = $1")
             .bind(account)
             .bind(amount)
@@ -255,12 +247,7 @@ impl Entry<'_> {
     }
 
     /// The posting of `amount` to `account` (its balance is changed by the caller).
-    async fn posting<DB: Engine>(
-        &self,
-        conn: &mut DB::Connection,
-        account: &str,
-        amount: i64,
-    ) -> Result<(), sqlx::Error> {
+    async fn posting<DB: Engine>(&self, conn: &mut DB::Connection, account: &str, amount: i64) -> sqlx::Result<()> {
         Statement::<DB>::new(
             "INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -287,7 +274,7 @@ async fn post<DB: Engine>(
     issuance: &str,
     entry_id: &str,
     now: i64,
-) -> Result<Finalized, sqlx::Error> {
+) -> sqlx::Result<Finalized> {
     if !ensure_account::<DB>(conn, &posting.account, issuance, now).await? {
         // Issuance cannot give the opening balance.
         return Ok(Finalized::PayerLimitReached);

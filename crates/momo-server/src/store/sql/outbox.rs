@@ -104,7 +104,7 @@ pub(crate) async fn claim_in<DB: Engine>(
     now: i64,
     lease_until: i64,
     limit: i64,
-) -> Result<Vec<DeliveryRecord>, sqlx::Error> {
+) -> sqlx::Result<Vec<DeliveryRecord>> {
     let mut query = QueryBuilder::<DB>::new("");
     push_claim(&mut query, now, lease_until, limit);
     Statement::from(query.build()).fetch_all(connection, rows::delivery).await

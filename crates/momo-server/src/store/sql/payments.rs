@@ -359,7 +359,7 @@ pub(crate) async fn insert_transactions<DB: Engine>(
     connection: &mut DB::Connection,
     txs: &[TransactionRecord],
     prefix: &str,
-) -> Result<Vec<bool>, sqlx::Error> {
+) -> sqlx::Result<Vec<bool>> {
     if txs.is_empty() && !prefix.is_empty() {
         Statement::<DB>::new(prefix).execute(&mut *connection).await?;
     }

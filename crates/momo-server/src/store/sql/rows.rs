@@ -20,10 +20,7 @@ pub(crate) fn outcome_to_columns(outcome: &Outcome) -> (&'static str, Option<&st
 }
 
 /// The planned outcome of a row, from the columns [`outcome_to_columns`] writes.
-pub(crate) fn outcome_from_columns(
-    outcome: Option<String>,
-    reason: Option<String>,
-) -> Result<Option<Outcome>, sqlx::Error> {
+pub(crate) fn outcome_from_columns(outcome: Option<String>, reason: Option<String>) -> sqlx::Result<Option<Outcome>> {
     match (outcome.as_deref(), reason) {
         (None, _) => Ok(None),
         (Some("SUCCESSFUL"), None) => Ok(Some(Outcome::Successful)),
@@ -77,7 +74,7 @@ pub(crate) fn origin_from_column(column: &str) -> UserOrigin {
     }
 }
 
-pub(crate) fn api_user<DB: Engine>(row: &Row<'_, DB>) -> Result<ApiUserRecord, sqlx::Error> {
+pub(crate) fn api_user<DB: Engine>(row: &Row<'_, DB>) -> sqlx::Result<ApiUserRecord> {
     let key_hash: Option<String> = row.get("key_hash")?;
     Ok(ApiUserRecord {
         id: row.get("id")?,
@@ -93,7 +90,7 @@ pub(crate) fn api_user<DB: Engine>(row: &Row<'_, DB>) -> Result<ApiUserRecord, s
     })
 }
 
-pub(crate) fn subscription_key<DB: Engine>(row: &Row<'_, DB>) -> Result<SubscriptionKeyRecord, sqlx::Error> {
+pub(crate) fn subscription_key<DB: Engine>(row: &Row<'_, DB>) -> sqlx::Result<SubscriptionKeyRecord> {
     let hash: String = row.get("key_hash")?;
     Ok(SubscriptionKeyRecord {
         id: row.get("id")?,
@@ -106,7 +103,7 @@ pub(crate) fn subscription_key<DB: Engine>(row: &Row<'_, DB>) -> Result<Subscrip
     })
 }
 
-pub(crate) fn consent<DB: Engine>(row: &Row<'_, DB>) -> Result<ConsentRecord, sqlx::Error> {
+pub(crate) fn consent<DB: Engine>(row: &Row<'_, DB>) -> sqlx::Result<ConsentRecord> {
     Ok(ConsentRecord {
         auth_req_id: row.get("auth_req_id")?,
         api_user: row.get("api_user")?,
@@ -123,7 +120,7 @@ pub(crate) fn consent<DB: Engine>(row: &Row<'_, DB>) -> Result<ConsentRecord, sq
     })
 }
 
-pub(crate) fn fault<DB: Engine>(row: &Row<'_, DB>) -> Result<FaultRecord, sqlx::Error> {
+pub(crate) fn fault<DB: Engine>(row: &Row<'_, DB>) -> sqlx::Result<FaultRecord> {
     Ok(FaultRecord {
         id: row.get("id")?,
         spec: row.get("spec")?,
@@ -137,7 +134,7 @@ fn malformed(what: &str) -> sqlx::Error {
 }
 
 /// A transaction's key, from its `product`, `kind` and `reference_id` columns.
-fn tx_key<DB: Engine>(row: &Row<'_, DB>) -> Result<TxKey, sqlx::Error> {
+fn tx_key<DB: Engine>(row: &Row<'_, DB>) -> sqlx::Result<TxKey> {
     Ok(TxKey {
         product: row.get::<&str>("product")?.parse().map_err(|_| malformed("product"))?,
         kind: Kind::parse(row.get("kind")?).ok_or_else(|| malformed("kind"))?,
@@ -145,7 +142,7 @@ fn tx_key<DB: Engine>(row: &Row<'_, DB>) -> Result<TxKey, sqlx::Error> {
     })
 }
 
-pub(crate) fn delivery<DB: Engine>(row: &Row<'_, DB>) -> Result<DeliveryRecord, sqlx::Error> {
+pub(crate) fn delivery<DB: Engine>(row: &Row<'_, DB>) -> sqlx::Result<DeliveryRecord> {
     Ok(DeliveryRecord {
         id: row.get("id")?,
         api_user: row.get("api_user")?,
@@ -161,7 +158,7 @@ pub(crate) fn delivery<DB: Engine>(row: &Row<'_, DB>) -> Result<DeliveryRecord, 
     })
 }
 
-pub(crate) fn attempt<DB: Engine>(row: &Row<'_, DB>) -> Result<AttemptRecord, sqlx::Error> {
+pub(crate) fn attempt<DB: Engine>(row: &Row<'_, DB>) -> sqlx::Result<AttemptRecord> {
     Ok(AttemptRecord {
         attempt: row.get("attempt")?,
         at: row.get("at")?,
@@ -171,7 +168,7 @@ pub(crate) fn attempt<DB: Engine>(row: &Row<'_, DB>) -> Result<AttemptRecord, sq
     })
 }
 
-pub(crate) fn transaction<DB: Engine>(row: &Row<'_, DB>) -> Result<TransactionRecord, sqlx::Error> {
+pub(crate) fn transaction<DB: Engine>(row: &Row<'_, DB>) -> sqlx::Result<TransactionRecord> {
     let party_type: Option<&str> = row.get("party_type")?;
     let party_id: Option<String> = row.get("party_id")?;
     let party = match (party_type.and_then(party_type_from_column), party_id) {
@@ -206,11 +203,11 @@ pub(crate) fn transaction<DB: Engine>(row: &Row<'_, DB>) -> Result<TransactionRe
 
 /// The key of a transaction a statement returned as its first three columns (`product, kind,
 /// reference_id`, from a `RETURNING` or a locking `SELECT`), as text.
-pub(crate) fn key_columns<DB: Engine>(row: &Row<'_, DB>) -> Result<(String, String, String), sqlx::Error> {
+pub(crate) fn key_columns<DB: Engine>(row: &Row<'_, DB>) -> sqlx::Result<(String, String, String)> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?))
 }
 
-pub(crate) fn posting<DB: Engine>(row: &Row<'_, DB>) -> Result<PostingRecord, sqlx::Error> {
+pub(crate) fn posting<DB: Engine>(row: &Row<'_, DB>) -> sqlx::Result<PostingRecord> {
     Ok(PostingRecord {
         entry_id: row.get("entry_id")?,
         account: row.get("account")?,
@@ -220,7 +217,7 @@ pub(crate) fn posting<DB: Engine>(row: &Row<'_, DB>) -> Result<PostingRecord, sq
     })
 }
 
-pub(crate) fn account<DB: Engine>(row: &Row<'_, DB>) -> Result<AccountRecord, sqlx::Error> {
+pub(crate) fn account<DB: Engine>(row: &Row<'_, DB>) -> sqlx::Result<AccountRecord> {
     Ok(AccountRecord {
         id: row.get("id")?,
         currency: row.get("currency")?,
