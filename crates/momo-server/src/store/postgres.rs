@@ -10,12 +10,12 @@ use sqlx::query_builder::Separated;
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
 use super::engine::{BoundQuery, Column, ColumnRef, Engine, Statement, Value};
-use super::group_commit::{self, Attempt, Batch, Committer, InsertResult, Queue, Written};
+use super::group_commit::{self, Batch, Committer, InsertResult, Queue, Written};
 use super::sql::ledger::{finalize_one, push_account_changes, push_finalize_update, push_postings};
 use super::sql::outbox::{claim_in, push_attempts_insert, push_attempts_update, push_deliveries};
 use super::sql::payments::{insert_transactions, key_columns};
 use super::sql::{balance_limit_error, rows, SqlStore};
-use super::{migrations, DeliveryRecord, Finalization, Finalized, StoreError, StoreResult, TransactionRecord};
+use super::{migrations, Finalization, Finalized, StoreError, StoreResult, TransactionRecord};
 use crate::metrics::CommitMetrics;
 
 /// The PostgreSQL store.
@@ -93,17 +93,17 @@ impl SqlStore for PgStore {
         &self.pool
     }
 
-    /// Inserted final with its ledger entry and callback, in the group commit: the commit
-    /// changes each account once for the whole batch, so concurrent requests to pay share one
-    /// turn on the API user's account row instead of queuing for it one commit each.
-    async fn commit_insert(&self, tx: &TransactionRecord, settle: Option<&Finalization>) -> StoreResult<bool> {
-        self.committer.insert(tx, settle).await
+    fn committer(&self) -> &Committer {
+        &self.committer
     }
 
     /// Settlements that cannot be refused (every sandbox one but refunds) go to the group
     /// commit; the others, and those the group commit leaves to the caller, one by one, a
-    /// commit each.
-    async fn commit_finalizations(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
+    /// commit each. (A request to pay due at once is inserted final, with its ledger entry and
+    /// callback, in the group commit: the commit changes each account once for the whole
+    /// batch, so concurrent requests to pay share one turn on the API user's account row
+    /// instead of queuing for it one commit each.)
+    async fn settle(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
         let mut results: Vec<Option<Finalized>> = vec![None; finalizations.len()];
         let mut keys = HashSet::new();
         let bulk: Vec<usize> = (0..finalizations.len())
@@ -121,14 +121,6 @@ impl SqlStore for PgStore {
             });
         }
         Ok(settled)
-    }
-
-    async fn commit_claim(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
-        self.committer.claim(now, lease_until, limit).await
-    }
-
-    async fn commit_attempts(&self, attempts: &[Attempt]) -> StoreResult<()> {
-        self.committer.record(attempts).await
     }
 }
 

@@ -123,24 +123,14 @@ impl SqlStore for SqliteStore {
         &self.writer
     }
 
-    /// The insert, and the finalization in the same commit if the insert took (a taken
-    /// reference id leaves the transaction that has it alone).
-    async fn commit_insert(&self, tx: &TransactionRecord, settle: Option<&Finalization>) -> StoreResult<bool> {
-        self.committer.insert(tx, settle).await
+    fn committer(&self) -> &Committer {
+        &self.committer
     }
 
     /// SQLite's committer settles every finalization it is given (it leaves none to the caller).
-    async fn commit_finalizations(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
+    async fn settle(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
         let results = self.committer.finalize(finalizations).await?;
         Ok(results.into_iter().map(|r| r.unwrap_or(Finalized::NotPending)).collect())
-    }
-
-    async fn commit_claim(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
-        self.committer.claim(now, lease_until, limit).await
-    }
-
-    async fn commit_attempts(&self, attempts: &[Attempt]) -> StoreResult<()> {
-        self.committer.record(attempts).await
     }
 }
 

@@ -3,9 +3,8 @@
 //!
 //! Both engines accept the same statements: `$N` placeholders (sqlx's SQLite driver binds `$N` by
 //! number), `ON CONFLICT DO NOTHING` and `RETURNING`. Each area's trait is implemented here once
-//! for every [`SqlStore`]: an engine's store says where it reads and writes, and how it commits
-//! the payment path's writes, the one part the engines do differently (each engine writes a
-//! group commit's batch its own way).
+//! for every [`SqlStore`]: an engine's store says where it reads and writes, and where the
+//! payment path's writes queue (its group commit, whose batches each engine writes its own way).
 //!
 //! Multi-row statements (sqlx's `QueryBuilder`) are not kept prepared (`persistent(false)`):
 //! their text differs with the row count, and keeping every shape prepared held 238 MiB at 256
@@ -17,8 +16,8 @@ use async_trait::async_trait;
 use sqlx::Pool;
 
 use super::engine::{Engine, Statement};
-use super::group_commit::Attempt;
-use super::{Backend, DeliveryRecord, Finalization, Finalized, StoreResult, TransactionRecord};
+use super::group_commit::{Attempt, Committer};
+use super::{Backend, Finalization, Finalized, StoreResult};
 
 mod consents;
 pub(crate) mod credentials;
@@ -28,26 +27,23 @@ pub(crate) mod outbox;
 pub(crate) mod payments;
 pub(crate) mod rows;
 
-/// An engine's store, as the shared SQL sees it.
+/// An engine's store, as the shared SQL sees it: where it reads and writes, the group commit the
+/// payment path's writes queue to, and what it does with the settlements that commit leaves to
+/// their callers, the one part the engines do differently.
 #[async_trait]
-pub(crate) trait SqlStore: Send + Sync + fmt::Debug {
+pub(super) trait SqlStore: Send + Sync + fmt::Debug {
     type Db: Engine;
 
     /// Where reads go (on SQLite, read-only connections beside the one writer).
     fn reader(&self) -> &Pool<Self::Db>;
     /// Where writes outside the payment path go.
     fn writer(&self) -> &Pool<Self::Db>;
+    /// Where new transactions, settlements, callback claims and attempt records go.
+    fn committer(&self) -> &Committer;
 
-    /// Insert a new transaction ([`StoreError::Conflict`](super::StoreError::Conflict) if its
-    /// reference id is taken) and, with `settle`, the finalization due at once: `true` if it
-    /// was made in the same commit.
-    async fn commit_insert(&self, tx: &TransactionRecord, settle: Option<&Finalization>) -> StoreResult<bool>;
-    /// [`Payments::finalize_batch`](super::Payments::finalize_batch).
-    async fn commit_finalizations(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>>;
-    /// [`CallbackOutbox::claim_deliveries`](super::CallbackOutbox::claim_deliveries).
-    async fn commit_claim(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
-    /// [`CallbackOutbox::record_attempts`](super::CallbackOutbox::record_attempts), for at least one.
-    async fn commit_attempts(&self, attempts: &[Attempt]) -> StoreResult<()>;
+    /// [`Payments::finalize_batch`](super::Payments::finalize_batch): through the committer, and
+    /// those it leaves to the caller each on its own.
+    async fn settle(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>>;
 }
 
 #[async_trait]

@@ -18,14 +18,14 @@ pub(crate) const DELIVERY_COLUMNS: &str =
 #[async_trait]
 impl<S: SqlStore> CallbackOutbox for S {
     async fn claim_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
-        self.commit_claim(now, lease_until, limit).await
+        self.committer().claim(now, lease_until, limit).await
     }
 
     async fn record_attempts(&self, attempts: &[Attempt]) -> StoreResult<()> {
         if attempts.is_empty() {
             return Ok(());
         }
-        self.commit_attempts(attempts).await
+        self.committer().record(attempts).await
     }
 
     async fn deliveries(

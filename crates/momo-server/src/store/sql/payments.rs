@@ -102,11 +102,11 @@ impl<S: SqlStore> Payments for S {
     }
 
     async fn insert_transaction(&self, tx: &TransactionRecord) -> StoreResult<()> {
-        self.commit_insert(tx, None).await.map(|_| ())
+        self.committer().insert(tx, None).await.map(|_| ())
     }
 
     async fn insert_settled(&self, tx: &TransactionRecord, finalization: &Finalization) -> StoreResult<bool> {
-        self.commit_insert(tx, Some(finalization)).await
+        self.committer().insert(tx, Some(finalization)).await
     }
 
     async fn transaction(&self, key: &TxKey) -> StoreResult<Option<TransactionRecord>> {
@@ -127,7 +127,7 @@ impl<S: SqlStore> Payments for S {
     }
 
     async fn finalize_batch(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
-        self.commit_finalizations(finalizations).await
+        self.settle(finalizations).await
     }
 
     async fn replan(
