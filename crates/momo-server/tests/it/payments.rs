@@ -645,13 +645,10 @@ async fn a_cash_transfer_with_a_malformed_original_currency_or_payer_msisdn_is_r
     }
 }
 
-/// With no pending delay, SQLite makes a sandbox transaction final in the commit that accepts it:
-/// its ledger entry and callback exist before any status read or settler round.
+/// With no pending delay, both engines make a sandbox transaction final in the commit that
+/// accepts it: its ledger entry and callback exist before any status read or settler round.
 #[tokio::test]
 async fn with_no_pending_delay_the_outcome_is_written_with_the_transaction() {
-    if skip_on_postgres("PostgreSQL leaves the settling to the settler (docs/performance.md, 6)") {
-        return;
-    }
     let app = spawn_with(|s| {
         s.pending_delay = Duration::ZERO;
         // The settler and the callback worker run once at start, then not again in this test.
