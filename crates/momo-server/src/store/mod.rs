@@ -108,8 +108,10 @@ impl StoreError {
 }
 
 /// Whether `e` means the database is out of reach for now rather than that the request failed:
-/// I/O and pool errors, PostgreSQL's connection exceptions (class 08) and shutdown or start-up
-/// states (57P01–57P03), SQLite's busy and locked.
+/// I/O and pool errors, PostgreSQL's connection exceptions (class 08), shutdown or start-up
+/// states (57P01–57P03), a lock or statement timeout (55P03, 57014) and a deadlock or
+/// serialization failure (40P01, 40001: the same request again succeeds), SQLite's busy and
+/// locked.
 fn unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_)
@@ -120,9 +122,10 @@ fn unavailable(e: &sqlx::Error) -> bool {
         sqlx::Error::Database(db) => match db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
             // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
             Some(_) => db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6)),
-            None => {
-                db.code().is_some_and(|code| code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03"))
-            }
+            None => db.code().is_some_and(|code| {
+                code.starts_with("08")
+                    || matches!(&*code, "57P01" | "57P02" | "57P03" | "55P03" | "57014" | "40P01" | "40001")
+            }),
         },
         _ => false,
     }

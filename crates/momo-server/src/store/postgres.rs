@@ -11,7 +11,9 @@ use sqlx::{Postgres, QueryBuilder, Row as _};
 
 use super::engine::{BoundQuery, Column, ColumnRef, Engine, Statement, Value};
 use super::group_commit::{self, Batch, Committer, InsertResult, Queue, Written};
-use super::sql::ledger::{finalize_one, push_account_changes, push_finalize_update, push_postings};
+use super::sql::ledger::{
+    finalize_one, push_account_changes, push_accounts_opened, push_finalize_update, push_postings,
+};
 use super::sql::outbox::{claim_in, push_attempts_insert, push_attempts_update, push_deliveries};
 use super::sql::payments::{insert_transactions, key_columns};
 use super::sql::{balance_limit_error, rows, SqlStore};
@@ -262,6 +264,12 @@ enum Settling {
 /// deadlocked against status reads; see docs/performance.md.)
 async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> sqlx::Result<Written> {
     let mut db = pool.begin().await?;
+    // Every write of the instance is in this commit: a row held elsewhere (an operator's open
+    // session, a lost connection's transaction) must not stall them all. Past these, the
+    // commit fails and its callers get 503 (docs/reliability.md).
+    sqlx::query("SELECT set_config('lock_timeout', '5s', true), set_config('statement_timeout', '30s', true)")
+        .execute(&mut *db)
+        .await?;
     let inserted_final = |f: &Finalization| settling == Settling::Bulk && f.unconditional();
     let mut order: Vec<usize> = (0..batch.inserts.len()).collect();
     order.sort_by(|&a, &b| key_columns(&batch.inserts[a].0.key).cmp(&key_columns(&batch.inserts[b].0.key)));
@@ -328,14 +336,18 @@ async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> sqlx:
             }
         }
     }
-    for push in [push_postings, push_deliveries] {
+    for push in [push_accounts_opened, push_postings, push_deliveries] {
         let mut query = sqlx::QueryBuilder::new("");
         if push(&mut query, &done) {
             query.build().persistent(false).execute(&mut *db).await?;
         }
     }
     // Two statements a chunk: PostgreSQL prepares one statement per query.
-    for chunk in batch.attempts.chunks(1024) {
+    // In delivery-id order, so that two instances recording the same deliveries (a lease that ran
+    // out mid-attempt) lock them in one order.
+    let mut attempts = batch.attempts.clone();
+    attempts.sort_by(|a, b| a.0.cmp(&b.0));
+    for chunk in attempts.chunks(1024) {
         let mut insert = sqlx::QueryBuilder::new("");
         push_attempts_insert(&mut insert, chunk);
         insert.build().persistent(false).execute(&mut *db).await?;

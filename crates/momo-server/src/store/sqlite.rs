@@ -28,7 +28,9 @@ use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection};
 
 use super::engine::{BoundQuery, Column, ColumnRef, Engine, Statement, Value};
 use super::group_commit::{self, Attempt, Batch, Committer, InsertResult, Queue, Written};
-use super::sql::ledger::{finalize_one, push_account_changes, push_finalize_update, push_postings};
+use super::sql::ledger::{
+    finalize_one, push_account_changes, push_accounts_opened, push_finalize_update, push_postings,
+};
 use super::sql::outbox::{claim_in, push_attempts_insert, push_attempts_update, push_claim, push_deliveries};
 use super::sql::payments::{insert_transactions, key_columns};
 use super::sql::{balance_limit_error, rows, SqlStore};
@@ -389,7 +391,7 @@ async fn finalize_many<'a>(
 /// the net change of each account (the issuance account too, as a single settlement creates
 /// it) in one upsert, all postings in one insert, all callbacks in another.
 fn push_entries(query: &mut sqlx::QueryBuilder<'_, Sqlite>, done: &[&Finalization]) {
-    for push in [push_account_changes, push_postings, push_deliveries] {
+    for push in [push_accounts_opened, push_account_changes, push_postings, push_deliveries] {
         if push(query, done) {
             query.push(";\n");
         }

@@ -414,3 +414,47 @@ async fn readiness_is_503_while_postgresql_is_unreachable_and_200_once_it_is_bac
     outage.restore();
     assert_eq!(until(&app, 200).await, r#"{"status":"ready"}"#);
 }
+
+/// A row held elsewhere (here every ledger account, by an open session as an operator's psql
+/// might leave it) does not stall the instance's writes: the group commit gives up after its
+/// lock timeout and the request gets MoMo's 503, and once the row is free the same request
+/// goes through.
+#[tokio::test]
+async fn a_ledger_row_held_elsewhere_is_503_not_a_hang_and_writes_resume_when_it_is_free() {
+    use sqlx::Connection as _;
+    let Some(url) = fresh_postgres_database().await else { return };
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = test_settings(dir.path());
+    settings.database_url = Some(SecretString::from(url.clone()));
+    settings.pending_delay = Duration::ZERO;
+    let app = start(settings, dir, Clock::system()).await;
+    let (_, token) = payer_ready(&app).await;
+    let pay = |id: String| {
+        let (client, url, token) = (app.client.clone(), app.url("/collection/v1_0/requesttopay"), token.clone());
+        async move {
+            client
+                .post(url)
+                .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
+                .bearer_auth(&token)
+                .header("X-Target-Environment", "sandbox")
+                .header("X-Reference-Id", id)
+                .json(&json!({"amount": "1", "currency": "EUR", "payer": {"partyIdType": "MSISDN", "partyId": "56733123453"}}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Settled at once: the accounts exist afterwards.
+    assert_eq!(pay(uuid::Uuid::new_v4().to_string()).await.status(), StatusCode::ACCEPTED);
+    let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT id FROM accounts FOR UPDATE").execute(&mut holder).await.unwrap();
+    let started = Instant::now();
+    let held = pay(uuid::Uuid::new_v4().to_string()).await;
+    assert_eq!(held.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = held.json().await.unwrap();
+    assert_eq!(body["code"], "SERVICE_UNAVAILABLE", "{body}");
+    assert!(started.elapsed() < Duration::from_secs(20), "answered after {:?}", started.elapsed());
+    sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+    assert_eq!(pay(uuid::Uuid::new_v4().to_string()).await.status(), StatusCode::ACCEPTED);
+}

@@ -42,10 +42,10 @@ pub(crate) fn push_finalize_update<'a, DB: Engine>(
     );
 }
 
-/// The net change of each account that unconditional finalizations move money in (the
-/// issuance account too, as a single settlement creates it), as one upsert; `false` if
-/// nothing moves. No floors to check: unconditional ones have none.
-pub(crate) fn push_account_changes<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: &[&Finalization]) -> bool {
+/// The net change of each account that unconditional finalizations move money in, the issuance
+/// account too (as a single settlement creates it), in account-id order (a BTreeMap's), as
+/// every settlement locks accounts: id -> (currency, change).
+fn net_changes(done: &[&Finalization]) -> BTreeMap<String, (String, i64)> {
     let mut accounts: BTreeMap<String, (String, i64)> = BTreeMap::new();
     for f in done {
         for p in &f.postings {
@@ -53,16 +53,38 @@ pub(crate) fn push_account_changes<DB: Engine>(query: &mut QueryBuilder<'_, DB>,
             accounts.entry(f.issuance.clone()).or_insert((p.account.currency.clone(), 0));
         }
     }
+    accounts
+}
+
+/// The accounts of [`net_changes`] whose balance does not change (the issuance account, a
+/// wallet that paid and was paid as much), created if new: an insert that does nothing to an
+/// existing row, so it takes no lock on it (an upsert adding 0 would, and on PostgreSQL every
+/// commit of every instance would then queue on the issuance account). `false` if there are none.
+pub(crate) fn push_accounts_opened<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: &[&Finalization]) -> bool {
+    push_accounts(query, done, false)
+}
+
+/// The accounts of [`net_changes`] whose balance changes, as one upsert; `false` if none. No
+/// floors to check: unconditional finalizations have none.
+pub(crate) fn push_account_changes<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: &[&Finalization]) -> bool {
+    push_accounts(query, done, true)
+}
+
+fn push_accounts<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: &[&Finalization], changed: bool) -> bool {
+    let accounts: Vec<_> = net_changes(done).into_iter().filter(|(_, (_, delta))| (*delta != 0) == changed).collect();
     if accounts.is_empty() {
         return false;
     }
     let now = done.first().map_or(0, |f| f.now);
-    // In account-id order (a BTreeMap's), as every settlement locks accounts.
     query.push("INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) ");
     query.push_values(accounts, |mut row, (id, (currency, delta))| {
         row.bind(id).bind(currency).push("NULL").bind(delta).bind(now);
     });
-    query.push(" ON CONFLICT (id) DO UPDATE SET balance_minor = accounts.balance_minor + excluded.balance_minor");
+    query.push(if changed {
+        " ON CONFLICT (id) DO UPDATE SET balance_minor = accounts.balance_minor + excluded.balance_minor"
+    } else {
+        " ON CONFLICT (id) DO NOTHING"
+    });
     true
 }
 
