@@ -218,7 +218,12 @@ impl Batch {
                         Reply::Insert(reply) => {
                             let _ = reply.send(match inserted.next() {
                                 Some(InsertResult::Inserted { settled }) => Ok(settled),
-                                Some(InsertResult::Taken) | None => Err(StoreError::Conflict),
+                                Some(InsertResult::Taken) => Err(StoreError::Conflict),
+                                // An engine that answered fewer inserts than it was given: its
+                                // fault, not the client's (a 409 would say the id was taken).
+                                None => Err(StoreError::Backend(sqlx::Error::Protocol(
+                                    "the group commit gave no answer for an insert".into(),
+                                ))),
                             });
                         }
                         Reply::Finalize(n, reply) => {

@@ -182,7 +182,6 @@ impl Engine for Postgres {
 async fn commit_groups(pool: PgPool, mut queue: Queue, commits: CommitMetrics) {
     let mut statistics = Statistics::default();
     while let Some(batch) = queue.next(|| {}).await {
-        statistics.inserting(batch.inserts.len(), &pool);
         let started = Instant::now();
         let written = match commit_batch(&pool, &batch, Settling::Bulk).await {
             // A settlement would take an account past the ledger's limit and the database refused
@@ -194,8 +193,10 @@ async fn commit_groups(pool: PgPool, mut queue: Queue, commits: CommitMetrics) {
             }
             written => written,
         };
-        if written.is_ok() {
+        if let Ok(written) = &written {
             commits.observe(batch.size, started);
+            let inserted = written.inserted.iter().filter(|i| matches!(i, InsertResult::Inserted { .. })).count();
+            statistics.inserting(inserted, &pool);
         }
         batch.answer(written);
     }
@@ -228,6 +229,7 @@ impl Statistics {
     /// Beyond this many, autovacuum's thresholds (10 % of the table) are the right ones.
     const LAST: usize = 1 << 22;
 
+    /// `rows` more were inserted (committed).
     fn inserting(&mut self, rows: usize, pool: &PgPool) {
         self.inserted += rows;
         if self.inserted < self.next || self.next > Self::LAST {
@@ -272,7 +274,11 @@ async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> sqlx:
         .await?;
     let inserted_final = |f: &Finalization| settling == Settling::Bulk && f.unconditional();
     let mut order: Vec<usize> = (0..batch.inserts.len()).collect();
-    order.sort_by(|&a, &b| key_columns(&batch.inserts[a].0.key).cmp(&key_columns(&batch.inserts[b].0.key)));
+    let key = |i: usize| {
+        let key = &batch.inserts[i].0.key;
+        (key.product.as_str(), key.kind.as_str(), key.reference_id.as_str())
+    };
+    order.sort_by(|&a, &b| key(a).cmp(&key(b)));
     let rows: Vec<TransactionRecord> = order
         .iter()
         .map(|&i| match &batch.inserts[i] {
