@@ -158,6 +158,26 @@ async fn concurrent_inserts_of_one_id_conflict(store: Arc<dyn Store>) {
     assert!(results.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(StoreError::Conflict))));
 }
 
+/// Callers inserting and settling one reference id at once (their inserts can share one group
+/// commit): one wins, the others are told the id is taken, and the ledger entry and the callback
+/// are written once.
+async fn concurrent_settled_inserts_of_one_id_settle_once(store: Arc<dyn Store>) {
+    let tx = pending("twice", 100);
+    let settled = success(&tx, account("wallet:p", None), account("api-user:u1", None));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (store, tx, settled) = (store.clone(), tx.clone(), settled.clone());
+        set.spawn(async move { store.insert_settled(&tx, &settled).await });
+    }
+    let results = set.join_all().await;
+    assert_eq!(results.iter().filter(|r| matches!(r, Ok(true))).count(), 1, "{results:?}");
+    assert!(results.iter().filter(|r| !matches!(r, Ok(true))).all(|r| matches!(r, Err(StoreError::Conflict))));
+    assert_eq!(store.transaction_postings(&tx.key).await.unwrap().len(), 2);
+    assert_eq!(store.balance("api-user:u1").await.unwrap(), 100);
+    assert_eq!(store.balance("wallet:p").await.unwrap(), -100);
+    assert_eq!(store.deliveries(None, None, 100).await.unwrap().len(), 1);
+}
+
 fn pending(reference_id: &str, amount: i64) -> TransactionRecord {
     TransactionRecord {
         key: TxKey { product: Product::Collection, kind: Kind::RequestToPay, reference_id: reference_id.to_owned() },
@@ -1308,6 +1328,7 @@ conformance!(
     operator_tokens_and_server_secrets,
     secret_hashes_are_keyed_once_and_another_key_is_recognised,
     concurrent_inserts_of_one_id_conflict,
+    concurrent_settled_inserts_of_one_id_settle_once,
     a_replan_and_its_cancellation_are_written_together,
     a_failed_plan_and_its_reason_round_trip,
     console_sessions_last_until_they_end_or_are_deleted,
