@@ -291,6 +291,16 @@ impl<S: SqlStore> Payments for S {
         if !ledger::ensure_account::<S::Db>(&mut tx, account, issuance, now).await? {
             return Err(StoreError::BalanceLimit);
         }
+        // Both accounts locked at once, in account-id order as every settlement locks them, so
+        // that this cannot deadlock with a settlement moving money in the same two.
+        let _: Vec<String> = Statement::<S::Db>::new(&format!(
+            "SELECT id FROM accounts WHERE id IN ($1, $2) ORDER BY id{}",
+            S::Db::LOCK
+        ))
+        .bind(&account.id)
+        .bind(issuance)
+        .fetch_all(&mut *tx, |row| row.get("id"))
+        .await?;
         let current: i64 =
             Statement::<S::Db>::new(&format!("SELECT balance_minor FROM accounts WHERE id = $1{}", S::Db::LOCK))
                 .bind(&account.id)
