@@ -1412,6 +1412,37 @@ async fn an_old_failed_plan_is_converted_on_postgres() {
     an_old_failed_plan_is_converted(&url).await;
 }
 
+/// On PostgreSQL the payment tables are analyzed again as they grow (the migrations analyzed
+/// them empty, and with those statistics a status read walked an index: docs/performance.md,
+/// "PostgreSQL's group commit"): 1,000 inserts later, an ANALYZE has run.
+#[tokio::test]
+async fn the_payment_tables_are_analyzed_again_as_they_grow_on_postgres() {
+    let Some(url) = fresh_postgres_database().await else { return };
+    let store = store::open(&url).await.unwrap();
+    let analyses = || async {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+        let count: i64 =
+            sqlx::query_scalar("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'transactions'")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        count
+    };
+    let before = analyses().await;
+    let mut inserts = tokio::task::JoinSet::new();
+    for i in 0..1_000 {
+        let store = store.clone();
+        inserts.spawn(async move { store.insert_transaction(&pending(&format!("grow-{i}"), 1)).await });
+    }
+    assert!(inserts.join_all().await.iter().all(Result::is_ok));
+    // The ANALYZE runs beside the commits, and its count reaches the statistics views a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while analyses().await == before {
+        assert!(std::time::Instant::now() < deadline, "no ANALYZE after 1,000 inserts");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Every method of the storage contract is called somewhere in this suite, so that a method
 /// added to the contract, or left out when it is rewritten, cannot go without a test on both
 /// engines. The names are read from the source: every method of every `pub trait` in any `.rs`
