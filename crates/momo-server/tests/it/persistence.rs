@@ -429,32 +429,22 @@ async fn a_ledger_row_held_elsewhere_is_503_not_a_hang_and_writes_resume_when_it
     settings.pending_delay = Duration::ZERO;
     let app = start(settings, dir, Clock::system()).await;
     let (_, token) = payer_ready(&app).await;
-    let pay = |id: String| {
-        let (client, url, token) = (app.client.clone(), app.url("/collection/v1_0/requesttopay"), token.clone());
-        async move {
-            client
-                .post(url)
-                .header("Ocp-Apim-Subscription-Key", COLLECTION_KEY)
-                .bearer_auth(&token)
-                .header("X-Target-Environment", "sandbox")
-                .header("X-Reference-Id", id)
-                .json(&json!({"amount": "1", "currency": "EUR", "payer": {"partyIdType": "MSISDN", "partyId": "56733123453"}}))
-                .send()
-                .await
-                .unwrap()
-        }
+    let body = json!({"amount": "1", "currency": "EUR", "payer": {"partyIdType": "MSISDN", "partyId": "56733123453"}});
+    let pay = || {
+        let (app, token, body) = (&app, &token, &body);
+        async move { app.create("collection", "/v1_0/requesttopay", token, "sandbox", &new_id(), None, body).await }
     };
     // Settled at once: the accounts exist afterwards.
-    assert_eq!(pay(uuid::Uuid::new_v4().to_string()).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(pay().await.status(), StatusCode::ACCEPTED);
     let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
     sqlx::query("SELECT id FROM accounts FOR UPDATE").execute(&mut holder).await.unwrap();
     let started = Instant::now();
-    let held = pay(uuid::Uuid::new_v4().to_string()).await;
+    let held = pay().await;
     assert_eq!(held.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = held.json().await.unwrap();
     assert_eq!(body["code"], "SERVICE_UNAVAILABLE", "{body}");
     assert!(started.elapsed() < Duration::from_secs(20), "answered after {:?}", started.elapsed());
     sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
-    assert_eq!(pay(uuid::Uuid::new_v4().to_string()).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(pay().await.status(), StatusCode::ACCEPTED);
 }
