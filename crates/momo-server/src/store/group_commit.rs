@@ -131,6 +131,35 @@ pub(super) struct Batch {
     replies: Vec<Reply>,
 }
 
+/// Why a group commit failed, as each of its callers is told.
+#[derive(Debug)]
+pub(super) struct CommitFailed {
+    message: String,
+    /// The database was out of reach or busy: worth trying again (a 503, not a 500).
+    unavailable: bool,
+}
+
+impl CommitFailed {
+    pub(super) fn new(message: String, unavailable: bool) -> Self {
+        Self { message, unavailable }
+    }
+
+    fn to_store_error(&self) -> StoreError {
+        let copy = sqlx::Error::Protocol(format!("group commit failed: {}", self.message));
+        if self.unavailable {
+            StoreError::Unavailable(copy)
+        } else {
+            StoreError::Backend(copy)
+        }
+    }
+}
+
+impl From<sqlx::Error> for CommitFailed {
+    fn from(e: sqlx::Error) -> Self {
+        Self::new(e.to_string(), super::unavailable(&e))
+    }
+}
+
 /// What a batch's commit gives back: for each insert whether it took and whether its
 /// finalization was made, for each finalization its result (`None`: left to the caller), and the
 /// deliveries each claim leased.
@@ -208,7 +237,7 @@ impl Queue {
 
 impl Batch {
     /// Answer every caller of the batch with what its commit gave, or with the commit's failure.
-    pub(super) fn answer(self, written: Result<Written, sqlx::Error>) {
+    pub(super) fn answer(self, written: Result<Written, CommitFailed>) {
         match written {
             Ok(Written { inserted, finalized, mut claimed }) => {
                 let mut finalized = finalized.into_iter();
@@ -239,8 +268,8 @@ impl Batch {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, rows = self.size, "group commit failed");
-                let failed = || StoreError::like(&e, "group commit failed");
+                tracing::error!(error = %e.message, rows = self.size, "group commit failed");
+                let failed = || e.to_store_error();
                 for reply in self.replies {
                     match reply {
                         Reply::Insert(reply) => {

@@ -95,16 +95,6 @@ impl StoreError {
             StoreError::Backend(e)
         }
     }
-
-    /// A failure of the same class as `e`, for each of several callers of one failed commit.
-    pub(crate) fn like(e: &sqlx::Error, context: &str) -> Self {
-        let copy = sqlx::Error::Protocol(format!("{context}: {e}"));
-        if unavailable(e) {
-            StoreError::Unavailable(copy)
-        } else {
-            StoreError::Backend(copy)
-        }
-    }
 }
 
 /// Whether `e` means the database is out of reach for now rather than that the request failed:

@@ -3,21 +3,18 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow};
 use sqlx::query_builder::Separated;
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
 use super::engine::{BoundQuery, Column, ColumnRef, Engine, Statement, Value};
-use super::group_commit::{self, Batch, Committer, InsertResult, Queue, Written};
-use super::sql::ledger::{
-    finalize_one, push_account_changes, push_accounts_opened, push_finalize_update, push_postings,
-};
+use super::group_commit::{self, Batch, CommitFailed, Committer, InsertResult, Queue, Written};
+use super::sql::ledger::{push_account_changes, push_accounts_opened, push_finalize_update, push_postings};
 use super::sql::outbox::{claim_in, push_attempts_insert, push_attempts_update, push_deliveries};
 use super::sql::payments::{insert_transactions, key_columns};
 use super::sql::{balance_limit_error, rows, SqlStore};
-use super::{migrations, Finalization, Finalized, StoreError, StoreResult, TransactionRecord};
+use super::{migrations, Finalization, Finalized, StoreResult, TransactionRecord};
 use crate::metrics::CommitMetrics;
 
 /// The PostgreSQL store.
@@ -63,26 +60,10 @@ impl PgStore {
         .await?;
         Ok(PostgresDurability { fsync, full_page_writes, synchronous_commit })
     }
-
-    /// One settlement in a commit of its own, waiting for its transaction's row if another
-    /// commit holds it (so that a status read answers the final state).
-    async fn finalize_alone(&self, finalization: &Finalization) -> StoreResult<Finalized> {
-        let started = Instant::now();
-        let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-        let result = finalize_one::<Postgres>(&mut tx, finalization).await.map_err(StoreError::from_sqlx)?;
-        if result == Finalized::Done {
-            tx.commit().await.map_err(StoreError::from_sqlx)?;
-            self.commits.observe(1, started);
-        } else {
-            tx.rollback().await.map_err(StoreError::from_sqlx)?;
-        }
-        Ok(result)
-    }
 }
 
 /// The payment path's writes go through the group commit; settlements it leaves to their
 /// callers are made one by one.
-#[async_trait]
 impl SqlStore for PgStore {
     type Db = Postgres;
 
@@ -99,30 +80,8 @@ impl SqlStore for PgStore {
         &self.committer
     }
 
-    /// Settlements that cannot be refused (every sandbox one but refunds) go to the group
-    /// commit; the others, and those the group commit leaves to the caller, one by one, a
-    /// commit each. (A request to pay due at once is inserted final, with its ledger entry and
-    /// callback, in the group commit: the commit changes each account once for the whole
-    /// batch, so concurrent requests to pay share one turn on the API user's account row
-    /// instead of queuing for it one commit each.)
-    async fn settle(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
-        let mut results: Vec<Option<Finalized>> = vec![None; finalizations.len()];
-        let mut keys = HashSet::new();
-        let bulk: Vec<usize> = (0..finalizations.len())
-            .filter(|&i| finalizations[i].unconditional() && keys.insert(&finalizations[i].key))
-            .collect();
-        let queued: Vec<Finalization> = bulk.iter().map(|&i| finalizations[i].clone()).collect();
-        for (&i, result) in bulk.iter().zip(self.committer.finalize(&queued).await?) {
-            results[i] = result;
-        }
-        let mut settled = Vec::with_capacity(finalizations.len());
-        for (f, result) in finalizations.iter().zip(results) {
-            settled.push(match result {
-                Some(result) => result,
-                None => self.finalize_alone(f).await?,
-            });
-        }
-        Ok(settled)
+    fn commits(&self) -> &CommitMetrics {
+        &self.commits
     }
 }
 
@@ -198,7 +157,7 @@ async fn commit_groups(pool: PgPool, mut queue: Queue, commits: CommitMetrics) {
             let inserted = written.inserted.iter().filter(|i| matches!(i, InsertResult::Inserted { .. })).count();
             statistics.inserting(inserted, &pool);
         }
-        batch.answer(written);
+        batch.answer(written.map_err(CommitFailed::from));
     }
 }
 

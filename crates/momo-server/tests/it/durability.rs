@@ -7,14 +7,16 @@ use momo_server::store::sqlite::SqliteStore;
 
 use crate::helpers::fresh_postgres_database;
 
-/// SQLite: the committer's connection syncs the write-ahead log at every commit.
+/// SQLite: the committer's connection (the payment path) and the writer pool's (everything
+/// else) both sync the write-ahead log at every commit.
 #[tokio::test]
 async fn the_sqlite_committer_syncs_its_write_ahead_log_at_every_commit() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("momo.db").display())).await.unwrap();
-    let durability = store.durability().await.unwrap();
-    assert_eq!(durability.synchronous, 2, "PRAGMA synchronous is FULL: {durability:?}");
-    assert_eq!(durability.journal_mode, "wal", "{durability:?}");
+    for durability in [store.durability(), store.writer_durability().await.unwrap()] {
+        assert_eq!(durability.synchronous, 2, "PRAGMA synchronous is FULL: {durability:?}");
+        assert_eq!(durability.journal_mode, "wal", "{durability:?}");
+    }
 }
 
 /// PostgreSQL: the server's settings (which openmomo does not change) have a commit wait for

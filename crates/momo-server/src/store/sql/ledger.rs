@@ -2,16 +2,18 @@
 //! its callback, one at a time ([`finalize_one`]) or, for those that cannot be refused, in bulk
 //! (the `push_*` statements, which each engine's commit puts together its own way).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
 
 use momo_types::ErrorCode;
 use sqlx::QueryBuilder;
 
 use super::outbox::DELIVERY_COLUMNS;
 use super::payments::bind_key;
+use super::SqlStore;
 use crate::domain::money::BALANCE_LIMIT_MINOR;
 use crate::store::engine::{Bind, BindBigint, Engine, Statement};
-use crate::store::{AccountSpec, Finalization, Finalized, Posting};
+use crate::store::{AccountSpec, Finalization, Finalized, Posting, StoreResult};
 
 /// The bulk settlement of the unconditional finalizations `fs[indices]` (each key once): one
 /// `UPDATE … FROM (VALUES …)` of those still pending, returning the keys it made final.
@@ -45,7 +47,7 @@ pub(crate) fn push_finalize_update<'a, DB: Engine>(
 /// The net change of each account that unconditional finalizations move money in, the issuance
 /// account too (as a single settlement creates it), in account-id order (a BTreeMap's), as
 /// every settlement locks accounts: id -> (currency, change).
-fn net_changes(done: &[&Finalization]) -> BTreeMap<String, (String, i64)> {
+pub(crate) fn net_changes(done: &[&Finalization]) -> BTreeMap<String, (String, i64)> {
     let mut accounts: BTreeMap<String, (String, i64)> = BTreeMap::new();
     for f in done {
         for p in &f.postings {
@@ -104,6 +106,48 @@ pub(crate) fn push_postings<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: 
         row.bind(entry).bind(account).bind(currency).bind(amount).bind(at);
     });
     true
+}
+
+/// [`Payments::finalize_batch`](crate::store::Payments::finalize_batch). Settlements that cannot
+/// be refused (every sandbox one but refunds), each transaction once, go to the group commit,
+/// which makes them in bulk; the others, and those the group commit leaves to their callers, are
+/// made one by one, a commit each. (A request to pay due at once is inserted final, with its
+/// ledger entry and callback, in the group commit: the commit changes each account once for the
+/// whole batch, so concurrent requests to pay share one turn on the API user's account row
+/// instead of queuing for it one commit each.)
+pub(crate) async fn settle<S: SqlStore>(store: &S, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
+    let mut results: Vec<Option<Finalized>> = vec![None; finalizations.len()];
+    let mut keys = HashSet::new();
+    let bulk: Vec<usize> = (0..finalizations.len())
+        .filter(|&i| finalizations[i].unconditional() && keys.insert(&finalizations[i].key))
+        .collect();
+    let queued: Vec<Finalization> = bulk.iter().map(|&i| finalizations[i].clone()).collect();
+    for (&i, result) in bulk.iter().zip(store.committer().finalize(&queued).await?) {
+        results[i] = result;
+    }
+    let mut settled = Vec::with_capacity(finalizations.len());
+    for (f, result) in finalizations.iter().zip(results) {
+        settled.push(match result {
+            Some(result) => result,
+            None => finalize_alone(store, f).await?,
+        });
+    }
+    Ok(settled)
+}
+
+/// One settlement in a commit of its own, on the store's writer. On PostgreSQL it waits for its
+/// transaction's row if another commit holds it, so that a status read answers the final state.
+async fn finalize_alone<S: SqlStore>(store: &S, finalization: &Finalization) -> StoreResult<Finalized> {
+    let started = Instant::now();
+    let mut tx = store.writer().begin().await?;
+    let result = finalize_one::<S::Db>(&mut tx, finalization).await?;
+    if result == Finalized::Done {
+        tx.commit().await?;
+        store.commits().observe(1, started);
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(result)
 }
 
 /// Finalize one transaction inside the caller's database transaction (nothing is written

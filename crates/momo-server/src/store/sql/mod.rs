@@ -17,7 +17,8 @@ use sqlx::Pool;
 
 use super::engine::{Engine, Statement};
 use super::group_commit::{Attempt, Committer};
-use super::{Backend, Finalization, Finalized, StoreResult};
+use super::{Backend, StoreResult};
+use crate::metrics::CommitMetrics;
 
 mod consents;
 pub(crate) mod credentials;
@@ -27,10 +28,8 @@ pub(crate) mod outbox;
 pub(crate) mod payments;
 pub(crate) mod rows;
 
-/// An engine's store, as the shared SQL sees it: where it reads and writes, the group commit the
-/// payment path's writes queue to, and what it does with the settlements that commit leaves to
-/// their callers, the one part the engines do differently.
-#[async_trait]
+/// An engine's store, as the shared SQL sees it: where it reads and writes, and the group commit
+/// the payment path's writes queue to (whose batches each engine writes its own way).
 pub(super) trait SqlStore: Send + Sync + fmt::Debug {
     type Db: Engine;
 
@@ -40,10 +39,9 @@ pub(super) trait SqlStore: Send + Sync + fmt::Debug {
     fn writer(&self) -> &Pool<Self::Db>;
     /// Where new transactions, settlements, callback claims and attempt records go.
     fn committer(&self) -> &Committer;
-
-    /// [`Payments::finalize_batch`](super::Payments::finalize_batch): through the committer, and
-    /// those it leaves to the caller each on its own.
-    async fn settle(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>>;
+    /// Where the payment path's commits are recorded: each group commit, and each settlement
+    /// made in a commit of its own.
+    fn commits(&self) -> &CommitMetrics;
 }
 
 #[async_trait]

@@ -151,17 +151,26 @@ pub(crate) fn push_attempts_update<'a, DB: Engine>(query: &mut QueryBuilder<'a, 
     );
     // Typed, so that PostgreSQL does not take the parameters of a VALUES list for text.
     query.push_values(attempts, |mut row, (id, attempt, next)| {
-        let (state, next_at, finished): (&str, Option<i64>, Option<i64>) = match next {
-            DeliveryNext::RetryAt(at) => ("pending", Some(*at), None),
-            DeliveryNext::Delivered => ("delivered", None, Some(attempt.at)),
-            DeliveryNext::GaveUp => ("failed", None, Some(attempt.at)),
-        };
+        let (state, next_at, finished) = delivery_columns(attempt, next);
         row.bind(id).bind(state);
         for number in [Some(attempt.attempt), next_at, finished] {
             row.bind_bigint(number);
         }
     });
     query.push(") AS v WHERE callback_deliveries.id = v.column1");
+}
+
+/// What an attempt leaves its delivery in: its state, when the next attempt is due, when it
+/// finished.
+pub(crate) fn delivery_columns(
+    attempt: &AttemptRecord,
+    next: &DeliveryNext,
+) -> (&'static str, Option<i64>, Option<i64>) {
+    match next {
+        DeliveryNext::RetryAt(at) => ("pending", Some(*at), None),
+        DeliveryNext::Delivered => ("delivered", None, Some(attempt.at)),
+        DeliveryNext::GaveUp => ("failed", None, Some(attempt.at)),
+    }
 }
 
 /// The callbacks of `done`, as one insert; `false` if there are none.

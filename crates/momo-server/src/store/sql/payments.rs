@@ -17,7 +17,7 @@ use crate::store::{
     TransactionCount, TransactionRecord, TxCursor, TxFilter, TxKey,
 };
 
-const TX_COLUMNS: &str = "product, kind, reference_id, api_user, environment, currency, amount_minor, \
+pub(crate) const TX_COLUMNS: &str = "product, kind, reference_id, api_user, environment, currency, amount_minor, \
      party_type, party_id, external_id, request, api_version, status, reason, financial_transaction_id, callback_url, \
      outcome, outcome_reason, due_at, awaiting_approval, related_reference_id, notifications, created_at, updated_at, cancelled_at";
 
@@ -127,7 +127,7 @@ impl<S: SqlStore> Payments for S {
     }
 
     async fn finalize_batch(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
-        self.settle(finalizations).await
+        ledger::settle(self, finalizations).await
     }
 
     async fn replan(

@@ -1,0 +1,324 @@
+//! SQLite's group commit, written on a connection of its own (rusqlite) on the committer's thread.
+//!
+//! Why not sqlx here: sqlx runs each SQLite connection on a worker thread of its own and hands
+//! every statement and its rows across by channel, and the committer's multi-row statements
+//! (their text differs with the row count) were parsed again at every commit. Under write load
+//! that worker thread took more of the server's CPU than the HTTP tasks did (docs/performance.md,
+//! "The SQLite committer on rusqlite"). Here each kind of row has one statement, prepared once and
+//! kept (rusqlite's statement cache), then bound and stepped once per row, on the thread that
+//! gathered the batch: nothing is parsed, nothing crosses a thread.
+//!
+//! This connection writes the payment path and nothing else. The store's other writes
+//! (credentials, the operator's, settlements that may be refused) go through the sqlx writer
+//! pool's one connection, which the committer holds while this one writes (`commit_groups`), so
+//! the two never contend for SQLite's write lock.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use momo_types::ErrorCode;
+use rusqlite::types::Type;
+use rusqlite::{params, Connection, OpenFlags, Row, TransactionBehavior};
+
+use super::SqliteDurability;
+use crate::domain::transactions::Kind;
+use crate::store::group_commit::{Batch, CommitFailed, InsertResult, Written};
+use crate::store::sql::ledger::net_changes;
+use crate::store::sql::outbox::{delivery_columns, DELIVERY_COLUMNS};
+use crate::store::sql::payments::TX_COLUMNS;
+use crate::store::sql::rows::outcome_to_columns;
+use crate::store::{DeliveryRecord, Finalization, Finalized, TxKey};
+
+/// How a commit treats the settlements in its batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Settling {
+    /// Makes them, in bulk: they are all unconditional (`SqlStore::settle` queues no other kind).
+    Bulk,
+    /// Leaves each to its caller, who settles it in a commit of its own: after the database
+    /// refused a bulk commit for the ledger's balance limit, so that only the settlements that
+    /// cross it are refused.
+    Alone,
+}
+
+/// The committer's connection and the text of its statements.
+pub(super) struct BatchWriter {
+    connection: Connection,
+    insert_transaction: String,
+    insert_delivery: String,
+    claim: String,
+}
+
+/// A settlement of a transaction still pending (as `finalize_one` makes it, one row).
+const SETTLE: &str = "UPDATE transactions SET status = ?4, reason = ?5, financial_transaction_id = ?6, \
+     outcome = NULL, outcome_reason = NULL, due_at = NULL, awaiting_approval = 0, updated_at = ?7 \
+     WHERE product = ?1 AND kind = ?2 AND reference_id = ?3 AND status = 'PENDING'";
+
+/// An account a settlement moves no money in, created if new: an insert that leaves an
+/// existing row alone.
+const OPEN_ACCOUNT: &str = "INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) \
+     VALUES (?1, ?2, NULL, ?3, ?4) ON CONFLICT (id) DO NOTHING";
+
+/// An account's net change in the commit (no floor to check: unconditional settlements have none).
+const CHANGE_ACCOUNT: &str = "INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) \
+     VALUES (?1, ?2, NULL, ?3, ?4) \
+     ON CONFLICT (id) DO UPDATE SET balance_minor = accounts.balance_minor + excluded.balance_minor";
+
+const INSERT_POSTING: &str = "INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5)";
+
+const INSERT_ATTEMPT: &str =
+    "INSERT INTO callback_attempts (delivery_id, attempt, at, status_code, latency_ms, error) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
+
+const AFTER_ATTEMPT: &str = "UPDATE callback_deliveries SET state = ?2, attempts = ?3, next_attempt_at = ?4, \
+     finished_at = ?5, locked_until = NULL WHERE id = ?1";
+
+impl BatchWriter {
+    /// Open the database at `path` (created and migrated already) for the committer, with the
+    /// settings its commits' durability rests on.
+    pub(super) fn open(path: &Path) -> rusqlite::Result<Self> {
+        let connection = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        // As the sqlx connections: the write-ahead log, synced at every commit; a statement
+        // journal in memory. The busy timeout is for the readers' checkpoints only: no other
+        // connection writes while this one does.
+        connection.pragma_update(None, "journal_mode", "wal")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.pragma_update(None, "foreign_keys", "ON")?;
+        connection.pragma_update(None, "temp_store", "memory")?;
+        connection.busy_timeout(Duration::from_secs(10))?;
+        let numbered = |n: usize| (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+        Ok(Self {
+            connection,
+            insert_transaction: format!(
+                "INSERT INTO transactions ({TX_COLUMNS}) VALUES ({}) ON CONFLICT DO NOTHING",
+                numbered(25)
+            ),
+            insert_delivery: format!(
+                "INSERT INTO callback_deliveries ({DELIVERY_COLUMNS}, locked_until) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?9, NULL, NULL)"
+            ),
+            // As the shared `push_claim`: the due rows chosen once, then leased.
+            claim: format!(
+                "WITH due AS MATERIALIZED (SELECT id FROM callback_deliveries WHERE state = 'pending' \
+                 AND next_attempt_at <= ?1 AND (locked_until IS NULL OR locked_until <= ?1) \
+                 ORDER BY next_attempt_at LIMIT ?2) \
+                 UPDATE callback_deliveries SET locked_until = ?3 \
+                 WHERE state = 'pending' AND id IN (SELECT id FROM due) RETURNING {DELIVERY_COLUMNS}"
+            ),
+        })
+    }
+
+    /// What SQLite answers for this connection's durability settings.
+    pub(super) fn durability(&self) -> rusqlite::Result<SqliteDurability> {
+        Ok(SqliteDurability {
+            synchronous: self.connection.pragma_query_value(None, "synchronous", |row| row.get(0))?,
+            journal_mode: self.connection.pragma_query_value(None, "journal_mode", |row| row.get(0))?,
+        })
+    }
+
+    /// Write `batch` in one transaction: the new transactions (those settled at once inserted
+    /// final), the settlements, their postings, the net change of each account and their
+    /// callbacks, the attempt records, and the claims last (so that they see the callbacks made
+    /// in this commit). Nothing is written unless all of it is.
+    pub(super) fn write(&mut self, batch: &Batch, settling: Settling) -> rusqlite::Result<Written> {
+        let db = self.connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let settles = |f: &Finalization| settling == Settling::Bulk && f.unconditional();
+        let mut done: Vec<&Finalization> = Vec::new();
+        let mut inserted = Vec::with_capacity(batch.inserts.len());
+        {
+            let mut insert = db.prepare_cached(&self.insert_transaction)?;
+            for (tx, f) in &batch.inserts {
+                let row = match f {
+                    Some(f) if settles(f) => Cow::Owned(f.applied_to(tx)),
+                    _ => Cow::Borrowed(tx),
+                };
+                let (outcome, outcome_reason) = match &row.outcome {
+                    Some(o) => {
+                        let (outcome, reason) = outcome_to_columns(o);
+                        (Some(outcome), reason)
+                    }
+                    None => (None, None),
+                };
+                // Of two with one id in the batch, the first is inserted and the second taken.
+                let took = insert.execute(params![
+                    row.key.product.as_str(),
+                    row.key.kind.as_str(),
+                    row.key.reference_id,
+                    row.api_user,
+                    row.environment,
+                    row.currency.as_str(),
+                    row.amount_minor,
+                    row.party.as_ref().map(|p| p.party_id_type.as_str()),
+                    row.party.as_ref().map(|p| p.party_id.as_str()),
+                    row.external_id,
+                    row.request,
+                    row.api_version.number(),
+                    row.status.as_str(),
+                    row.reason.as_ref().map(ErrorCode::as_str),
+                    row.financial_transaction_id,
+                    row.callback_url,
+                    outcome,
+                    outcome_reason,
+                    row.due_at,
+                    i64::from(row.awaiting_approval),
+                    row.related_reference_id,
+                    row.notifications,
+                    row.created_at,
+                    row.updated_at,
+                    row.cancelled_at,
+                ])? == 1;
+                inserted.push(match f {
+                    _ if !took => InsertResult::Taken,
+                    Some(f) if settles(f) => {
+                        done.push(f);
+                        InsertResult::Inserted { settled: true }
+                    }
+                    _ => InsertResult::Inserted { settled: false },
+                });
+            }
+        }
+        let fs = &batch.finalizations;
+        let mut finalized: Vec<Option<Finalized>> = vec![None; fs.len()];
+        if settling == Settling::Bulk {
+            let mut settle = db.prepare_cached(SETTLE)?;
+            // Two callers may settle one transaction in a batch (a status read and the settler):
+            // the first asked makes it, the second is told it is no longer pending.
+            let mut seen = HashSet::new();
+            for (f, result) in fs.iter().zip(&mut finalized) {
+                let made = seen.insert(&f.key)
+                    && settle.execute(params![
+                        f.key.product.as_str(),
+                        f.key.kind.as_str(),
+                        f.key.reference_id,
+                        f.status.as_str(),
+                        f.reason.as_ref().map(ErrorCode::as_str),
+                        f.financial_transaction_id,
+                        f.now,
+                    ])? == 1;
+                *result = Some(if made { Finalized::Done } else { Finalized::NotPending });
+                if made {
+                    done.push(f);
+                }
+            }
+        }
+        write_entries(&db, &done, &self.insert_delivery)?;
+        {
+            let mut record = db.prepare_cached(INSERT_ATTEMPT)?;
+            let mut after = db.prepare_cached(AFTER_ATTEMPT)?;
+            for (id, attempt, next) in &batch.attempts {
+                record.execute(params![
+                    id,
+                    attempt.attempt,
+                    attempt.at,
+                    attempt.status_code,
+                    attempt.latency_ms,
+                    attempt.error
+                ])?;
+                let (state, next_at, finished) = delivery_columns(attempt, next);
+                after.execute(params![id, state, attempt.attempt, next_at, finished])?;
+            }
+        }
+        let mut claimed = Vec::with_capacity(batch.claims.len());
+        {
+            let mut claim = db.prepare_cached(&self.claim)?;
+            for &(now, lease_until, limit) in &batch.claims {
+                let leased = claim.query_map(params![now, limit, lease_until], delivery)?;
+                claimed.push(leased.collect::<rusqlite::Result<Vec<_>>>()?);
+            }
+        }
+        db.commit()?;
+        Ok(Written { inserted, finalized, claimed })
+    }
+}
+
+/// The ledger entries and callbacks of the settlements made in the commit: each account created
+/// if new and changed once by its net change, in account-id order; every posting; every callback.
+fn write_entries(db: &Connection, done: &[&Finalization], insert_delivery: &str) -> rusqlite::Result<()> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let now = done[0].now;
+    {
+        let mut open = db.prepare_cached(OPEN_ACCOUNT)?;
+        let mut change = db.prepare_cached(CHANGE_ACCOUNT)?;
+        for (id, (currency, delta)) in net_changes(done) {
+            let statement = if delta == 0 { &mut open } else { &mut change };
+            statement.execute(params![id, currency, delta, now])?;
+        }
+    }
+    let mut posting = db.prepare_cached(INSERT_POSTING)?;
+    let mut callback = db.prepare_cached(insert_delivery)?;
+    for f in done {
+        let entry = f.entry_id();
+        for p in &f.postings {
+            posting.execute(params![entry, p.account.id, p.account.currency, p.amount, f.now])?;
+        }
+        if let Some(d) = &f.delivery {
+            callback.execute(params![
+                d.id,
+                d.api_user,
+                f.key.product.as_str(),
+                f.key.kind.as_str(),
+                f.key.reference_id,
+                d.url,
+                d.method,
+                d.body,
+                f.now,
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// A leased delivery, as the claim returns it.
+fn delivery(row: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
+    Ok(DeliveryRecord {
+        id: row.get("id")?,
+        api_user: row.get("api_user")?,
+        key: TxKey {
+            product: parsed(row, "product", |p| p.parse().ok())?,
+            kind: parsed(row, "kind", Kind::parse)?,
+            reference_id: row.get("reference_id")?,
+        },
+        url: row.get("url")?,
+        method: row.get("method")?,
+        body: row.get("body")?,
+        state: row.get("state")?,
+        attempts: row.get("attempts")?,
+        next_attempt_at: row.get("next_attempt_at")?,
+        created_at: row.get("created_at")?,
+        finished_at: row.get("finished_at")?,
+    })
+}
+
+/// A text column read as one of the values `parse` knows.
+fn parsed<T>(row: &Row<'_>, column: &str, parse: impl FnOnce(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let index = row.as_ref().column_index(column)?;
+    let text: String = row.get(index)?;
+    parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(index, Type::Text, format!("malformed {column}: {text:?}").into())
+    })
+}
+
+/// Whether `e` is the database refusing a balance past the ledger's limit (migration 6's trigger).
+pub(super) fn balance_limit(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(_, Some(message)) if message.contains("momo: balance limit"))
+}
+
+impl From<rusqlite::Error> for CommitFailed {
+    /// Busy or locked (another connection held the database past the busy timeout) is worth
+    /// trying again; anything else is the commit's failure.
+    fn from(e: rusqlite::Error) -> Self {
+        let busy = matches!(
+            &e,
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        CommitFailed::new(e.to_string(), busy)
+    }
+}
