@@ -16,6 +16,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use momo_types::ErrorCode;
@@ -45,6 +46,9 @@ pub(super) enum Settling {
 /// The committer's connection and the text of its statements.
 pub(super) struct BatchWriter {
     connection: Connection,
+    /// Tells the checkpointer that a commit added to the write-ahead log; dropped with the
+    /// writer, which stops the checkpointer.
+    committed: mpsc::SyncSender<()>,
     insert_transaction: String,
     insert_delivery: String,
     claim: String,
@@ -78,22 +82,34 @@ const AFTER_ATTEMPT: &str = "UPDATE callback_deliveries SET state = ?2, attempts
 impl BatchWriter {
     /// Open the database at `path` (created and migrated already) for the committer, with the
     /// settings its commits' durability rests on.
-    pub(super) fn open(path: &Path) -> rusqlite::Result<Self> {
+    pub(super) fn open(path: &Path) -> anyhow::Result<Self> {
         let connection = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
         )?;
         // As the sqlx connections: the write-ahead log, synced at every commit; a statement
-        // journal in memory. The busy timeout is for the readers' checkpoints only: no other
-        // connection writes while this one does.
+        // journal in memory. No other connection writes while this one does; the busy timeout
+        // covers what else may hold a lock for a moment (a checkpoint).
         connection.pragma_update(None, "journal_mode", "wal")?;
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
         connection.pragma_update(None, "temp_store", "memory")?;
         connection.busy_timeout(Duration::from_secs(10))?;
+        // Checkpoints are made beside the commits (`checkpoint_beside`); this connection makes
+        // one itself only if they fall far behind.
+        connection.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_BACKSTOP)?;
+        let (committed, commits) = mpsc::sync_channel(1);
+        let checkpointer =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        checkpointer.pragma_update(None, "synchronous", "FULL")?;
+        checkpointer.busy_timeout(Duration::from_secs(10))?;
+        std::thread::Builder::new()
+            .name("momo-checkpoint".into())
+            .spawn(move || checkpoint_beside(checkpointer, commits))?;
         let numbered = |n: usize| (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
         Ok(Self {
             connection,
+            committed,
             insert_transaction: format!(
                 "INSERT INTO transactions ({TX_COLUMNS}) VALUES ({}) ON CONFLICT DO NOTHING",
                 numbered(25)
@@ -232,7 +248,33 @@ impl BatchWriter {
             }
         }
         db.commit()?;
+        // The checkpointer has a commit to copy (if it has one waiting already, it will see
+        // this one too).
+        let _ = self.committed.try_send(());
         Ok(Written { inserted, finalized, claimed })
+    }
+}
+
+/// Pages of write-ahead log past which the committer checkpoints on its own (about 40 MiB): only
+/// if the checkpointer cannot keep up.
+const CHECKPOINT_BACKSTOP: i64 = 10_000;
+
+/// How long the checkpointer waits after a checkpoint before the next: the commits of that
+/// time are copied together.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Copy what the write-ahead log holds into the database file after commits, at most every
+/// [`CHECKPOINT_EVERY`], until the committer's writer is dropped. A checkpoint writes and syncs
+/// as much again as the commits it copies; made at a commit (SQLite's default, at 1,000 pages),
+/// it held up the callers of that commit and of every commit queued behind it. Made here, on a
+/// connection of its own, it runs beside the commits (a passive checkpoint takes no lock a
+/// commit waits for) and lets the log restart from its beginning once it has caught up.
+fn checkpoint_beside(connection: Connection, commits: mpsc::Receiver<()>) {
+    while commits.recv().is_ok() {
+        if let Err(e) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "could not checkpoint the write-ahead log");
+        }
+        std::thread::sleep(CHECKPOINT_EVERY);
     }
 }
 
