@@ -34,6 +34,14 @@ pub(crate) trait Engine: Database + HasStatementCache {
     const LOCK: &'static str;
     /// [`Engine::LOCK`], passing over rows that another transaction holds.
     const SKIP_LOCKED: &'static str;
+    /// Whether the database has one writer at a time (SQLite). Its write transactions then
+    /// begin by taking the write lock (`BEGIN IMMEDIATE`): one begun as a reader and writing
+    /// later fails at once with `SQLITE_BUSY` if another connection (another instance's
+    /// committer) has written meanwhile, where one that asks for the lock first waits its turn.
+    /// And several settlements may share one commit, since no other transaction can hold their
+    /// rows (on PostgreSQL, several in one transaction would take rows out of the lock order
+    /// that keeps instances from deadlocking).
+    const ONE_WRITER: bool;
 
     fn bind<'q, T: Value<'q>>(query: BoundQuery<'q, 'q, Self>, value: T) -> BoundQuery<'q, 'q, Self>;
     fn push_bind<'q, T: Value<'q>>(builder: &mut QueryBuilder<'q, Self>, value: T);

@@ -89,6 +89,7 @@ impl SqlStore for PgStore {
 impl Engine for Postgres {
     const BACKEND: &'static str = "postgres";
     const LOCK: &'static str = " FOR UPDATE";
+    const ONE_WRITER: bool = false;
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
     fn bind<'q, T: Value<'q>>(query: BoundQuery<'q, 'q, Postgres>, value: T) -> BoundQuery<'q, 'q, Postgres> {

@@ -9,15 +9,19 @@ use crate::helpers::fresh_postgres_database;
 use crate::store_conformance::pending;
 use momo_server::store::Payments;
 
-/// SQLite: the committer's connection (the payment path) and the writer pool's (everything
-/// else) both sync the write-ahead log at every commit.
+/// SQLite: every connection that writes the database syncs the write-ahead log at every commit:
+/// the committer's (the payment path), the checkpointer's (which copies the log into the
+/// database) and the writer pool's (everything else).
 #[tokio::test]
 async fn the_sqlite_committer_syncs_its_write_ahead_log_at_every_commit() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("momo.db").display())).await.unwrap();
-    for durability in [store.durability(), store.writer_durability().await.unwrap()] {
-        assert_eq!(durability.synchronous, 2, "PRAGMA synchronous is FULL: {durability:?}");
-        assert_eq!(durability.journal_mode, "wal", "{durability:?}");
+    let connections = store.durability().await.unwrap();
+    let names: Vec<&str> = connections.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["committer", "checkpointer", "writer"]);
+    for (name, durability) in connections {
+        assert_eq!(durability.synchronous, 2, "{name}: PRAGMA synchronous is FULL: {durability:?}");
+        assert_eq!(durability.journal_mode, "wal", "{name}: {durability:?}");
     }
 }
 

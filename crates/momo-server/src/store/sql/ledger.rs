@@ -109,12 +109,13 @@ pub(crate) fn push_postings<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: 
 }
 
 /// [`Payments::finalize_batch`](crate::store::Payments::finalize_batch). Settlements that cannot
-/// be refused (every sandbox one but refunds), each transaction once, go to the group commit,
-/// which makes them in bulk; the others, and those the group commit leaves to their callers, are
-/// made one by one, a commit each. (A request to pay due at once is inserted final, with its
-/// ledger entry and callback, in the group commit: the commit changes each account once for the
-/// whole batch, so concurrent requests to pay share one turn on the API user's account row
-/// instead of queuing for it one commit each.)
+/// be refused (every sandbox one but refunds and payouts funded from the ledger), each
+/// transaction once, go to the group commit, which makes them in bulk. The others, and those the
+/// group commit leaves to their callers, are made on the store's writer: on an engine with one
+/// writer all in one commit, each in a savepoint; otherwise each in a commit of its own. (A
+/// request to pay due at once is inserted final, with its ledger entry and callback, in the group
+/// commit: the commit changes each account once for the whole batch, so concurrent requests to
+/// pay share one turn on the API user's account row instead of queuing for it one commit each.)
 pub(crate) async fn settle<S: SqlStore>(store: &S, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
     let mut results: Vec<Option<Finalized>> = vec![None; finalizations.len()];
     let mut keys = HashSet::new();
@@ -125,29 +126,55 @@ pub(crate) async fn settle<S: SqlStore>(store: &S, finalizations: &[Finalization
     for (&i, result) in bulk.iter().zip(store.committer().finalize(&queued).await?) {
         results[i] = result;
     }
-    let mut settled = Vec::with_capacity(finalizations.len());
-    for (f, result) in finalizations.iter().zip(results) {
-        settled.push(match result {
-            Some(result) => result,
-            None => finalize_alone(store, f).await?,
-        });
+    let left: Vec<usize> = (0..finalizations.len()).filter(|&i| results[i].is_none()).collect();
+    if S::Db::ONE_WRITER {
+        let together: Vec<&Finalization> = left.iter().map(|&i| &finalizations[i]).collect();
+        let made = finalize_together(store, &together).await?;
+        for (&i, result) in left.iter().zip(made) {
+            results[i] = Some(result);
+        }
+    } else {
+        for &i in &left {
+            results[i] = finalize_together(store, &[&finalizations[i]]).await?.pop();
+        }
     }
-    Ok(settled)
+    Ok(results.into_iter().map(|r| r.unwrap_or(Finalized::NotPending)).collect())
 }
 
-/// One settlement in a commit of its own, on the store's writer. On PostgreSQL it waits for its
-/// transaction's row if another commit holds it, so that a status read answers the final state.
-async fn finalize_alone<S: SqlStore>(store: &S, finalization: &Finalization) -> StoreResult<Finalized> {
+/// Settlements in one commit on the store's writer, each in a savepoint so that one refused
+/// rolls back alone; a result each, in order. On PostgreSQL one waits for its transaction's row
+/// if another commit holds it, so that a status read answers the final state.
+async fn finalize_together<S: SqlStore>(store: &S, finalizations: &[&Finalization]) -> StoreResult<Vec<Finalized>> {
+    if finalizations.is_empty() {
+        return Ok(Vec::new());
+    }
     let started = Instant::now();
-    let mut tx = store.writer().begin().await?;
-    let result = finalize_one::<S::Db>(&mut tx, finalization).await?;
-    if result == Finalized::Done {
+    let begin = if S::Db::ONE_WRITER { "BEGIN IMMEDIATE" } else { "BEGIN" };
+    let mut tx = store.writer().begin_with(begin).await?;
+    // One alone needs no savepoint: the commit is rolled back whole if it is refused.
+    let savepoints = finalizations.len() > 1;
+    let mut results = Vec::with_capacity(finalizations.len());
+    for &f in finalizations {
+        if savepoints {
+            Statement::<S::Db>::new("SAVEPOINT finalization").execute(&mut *tx).await?;
+        }
+        let result = finalize_one::<S::Db>(&mut tx, f).await?;
+        if savepoints {
+            if result != Finalized::Done {
+                Statement::<S::Db>::new("ROLLBACK TO SAVEPOINT finalization").execute(&mut *tx).await?;
+            }
+            Statement::<S::Db>::new("RELEASE SAVEPOINT finalization").execute(&mut *tx).await?;
+        }
+        results.push(result);
+    }
+    let made = results.iter().filter(|r| **r == Finalized::Done).count();
+    if made > 0 {
         tx.commit().await?;
-        store.commits().observe(1, started);
+        store.commits().observe(made, started);
     } else {
         tx.rollback().await?;
     }
-    Ok(result)
+    Ok(results)
 }
 
 /// Finalize one transaction inside the caller's database transaction (nothing is written

@@ -15,7 +15,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -45,7 +45,11 @@ pub(super) enum Settling {
 
 /// The committer's connection and the text of its statements.
 pub(super) struct BatchWriter {
+    path: PathBuf,
     connection: Connection,
+    /// Each connection's durability settings as SQLite answered them when it was opened: the
+    /// committer's and the checkpointer's.
+    durability: Vec<(&'static str, SqliteDurability)>,
     /// Tells the checkpointer that a commit added to the write-ahead log; dropped with the
     /// writer, which stops the checkpointer.
     committed: mpsc::SyncSender<()>,
@@ -83,32 +87,23 @@ impl BatchWriter {
     /// Open the database at `path` (created and migrated already) for the committer, with the
     /// settings its commits' durability rests on.
     pub(super) fn open(path: &Path) -> anyhow::Result<Self> {
-        let connection = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
-        )?;
-        // As the sqlx connections: the write-ahead log, synced at every commit; a statement
-        // journal in memory. No other connection writes while this one does; the busy timeout
-        // covers what else may hold a lock for a moment (a checkpoint).
-        connection.pragma_update(None, "journal_mode", "wal")?;
-        connection.pragma_update(None, "synchronous", "FULL")?;
-        connection.pragma_update(None, "foreign_keys", "ON")?;
-        connection.pragma_update(None, "temp_store", "memory")?;
-        connection.busy_timeout(Duration::from_secs(10))?;
-        // Checkpoints are made beside the commits (`checkpoint_beside`); this connection makes
-        // one itself only if they fall far behind.
-        connection.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_BACKSTOP)?;
+        let connection = committer_connection(path)?;
         let (committed, commits) = mpsc::sync_channel(1);
         let checkpointer =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        // FULL: a checkpoint syncs the database file before the log may restart over the
+        // frames it copied (a checkpoint that did not would let a power loss take them back).
         checkpointer.pragma_update(None, "synchronous", "FULL")?;
         checkpointer.busy_timeout(Duration::from_secs(10))?;
+        let durability = vec![("committer", durability(&connection)?), ("checkpointer", durability(&checkpointer)?)];
         std::thread::Builder::new()
             .name("momo-checkpoint".into())
             .spawn(move || checkpoint_beside(checkpointer, commits))?;
         let numbered = |n: usize| (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
         Ok(Self {
+            path: path.to_owned(),
             connection,
+            durability,
             committed,
             insert_transaction: format!(
                 "INSERT INTO transactions ({TX_COLUMNS}) VALUES ({}) ON CONFLICT DO NOTHING",
@@ -129,19 +124,34 @@ impl BatchWriter {
         })
     }
 
-    /// What SQLite answers for this connection's durability settings.
-    pub(super) fn durability(&self) -> rusqlite::Result<SqliteDurability> {
-        Ok(SqliteDurability {
-            synchronous: self.connection.pragma_query_value(None, "synchronous", |row| row.get(0))?,
-            journal_mode: self.connection.pragma_query_value(None, "journal_mode", |row| row.get(0))?,
-        })
+    /// What SQLite answered for the durability settings of the committer's connection and the
+    /// checkpointer's when they were opened.
+    pub(super) fn durability(&self) -> &[(&'static str, SqliteDurability)] {
+        &self.durability
+    }
+
+    /// [`BatchWriter::write_in_one`], and after a failure a connection out of any transaction:
+    /// the failed one rolled back (which dropping it did, unless that failed too), or else a
+    /// new connection, so that one failure cannot fail every later commit.
+    pub(super) fn write(&mut self, batch: &Batch, settling: Settling) -> rusqlite::Result<Written> {
+        let written = self.write_in_one(batch, settling);
+        if written.is_err() && !self.connection.is_autocommit() {
+            if let Err(e) = self.connection.execute_batch("ROLLBACK") {
+                tracing::error!(error = %e, "the committer could not roll back; it reconnects");
+                match committer_connection(&self.path) {
+                    Ok(connection) => self.connection = connection,
+                    Err(e) => tracing::error!(error = %e, "the committer could not reconnect"),
+                }
+            }
+        }
+        written
     }
 
     /// Write `batch` in one transaction: the new transactions (those settled at once inserted
     /// final), the settlements, their postings, the net change of each account and their
     /// callbacks, the attempt records, and the claims last (so that they see the callbacks made
     /// in this commit). Nothing is written unless all of it is.
-    pub(super) fn write(&mut self, batch: &Batch, settling: Settling) -> rusqlite::Result<Written> {
+    fn write_in_one(&mut self, batch: &Batch, settling: Settling) -> rusqlite::Result<Written> {
         let db = self.connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let settles = |f: &Finalization| settling == Settling::Bulk && f.unconditional();
         let mut done: Vec<&Finalization> = Vec::new();
@@ -253,6 +263,35 @@ impl BatchWriter {
         let _ = self.committed.try_send(());
         Ok(Written { inserted, finalized, claimed })
     }
+}
+
+/// The committer's connection to the database at `path` (created and migrated already), with the
+/// settings its commits' durability rests on.
+fn committer_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    // As the sqlx connections: the write-ahead log, synced at every commit; a statement journal
+    // in memory. No other connection writes while this one does; the busy timeout covers what
+    // else may hold a lock for a moment (a checkpoint).
+    connection.pragma_update(None, "journal_mode", "wal")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.pragma_update(None, "foreign_keys", "ON")?;
+    connection.pragma_update(None, "temp_store", "memory")?;
+    connection.busy_timeout(Duration::from_secs(10))?;
+    // Checkpoints are made beside the commits (`checkpoint_beside`); this connection makes one
+    // itself only if they fall far behind.
+    connection.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_BACKSTOP)?;
+    Ok(connection)
+}
+
+/// What SQLite answers for a connection's durability settings.
+fn durability(connection: &Connection) -> rusqlite::Result<SqliteDurability> {
+    Ok(SqliteDurability {
+        synchronous: connection.pragma_query_value(None, "synchronous", |row| row.get(0))?,
+        journal_mode: connection.pragma_query_value(None, "journal_mode", |row| row.get(0))?,
+    })
 }
 
 /// Pages of write-ahead log past which the committer checkpoints on its own (about 40 MiB): only

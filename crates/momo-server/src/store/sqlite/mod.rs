@@ -41,8 +41,9 @@ pub struct SqliteStore {
     reader: SqlitePool,
     committer: Committer,
     commits: CommitMetrics,
-    /// The committer's connection's durability settings, as SQLite answered them when it opened.
-    committing: SqliteDurability,
+    /// The durability settings of the committer's and the checkpointer's connections, as SQLite
+    /// answered them when they were opened.
+    committing: Vec<(&'static str, SqliteDurability)>,
 }
 
 /// How long the committer keeps the writer pool's connection while busy.
@@ -80,7 +81,7 @@ impl SqliteStore {
             .await?;
         migrations::SQLITE.migrator().await?.run(&writer).await?;
         let batch_writer = BatchWriter::open(options.get_filename())?;
-        let committing = batch_writer.durability()?;
+        let committing = batch_writer.durability().to_vec();
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)
@@ -98,20 +99,17 @@ impl SqliteStore {
         Ok(Self { writer, reader, committer, commits, committing })
     }
 
-    /// The settings the durability of the payment path's commits rests on: those of the
-    /// committer's connection, read back from SQLite when it was opened (docs/reliability.md,
-    /// "Durability").
-    pub fn durability(&self) -> SqliteDurability {
-        self.committing.clone()
-    }
-
-    /// The same settings, read back now from the writer pool's connection (credentials, the
-    /// operator's writes, settlements made on their own).
-    pub async fn writer_durability(&self) -> StoreResult<SqliteDurability> {
+    /// The settings the durability of commits rests on, for each connection that writes the
+    /// database (docs/reliability.md, "Durability"): the committer's (the payment path) and the
+    /// checkpointer's as SQLite answered when they were opened, and the writer pool's
+    /// (credentials, the operator's writes, settlements made on their own) read back now.
+    pub async fn durability(&self) -> StoreResult<Vec<(&'static str, SqliteDurability)>> {
         let mut conn = self.writer.acquire().await?;
         let synchronous = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *conn).await?;
         let journal_mode = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await?;
-        Ok(SqliteDurability { synchronous, journal_mode })
+        let mut connections = self.committing.clone();
+        connections.push(("writer", SqliteDurability { synchronous, journal_mode }));
+        Ok(connections)
     }
 }
 
@@ -150,6 +148,7 @@ impl SqlStore for SqliteStore {
 impl Engine for Sqlite {
     const BACKEND: &'static str = "sqlite";
     const LOCK: &'static str = "";
+    const ONE_WRITER: bool = true;
     const SKIP_LOCKED: &'static str = "";
 
     fn bind<'q, T: Value<'q>>(query: BoundQuery<'q, 'q, Sqlite>, value: T) -> BoundQuery<'q, 'q, Sqlite> {
