@@ -178,7 +178,7 @@ async fn concurrent_settled_inserts_of_one_id_settle_once(store: Arc<dyn Store>)
     assert_eq!(store.deliveries(None, None, 100).await.unwrap().len(), 1);
 }
 
-pub(crate) fn pending(reference_id: &str, amount: i64) -> TransactionRecord {
+fn pending(reference_id: &str, amount: i64) -> TransactionRecord {
     TransactionRecord {
         key: TxKey { product: Product::Collection, kind: Kind::RequestToPay, reference_id: reference_id.to_owned() },
         api_user: "u1".into(),

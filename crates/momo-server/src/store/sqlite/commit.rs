@@ -16,7 +16,6 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use momo_types::ErrorCode;
@@ -47,12 +46,8 @@ pub(super) enum Settling {
 pub(super) struct BatchWriter {
     path: PathBuf,
     connection: Connection,
-    /// Each connection's durability settings as SQLite answered them when it was opened: the
-    /// committer's and the checkpointer's.
-    durability: Vec<(&'static str, SqliteDurability)>,
-    /// Tells the checkpointer that a commit added to the write-ahead log; dropped with the
-    /// writer, which stops the checkpointer.
-    committed: mpsc::SyncSender<()>,
+    /// The connection's durability settings, as SQLite answered them when it was opened.
+    durability: SqliteDurability,
     insert_transaction: String,
     insert_delivery: String,
     claim: String,
@@ -88,23 +83,12 @@ impl BatchWriter {
     /// settings its commits' durability rests on.
     pub(super) fn open(path: &Path) -> anyhow::Result<Self> {
         let connection = committer_connection(path)?;
-        let (committed, commits) = mpsc::sync_channel(1);
-        let checkpointer =
-            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        // FULL: a checkpoint syncs the database file before the log may restart over the
-        // frames it copied (a checkpoint that did not would let a power loss take them back).
-        checkpointer.pragma_update(None, "synchronous", "FULL")?;
-        checkpointer.busy_timeout(Duration::from_secs(10))?;
-        let durability = vec![("committer", durability(&connection)?), ("checkpointer", durability(&checkpointer)?)];
-        std::thread::Builder::new()
-            .name("momo-checkpoint".into())
-            .spawn(move || checkpoint_beside(checkpointer, commits))?;
+        let durability = durability(&connection)?;
         let numbered = |n: usize| (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
         Ok(Self {
             path: path.to_owned(),
             connection,
             durability,
-            committed,
             insert_transaction: format!(
                 "INSERT INTO transactions ({TX_COLUMNS}) VALUES ({}) ON CONFLICT DO NOTHING",
                 numbered(25)
@@ -124,9 +108,9 @@ impl BatchWriter {
         })
     }
 
-    /// What SQLite answered for the durability settings of the committer's connection and the
-    /// checkpointer's when they were opened.
-    pub(super) fn durability(&self) -> &[(&'static str, SqliteDurability)] {
+    /// What SQLite answered for the durability settings of the committer's connection when it
+    /// was opened.
+    pub(super) fn durability(&self) -> &SqliteDurability {
         &self.durability
     }
 
@@ -258,9 +242,6 @@ impl BatchWriter {
             }
         }
         db.commit()?;
-        // The checkpointer has a commit to copy (if it has one waiting already, it will see
-        // this one too).
-        let _ = self.committed.try_send(());
         Ok(Written { inserted, finalized, claimed })
     }
 }
@@ -272,17 +253,15 @@ fn committer_connection(path: &Path) -> rusqlite::Result<Connection> {
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
     )?;
-    // As the sqlx connections: the write-ahead log, synced at every commit; a statement journal
-    // in memory. No other connection writes while this one does; the busy timeout covers what
-    // else may hold a lock for a moment (a checkpoint).
+    // As the sqlx connections: the write-ahead log, synced at every commit (and checkpointed by
+    // the connection whose commit takes it past SQLite's 1,000 pages: docs/performance.md says
+    // why not beside the commits); a statement journal in memory. No other connection writes
+    // while this one does; the busy timeout covers what else may hold a lock for a moment.
     connection.pragma_update(None, "journal_mode", "wal")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
     connection.pragma_update(None, "temp_store", "memory")?;
     connection.busy_timeout(Duration::from_secs(10))?;
-    // Checkpoints are made beside the commits (`checkpoint_beside`); this connection makes one
-    // itself only if they fall far behind.
-    connection.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_BACKSTOP)?;
     Ok(connection)
 }
 
@@ -292,29 +271,6 @@ fn durability(connection: &Connection) -> rusqlite::Result<SqliteDurability> {
         synchronous: connection.pragma_query_value(None, "synchronous", |row| row.get(0))?,
         journal_mode: connection.pragma_query_value(None, "journal_mode", |row| row.get(0))?,
     })
-}
-
-/// Pages of write-ahead log past which the committer checkpoints on its own (about 40 MiB): only
-/// if the checkpointer cannot keep up.
-const CHECKPOINT_BACKSTOP: i64 = 10_000;
-
-/// How long the checkpointer waits after a checkpoint before the next: the commits of that
-/// time are copied together.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-
-/// Copy what the write-ahead log holds into the database file after commits, at most every
-/// [`CHECKPOINT_EVERY`], until the committer's writer is dropped. A checkpoint writes and syncs
-/// as much again as the commits it copies; made at a commit (SQLite's default, at 1,000 pages),
-/// it held up the callers of that commit and of every commit queued behind it. Made here, on a
-/// connection of its own, it runs beside the commits (a passive checkpoint takes no lock a
-/// commit waits for) and lets the log restart from its beginning once it has caught up.
-fn checkpoint_beside(connection: Connection, commits: mpsc::Receiver<()>) {
-    while commits.recv().is_ok() {
-        if let Err(e) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "could not checkpoint the write-ahead log");
-        }
-        std::thread::sleep(CHECKPOINT_EVERY);
-    }
 }
 
 /// The ledger entries and callbacks of the settlements made in the commit: each account created

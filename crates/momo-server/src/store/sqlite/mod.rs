@@ -41,9 +41,9 @@ pub struct SqliteStore {
     reader: SqlitePool,
     committer: Committer,
     commits: CommitMetrics,
-    /// The durability settings of the committer's and the checkpointer's connections, as SQLite
-    /// answered them when they were opened.
-    committing: Vec<(&'static str, SqliteDurability)>,
+    /// The durability settings of the committer's connection, as SQLite answered them when it
+    /// was opened.
+    committing: SqliteDurability,
 }
 
 /// How long the committer keeps the writer pool's connection while busy.
@@ -81,7 +81,7 @@ impl SqliteStore {
             .await?;
         migrations::SQLITE.migrator().await?.run(&writer).await?;
         let batch_writer = BatchWriter::open(options.get_filename())?;
-        let committing = batch_writer.durability().to_vec();
+        let committing = batch_writer.durability().clone();
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)
@@ -100,16 +100,14 @@ impl SqliteStore {
     }
 
     /// The settings the durability of commits rests on, for each connection that writes the
-    /// database (docs/reliability.md, "Durability"): the committer's (the payment path) and the
-    /// checkpointer's as SQLite answered when they were opened, and the writer pool's
-    /// (credentials, the operator's writes, settlements made on their own) read back now.
+    /// database (docs/reliability.md, "Durability"): the committer's (the payment path) as SQLite
+    /// answered when it was opened, and the writer pool's (credentials, the operator's writes,
+    /// settlements made on their own) read back now.
     pub async fn durability(&self) -> StoreResult<Vec<(&'static str, SqliteDurability)>> {
         let mut conn = self.writer.acquire().await?;
         let synchronous = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *conn).await?;
         let journal_mode = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await?;
-        let mut connections = self.committing.clone();
-        connections.push(("writer", SqliteDurability { synchronous, journal_mode }));
-        Ok(connections)
+        Ok(vec![("committer", self.committing.clone()), ("writer", SqliteDurability { synchronous, journal_mode })])
     }
 }
 
