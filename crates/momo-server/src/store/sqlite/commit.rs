@@ -34,7 +34,8 @@ use crate::store::{DeliveryRecord, Finalization, Finalized, TxKey};
 /// How a commit treats the settlements in its batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Settling {
-    /// Makes them, in bulk: they are all unconditional (`SqlStore::settle` queues no other kind).
+    /// Makes them, in bulk: they are all unconditional (`sql::ledger::settle` queues no other
+    /// kind).
     Bulk,
     /// Leaves each to its caller, who settles it in a commit of its own: after the database
     /// refused a bulk commit for the ledger's balance limit, so that only the settlements that
