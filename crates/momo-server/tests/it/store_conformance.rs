@@ -407,6 +407,39 @@ async fn settlements_write_state_ledger_and_callback_once(store: Arc<dyn Store>)
     assert_eq!(deliveries, ["d-r1", "d-r2", "d-r3"]);
 }
 
+/// Settlements that may be refused, several in one call (on SQLite they share a commit, each in
+/// a savepoint): one refused in the middle leaves nothing of its own behind (its transaction still
+/// pending, no postings, no callback) and takes nothing from the others.
+async fn refusable_settlements_of_one_call_are_refused_one_by_one(store: Arc<dyn Store>) {
+    let (payer, wallet, user) =
+        (account("wallet:p", None), account("wallet:floored", Some(0)), account("api-user:u1", None));
+    let txs: Vec<_> = [("c1", 300), ("c2", 500), ("c3", 200)].iter().map(|(id, amount)| pending(id, *amount)).collect();
+    for tx in &txs {
+        store.insert_transaction(tx).await.unwrap();
+    }
+    let batch = vec![
+        success(&txs[0], payer, wallet.clone()),
+        success(&txs[1], wallet.clone(), user.clone()),
+        success(&txs[2], wallet, user),
+    ];
+    assert!(batch.iter().all(|f| !f.unconditional()), "each posting touches an account with a floor");
+    let results = store.finalize_batch(&batch).await.unwrap();
+    assert_eq!(results, [Finalized::Done, Finalized::InsufficientFunds, Finalized::Done]);
+    for (tx, status) in txs.iter().zip(["SUCCESSFUL", "PENDING", "SUCCESSFUL"]) {
+        let stored = store.transaction(&tx.key).await.unwrap().unwrap();
+        assert_eq!(stored.status.as_str(), status, "{stored:?}");
+    }
+    assert_eq!(store.balance("wallet:floored").await.unwrap(), 100);
+    assert_eq!(store.balance("api-user:u1").await.unwrap(), 200);
+    assert!(store.transaction_postings(&txs[1].key).await.unwrap().is_empty());
+    let mut deliveries: Vec<_> = store.deliveries(None, None, 100).await.unwrap().into_iter().map(|d| d.id).collect();
+    deliveries.sort();
+    assert_eq!(deliveries, ["d-c1", "d-c3"]);
+    for account in store.accounts().await.unwrap() {
+        assert_eq!(account.balance, account.postings_sum, "{account:?}");
+    }
+}
+
 /// A settlement that fails in the database (here a callback id that is taken) fails as a
 /// whole, leaves nothing behind, and the store goes on working.
 async fn a_failed_settlement_writes_nothing_and_the_store_recovers(store: Arc<dyn Store>) {
@@ -1334,6 +1367,7 @@ conformance!(
     console_sessions_last_until_they_end_or_are_deleted,
     a_partys_transactions_and_its_prompts_are_listed_newest_first,
     settlements_write_state_ledger_and_callback_once,
+    refusable_settlements_of_one_call_are_refused_one_by_one,
     attempts_are_recorded_for_a_batch,
     a_failed_settlement_writes_nothing_and_the_store_recovers,
     a_batch_larger_than_one_statement_is_written_whole,
