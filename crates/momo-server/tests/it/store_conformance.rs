@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use momo_server::domain::credentials::SecretHasher;
 use momo_server::domain::transactions::{ApiVersion, Kind, Outcome};
+use momo_server::store::RefundGuard;
 use momo_server::store::{
     self, AccountSpec, ApiUserRecord, AttemptRecord, CallbackBacklog, ConsentRecord, CredentialStyle, DeliveryNext,
     DeliveryState, FaultRecord, Finalization, Finalized, KeyedHashes, NewDelivery, Posting, SecretHash, Store,
@@ -1444,6 +1445,53 @@ async fn an_old_failed_plan_is_converted_on_sqlite() {
 async fn an_old_failed_plan_is_converted_on_postgres() {
     let Some(url) = fresh_postgres_database().await else { return };
     an_old_failed_plan_is_converted(&url).await;
+}
+
+/// Two stores on one SQLite file (two instances): refunds settled on one, whose guard reads
+/// before it writes, while the other's committer writes without pause, wait for SQLite's write
+/// lock instead of failing at once with `SQLITE_BUSY` (a transaction begun as a reader cannot
+/// wait for the lock once another connection has written; one begun `IMMEDIATE` can).
+#[tokio::test]
+async fn refunds_on_one_sqlite_instance_wait_for_the_others_commits_instead_of_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("momo.db").display());
+    let writing: Arc<dyn Store> = Arc::new(store::sqlite::SqliteStore::open(&url).await.unwrap());
+    let refunding: Arc<dyn Store> = Arc::new(store::sqlite::SqliteStore::open(&url).await.unwrap());
+    let (payer, user) = (account("wallet:p", None), account("api-user:u1", None));
+    let original = pending("original", 1_000_000);
+    assert!(refunding.insert_settled(&original, &success(&original, payer.clone(), user.clone())).await.unwrap());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let (writing, stop) = (writing.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    writing.insert_transaction(&pending(&format!("w{w}-{i}"), 1)).await.unwrap();
+                    i += 1;
+                }
+                i
+            })
+        })
+        .collect();
+    for i in 0..100 {
+        let mut refund = pending(&format!("refund-{i}"), 1);
+        refund.key.product = Product::Disbursement;
+        refund.key.kind = Kind::Refund;
+        refund.related_reference_id = Some(original.key.reference_id.clone());
+        refunding.insert_transaction(&refund).await.unwrap();
+        let mut settlement = success(&refund, user.clone(), payer.clone());
+        settlement.refund_guard = Some(RefundGuard { original: original.key.clone(), amount: 1 });
+        settlement.delivery = None;
+        assert_eq!(refunding.finalize(&settlement).await.unwrap(), Finalized::Done, "refund {i}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut written = 0;
+    for writer in writers {
+        written += writer.await.unwrap();
+    }
+    assert!(written > 0, "the other instance wrote meanwhile");
+    assert_eq!(refunding.balance("api-user:u1").await.unwrap(), 1_000_000 - 100);
 }
 
 /// On PostgreSQL the payment tables are analyzed again as they grow (the migrations analyzed
