@@ -6,7 +6,7 @@
 //! the SQL. Here each engine implements a handful of primitives with its concrete types, where
 //! sqlx's bounds hold without being written, and the shared code reaches them through
 //! [`Statement`], [`Row`] and [`Bind`]. What else differs between the engines is in their own
-//! modules (`sqlite.rs`, `postgres.rs`), behind [`SqlStore`](super::sql::SqlStore).
+//! modules (`sqlite/`, `postgres.rs`), behind [`SqlStore`](super::sql::SqlStore).
 
 use futures_util::future::BoxFuture;
 use sqlx::database::HasStatementCache;
@@ -34,13 +34,14 @@ pub(crate) trait Engine: Database + HasStatementCache {
     const LOCK: &'static str;
     /// [`Engine::LOCK`], passing over rows that another transaction holds.
     const SKIP_LOCKED: &'static str;
-    /// Whether the database has one writer at a time (SQLite). Its write transactions then
-    /// begin by taking the write lock (`BEGIN IMMEDIATE`): one begun as a reader and writing
-    /// later fails at once with `SQLITE_BUSY` if another connection (another instance's
-    /// committer) has written meanwhile, where one that asks for the lock first waits its turn.
-    /// And several settlements may share one commit, since no other transaction can hold their
-    /// rows (on PostgreSQL, several in one transaction would take rows out of the lock order
-    /// that keeps instances from deadlocking).
+    /// Whether the database has one writer at a time (SQLite). Then settlements made on their own
+    /// (`sql::ledger::finalize_together`) may share one commit, since no other transaction can
+    /// hold their rows (on PostgreSQL, several in one transaction would take rows out of the lock
+    /// order that keeps instances from deadlocking), and that commit begins by taking the write
+    /// lock (`BEGIN IMMEDIATE`): it reads before it writes (a refund's guard), and a transaction
+    /// begun as a reader fails at once with `SQLITE_BUSY` once another connection (another
+    /// instance's committer) has written, where one that asks for the lock first waits its turn.
+    /// The store's other write transactions write first, and so wait for the lock as they are.
     const ONE_WRITER: bool;
 
     fn bind<'q, T: Value<'q>>(query: BoundQuery<'q, 'q, Self>, value: T) -> BoundQuery<'q, 'q, Self>;

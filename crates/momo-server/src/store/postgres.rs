@@ -247,7 +247,7 @@ async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> sqlx:
         })
         .collect();
     let mut new = vec![false; batch.inserts.len()];
-    for (&i, took) in order.iter().zip(insert_transactions::<Postgres>(&mut db, &rows, "").await?) {
+    for (&i, took) in order.iter().zip(insert_transactions::<Postgres>(&mut db, &rows).await?) {
         new[i] = took;
     }
     let mut done: Vec<&Finalization> = Vec::new();

@@ -1469,6 +1469,10 @@ async fn refunds_on_one_sqlite_instance_wait_for_the_others_commits_instead_of_f
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     writing.insert_transaction(&pending(&format!("w{w}-{i}"), 1)).await.unwrap();
                     i += 1;
+                    // Commits every millisecond or so, not back to back: SQLite's lock has no
+                    // queue, and a waiter polls for it, so a committer that never paused could
+                    // starve the refunds (a 503 after the busy timeout) whichever way they begin.
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
                 }
                 i
             })

@@ -144,37 +144,62 @@ pub(crate) async fn settle<S: SqlStore>(store: &S, finalizations: &[Finalization
 /// Settlements in one commit on the store's writer, each in a savepoint so that one refused
 /// rolls back alone; a result each, in order. On PostgreSQL one waits for its transaction's row
 /// if another commit holds it, so that a status read answers the final state.
+///
+/// After a failure the connection is closed, not given back: a transaction SQLite rolled back
+/// by itself (a full disk) makes sqlx's own `ROLLBACK` fail, and sqlx would then take the
+/// connection for one still in a transaction, failing every later `BEGIN` on it.
 async fn finalize_together<S: SqlStore>(store: &S, finalizations: &[&Finalization]) -> StoreResult<Vec<Finalized>> {
     if finalizations.is_empty() {
         return Ok(Vec::new());
     }
+    let mut connection = store.writer().acquire().await?;
+    let made = finalize_on::<S::Db>(&mut connection, finalizations).await;
+    match made {
+        Ok((results, made, started)) => {
+            if made > 0 {
+                store.commits().observe(made, started);
+            }
+            Ok(results)
+        }
+        Err(e) => {
+            connection.close_on_drop();
+            Err(e.into())
+        }
+    }
+}
+
+/// [`finalize_together`] on a connection: the results, how many were made, and when the
+/// commit's transaction began (for the commit metrics).
+async fn finalize_on<DB: Engine>(
+    connection: &mut DB::Connection,
+    finalizations: &[&Finalization],
+) -> sqlx::Result<(Vec<Finalized>, usize, Instant)> {
+    let begin = if DB::ONE_WRITER { "BEGIN IMMEDIATE" } else { "BEGIN" };
+    let mut tx = sqlx::Connection::begin_with(connection, begin).await?;
     let started = Instant::now();
-    let begin = if S::Db::ONE_WRITER { "BEGIN IMMEDIATE" } else { "BEGIN" };
-    let mut tx = store.writer().begin_with(begin).await?;
     // One alone needs no savepoint: the commit is rolled back whole if it is refused.
     let savepoints = finalizations.len() > 1;
     let mut results = Vec::with_capacity(finalizations.len());
     for &f in finalizations {
         if savepoints {
-            Statement::<S::Db>::new("SAVEPOINT finalization").execute(&mut *tx).await?;
+            Statement::<DB>::new("SAVEPOINT finalization").execute(&mut *tx).await?;
         }
-        let result = finalize_one::<S::Db>(&mut tx, f).await?;
+        let result = finalize_one::<DB>(&mut tx, f).await?;
         if savepoints {
             if result != Finalized::Done {
-                Statement::<S::Db>::new("ROLLBACK TO SAVEPOINT finalization").execute(&mut *tx).await?;
+                Statement::<DB>::new("ROLLBACK TO SAVEPOINT finalization").execute(&mut *tx).await?;
             }
-            Statement::<S::Db>::new("RELEASE SAVEPOINT finalization").execute(&mut *tx).await?;
+            Statement::<DB>::new("RELEASE SAVEPOINT finalization").execute(&mut *tx).await?;
         }
         results.push(result);
     }
     let made = results.iter().filter(|r| **r == Finalized::Done).count();
     if made > 0 {
         tx.commit().await?;
-        store.commits().observe(made, started);
     } else {
         tx.rollback().await?;
     }
-    Ok(results)
+    Ok((results, made, started))
 }
 
 /// Finalize one transaction inside the caller's database transaction (nothing is written

@@ -148,7 +148,7 @@ impl<S: SqlStore> Payments for S {
         record: &TransactionRecord,
     ) -> StoreResult<bool> {
         let mut tx = self.writer().begin().await?;
-        let inserted = insert_transactions::<S::Db>(&mut tx, std::slice::from_ref(record), "").await?;
+        let inserted = insert_transactions::<S::Db>(&mut tx, std::slice::from_ref(record)).await?;
         if inserted.first() != Some(&true) {
             tx.rollback().await?;
             return Err(StoreError::Conflict);
@@ -363,23 +363,14 @@ impl<S: SqlStore> Payments for S {
 /// (`false`: its reference id is taken, or an earlier one in `txs` has it). A taken id does
 /// not fail the others. One multi-row statement per chunk: each statement is a round trip
 /// to the driver, and under load those round trips, not SQL, are what the writer spends.
-///
-/// `prefix` (SQLite's `BEGIN`) goes in front of the first statement, saving a round trip.
 pub(crate) async fn insert_transactions<DB: Engine>(
     connection: &mut DB::Connection,
     txs: &[TransactionRecord],
-    prefix: &str,
 ) -> sqlx::Result<Vec<bool>> {
-    if txs.is_empty() && !prefix.is_empty() {
-        Statement::<DB>::new(prefix).execute(&mut *connection).await?;
-    }
     let mut inserted = Vec::with_capacity(txs.len());
     // 25 parameters a row: well under both engines' limits on parameters per statement.
-    for (i, chunk) in txs.chunks(512).enumerate() {
-        let mut query = QueryBuilder::<DB>::new(format!(
-            "{}INSERT INTO transactions ({TX_COLUMNS}) ",
-            if i == 0 { prefix } else { "" }
-        ));
+    for chunk in txs.chunks(512) {
+        let mut query = QueryBuilder::<DB>::new(format!("INSERT INTO transactions ({TX_COLUMNS}) "));
         query.push_values(chunk, |mut row, tx| {
             let (outcome, outcome_reason) = tx.outcome.as_ref().map_or((None, None), |o| {
                 let (outcome, reason) = outcome_to_columns(o);

@@ -196,6 +196,7 @@ impl BatchWriter {
         let fs = &batch.finalizations;
         let mut finalized: Vec<Option<Finalized>> = vec![None; fs.len()];
         if settling == Settling::Bulk {
+            debug_assert!(fs.iter().all(Finalization::unconditional), "only unconditional settlements are queued");
             let mut settle = db.prepare_cached(SETTLE)?;
             // Two callers may settle one transaction in a batch (a status read and the settler):
             // the first asked makes it, the second is told it is no longer pending.

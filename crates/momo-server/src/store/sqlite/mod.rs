@@ -1,7 +1,9 @@
 //! The embedded SQLite engine.
 //!
-//! One writer connection (SQLite allows one writer at a time; queuing in the pool is cheaper
-//! than lock retries) and a pool of readers, which WAL lets run beside the writer.
+//! One writer at a time (SQLite allows no more; queuing is cheaper than lock retries): the
+//! committer's connection for the payment path, and the writer pool's one connection for the
+//! rest, which the committer holds while it writes. A pool of readers, which WAL lets run beside
+//! the writer.
 //! `synchronous=FULL`: a commit is on disk before the server acknowledges it.
 //!
 //! The hot writes go through a group commit: new transactions, settlements, callback claims and
