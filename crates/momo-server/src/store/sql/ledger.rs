@@ -8,12 +8,25 @@ use std::time::Instant;
 use momo_types::ErrorCode;
 use sqlx::QueryBuilder;
 
-use super::outbox::DELIVERY_COLUMNS;
+use super::outbox::insert_delivery_statement;
 use super::payments::bind_key;
 use super::SqlStore;
 use crate::domain::money::BALANCE_LIMIT_MINOR;
 use crate::store::engine::{Bind, BindBigint, Engine, Statement};
 use crate::store::{AccountSpec, Finalization, Finalized, Posting, StoreResult};
+
+/// The settlement of one transaction still pending: `$1` status, `$2` reason, `$3` financial
+/// transaction id, `$4` when, `$5`–`$7` its key. Numbered in the order they first appear, as
+/// every statement the two engines share one by one: SQLite's rusqlite committer binds them by
+/// position.
+pub(crate) const SETTLE_PENDING: &str = "UPDATE transactions SET status = $1, reason = $2, \
+     financial_transaction_id = $3, outcome = NULL, outcome_reason = NULL, due_at = NULL, \
+     awaiting_approval = 0, updated_at = $4 \
+     WHERE product = $5 AND kind = $6 AND reference_id = $7 AND status = 'PENDING'";
+
+/// A posting: `$1` entry, `$2` account, `$3` currency, `$4` amount, `$5` when.
+pub(crate) const INSERT_POSTING: &str = "INSERT INTO ledger_postings \
+     (entry_id, account, currency, amount_minor, created_at) VALUES ($1, $2, $3, $4, $5)";
 
 /// The bulk settlement of the unconditional finalizations `fs[indices]` (each key once): one
 /// `UPDATE … FROM (VALUES …)` of those still pending, returning the keys it made final.
@@ -204,7 +217,7 @@ async fn finalize_on<DB: Engine>(
 
 /// Finalize one transaction inside the caller's database transaction (nothing is written
 /// unless it returns `Done`: the caller rolls back otherwise).
-pub(crate) async fn finalize_one<DB: Engine>(tx: &mut DB::Connection, f: &Finalization) -> sqlx::Result<Finalized> {
+async fn finalize_one<DB: Engine>(tx: &mut DB::Connection, f: &Finalization) -> sqlx::Result<Finalized> {
     if let Some(guard) = &f.refund_guard {
         let sql = format!(
             "SELECT amount_minor, status FROM transactions WHERE product = $1 AND kind = $2 AND reference_id = $3{}",
@@ -228,18 +241,12 @@ pub(crate) async fn finalize_one<DB: Engine>(tx: &mut DB::Connection, f: &Finali
             return Ok(Finalized::RefundExceeded);
         }
     }
-    let update = Statement::<DB>::new(
-        "UPDATE transactions SET status = $4, reason = $5, financial_transaction_id = $6, outcome = NULL, \
-         outcome_reason = NULL, due_at = NULL, awaiting_approval = 0, updated_at = $7 \
-         WHERE product = $1 AND kind = $2 AND reference_id = $3 AND status = 'PENDING'",
-    );
-    let updated = bind_key(update, &f.key)
+    let update = Statement::<DB>::new(SETTLE_PENDING)
         .bind(f.status.as_str())
         .bind(f.reason.as_ref().map(ErrorCode::as_str))
         .bind(&f.financial_transaction_id)
-        .bind(f.now)
-        .execute(&mut *tx)
-        .await?;
+        .bind(f.now);
+    let updated = bind_key(update, &f.key).execute(&mut *tx).await?;
     if updated == 0 {
         return Ok(Finalized::NotPending);
     }
@@ -255,10 +262,7 @@ pub(crate) async fn finalize_one<DB: Engine>(tx: &mut DB::Connection, f: &Finali
         }
     }
     if let Some(d) = &f.delivery {
-        let sql = format!(
-            "INSERT INTO callback_deliveries ({DELIVERY_COLUMNS}, locked_until) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10, NULL, NULL)"
-        );
+        let sql = insert_delivery_statement();
         let insert = Statement::<DB>::new(&sql).bind(&d.id).bind(&d.api_user);
         bind_key(insert, &f.key)
             .bind(&d.url)
@@ -366,17 +370,14 @@ impl Entry<'_> {
 
     /// The posting of `amount` to `account` (its balance is changed by the caller).
     async fn posting<DB: Engine>(&self, conn: &mut DB::Connection, account: &str, amount: i64) -> sqlx::Result<()> {
-        Statement::<DB>::new(
-            "INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(self.id)
-        .bind(account)
-        .bind(self.currency)
-        .bind(amount)
-        .bind(self.now)
-        .execute(conn)
-        .await?;
+        Statement::<DB>::new(INSERT_POSTING)
+            .bind(self.id)
+            .bind(account)
+            .bind(self.currency)
+            .bind(amount)
+            .bind(self.now)
+            .execute(conn)
+            .await?;
         Ok(())
     }
 }

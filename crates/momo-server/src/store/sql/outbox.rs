@@ -105,28 +105,37 @@ pub(crate) async fn claim_in<DB: Engine>(
     lease_until: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<DeliveryRecord>> {
-    let mut query = QueryBuilder::<DB>::new("");
-    push_claim(&mut query, now, lease_until, limit);
-    Statement::from(query.build()).fetch_all(connection, rows::delivery).await
+    Statement::<DB>::new(&claim_statement(DB::SKIP_LOCKED))
+        .bind(now)
+        .bind(limit)
+        .bind(lease_until)
+        .fetch_all(connection, rows::delivery)
+        .await
 }
 
-/// The lease statement of [`claim_in`] (returns the deliveries). The due rows are chosen
-/// once, in a materialized CTE: written as `id IN (SELECT … LIMIT n FOR UPDATE SKIP
-/// LOCKED)`, PostgreSQL may run the subquery again for each row of a nested-loop semi
-/// join, each run skipping the rows this statement has leased already, and so lease every
-/// due delivery instead of at most `n`.
-pub(crate) fn push_claim<DB: Engine>(query: &mut QueryBuilder<'_, DB>, now: i64, lease_until: i64, limit: i64) {
-    query.push(
-        "WITH due AS MATERIALIZED (SELECT id FROM callback_deliveries WHERE state = 'pending' AND next_attempt_at <= ",
-    );
-    query.bind(now);
-    query.push(" AND (locked_until IS NULL OR locked_until <= ");
-    query.bind(now);
-    query.push(") ORDER BY next_attempt_at LIMIT ");
-    query.bind(limit);
-    query.push(format!("{}) UPDATE callback_deliveries SET locked_until = ", DB::SKIP_LOCKED));
-    query.bind(lease_until);
-    query.push(format!(" WHERE state = 'pending' AND id IN (SELECT id FROM due) RETURNING {DELIVERY_COLUMNS}"));
+/// The lease statement of [`claim_in`] (returns the deliveries): `$1` now, `$2` the limit, `$3`
+/// the lease's end, in the order they first appear (SQLite's rusqlite committer binds them by
+/// position). The due rows are chosen once, in a materialized CTE: written as
+/// `id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`, PostgreSQL may run the subquery again for
+/// each row of a nested-loop semi join, each run skipping the rows this statement has leased
+/// already, and so lease every due delivery instead of at most `n`.
+pub(crate) fn claim_statement(skip_locked: &str) -> String {
+    format!(
+        "WITH due AS MATERIALIZED (SELECT id FROM callback_deliveries WHERE state = 'pending' \
+         AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1) \
+         ORDER BY next_attempt_at LIMIT $2{skip_locked}) \
+         UPDATE callback_deliveries SET locked_until = $3 \
+         WHERE state = 'pending' AND id IN (SELECT id FROM due) RETURNING {DELIVERY_COLUMNS}"
+    )
+}
+
+/// A settled transaction's callback: `$1` id, `$2` API user, `$3`–`$5` the transaction's key,
+/// `$6` URL, `$7` method, `$8` body, `$9` and `$10` when (next attempt, created), in order.
+pub(crate) fn insert_delivery_statement() -> String {
+    format!(
+        "INSERT INTO callback_deliveries ({DELIVERY_COLUMNS}, locked_until) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $10, NULL, NULL)"
+    )
 }
 
 /// The attempts' rows (6 parameters each).

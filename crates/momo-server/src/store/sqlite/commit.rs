@@ -25,8 +25,8 @@ use rusqlite::{params, Connection, OpenFlags, Row, TransactionBehavior};
 use super::SqliteDurability;
 use crate::domain::transactions::Kind;
 use crate::store::group_commit::{Batch, CommitFailed, InsertResult, Written};
-use crate::store::sql::ledger::net_changes;
-use crate::store::sql::outbox::{delivery_columns, DELIVERY_COLUMNS};
+use crate::store::sql::ledger::{net_changes, INSERT_POSTING, SETTLE_PENDING};
+use crate::store::sql::outbox::{claim_statement, delivery_columns, insert_delivery_statement};
 use crate::store::sql::payments::TX_COLUMNS;
 use crate::store::sql::rows::outcome_to_columns;
 use crate::store::{DeliveryRecord, Finalization, Finalized, TxKey};
@@ -54,11 +54,6 @@ pub(super) struct BatchWriter {
     claim: String,
 }
 
-/// A settlement of a transaction still pending (as `finalize_one` makes it, one row).
-const SETTLE: &str = "UPDATE transactions SET status = ?4, reason = ?5, financial_transaction_id = ?6, \
-     outcome = NULL, outcome_reason = NULL, due_at = NULL, awaiting_approval = 0, updated_at = ?7 \
-     WHERE product = ?1 AND kind = ?2 AND reference_id = ?3 AND status = 'PENDING'";
-
 /// An account a settlement moves no money in, created if new: an insert that leaves an
 /// existing row alone.
 const OPEN_ACCOUNT: &str = "INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) \
@@ -68,9 +63,6 @@ const OPEN_ACCOUNT: &str = "INSERT INTO accounts (id, currency, floor_minor, bal
 const CHANGE_ACCOUNT: &str = "INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) \
      VALUES (?1, ?2, NULL, ?3, ?4) \
      ON CONFLICT (id) DO UPDATE SET balance_minor = accounts.balance_minor + excluded.balance_minor";
-
-const INSERT_POSTING: &str = "INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5)";
 
 const INSERT_ATTEMPT: &str =
     "INSERT INTO callback_attempts (delivery_id, attempt, at, status_code, latency_ms, error) \
@@ -94,18 +86,10 @@ impl BatchWriter {
                 "INSERT INTO transactions ({TX_COLUMNS}) VALUES ({}) ON CONFLICT DO NOTHING",
                 numbered(25)
             ),
-            insert_delivery: format!(
-                "INSERT INTO callback_deliveries ({DELIVERY_COLUMNS}, locked_until) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, ?9, ?9, NULL, NULL)"
-            ),
-            // As the shared `push_claim`: the due rows chosen once, then leased.
-            claim: format!(
-                "WITH due AS MATERIALIZED (SELECT id FROM callback_deliveries WHERE state = 'pending' \
-                 AND next_attempt_at <= ?1 AND (locked_until IS NULL OR locked_until <= ?1) \
-                 ORDER BY next_attempt_at LIMIT ?2) \
-                 UPDATE callback_deliveries SET locked_until = ?3 \
-                 WHERE state = 'pending' AND id IN (SELECT id FROM due) RETURNING {DELIVERY_COLUMNS}"
-            ),
+            // The statements written for both engines, with `$1`, `$2`, … in the order they
+            // first appear, so bound here by position.
+            insert_delivery: insert_delivery_statement(),
+            claim: claim_statement(""),
         })
     }
 
@@ -197,20 +181,20 @@ impl BatchWriter {
         let mut finalized: Vec<Option<Finalized>> = vec![None; fs.len()];
         if settling == Settling::Bulk {
             debug_assert!(fs.iter().all(Finalization::unconditional), "only unconditional settlements are queued");
-            let mut settle = db.prepare_cached(SETTLE)?;
+            let mut settle = db.prepare_cached(SETTLE_PENDING)?;
             // Two callers may settle one transaction in a batch (a status read and the settler):
             // the first asked makes it, the second is told it is no longer pending.
             let mut seen = HashSet::new();
             for (f, result) in fs.iter().zip(&mut finalized) {
                 let made = seen.insert(&f.key)
                     && settle.execute(params![
-                        f.key.product.as_str(),
-                        f.key.kind.as_str(),
-                        f.key.reference_id,
                         f.status.as_str(),
                         f.reason.as_ref().map(ErrorCode::as_str),
                         f.financial_transaction_id,
                         f.now,
+                        f.key.product.as_str(),
+                        f.key.kind.as_str(),
+                        f.key.reference_id,
                     ])? == 1;
                 *result = Some(if made { Finalized::Done } else { Finalized::NotPending });
                 if made {
@@ -307,6 +291,7 @@ fn write_entries(db: &Connection, done: &[&Finalization], insert_delivery: &str)
                 d.url,
                 d.method,
                 d.body,
+                f.now,
                 f.now,
             ])?;
         }
