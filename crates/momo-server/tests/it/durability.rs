@@ -22,6 +22,17 @@ async fn the_sqlite_committer_syncs_its_write_ahead_log_at_every_commit() {
     }
 }
 
+/// SQLite: a database in memory is refused at start with an error that says so. The committer
+/// opens the file on a connection of its own, where an in-memory database would be another,
+/// empty one, and no commit in memory is durable.
+#[tokio::test]
+async fn an_in_memory_sqlite_database_is_refused_with_an_error_that_says_why() {
+    for url in ["sqlite::memory:", "sqlite://momo.db?mode=memory"] {
+        let error = SqliteStore::open(url).await.map(|_| ()).unwrap_err().to_string();
+        assert!(error.contains("in-memory SQLite database cannot be used"), "{url}: {error}");
+    }
+}
+
 /// PostgreSQL: the server's settings (which openmomo does not change) have a commit wait for
 /// the disk, and protect the pages a power loss can tear.
 #[tokio::test]
