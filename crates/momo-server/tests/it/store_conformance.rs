@@ -441,6 +441,32 @@ async fn refusable_settlements_of_one_call_are_refused_one_by_one(store: Arc<dyn
     }
 }
 
+/// A refusable settlement that fails in the database (a callback id that is taken), made with
+/// others in one call: the call fails, the failed one writes nothing, the ledger stays balanced,
+/// and the next call settles what is still pending (whichever of the others each engine made).
+async fn a_failed_refusable_settlement_writes_nothing_and_the_store_recovers(store: Arc<dyn Store>) {
+    let (payer, wallet, user) =
+        (account("wallet:p", None), account("wallet:floored", Some(0)), account("api-user:u1", None));
+    let (funding, failing) = (pending("g1", 300), pending("g2", 100));
+    store.insert_transaction(&funding).await.unwrap();
+    store.insert_transaction(&failing).await.unwrap();
+    let fund = success(&funding, payer, wallet.clone());
+    let mut clash = success(&failing, wallet.clone(), user.clone());
+    clash.delivery.as_mut().unwrap().id = "d-g1".into();
+    assert!(!fund.unconditional() && !clash.unconditional());
+    assert!(store.finalize_batch(&[fund.clone(), clash]).await.is_err());
+    let stored = store.transaction(&failing.key).await.unwrap().unwrap();
+    assert_eq!(stored.status, TransactionStatus::Pending, "{stored:?}");
+    assert!(store.transaction_postings(&failing.key).await.unwrap().is_empty());
+    let again = store.finalize_batch(&[fund, success(&failing, wallet, user)]).await.unwrap();
+    assert_eq!(again[1], Finalized::Done, "{again:?}");
+    assert_eq!(store.balance("wallet:floored").await.unwrap(), 200);
+    assert_eq!(store.balance("api-user:u1").await.unwrap(), 100);
+    for account in store.accounts().await.unwrap() {
+        assert_eq!(account.balance, account.postings_sum, "{account:?}");
+    }
+}
+
 /// A settlement that fails in the database (here a callback id that is taken) fails as a
 /// whole, leaves nothing behind, and the store goes on working.
 async fn a_failed_settlement_writes_nothing_and_the_store_recovers(store: Arc<dyn Store>) {
@@ -1369,6 +1395,7 @@ conformance!(
     a_partys_transactions_and_its_prompts_are_listed_newest_first,
     settlements_write_state_ledger_and_callback_once,
     refusable_settlements_of_one_call_are_refused_one_by_one,
+    a_failed_refusable_settlement_writes_nothing_and_the_store_recovers,
     attempts_are_recorded_for_a_batch,
     a_failed_settlement_writes_nothing_and_the_store_recovers,
     a_batch_larger_than_one_statement_is_written_whole,
