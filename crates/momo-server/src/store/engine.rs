@@ -6,7 +6,7 @@
 //! the SQL. Here each engine implements a handful of primitives with its concrete types, where
 //! sqlx's bounds hold without being written, and the shared code reaches them through
 //! [`Statement`], [`Row`] and [`Bind`]. What else differs between the engines is in their own
-//! modules (`sqlite/`, `postgres.rs`), behind [`SqlStore`](super::sql::SqlStore).
+//! modules (`sqlite/`, `postgres/`), behind [`SqlStore`](super::sql::SqlStore).
 
 use futures_util::future::BoxFuture;
 use sqlx::database::HasStatementCache;
@@ -47,7 +47,6 @@ pub(crate) trait Engine: Database + HasStatementCache {
     fn bind<'q, T: Value<'q>>(query: BoundQuery<'q, 'q, Self>, value: T) -> BoundQuery<'q, 'q, Self>;
     fn push_bind<'q, T: Value<'q>>(builder: &mut QueryBuilder<'q, Self>, value: T);
     fn push_bind_separated<'q, T: Value<'q>>(row: &mut Separated<'_, 'q, Self, &'static str>, value: T);
-    fn push_bind_unseparated<'q, T: Value<'q>>(row: &mut Separated<'_, 'q, Self, &'static str>, value: T);
     /// Run a statement on a connection; what it did (how many rows it changed). The run
     /// primitives return boxed futures: opaque ones, with these lifetime bounds, fail the `Send`
     /// check `async_trait` makes of every caller (docs/architecture.md, "Storage").
@@ -225,21 +224,6 @@ impl<'q, DB: Engine> Bind<'q> for QueryBuilder<'q, DB> {
 impl<'q, DB: Engine> Bind<'q> for Separated<'_, 'q, DB, &'static str> {
     fn bind<T: Value<'q>>(&mut self, value: T) -> &mut Self {
         DB::push_bind_separated(self, value);
-        self
-    }
-}
-
-/// A value of a `VALUES` row typed as a 64-bit integer, `CAST($N AS BIGINT)`: PostgreSQL takes
-/// an untyped parameter of a `VALUES` list for text.
-pub(crate) trait BindBigint<'q> {
-    fn bind_bigint(&mut self, value: impl Into<Option<i64>>) -> &mut Self;
-}
-
-impl<'q, DB: Engine> BindBigint<'q> for Separated<'_, 'q, DB, &'static str> {
-    fn bind_bigint(&mut self, value: impl Into<Option<i64>>) -> &mut Self {
-        self.push("CAST(");
-        DB::push_bind_unseparated(self, value.into());
-        self.push_unseparated(" AS BIGINT)");
         self
     }
 }

@@ -5,7 +5,7 @@
 //! comes only after its rows are durable; the commit is shared.
 //!
 //! This module is the queue and the answers; how a batch is written is each engine's
-//! (`sqlite::commit::BatchWriter::write`, `postgres::commit_batch`). docs/performance.md has the
+//! (`sqlite::commit::BatchWriter::write`, `postgres::commit::commit_batch`). docs/performance.md has the
 //! measurements.
 
 use tokio::sync::{mpsc, oneshot};

@@ -6,13 +6,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 use momo_types::ErrorCode;
-use sqlx::QueryBuilder;
 
 use super::outbox::insert_delivery_statement;
 use super::payments::bind_key;
 use super::SqlStore;
 use crate::domain::money::BALANCE_LIMIT_MINOR;
-use crate::store::engine::{Bind, BindBigint, Engine, Statement};
+use crate::store::engine::{Engine, Statement};
 use crate::store::{AccountSpec, Finalization, Finalized, Posting, StoreResult};
 
 /// The settlement of one transaction still pending: `$1` status, `$2` reason, `$3` financial
@@ -28,35 +27,6 @@ pub(crate) const SETTLE_PENDING: &str = "UPDATE transactions SET status = $1, re
 pub(crate) const INSERT_POSTING: &str = "INSERT INTO ledger_postings \
      (entry_id, account, currency, amount_minor, created_at) VALUES ($1, $2, $3, $4, $5)";
 
-/// The bulk settlement of the unconditional finalizations `fs[indices]` (each key once): one
-/// `UPDATE … FROM (VALUES …)` of those still pending, returning the keys it made final.
-/// Typed casts, so that PostgreSQL does not take a VALUES list's parameters for text.
-pub(crate) fn push_finalize_update<'a, DB: Engine>(
-    query: &mut QueryBuilder<'a, DB>,
-    fs: &'a [Finalization],
-    indices: &[usize],
-) {
-    query.push(
-        "UPDATE transactions SET status = v.column4, reason = v.column5, financial_transaction_id = v.column6, \
-         outcome = NULL, outcome_reason = NULL, due_at = NULL, awaiting_approval = 0, updated_at = v.column7 FROM (",
-    );
-    query.push_values(indices, |mut row, &i| {
-        let f = &fs[i];
-        row.bind(f.key.product.as_str())
-            .bind(f.key.kind.as_str())
-            .bind(&f.key.reference_id)
-            .bind(f.status.as_str())
-            .bind(f.reason.as_ref().map(ErrorCode::as_str))
-            .bind(&f.financial_transaction_id)
-            .bind_bigint(f.now);
-    });
-    query.push(
-        ") AS v WHERE transactions.product = v.column1 AND transactions.kind = v.column2 \
-         AND transactions.reference_id = v.column3 AND transactions.status = 'PENDING' \
-         RETURNING product, kind, reference_id",
-    );
-}
-
 /// The net change of each account that unconditional finalizations move money in, the issuance
 /// account too (as a single settlement creates it), in account-id order (a BTreeMap's), as
 /// every settlement locks accounts: id -> (currency, change).
@@ -69,56 +39,6 @@ pub(crate) fn net_changes(done: &[&Finalization]) -> BTreeMap<String, (String, i
         }
     }
     accounts
-}
-
-/// The accounts of [`net_changes`] whose balance does not change (the issuance account, a
-/// wallet that paid and was paid as much), created if new: an insert that does nothing to an
-/// existing row, so it takes no lock on it (an upsert adding 0 would, and on PostgreSQL every
-/// commit of every instance would then queue on the issuance account). `false` if there are none.
-pub(crate) fn push_accounts_opened<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: &[&Finalization]) -> bool {
-    push_accounts(query, done, false)
-}
-
-/// The accounts of [`net_changes`] whose balance changes, as one upsert; `false` if none. No
-/// floors to check: unconditional finalizations have none.
-pub(crate) fn push_account_changes<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: &[&Finalization]) -> bool {
-    push_accounts(query, done, true)
-}
-
-fn push_accounts<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: &[&Finalization], changed: bool) -> bool {
-    let accounts: Vec<_> = net_changes(done).into_iter().filter(|(_, (_, delta))| (*delta != 0) == changed).collect();
-    if accounts.is_empty() {
-        return false;
-    }
-    let now = done.first().map_or(0, |f| f.now);
-    query.push("INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) ");
-    query.push_values(accounts, |mut row, (id, (currency, delta))| {
-        row.bind(id).bind(currency).push("NULL").bind(delta).bind(now);
-    });
-    query.push(if changed {
-        " ON CONFLICT (id) DO UPDATE SET balance_minor = accounts.balance_minor + excluded.balance_minor"
-    } else {
-        " ON CONFLICT (id) DO NOTHING"
-    });
-    true
-}
-
-/// The postings of `done`, as one insert; `false` if there are none.
-pub(crate) fn push_postings<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: &[&Finalization]) -> bool {
-    let postings: Vec<_> = done
-        .iter()
-        .flat_map(|f| {
-            f.postings.iter().map(|p| (f.entry_id(), p.account.id.clone(), p.account.currency.clone(), p.amount, f.now))
-        })
-        .collect();
-    if postings.is_empty() {
-        return false;
-    }
-    query.push("INSERT INTO ledger_postings (entry_id, account, currency, amount_minor, created_at) ");
-    query.push_values(postings, |mut row, (entry, account, currency, amount, at)| {
-        row.bind(entry).bind(account).bind(currency).bind(amount).bind(at);
-    });
-    true
 }
 
 /// [`Payments::finalize_batch`](crate::store::Payments::finalize_batch). Settlements that cannot

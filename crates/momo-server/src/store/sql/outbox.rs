@@ -5,10 +5,9 @@ use async_trait::async_trait;
 use sqlx::QueryBuilder;
 
 use super::{rows, Attempt, SqlStore};
-use crate::store::engine::{Bind, BindBigint, Engine, Statement};
+use crate::store::engine::{Bind, Engine, Statement};
 use crate::store::{
-    AttemptRecord, CallbackBacklog, CallbackOutbox, DeliveryNext, DeliveryRecord, DeliveryState, Finalization,
-    StoreResult,
+    AttemptRecord, CallbackBacklog, CallbackOutbox, DeliveryNext, DeliveryRecord, DeliveryState, StoreResult,
 };
 
 pub(crate) const DELIVERY_COLUMNS: &str =
@@ -138,37 +137,6 @@ pub(crate) fn insert_delivery_statement() -> String {
     )
 }
 
-/// The attempts' rows (6 parameters each).
-pub(crate) fn push_attempts_insert<'a, DB: Engine>(query: &mut QueryBuilder<'a, DB>, attempts: &'a [Attempt]) {
-    query.push("INSERT INTO callback_attempts (delivery_id, attempt, at, status_code, latency_ms, error) ");
-    query.push_values(attempts, |mut row, (id, attempt, _)| {
-        row.bind(id)
-            .bind(attempt.attempt)
-            .bind(attempt.at)
-            .bind(attempt.status_code)
-            .bind(attempt.latency_ms)
-            .bind(&attempt.error);
-    });
-    query.push(" ON CONFLICT DO NOTHING");
-}
-
-/// What the attempts leave their deliveries in (5 parameters each).
-pub(crate) fn push_attempts_update<'a, DB: Engine>(query: &mut QueryBuilder<'a, DB>, attempts: &'a [Attempt]) {
-    query.push(
-        "UPDATE callback_deliveries SET state = v.column2, attempts = v.column3, \
-         next_attempt_at = v.column4, finished_at = v.column5, locked_until = NULL FROM (",
-    );
-    // Typed, so that PostgreSQL does not take the parameters of a VALUES list for text.
-    query.push_values(attempts, |mut row, (id, attempt, next)| {
-        let (state, next_at, finished) = delivery_columns(attempt, next);
-        row.bind(id).bind(state);
-        for number in [Some(attempt.attempt), next_at, finished] {
-            row.bind_bigint(number);
-        }
-    });
-    query.push(") AS v WHERE callback_deliveries.id = v.column1");
-}
-
 /// What an attempt leaves its delivery in: its state, when the next attempt is due, when it
 /// finished.
 pub(crate) fn delivery_columns(
@@ -180,30 +148,4 @@ pub(crate) fn delivery_columns(
         DeliveryNext::Delivered => ("delivered", None, Some(attempt.at)),
         DeliveryNext::GaveUp => ("failed", None, Some(attempt.at)),
     }
-}
-
-/// The callbacks of `done`, as one insert; `false` if there are none.
-pub(crate) fn push_deliveries<DB: Engine>(query: &mut QueryBuilder<'_, DB>, done: &[&Finalization]) -> bool {
-    let deliveries: Vec<_> = done.iter().filter_map(|f| f.delivery.as_ref().map(|d| (*f, d))).collect();
-    if deliveries.is_empty() {
-        return false;
-    }
-    query.push(format!("INSERT INTO callback_deliveries ({DELIVERY_COLUMNS}, locked_until) "));
-    query.push_values(deliveries, |mut row, (f, d)| {
-        row.bind(d.id.clone())
-            .bind(d.api_user.clone())
-            .bind(f.key.product.as_str())
-            .bind(f.key.kind.as_str())
-            .bind(f.key.reference_id.clone())
-            .bind(d.url.clone())
-            .bind(d.method.clone())
-            .bind(d.body.clone())
-            .push("'pending'")
-            .push("0")
-            .bind(f.now)
-            .bind(f.now)
-            .push("NULL")
-            .push("NULL");
-    });
-    true
 }

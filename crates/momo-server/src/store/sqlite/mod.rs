@@ -163,10 +163,6 @@ impl Engine for Sqlite {
         row.push_bind(value);
     }
 
-    fn push_bind_unseparated<'q, T: Value<'q>>(row: &mut Separated<'_, 'q, Sqlite, &'static str>, value: T) {
-        row.push_bind_unseparated(value);
-    }
-
     fn execute<'e, 's: 'e, 'q: 's, 'c: 'e>(
         query: BoundQuery<'s, 'q, Sqlite>,
         connection: &'c mut SqliteConnection,

@@ -1,6 +1,5 @@
 //! The PostgreSQL engine, for several instances sharing one database.
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
@@ -8,14 +7,15 @@ use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow};
 use sqlx::query_builder::Separated;
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
-use super::engine::{BoundQuery, Column, ColumnRef, Engine, Statement, Value};
-use super::group_commit::{self, Batch, CommitFailed, Committer, InsertResult, Queue, Written};
-use super::sql::ledger::{push_account_changes, push_accounts_opened, push_finalize_update, push_postings};
-use super::sql::outbox::{claim_in, push_attempts_insert, push_attempts_update, push_deliveries};
-use super::sql::payments::{insert_transactions, key_columns};
-use super::sql::{balance_limit_error, rows, SqlStore};
-use super::{migrations, Finalization, Finalized, StoreResult, TransactionRecord};
+use super::engine::{BoundQuery, Column, ColumnRef, Engine, Value};
+use super::group_commit::{self, CommitFailed, Committer, InsertResult, Queue};
+use super::sql::{balance_limit_error, SqlStore};
+use super::{migrations, StoreResult};
 use crate::metrics::CommitMetrics;
+
+mod commit;
+
+use commit::{commit_batch, Settling};
 
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
@@ -102,10 +102,6 @@ impl Engine for Postgres {
 
     fn push_bind_separated<'q, T: Value<'q>>(row: &mut Separated<'_, 'q, Postgres, &'static str>, value: T) {
         row.push_bind(value);
-    }
-
-    fn push_bind_unseparated<'q, T: Value<'q>>(row: &mut Separated<'_, 'q, Postgres, &'static str>, value: T) {
-        row.push_bind_unseparated(value);
     }
 
     fn execute<'e, 's: 'e, 'q: 's, 'c: 'e>(
@@ -204,135 +200,6 @@ impl Statistics {
             }
         });
     }
-}
-
-/// Whether a group commit settles the finalizations it is given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Settling {
-    /// In bulk, with the net change of each account applied once.
-    Bulk,
-    /// Not at all: each is left to its caller, who settles it in a commit of its own (after the
-    /// database refused a bulk commit for the ledger's limit).
-    Alone,
-}
-
-/// One group commit. Deadlock-free by lock order: new rows are inserted in key order (two
-/// instances inserting the same ids wait in one order); the transaction rows to settle are taken
-/// with `FOR UPDATE SKIP LOCKED`, so the commit never waits for one (a row another commit holds
-/// is being settled there: `NotPending`, or, for a status read's own settlement, left to the
-/// caller, who waits for it alone); accounts change last, in account-id order, as in every
-/// settlement, and as the last statement before the commit, so that another instance's commit waits
-/// for this one no longer than the commit itself. (An earlier batch that waited for transaction rows while holding accounts
-/// deadlocked against status reads; see docs/performance.md.)
-async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> sqlx::Result<Written> {
-    let mut db = pool.begin().await?;
-    // Every write of the instance is in this commit: a row held elsewhere (an operator's open
-    // session, a lost connection's transaction) must not stall them all. Past these, the
-    // commit fails and its callers get 503 (docs/reliability.md).
-    sqlx::query("SELECT set_config('lock_timeout', '5s', true), set_config('statement_timeout', '30s', true)")
-        .execute(&mut *db)
-        .await?;
-    let inserted_final = |f: &Finalization| settling == Settling::Bulk && f.unconditional();
-    let mut order: Vec<usize> = (0..batch.inserts.len()).collect();
-    let key = |i: usize| {
-        let key = &batch.inserts[i].0.key;
-        (key.product.as_str(), key.kind.as_str(), key.reference_id.as_str())
-    };
-    order.sort_by(|&a, &b| key(a).cmp(&key(b)));
-    let rows: Vec<TransactionRecord> = order
-        .iter()
-        .map(|&i| match &batch.inserts[i] {
-            (tx, Some(f)) if inserted_final(f) => f.applied_to(tx),
-            (tx, _) => tx.clone(),
-        })
-        .collect();
-    let mut new = vec![false; batch.inserts.len()];
-    for (&i, took) in order.iter().zip(insert_transactions::<Postgres>(&mut db, &rows).await?) {
-        new[i] = took;
-    }
-    let mut done: Vec<&Finalization> = Vec::new();
-    let inserted = batch
-        .inserts
-        .iter()
-        .zip(&new)
-        .map(|((_, f), &took)| match f {
-            _ if !took => InsertResult::Taken,
-            Some(f) if inserted_final(f) => {
-                done.push(f);
-                InsertResult::Inserted { settled: true }
-            }
-            _ => InsertResult::Inserted { settled: false },
-        })
-        .collect();
-    let fs = &batch.finalizations;
-    let mut finalized: Vec<Option<Finalized>> = vec![None; fs.len()];
-    if settling == Settling::Bulk && !fs.is_empty() {
-        let mut lock = sqlx::QueryBuilder::<sqlx::Postgres>::new(
-            "SELECT t.product, t.kind, t.reference_id FROM transactions t JOIN (",
-        );
-        lock.push_values(fs, |mut row, f| {
-            row.push_bind(f.key.product.as_str()).push_bind(f.key.kind.as_str()).push_bind(&f.key.reference_id);
-        });
-        lock.push(
-            ") AS v (product, kind, reference_id) ON t.product = v.product AND t.kind = v.kind \
-             AND t.reference_id = v.reference_id WHERE t.status = 'PENDING' \
-             ORDER BY t.product, t.kind, t.reference_id FOR UPDATE OF t SKIP LOCKED",
-        );
-        let locked: HashSet<_> =
-            Statement::from(lock.build()).persistent(false).fetch_all(&mut *db, rows::key_columns).await?;
-        // Two callers may settle one transaction in a batch (a status read and the settler): the
-        // first asked makes it, the second is told it is no longer pending.
-        let mut seen = HashSet::new();
-        let mine: Vec<usize> =
-            (0..fs.len()).filter(|&i| locked.contains(&key_columns(&fs[i].key)) && seen.insert(&fs[i].key)).collect();
-        for (i, result) in finalized.iter_mut().enumerate() {
-            // Not locked here: final already, or being settled by another commit. A status
-            // read's own settlement then waits for the row on its own.
-            if !batch.lone[i] {
-                *result = Some(Finalized::NotPending);
-            }
-        }
-        if !mine.is_empty() {
-            let mut update = sqlx::QueryBuilder::new("");
-            push_finalize_update(&mut update, fs, &mine);
-            update.build().persistent(false).execute(&mut *db).await?;
-            for &i in &mine {
-                finalized[i] = Some(Finalized::Done);
-                done.push(&fs[i]);
-            }
-        }
-    }
-    for push in [push_accounts_opened, push_postings, push_deliveries] {
-        let mut query = sqlx::QueryBuilder::new("");
-        if push(&mut query, &done) {
-            query.build().persistent(false).execute(&mut *db).await?;
-        }
-    }
-    // Two statements a chunk: PostgreSQL prepares one statement per query.
-    // In delivery-id order, so that two instances recording the same deliveries (a lease that ran
-    // out mid-attempt) lock them in one order.
-    let mut attempts = batch.attempts.clone();
-    attempts.sort_by(|a, b| a.0.cmp(&b.0));
-    for chunk in attempts.chunks(1024) {
-        let mut insert = sqlx::QueryBuilder::new("");
-        push_attempts_insert(&mut insert, chunk);
-        insert.build().persistent(false).execute(&mut *db).await?;
-        let mut update = sqlx::QueryBuilder::new("");
-        push_attempts_update(&mut update, chunk);
-        update.build().persistent(false).execute(&mut *db).await?;
-    }
-    let mut claimed = Vec::with_capacity(batch.claims.len());
-    for &(now, lease_until, limit) in &batch.claims {
-        claimed.push(claim_in::<Postgres>(&mut db, now, lease_until, limit).await?);
-    }
-    // The accounts last: from here to the end of the commit, another instance's commit that
-    // moves money in one of them waits for this one, so nothing else is done in between.
-    let mut accounts = sqlx::QueryBuilder::new("");
-    if push_account_changes(&mut accounts, &done) {
-        accounts.build().persistent(false).execute(&mut *db).await?;
-    }
-    db.commit().await?;
-    Ok(Written { inserted, finalized, claimed })
 }
 
 /// What PostgreSQL says of the settings a commit's durability rests on.
