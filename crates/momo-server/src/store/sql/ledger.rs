@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
+use futures_util::future::BoxFuture;
 use momo_types::ErrorCode;
 
 use super::outbox::insert_delivery_statement;
-use super::payments::bind_key;
 use super::SqlStore;
 use crate::domain::money::BALANCE_LIMIT_MINOR;
 use crate::store::engine::{Engine, Statement};
@@ -110,22 +110,7 @@ async fn finalize_on<DB: Engine>(
     let begin = if DB::ONE_WRITER { "BEGIN IMMEDIATE" } else { "BEGIN" };
     let mut tx = sqlx::Connection::begin_with(connection, begin).await?;
     let started = Instant::now();
-    // One alone needs no savepoint: the commit is rolled back whole if it is refused.
-    let savepoints = finalizations.len() > 1;
-    let mut results = Vec::with_capacity(finalizations.len());
-    for &f in finalizations {
-        if savepoints {
-            Statement::<DB>::new("SAVEPOINT finalization").execute(&mut *tx).await?;
-        }
-        let result = finalize_one::<DB>(&mut tx, f).await?;
-        if savepoints {
-            if result != Finalized::Done {
-                Statement::<DB>::new("ROLLBACK TO SAVEPOINT finalization").execute(&mut *tx).await?;
-            }
-            Statement::<DB>::new("RELEASE SAVEPOINT finalization").execute(&mut *tx).await?;
-        }
-        results.push(result);
-    }
+    let results = finalize_each(&mut OnSqlx::<DB>(&mut tx), finalizations).await?;
     let made = results.iter().filter(|r| **r == Finalized::Done).count();
     if made > 0 {
         tx.commit().await?;
@@ -135,39 +120,160 @@ async fn finalize_on<DB: Engine>(
     Ok((results, made, started))
 }
 
+/// A value the ledger binds: text or a 64-bit integer, either perhaps NULL.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Param<'a> {
+    Text(Option<&'a str>),
+    Integer(Option<i64>),
+}
+
+impl<'a> From<&'a str> for Param<'a> {
+    fn from(text: &'a str) -> Self {
+        Param::Text(Some(text))
+    }
+}
+
+impl<'a> From<&'a String> for Param<'a> {
+    fn from(text: &'a String) -> Self {
+        Param::Text(Some(text))
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Param<'a> {
+    fn from(text: Option<&'a str>) -> Self {
+        Param::Text(text)
+    }
+}
+
+impl From<i64> for Param<'_> {
+    fn from(number: i64) -> Self {
+        Param::Integer(Some(number))
+    }
+}
+
+impl From<Option<i64>> for Param<'_> {
+    fn from(number: Option<i64>) -> Self {
+        Param::Integer(number)
+    }
+}
+
+/// A connection inside a database transaction, as the ledger's one-by-one settlement writes on
+/// it: sqlx's, on either engine ([`OnSqlx`]), or the SQLite committer's own (rusqlite), which
+/// makes the settlements that may be refused inside its batch. So the ledger's rules are written
+/// once for both. Statements number their parameters `$1`, `$2`, …; the ledger reads only
+/// integers (balances, amounts, counts).
+pub(crate) trait LedgerConnection {
+    type Error;
+    /// ` FOR UPDATE` where rows must be locked for reading ([`Engine::LOCK`]).
+    const LOCK: &'static str;
+    /// Run `sql`; how many rows it changed.
+    fn execute<'a>(&'a mut self, sql: &'a str, params: &'a [Param<'a>]) -> BoxFuture<'a, Result<u64, Self::Error>>;
+    /// The first row `sql` returns, if any: its first `N` columns, each an integer.
+    fn fetch_integers<'a, const N: usize>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Param<'a>],
+    ) -> BoxFuture<'a, Result<Option<[i64; N]>, Self::Error>>;
+}
+
+/// A sqlx connection of either engine, inside a transaction.
+pub(crate) struct OnSqlx<'c, DB: Engine>(pub(crate) &'c mut DB::Connection);
+
+impl<DB: Engine> LedgerConnection for OnSqlx<'_, DB> {
+    type Error = sqlx::Error;
+    const LOCK: &'static str = DB::LOCK;
+
+    fn execute<'a>(&'a mut self, sql: &'a str, params: &'a [Param<'a>]) -> BoxFuture<'a, sqlx::Result<u64>> {
+        Box::pin(bound::<DB>(sql, params).execute(&mut *self.0))
+    }
+
+    fn fetch_integers<'a, const N: usize>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Param<'a>],
+    ) -> BoxFuture<'a, sqlx::Result<Option<[i64; N]>>> {
+        Box::pin(bound::<DB>(sql, params).fetch_optional(&mut *self.0, |row| {
+            let mut columns = [0; N];
+            for (i, column) in columns.iter_mut().enumerate() {
+                *column = row.get(i)?;
+            }
+            Ok(columns)
+        }))
+    }
+}
+
+/// `sql` with `params` bound, in order.
+fn bound<'q, DB: Engine>(sql: &'q str, params: &'q [Param<'q>]) -> Statement<'q, 'q, DB> {
+    params.iter().fold(Statement::new(sql), |statement, param| match *param {
+        Param::Text(text) => statement.bind(text),
+        Param::Integer(number) => statement.bind(number),
+    })
+}
+
+/// Settle each of `finalizations` in the caller's database transaction, each in a savepoint so
+/// that one refused rolls back alone; a result each, in order. One alone needs no savepoint: the
+/// caller rolls the commit back whole if it is refused.
+pub(crate) async fn finalize_each<C: LedgerConnection>(
+    connection: &mut C,
+    finalizations: &[&Finalization],
+) -> Result<Vec<Finalized>, C::Error> {
+    let savepoints = finalizations.len() > 1;
+    let mut results = Vec::with_capacity(finalizations.len());
+    for &f in finalizations {
+        if savepoints {
+            connection.execute("SAVEPOINT finalization", &[]).await?;
+        }
+        let result = finalize_one(connection, f).await?;
+        if savepoints {
+            if result != Finalized::Done {
+                connection.execute("ROLLBACK TO SAVEPOINT finalization", &[]).await?;
+            }
+            connection.execute("RELEASE SAVEPOINT finalization", &[]).await?;
+        }
+        results.push(result);
+    }
+    Ok(results)
+}
+
 /// Finalize one transaction inside the caller's database transaction (nothing is written
 /// unless it returns `Done`: the caller rolls back otherwise).
-async fn finalize_one<DB: Engine>(tx: &mut DB::Connection, f: &Finalization) -> sqlx::Result<Finalized> {
+async fn finalize_one<C: LedgerConnection>(tx: &mut C, f: &Finalization) -> Result<Finalized, C::Error> {
     if let Some(guard) = &f.refund_guard {
+        let original = &guard.original;
         let sql = format!(
-            "SELECT amount_minor, status FROM transactions WHERE product = $1 AND kind = $2 AND reference_id = $3{}",
-            DB::LOCK
+            "SELECT amount_minor, CASE WHEN status = 'SUCCESSFUL' THEN 1 ELSE 0 END AS successful \
+             FROM transactions WHERE product = $1 AND kind = $2 AND reference_id = $3{}",
+            C::LOCK
         );
-        let original: Option<(i64, String)> = bind_key(Statement::<DB>::new(&sql), &guard.original)
-            .fetch_optional(&mut *tx, |row| Ok((row.get("amount_minor")?, row.get("status")?)))
-            .await?;
-        let Some((original, status)) = original else { return Ok(Finalized::RefundExceeded) };
-        if status != "SUCCESSFUL" {
+        let key = [original.product.as_str().into(), original.kind.as_str().into(), (&original.reference_id).into()];
+        let Some([amount, successful]) = tx.fetch_integers(&sql, &key).await? else {
+            return Ok(Finalized::RefundExceeded);
+        };
+        if successful != 1 {
             return Ok(Finalized::RefundExceeded);
         }
-        let refunded: i64 = Statement::<DB>::new(
-            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM transactions \
-             WHERE kind = 'refund' AND related_reference_id = $1 AND status = 'SUCCESSFUL'",
-        )
-        .bind(&guard.original.reference_id)
-        .fetch_one(&mut *tx, |row| row.get("refunded"))
-        .await?;
-        if refunded + guard.amount > original {
+        let refunded = tx
+            .fetch_integers(
+                "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM transactions \
+                 WHERE kind = 'refund' AND related_reference_id = $1 AND status = 'SUCCESSFUL'",
+                &[(&original.reference_id).into()],
+            )
+            .await?
+            .map_or(0, |[refunded]| refunded);
+        if refunded + guard.amount > amount {
             return Ok(Finalized::RefundExceeded);
         }
     }
-    let update = Statement::<DB>::new(SETTLE_PENDING)
-        .bind(f.status.as_str())
-        .bind(f.reason.as_ref().map(ErrorCode::as_str))
-        .bind(&f.financial_transaction_id)
-        .bind(f.now);
-    let updated = bind_key(update, &f.key).execute(&mut *tx).await?;
-    if updated == 0 {
+    let settle = [
+        f.status.as_str().into(),
+        f.reason.as_ref().map(ErrorCode::as_str).into(),
+        f.financial_transaction_id.as_deref().into(),
+        f.now.into(),
+        f.key.product.as_str().into(),
+        f.key.kind.as_str().into(),
+        (&f.key.reference_id).into(),
+    ];
+    if tx.execute(SETTLE_PENDING, &settle).await? == 0 {
         return Ok(Finalized::NotPending);
     }
     let entry = f.entry_id();
@@ -176,55 +282,49 @@ async fn finalize_one<DB: Engine>(tx: &mut DB::Connection, f: &Finalization) -> 
     let mut postings: Vec<&Posting> = f.postings.iter().collect();
     postings.sort_by(|a, b| a.account.id.cmp(&b.account.id));
     for posting in postings {
-        let refused = post::<DB>(&mut *tx, posting, &f.issuance, &entry, f.now).await?;
+        let refused = post(tx, posting, &f.issuance, &entry, f.now).await?;
         if refused != Finalized::Done {
             return Ok(refused);
         }
     }
     if let Some(d) = &f.delivery {
         let sql = insert_delivery_statement();
-        let insert = Statement::<DB>::new(&sql).bind(&d.id).bind(&d.api_user);
-        bind_key(insert, &f.key)
-            .bind(&d.url)
-            .bind(&d.method)
-            .bind(&d.body)
-            .bind(f.now)
-            .bind(f.now)
-            .execute(&mut *tx)
-            .await?;
+        let delivery = [
+            (&d.id).into(),
+            (&d.api_user).into(),
+            f.key.product.as_str().into(),
+            f.key.kind.as_str().into(),
+            (&f.key.reference_id).into(),
+            (&d.url).into(),
+            (&d.method).into(),
+            (&d.body).into(),
+            f.now.into(),
+            f.now.into(),
+        ];
+        tx.execute(&sql, &delivery).await?;
     }
     Ok(Finalized::Done)
 }
 
 /// Create an account on first use, crediting its opening balance from issuance; `false`
 /// if issuance is at its limit and cannot (nothing is written then).
-pub(crate) async fn ensure_account<DB: Engine>(
-    conn: &mut DB::Connection,
+pub(crate) async fn ensure_account<C: LedgerConnection>(
+    conn: &mut C,
     account: &AccountSpec,
     issuance: &str,
     now: i64,
-) -> sqlx::Result<bool> {
+) -> Result<bool, C::Error> {
     let create = "INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) \
                   VALUES ($1, $2, $3, 0, $4) ON CONFLICT DO NOTHING";
-    let created = Statement::<DB>::new(create)
-        .bind(&account.id)
-        .bind(&account.currency)
-        .bind(account.floor)
-        .bind(now)
-        .execute(&mut *conn)
+    let created = conn
+        .execute(create, &[(&account.id).into(), (&account.currency).into(), account.floor.into(), now.into()])
         .await?
         == 1;
-    Statement::<DB>::new(create)
-        .bind(issuance)
-        .bind(&account.currency)
-        .bind(None::<i64>)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    conn.execute(create, &[issuance.into(), (&account.currency).into(), None::<i64>.into(), now.into()]).await?;
     if created && account.opening != 0 {
         let id = format!("opening:{}", account.id);
         let entry = Entry { id: &id, currency: &account.currency, now };
-        return entry.issue::<DB>(conn, &account.id, issuance, account.opening).await;
+        return entry.issue(conn, &account.id, issuance, account.opening).await;
     }
     Ok(true)
 }
@@ -242,62 +342,57 @@ impl Entry<'_> {
     /// postings, unless that would take `from` past the ledger's negative limit: `false` then,
     /// and nothing is written. (A refusal here must not fail the whole commit, as the
     /// database's own check would.)
-    async fn issue<DB: Engine>(
+    async fn issue<C: LedgerConnection>(
         &self,
-        conn: &mut DB::Connection,
+        conn: &mut C,
         to: &str,
         from: &str,
         amount: i64,
-    ) -> sqlx::Result<bool> {
-        let debited = Statement::<DB>::new(
-            "UPDATE accounts SET balance_minor = balance_minor - $2 WHERE id = $1 AND balance_minor - $2 >= $3",
-        )
-        .bind(from)
-        .bind(amount)
-        .bind(-BALANCE_LIMIT_MINOR)
-        .execute(&mut *conn)
-        .await?
+    ) -> Result<bool, C::Error> {
+        let debited = conn
+            .execute(
+                "UPDATE accounts SET balance_minor = balance_minor - $2 WHERE id = $1 AND balance_minor - $2 >= $3",
+                &[from.into(), amount.into(), (-BALANCE_LIMIT_MINOR).into()],
+            )
+            .await?
             == 1;
         if !debited {
             return Ok(false);
         }
-        self.posting::<DB>(conn, from, -amount).await?;
-        self.credit::<DB>(conn, to, amount).await?;
+        self.posting(conn, from, -amount).await?;
+        self.credit(conn, to, amount).await?;
         Ok(true)
     }
 
     /// Credit `amount` to `to` and debit it from `from` (no floor check), with both postings.
-    pub(crate) async fn move_money<DB: Engine>(
+    pub(crate) async fn move_money<C: LedgerConnection>(
         &self,
-        conn: &mut DB::Connection,
+        conn: &mut C,
         to: &str,
         from: &str,
         amount: i64,
-    ) -> sqlx::Result<()> {
-        self.credit::<DB>(conn, to, amount).await?;
-        self.credit::<DB>(conn, from, -amount).await
+    ) -> Result<(), C::Error> {
+        self.credit(conn, to, amount).await?;
+        self.credit(conn, from, -amount).await
     }
 
     /// Add `amount` to an account's balance (no floor check), with its posting.
-    async fn credit<DB: Engine>(&self, conn: &mut DB::Connection, account: &str, amount: i64) -> sqlx::Result<()> {
-        Statement::<DB>::new("UPDATE accounts SET balance_minor = balance_minor + $2 WHERE id = $1")
-            .bind(account)
-            .bind(amount)
-            .execute(&mut *conn)
-            .await?;
-        self.posting::<DB>(conn, account, amount).await
+    async fn credit<C: LedgerConnection>(&self, conn: &mut C, account: &str, amount: i64) -> Result<(), C::Error> {
+        conn.execute(
+            "UPDATE accounts SET balance_minor = balance_minor + $2 WHERE id = $1",
+            &[account.into(), amount.into()],
+        )
+        .await?;
+        self.posting(conn, account, amount).await
     }
 
     /// The posting of `amount` to `account` (its balance is changed by the caller).
-    async fn posting<DB: Engine>(&self, conn: &mut DB::Connection, account: &str, amount: i64) -> sqlx::Result<()> {
-        Statement::<DB>::new(INSERT_POSTING)
-            .bind(self.id)
-            .bind(account)
-            .bind(self.currency)
-            .bind(amount)
-            .bind(self.now)
-            .execute(conn)
-            .await?;
+    async fn posting<C: LedgerConnection>(&self, conn: &mut C, account: &str, amount: i64) -> Result<(), C::Error> {
+        conn.execute(
+            INSERT_POSTING,
+            &[self.id.into(), account.into(), self.currency.into(), amount.into(), self.now.into()],
+        )
+        .await?;
         Ok(())
     }
 }
@@ -307,67 +402,60 @@ impl Entry<'_> {
 ///
 /// The sum in the condition cannot overflow: balances stay within the limit (10^17) and
 /// amounts within the largest amount (10^15), far from the 64-bit range.
-async fn post<DB: Engine>(
-    conn: &mut DB::Connection,
+async fn post<C: LedgerConnection>(
+    conn: &mut C,
     posting: &Posting,
     issuance: &str,
     entry_id: &str,
     now: i64,
-) -> sqlx::Result<Finalized> {
-    if !ensure_account::<DB>(conn, &posting.account, issuance, now).await? {
+) -> Result<Finalized, C::Error> {
+    let account = &posting.account;
+    if !ensure_account(conn, account, issuance, now).await? {
         // Issuance cannot give the opening balance.
         return Ok(Finalized::PayerLimitReached);
     }
-    if let Some(source) = posting.account.top_up_from.as_deref().filter(|_| posting.amount < 0) {
-        let balance: i64 =
-            Statement::<DB>::new(&format!("SELECT balance_minor FROM accounts WHERE id = $1{}", DB::LOCK))
-                .bind(&posting.account.id)
-                .fetch_one(&mut *conn, |row| row.get("balance_minor"))
-                .await?;
+    let balance_of = format!("SELECT balance_minor FROM accounts WHERE id = $1{}", C::LOCK);
+    if let Some(source) = account.top_up_from.as_deref().filter(|_| posting.amount < 0) {
+        // The account exists: `ensure_account` made it in this transaction if it was new.
+        let balance = conn.fetch_integers(&balance_of, &[(&account.id).into()]).await?.map_or(0, |[balance]| balance);
         // Saturating: a balance outside the limit can only come from a database written
         // before the limit existed.
         let shortfall = balance.saturating_add(posting.amount).saturating_neg();
         let funding = format!("funding:{entry_id}");
         if shortfall > 0 {
-            Statement::<DB>::new(
+            conn.execute(
                 "INSERT INTO accounts (id, currency, floor_minor, balance_minor, created_at) \
                  VALUES ($1, $2, NULL, 0, $3) ON CONFLICT DO NOTHING",
+                &[source.into(), (&account.currency).into(), now.into()],
             )
-            .bind(source)
-            .bind(&posting.account.currency)
-            .bind(now)
-            .execute(&mut *conn)
             .await?;
-            let funding = Entry { id: &funding, currency: &posting.account.currency, now };
-            if !funding.issue::<DB>(conn, &posting.account.id, source, shortfall).await? {
+            let funding = Entry { id: &funding, currency: &account.currency, now };
+            if !funding.issue(conn, &account.id, source, shortfall).await? {
                 return Ok(Finalized::PayerLimitReached);
             }
         }
     }
-    let applied = Statement::<DB>::new(
-        "UPDATE accounts SET balance_minor = balance_minor + $2 \
-         WHERE id = $1 AND (floor_minor IS NULL OR balance_minor + $2 >= floor_minor) \
-         AND balance_minor + $2 BETWEEN $3 AND $4",
-    )
-    .bind(&posting.account.id)
-    .bind(posting.amount)
-    .bind(-BALANCE_LIMIT_MINOR)
-    .bind(BALANCE_LIMIT_MINOR)
-    .execute(&mut *conn)
-    .await?
+    let applied = conn
+        .execute(
+            "UPDATE accounts SET balance_minor = balance_minor + $2 \
+             WHERE id = $1 AND (floor_minor IS NULL OR balance_minor + $2 >= floor_minor) \
+             AND balance_minor + $2 BETWEEN $3 AND $4",
+            &[(&account.id).into(), posting.amount.into(), (-BALANCE_LIMIT_MINOR).into(), BALANCE_LIMIT_MINOR.into()],
+        )
+        .await?
         == 1;
     if applied {
-        let entry = Entry { id: entry_id, currency: &posting.account.currency, now };
-        entry.posting::<DB>(conn, &posting.account.id, posting.amount).await?;
+        let entry = Entry { id: entry_id, currency: &account.currency, now };
+        entry.posting(conn, &account.id, posting.amount).await?;
         return Ok(Finalized::Done);
     }
-    let balance: i64 = Statement::<DB>::new("SELECT balance_minor FROM accounts WHERE id = $1")
-        .bind(&posting.account.id)
-        .fetch_one(&mut *conn, |row| row.get("balance_minor"))
-        .await?;
+    let balance = conn
+        .fetch_integers("SELECT balance_minor FROM accounts WHERE id = $1", &[(&account.id).into()])
+        .await?
+        .map_or(0, |[balance]| balance);
     let after = balance.checked_add(posting.amount);
     Ok(match after {
-        Some(after) if posting.account.floor.is_some_and(|floor| after < floor) => Finalized::InsufficientFunds,
+        Some(after) if account.floor.is_some_and(|floor| after < floor) => Finalized::InsufficientFunds,
         _ if posting.amount > 0 => Finalized::PayeeLimitReached,
         _ => Finalized::PayerLimitReached,
     })

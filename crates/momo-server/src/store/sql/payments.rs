@@ -8,8 +8,9 @@ use momo_types::payments::{Party, TransactionStatus};
 use momo_types::{ErrorCode, Product};
 use sqlx::QueryBuilder;
 
+use super::ledger::{self, OnSqlx};
 use super::rows::{self, outcome_to_columns};
-use super::{ledger, SqlStore};
+use super::SqlStore;
 use crate::domain::transactions::{Kind, Outcome};
 use crate::store::engine::{Bind, Engine, Statement};
 use crate::store::{
@@ -288,7 +289,7 @@ impl<S: SqlStore> Payments for S {
 
     async fn set_balance(&self, account: &AccountSpec, issuance: &str, target: i64, now: i64) -> StoreResult<()> {
         let mut tx = self.writer().begin().await?;
-        if !ledger::ensure_account::<S::Db>(&mut tx, account, issuance, now).await? {
+        if !ledger::ensure_account(&mut OnSqlx::<S::Db>(&mut tx), account, issuance, now).await? {
             return Err(StoreError::BalanceLimit);
         }
         // Both accounts locked at once, in account-id order as every settlement locks them, so
@@ -308,7 +309,7 @@ impl<S: SqlStore> Payments for S {
                 .await?;
         let id = format!("adjust:{}:{now}", account.id);
         let entry = ledger::Entry { id: &id, currency: &account.currency, now };
-        entry.move_money::<S::Db>(&mut tx, &account.id, issuance, target - current).await?;
+        entry.move_money(&mut OnSqlx::<S::Db>(&mut tx), &account.id, issuance, target - current).await?;
         Ok(tx.commit().await?)
     }
 
