@@ -149,6 +149,10 @@ pub(super) async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settlin
         })
         .collect();
     let fs = &batch.finalizations;
+    debug_assert!(
+        fs.iter().all(Finalization::unconditional),
+        "only settlements that cannot be refused are queued on PostgreSQL (sql::ledger::settle)"
+    );
     let mut finalized: Vec<Option<Finalized>> = vec![None; fs.len()];
     if settling == Settling::Bulk && !fs.is_empty() {
         // Two callers may settle one transaction in a batch (a status read and the settler): the

@@ -41,22 +41,24 @@ pub(crate) fn net_changes(done: &[&Finalization]) -> BTreeMap<String, (String, i
     accounts
 }
 
-/// [`Payments::finalize_batch`](crate::store::Payments::finalize_batch). Settlements that cannot
-/// be refused (every sandbox one but refunds and payouts funded from the ledger), each
-/// transaction once, go to the group commit, which makes them in bulk. The others, and those the
-/// group commit leaves to their callers, are made on the store's writer: on an engine with one
-/// writer all in one commit, each in a savepoint; otherwise each in a commit of its own. (A
-/// request to pay due at once is inserted final, with its ledger entry and callback, in the group
-/// commit: the commit changes each account once for the whole batch, so concurrent requests to
-/// pay share one turn on the API user's account row instead of queuing for it one commit each.)
+/// [`Payments::finalize_batch`](crate::store::Payments::finalize_batch). Each transaction once,
+/// settlements go to the group commit: on an engine with one writer every one (the committer is
+/// that writer: it makes those that cannot be refused in bulk and the others, refunds and
+/// payouts funded from the ledger, one by one inside its batch, each in a savepoint); on
+/// PostgreSQL those that cannot be refused, in bulk. The others, and those the group commit
+/// leaves to their callers, are made on the store's writer: on an engine with one writer all in
+/// one commit, each in a savepoint; otherwise each in a commit of its own. (A request to pay due
+/// at once is inserted final, with its ledger entry and callback, in the group commit: the
+/// commit changes each account once for the whole batch, so concurrent requests to pay share
+/// one turn on the API user's account row instead of queuing for it one commit each.)
 pub(crate) async fn settle<S: SqlStore>(store: &S, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>> {
     let mut results: Vec<Option<Finalized>> = vec![None; finalizations.len()];
     let mut keys = HashSet::new();
-    let bulk: Vec<usize> = (0..finalizations.len())
-        .filter(|&i| finalizations[i].unconditional() && keys.insert(&finalizations[i].key))
+    let grouped: Vec<usize> = (0..finalizations.len())
+        .filter(|&i| (S::Db::ONE_WRITER || finalizations[i].unconditional()) && keys.insert(&finalizations[i].key))
         .collect();
-    let queued: Vec<Finalization> = bulk.iter().map(|&i| finalizations[i].clone()).collect();
-    for (&i, result) in bulk.iter().zip(store.committer().finalize(&queued).await?) {
+    let queued: Vec<Finalization> = grouped.iter().map(|&i| finalizations[i].clone()).collect();
+    for (&i, result) in grouped.iter().zip(store.committer().finalize(&queued).await?) {
         results[i] = result;
     }
     let left: Vec<usize> = (0..finalizations.len()).filter(|&i| results[i].is_none()).collect();
@@ -110,7 +112,10 @@ async fn finalize_on<DB: Engine>(
     let begin = if DB::ONE_WRITER { "BEGIN IMMEDIATE" } else { "BEGIN" };
     let mut tx = sqlx::Connection::begin_with(connection, begin).await?;
     let started = Instant::now();
-    let results = finalize_each(&mut OnSqlx::<DB>(&mut tx), finalizations).await?;
+    // One alone is rolled back with the commit if it is refused (nothing else is in it).
+    let refusal =
+        if finalizations.len() > 1 { Refusal::RollsBackItsSavepoint } else { Refusal::RollsBackTheTransaction };
+    let results = finalize_each(&mut OnSqlx::<DB>(&mut tx), finalizations, refusal).await?;
     let made = results.iter().filter(|r| **r == Finalized::Done).count();
     if made > 0 {
         tx.commit().await?;
@@ -210,14 +215,24 @@ fn bound<'q, DB: Engine>(sql: &'q str, params: &'q [Param<'q>]) -> Statement<'q,
     })
 }
 
-/// Settle each of `finalizations` in the caller's database transaction, each in a savepoint so
-/// that one refused rolls back alone; a result each, in order. One alone needs no savepoint: the
-/// caller rolls the commit back whole if it is refused.
+/// How [`finalize_each`] keeps a refused settlement from writing anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Each settlement in a savepoint, rolled back to if it is refused.
+    RollsBackItsSavepoint,
+    /// The caller's transaction holds this settlement alone and is rolled back whole if it is
+    /// refused: no savepoint needed.
+    RollsBackTheTransaction,
+}
+
+/// Settle each of `finalizations` in the caller's database transaction; a result each, in
+/// order. Nothing a refused one did stays written (`refusal` says how).
 pub(crate) async fn finalize_each<C: LedgerConnection>(
     connection: &mut C,
     finalizations: &[&Finalization],
+    refusal: Refusal,
 ) -> Result<Vec<Finalized>, C::Error> {
-    let savepoints = finalizations.len() > 1;
+    let savepoints = refusal == Refusal::RollsBackItsSavepoint;
     let mut results = Vec::with_capacity(finalizations.len());
     for &f in finalizations {
         if savepoints {

@@ -8,24 +8,29 @@
 //! kept (rusqlite's statement cache), then bound and stepped once per row, on the thread that
 //! gathered the batch: nothing is parsed, nothing crosses a thread.
 //!
-//! This connection writes the payment path and nothing else. The store's other writes
-//! (credentials, the operator's, settlements that may be refused) go through the sqlx writer
-//! pool's one connection, which the committer holds while this one writes (`commit_groups`), so
-//! the two never contend for SQLite's write lock.
+//! This connection writes the payment path and nothing else: new transactions, every settlement
+//! (those that may be refused one by one, each in a savepoint, through the ledger's shared
+//! rules: `sql::ledger::finalize_each` over [`OnCommitter`]), callback claims and attempt
+//! records. The store's other writes (credentials, the operator's, settlements a commit left to
+//! their callers) go through the sqlx writer pool's one connection, which the committer holds
+//! while this one writes (`commit_groups`), so the two never contend for SQLite's write lock.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use futures_util::future::{self, BoxFuture};
 use momo_types::ErrorCode;
 use rusqlite::types::Type;
-use rusqlite::{params, Connection, OpenFlags, Row, TransactionBehavior};
+use rusqlite::{params, CachedStatement, Connection, OpenFlags, Row, TransactionBehavior};
 
 use super::SqliteDurability;
 use crate::domain::transactions::Kind;
 use crate::store::group_commit::{Batch, CommitFailed, InsertResult, Written};
-use crate::store::sql::ledger::{net_changes, INSERT_POSTING, SETTLE_PENDING};
+use crate::store::sql::ledger::{
+    finalize_each, net_changes, LedgerConnection, Param, Refusal, INSERT_POSTING, SETTLE_PENDING,
+};
 use crate::store::sql::outbox::{claim_statement, delivery_columns, insert_delivery_statement};
 use crate::store::sql::payments::TX_COLUMNS;
 use crate::store::sql::rows::outcome_to_columns;
@@ -34,8 +39,9 @@ use crate::store::{DeliveryRecord, Finalization, Finalized, TxKey};
 /// How a commit treats the settlements in its batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Settling {
-    /// Makes them, in bulk: they are all unconditional (`sql::ledger::settle` queues no other
-    /// kind).
+    /// Makes them: those that cannot be refused in bulk (each account changed once by its net
+    /// change), then the others (refunds, payouts funded from the ledger, production floors)
+    /// one by one, each in a savepoint, with the ledger's rules (`sql::ledger::finalize_each`).
     Bulk,
     /// Leaves each to its caller, who settles it in a commit of its own: after the database
     /// refused a bulk commit for the ledger's balance limit, so that only the settlements that
@@ -102,8 +108,8 @@ impl BatchWriter {
     /// [`BatchWriter::write_in_one`], and after a failure a connection out of any transaction:
     /// the failed one rolled back (which dropping it did, unless that failed too), or else a
     /// new connection, so that one failure cannot fail every later commit.
-    pub(super) fn write(&mut self, batch: &Batch, settling: Settling) -> rusqlite::Result<Written> {
-        let written = self.write_in_one(batch, settling);
+    pub(super) async fn write(&mut self, batch: &Batch, settling: Settling) -> rusqlite::Result<Written> {
+        let written = self.write_in_one(batch, settling).await;
         if written.is_err() && !self.connection.is_autocommit() {
             if let Err(e) = self.connection.execute_batch("ROLLBACK") {
                 tracing::error!(error = %e, "the committer could not roll back; it reconnects");
@@ -120,7 +126,7 @@ impl BatchWriter {
     /// final), the settlements, their postings, the net change of each account and their
     /// callbacks, the attempt records, and the claims last (so that they see the callbacks made
     /// in this commit). Nothing is written unless all of it is.
-    fn write_in_one(&mut self, batch: &Batch, settling: Settling) -> rusqlite::Result<Written> {
+    async fn write_in_one(&mut self, batch: &Batch, settling: Settling) -> rusqlite::Result<Written> {
         let db = self.connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let settles = |f: &Finalization| settling == Settling::Bulk && f.unconditional();
         let mut done: Vec<&Finalization> = Vec::new();
@@ -179,23 +185,32 @@ impl BatchWriter {
         }
         let fs = &batch.finalizations;
         let mut finalized: Vec<Option<Finalized>> = vec![None; fs.len()];
+        // Those that may be refused, each transaction once: made after the bulk ones' entries,
+        // so that their floor checks see the balances this commit leaves.
+        let mut refusable = Vec::new();
         if settling == Settling::Bulk {
-            debug_assert!(fs.iter().all(Finalization::unconditional), "only unconditional settlements are queued");
             let mut settle = db.prepare_cached(SETTLE_PENDING)?;
             // Two callers may settle one transaction in a batch (a status read and the settler):
             // the first asked makes it, the second is told it is no longer pending.
             let mut seen = HashSet::new();
-            for (f, result) in fs.iter().zip(&mut finalized) {
-                let made = seen.insert(&f.key)
-                    && settle.execute(params![
-                        f.status.as_str(),
-                        f.reason.as_ref().map(ErrorCode::as_str),
-                        f.financial_transaction_id,
-                        f.now,
-                        f.key.product.as_str(),
-                        f.key.kind.as_str(),
-                        f.key.reference_id,
-                    ])? == 1;
+            for (i, (f, result)) in fs.iter().zip(&mut finalized).enumerate() {
+                if !seen.insert(&f.key) {
+                    *result = Some(Finalized::NotPending);
+                    continue;
+                }
+                if !f.unconditional() {
+                    refusable.push(i);
+                    continue;
+                }
+                let made = settle.execute(params![
+                    f.status.as_str(),
+                    f.reason.as_ref().map(ErrorCode::as_str),
+                    f.financial_transaction_id,
+                    f.now,
+                    f.key.product.as_str(),
+                    f.key.kind.as_str(),
+                    f.key.reference_id,
+                ])? == 1;
                 *result = Some(if made { Finalized::Done } else { Finalized::NotPending });
                 if made {
                     done.push(f);
@@ -203,6 +218,11 @@ impl BatchWriter {
             }
         }
         write_entries(&db, &done, &self.insert_delivery)?;
+        let each: Vec<&Finalization> = refusable.iter().map(|&i| &fs[i]).collect();
+        let made = finalize_each(&mut OnCommitter(&db), &each, Refusal::RollsBackItsSavepoint).await?;
+        for (&i, result) in refusable.iter().zip(made) {
+            finalized[i] = Some(result);
+        }
         {
             let mut record = db.prepare_cached(INSERT_ATTEMPT)?;
             let mut after = db.prepare_cached(AFTER_ATTEMPT)?;
@@ -327,6 +347,56 @@ fn parsed<T>(row: &Row<'_>, column: &str, parse: impl FnOnce(&str) -> Option<T>)
     parse(&text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(index, Type::Text, format!("malformed {column}: {text:?}").into())
     })
+}
+
+/// The committer's connection inside its batch's transaction, as the ledger's one-by-one
+/// settlement writes on it. Each statement runs at once; the futures are ready when made.
+struct OnCommitter<'c>(&'c Connection);
+
+impl LedgerConnection for OnCommitter<'_> {
+    type Error = rusqlite::Error;
+    const LOCK: &'static str = "";
+
+    fn execute<'a>(&'a mut self, sql: &'a str, params: &'a [Param<'a>]) -> BoxFuture<'a, rusqlite::Result<u64>> {
+        let run = || -> rusqlite::Result<u64> {
+            let mut statement = self.0.prepare_cached(sql)?;
+            bind(&mut statement, params)?;
+            Ok(u64::try_from(statement.raw_execute()?).unwrap_or(u64::MAX))
+        };
+        Box::pin(future::ready(run()))
+    }
+
+    fn fetch_integers<'a, const N: usize>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Param<'a>],
+    ) -> BoxFuture<'a, rusqlite::Result<Option<[i64; N]>>> {
+        let run = || -> rusqlite::Result<Option<[i64; N]>> {
+            let mut statement = self.0.prepare_cached(sql)?;
+            bind(&mut statement, params)?;
+            let mut rows = statement.raw_query();
+            let Some(row) = rows.next()? else { return Ok(None) };
+            let mut columns = [0; N];
+            for (i, column) in columns.iter_mut().enumerate() {
+                *column = row.get(i)?;
+            }
+            Ok(Some(columns))
+        };
+        Box::pin(future::ready(run()))
+    }
+}
+
+/// Bind `params` to `$1`, `$2`, … by name: the ledger's statements may use `$2` before `$1`, and
+/// SQLite numbers parameters in the order they first appear.
+fn bind(statement: &mut CachedStatement<'_>, params: &[Param<'_>]) -> rusqlite::Result<()> {
+    for (i, param) in params.iter().enumerate() {
+        let Some(index) = statement.parameter_index(&format!("${}", i + 1))? else { continue };
+        match *param {
+            Param::Text(text) => statement.raw_bind_parameter(index, text)?,
+            Param::Integer(number) => statement.raw_bind_parameter(index, number)?,
+        }
+    }
+    Ok(())
 }
 
 /// Whether `e` is the database refusing a balance past the ledger's limit (migration 6's trigger).

@@ -217,14 +217,14 @@ async fn commit_groups(writer: SqlitePool, mut batches: BatchWriter, mut queue: 
             Err(e) => Err(e.into()),
             Ok(turn) => {
                 held = Some(turn);
-                match batches.write(&batch, Settling::Bulk) {
+                match batches.write(&batch, Settling::Bulk).await {
                     // A settlement would take an account past the ledger's limit and the
                     // database refused the commit whole: again without settling, leaving each
                     // settlement to its caller, in a commit of its own, so that only the ones
                     // that cross the limit are refused.
                     Err(e) if commit::balance_limit(&e) => {
                         tracing::info!("a batch reached the ledger's balance limit; settling it one by one");
-                        batches.write(&batch, Settling::Alone)
+                        batches.write(&batch, Settling::Alone).await
                     }
                     written => written,
                 }
