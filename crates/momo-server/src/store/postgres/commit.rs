@@ -1,9 +1,10 @@
 //! PostgreSQL's group commit: how one batch is written.
 //!
 //! Every statement here has one text whatever the batch's size: its rows are bound as one array
-//! per column and taken apart by `UNNEST`. So each is parsed, described and planned once per
-//! connection and kept prepared (sqlx's statement cache), and a commit is one round trip per
-//! statement. A multi-row `VALUES` list, whose text changes with the row count, made PostgreSQL
+//! per column and taken apart by `UNNEST`. So each is parsed and described once per connection
+//! and kept prepared (sqlx's statement cache; PostgreSQL plans its first five runs afresh and may
+//! then keep a generic plan, which each statement here must therefore do well with), and a
+//! commit is one round trip per statement. A multi-row `VALUES` list, whose text changes with the row count, made PostgreSQL
 //! parse and plan every statement of every commit again, and sqlx describe it first, a round
 //! trip of its own (docs/performance.md, "PostgreSQL's statements prepared once").
 
@@ -46,18 +47,21 @@ static INSERT_TRANSACTIONS: LazyLock<String> = LazyLock::new(|| {
 
 /// The bulk settlement of transactions still pending (each key once): the rows are taken
 /// `FOR UPDATE SKIP LOCKED` in key order, so that the commit never waits for one another commit
-/// holds, then made final; the keys made final.
+/// holds, then made final; the keys made final. The rows taken carry their new values, so that
+/// the update joins each to its own row by primary key: joined to the arrays again, the generic
+/// plan PostgreSQL keeps for a prepared statement after five runs (it assumes ten rows an array)
+/// scanned the arrays once per row taken, quadratic in the batch's size.
 const SETTLE: &str = "WITH v AS (SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
      $5::text[], $6::text[], $7::bigint[]) AS v (product, kind, reference_id, status, reason, \
      financial_transaction_id, at)), \
-     locked AS MATERIALIZED (SELECT t.product, t.kind, t.reference_id FROM transactions t JOIN v \
+     locked AS MATERIALIZED (SELECT t.product, t.kind, t.reference_id, v.status, v.reason, \
+     v.financial_transaction_id, v.at FROM transactions t JOIN v \
      ON t.product = v.product AND t.kind = v.kind AND t.reference_id = v.reference_id \
      WHERE t.status = 'PENDING' ORDER BY t.product, t.kind, t.reference_id FOR UPDATE OF t SKIP LOCKED) \
-     UPDATE transactions t SET status = v.status, reason = v.reason, \
-     financial_transaction_id = v.financial_transaction_id, outcome = NULL, outcome_reason = NULL, \
-     due_at = NULL, awaiting_approval = 0, updated_at = v.at \
-     FROM locked JOIN v ON locked.product = v.product AND locked.kind = v.kind \
-     AND locked.reference_id = v.reference_id \
+     UPDATE transactions t SET status = locked.status, reason = locked.reason, \
+     financial_transaction_id = locked.financial_transaction_id, outcome = NULL, outcome_reason = NULL, \
+     due_at = NULL, awaiting_approval = 0, updated_at = locked.at \
+     FROM locked \
      WHERE t.product = locked.product AND t.kind = locked.kind AND t.reference_id = locked.reference_id \
      RETURNING t.product, t.kind, t.reference_id";
 
@@ -113,9 +117,14 @@ const AFTER_ATTEMPTS: &str = "UPDATE callback_deliveries d SET state = v.state, 
 pub(super) async fn commit_batch(pool: &PgPool, batch: &Batch, settling: Settling) -> sqlx::Result<Written> {
     // Every write of the instance is in this commit: a row held elsewhere (an operator's open
     // session, a lost connection's transaction) must not stall them all. Past these, the
-    // commit fails and its callers get 503 (docs/reliability.md). Sent with the `BEGIN`, in one
-    // round trip.
-    let mut db = pool.begin_with("BEGIN; SET LOCAL lock_timeout = '5s'; SET LOCAL statement_timeout = '30s'").await?;
+    // commit fails and its callers get 503 (docs/reliability.md). A statement of its own, not
+    // sent with the `BEGIN`: sqlx counts the transaction as begun only once that whole query
+    // succeeded, so a failure after its `BEGIN` would give the pool back a connection still in
+    // a failed transaction.
+    let mut db = pool.begin().await?;
+    sqlx::query("SELECT set_config('lock_timeout', '5s', true), set_config('statement_timeout', '30s', true)")
+        .execute(&mut *db)
+        .await?;
     let inserted_final = |f: &Finalization| settling == Settling::Bulk && f.unconditional();
     let mut order: Vec<usize> = (0..batch.inserts.len()).collect();
     let key = |i: usize| {

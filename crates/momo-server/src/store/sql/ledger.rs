@@ -1,6 +1,6 @@
 //! Settlement and the ledger, for both engines: a transaction made final with its postings and
-//! its callback, one at a time ([`finalize_one`]) or, for those that cannot be refused, in bulk
-//! (the `push_*` statements, which each engine's commit puts together its own way).
+//! its callback, one at a time ([`finalize_one`], on any [`LedgerConnection`]) or, for those that
+//! cannot be refused, in bulk by each engine's group commit, which writes them its own way.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;

@@ -362,8 +362,8 @@ impl<S: SqlStore> Payments for S {
 
 /// Insert transactions in the caller's database transaction; for each, whether it was new
 /// (`false`: its reference id is taken, or an earlier one in `txs` has it). A taken id does
-/// not fail the others. One multi-row statement per chunk: each statement is a round trip
-/// to the driver, and under load those round trips, not SQL, are what the writer spends.
+/// not fail the others. (Off the hot path: the group commits insert new transactions their own
+/// way; this serves an invoice's cancellation, written with the invoice's new plan.)
 pub(crate) async fn insert_transactions<DB: Engine>(
     connection: &mut DB::Connection,
     txs: &[TransactionRecord],
