@@ -179,6 +179,25 @@ async fn concurrent_settled_inserts_of_one_id_settle_once(store: Arc<dyn Store>)
     assert_eq!(store.deliveries(None, None, 100).await.unwrap().len(), 1);
 }
 
+/// Callers inserting one reference id at once with different contents (their inserts can share
+/// one group commit, where of two with one id the first is inserted): the one told it won is
+/// the one whose row is stored.
+async fn of_concurrent_inserts_of_one_id_the_winners_row_is_stored(store: Arc<dyn Store>) {
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let store = store.clone();
+        let mut tx = pending("contested", 100 + i);
+        tx.api_user = format!("u{i}");
+        set.spawn(async move { (tx.api_user.clone(), tx.amount_minor, store.insert_transaction(&tx).await) });
+    }
+    let results = set.join_all().await;
+    let winners: Vec<_> = results.iter().filter(|(.., r)| r.is_ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert!(results.iter().filter(|(.., r)| r.is_err()).all(|(.., r)| matches!(r, Err(StoreError::Conflict))));
+    let stored = store.transaction(&pending("contested", 0).key).await.unwrap().unwrap();
+    assert_eq!((&stored.api_user, stored.amount_minor), (&winners[0].0, winners[0].1));
+}
+
 fn pending(reference_id: &str, amount: i64) -> TransactionRecord {
     TransactionRecord {
         key: TxKey { product: Product::Collection, kind: Kind::RequestToPay, reference_id: reference_id.to_owned() },
@@ -1389,6 +1408,7 @@ conformance!(
     secret_hashes_are_keyed_once_and_another_key_is_recognised,
     concurrent_inserts_of_one_id_conflict,
     concurrent_settled_inserts_of_one_id_settle_once,
+    of_concurrent_inserts_of_one_id_the_winners_row_is_stored,
     a_replan_and_its_cancellation_are_written_together,
     a_failed_plan_and_its_reason_round_trip,
     console_sessions_last_until_they_end_or_are_deleted,
@@ -1554,6 +1574,37 @@ async fn the_payment_tables_are_analyzed_again_as_they_grow_on_postgres() {
         assert!(std::time::Instant::now() < deadline, "no ANALYZE after 1,000 inserts");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// PostgreSQL's group commit takes the rows it settles `FOR UPDATE SKIP LOCKED`: a transaction
+/// whose row another session holds is passed over in a batch (told it is no longer pending,
+/// while the others are made), and a settlement asked for alone waits for the row instead and
+/// is made once it is free.
+#[tokio::test]
+async fn a_row_held_elsewhere_is_passed_over_in_bulk_and_waited_for_alone_on_postgres() {
+    let Some(url) = fresh_postgres_database().await else { return };
+    let store = store::open(&url).await.unwrap();
+    let (payer, user) = (account("wallet:p", None), account("api-user:u1", None));
+    let (held, free) = (pending("held", 100), pending("free", 200));
+    for tx in [&held, &free] {
+        store.insert_transaction(tx).await.unwrap();
+    }
+    let mut other = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut other).await.unwrap();
+    sqlx::query("SELECT 1 FROM transactions WHERE reference_id = 'held' FOR UPDATE").execute(&mut other).await.unwrap();
+    let batch = [success(&held, payer.clone(), user.clone()), success(&free, payer.clone(), user.clone())];
+    assert_eq!(store.finalize_batch(&batch).await.unwrap(), [Finalized::NotPending, Finalized::Done]);
+    let alone = tokio::spawn({
+        let (store, settlement) = (store.clone(), success(&held, payer, user));
+        async move { store.finalize(&settlement).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!alone.is_finished(), "a settlement asked for alone waits for the row");
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    assert_eq!(alone.await.unwrap().unwrap(), Finalized::Done);
+    let stored = store.transaction(&held.key).await.unwrap().unwrap();
+    assert_eq!(stored.status, TransactionStatus::Successful);
+    assert_eq!(store.balance("api-user:u1").await.unwrap(), 300);
 }
 
 /// Every method of the storage contract is called somewhere in this suite, so that a method
