@@ -460,6 +460,59 @@ async fn refusable_settlements_of_one_call_are_refused_one_by_one(store: Arc<dyn
     }
 }
 
+/// A refund of `amount` against `original`, pending, stored; and its settlement with the guard.
+async fn refund(store: &dyn Store, id: &str, original: &TransactionRecord, amount: i64) -> Finalization {
+    let mut refund = pending(id, amount);
+    refund.key.product = Product::Disbursement;
+    refund.key.kind = Kind::Refund;
+    refund.related_reference_id = Some(original.key.reference_id.clone());
+    store.insert_transaction(&refund).await.unwrap();
+    let mut settlement = success(&refund, account("api-user:u1", None), account("wallet:p", None));
+    settlement.refund_guard = Some(RefundGuard { original: original.key.clone(), amount });
+    settlement.delivery = None;
+    settlement
+}
+
+/// A refund is made only against a successful original and only up to what is left of it: a
+/// missing original, one not successful, and one whose amount the refunds would exceed refuse
+/// it; one within what is left is made.
+async fn a_refund_is_made_only_within_what_is_left_of_a_successful_original(store: Arc<dyn Store>) {
+    let (payer, user) = (account("wallet:p", None), account("api-user:u1", None));
+    let original = pending("paid", 500);
+    assert!(store.insert_settled(&original, &success(&original, payer.clone(), user.clone())).await.unwrap());
+    let unpaid = pending("unpaid", 500);
+    store.insert_transaction(&unpaid).await.unwrap();
+    let mut missing = pending("missing", 500);
+    missing.key.reference_id = "never-stored".into();
+    let cases = [
+        (refund(store.as_ref(), "of-missing", &missing, 100).await, Finalized::RefundExceeded),
+        (refund(store.as_ref(), "of-unpaid", &unpaid, 100).await, Finalized::RefundExceeded),
+        (refund(store.as_ref(), "first", &original, 300).await, Finalized::Done),
+        (refund(store.as_ref(), "too-much", &original, 201).await, Finalized::RefundExceeded),
+        (refund(store.as_ref(), "the-rest", &original, 200).await, Finalized::Done),
+    ];
+    for (settlement, expected) in &cases {
+        assert_eq!(store.finalize(settlement).await.unwrap(), *expected, "{}", settlement.key.reference_id);
+    }
+    assert_eq!(store.balance("api-user:u1").await.unwrap(), 0);
+    assert_eq!(store.balance("wallet:p").await.unwrap(), 0);
+}
+
+/// Callers settling one transaction at once that is refused (on SQLite they can share a group
+/// commit): each is told it was refused; none is told it is no longer pending while it still is.
+async fn a_refused_settlement_asked_for_twice_at_once_is_refused_to_each(store: Arc<dyn Store>) {
+    let tx = pending("refused", 100);
+    store.insert_transaction(&tx).await.unwrap();
+    let refused = success(&tx, account("wallet:empty", Some(0)), account("api-user:u1", None));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (store, refused) = (store.clone(), refused.clone());
+        set.spawn(async move { store.finalize(&refused).await.unwrap() });
+    }
+    assert!(set.join_all().await.iter().all(|r| *r == Finalized::InsufficientFunds));
+    assert_eq!(store.transaction(&tx.key).await.unwrap().unwrap().status, TransactionStatus::Pending);
+}
+
 /// A refusable settlement that fails in the database (a callback id that is taken), made with
 /// others in one call: the call fails, the failed one writes nothing, the ledger stays balanced,
 /// and the next call settles what is still pending (whichever of the others each engine made).
@@ -1415,6 +1468,8 @@ conformance!(
     a_partys_transactions_and_its_prompts_are_listed_newest_first,
     settlements_write_state_ledger_and_callback_once,
     refusable_settlements_of_one_call_are_refused_one_by_one,
+    a_refund_is_made_only_within_what_is_left_of_a_successful_original,
+    a_refused_settlement_asked_for_twice_at_once_is_refused_to_each,
     a_failed_refusable_settlement_writes_nothing_and_the_store_recovers,
     attempts_are_recorded_for_a_batch,
     a_failed_settlement_writes_nothing_and_the_store_recovers,

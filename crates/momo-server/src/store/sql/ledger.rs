@@ -15,9 +15,9 @@ use crate::store::engine::{Engine, Statement};
 use crate::store::{AccountSpec, Finalization, Finalized, Posting, StoreResult};
 
 /// The settlement of one transaction still pending: `$1` status, `$2` reason, `$3` financial
-/// transaction id, `$4` when, `$5`–`$7` its key. Numbered in the order they first appear, as
-/// every statement the two engines share one by one: SQLite's rusqlite committer binds them by
-/// position.
+/// transaction id, `$4` when, `$5`–`$7` its key. Numbered in the order they first appear, as the
+/// statements the SQLite committer also runs with its own rows do (it binds those by position;
+/// the ledger's, through [`LedgerConnection`], by name).
 pub(crate) const SETTLE_PENDING: &str = "UPDATE transactions SET status = $1, reason = $2, \
      financial_transaction_id = $3, outcome = NULL, outcome_reason = NULL, due_at = NULL, \
      awaiting_approval = 0, updated_at = $4 \
@@ -173,6 +173,8 @@ pub(crate) trait LedgerConnection {
     const LOCK: &'static str;
     /// Run `sql`; how many rows it changed.
     fn execute<'a>(&'a mut self, sql: &'a str, params: &'a [Param<'a>]) -> BoxFuture<'a, Result<u64, Self::Error>>;
+    /// The error for a row that must exist and does not.
+    fn no_row() -> Self::Error;
     /// The first row `sql` returns, if any: its first `N` columns, each an integer.
     fn fetch_integers<'a, const N: usize>(
         &'a mut self,
@@ -187,6 +189,10 @@ pub(crate) struct OnSqlx<'c, DB: Engine>(pub(crate) &'c mut DB::Connection);
 impl<DB: Engine> LedgerConnection for OnSqlx<'_, DB> {
     type Error = sqlx::Error;
     const LOCK: &'static str = DB::LOCK;
+
+    fn no_row() -> sqlx::Error {
+        sqlx::Error::RowNotFound
+    }
 
     fn execute<'a>(&'a mut self, sql: &'a str, params: &'a [Param<'a>]) -> BoxFuture<'a, sqlx::Result<u64>> {
         Box::pin(bound::<DB>(sql, params).execute(&mut *self.0))
@@ -205,6 +211,15 @@ impl<DB: Engine> LedgerConnection for OnSqlx<'_, DB> {
             Ok(columns)
         }))
     }
+}
+
+/// The first row `sql` returns: its first `N` columns, each an integer; an error if it returns none.
+async fn fetch_one<C: LedgerConnection, const N: usize>(
+    connection: &mut C,
+    sql: &str,
+    params: &[Param<'_>],
+) -> Result<[i64; N], C::Error> {
+    connection.fetch_integers(sql, params).await?.ok_or_else(C::no_row)
 }
 
 /// `sql` with `params` bound, in order.
@@ -256,7 +271,7 @@ async fn finalize_one<C: LedgerConnection>(tx: &mut C, f: &Finalization) -> Resu
     if let Some(guard) = &f.refund_guard {
         let original = &guard.original;
         let sql = format!(
-            "SELECT amount_minor, CASE WHEN status = 'SUCCESSFUL' THEN 1 ELSE 0 END AS successful \
+            "SELECT amount_minor, CAST(CASE WHEN status = 'SUCCESSFUL' THEN 1 ELSE 0 END AS BIGINT) AS successful \
              FROM transactions WHERE product = $1 AND kind = $2 AND reference_id = $3{}",
             C::LOCK
         );
@@ -267,14 +282,13 @@ async fn finalize_one<C: LedgerConnection>(tx: &mut C, f: &Finalization) -> Resu
         if successful != 1 {
             return Ok(Finalized::RefundExceeded);
         }
-        let refunded = tx
-            .fetch_integers(
-                "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM transactions \
-                 WHERE kind = 'refund' AND related_reference_id = $1 AND status = 'SUCCESSFUL'",
-                &[(&original.reference_id).into()],
-            )
-            .await?
-            .map_or(0, |[refunded]| refunded);
+        let [refunded] = fetch_one(
+            tx,
+            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS refunded FROM transactions \
+             WHERE kind = 'refund' AND related_reference_id = $1 AND status = 'SUCCESSFUL'",
+            &[(&original.reference_id).into()],
+        )
+        .await?;
         if refunded + guard.amount > amount {
             return Ok(Finalized::RefundExceeded);
         }
@@ -431,8 +445,7 @@ async fn post<C: LedgerConnection>(
     }
     let balance_of = format!("SELECT balance_minor FROM accounts WHERE id = $1{}", C::LOCK);
     if let Some(source) = account.top_up_from.as_deref().filter(|_| posting.amount < 0) {
-        // The account exists: `ensure_account` made it in this transaction if it was new.
-        let balance = conn.fetch_integers(&balance_of, &[(&account.id).into()]).await?.map_or(0, |[balance]| balance);
+        let [balance] = fetch_one(conn, &balance_of, &[(&account.id).into()]).await?;
         // Saturating: a balance outside the limit can only come from a database written
         // before the limit existed.
         let shortfall = balance.saturating_add(posting.amount).saturating_neg();
@@ -464,10 +477,8 @@ async fn post<C: LedgerConnection>(
         entry.posting(conn, &account.id, posting.amount).await?;
         return Ok(Finalized::Done);
     }
-    let balance = conn
-        .fetch_integers("SELECT balance_minor FROM accounts WHERE id = $1", &[(&account.id).into()])
-        .await?
-        .map_or(0, |[balance]| balance);
+    let [balance] =
+        fetch_one(conn, "SELECT balance_minor FROM accounts WHERE id = $1", &[(&account.id).into()]).await?;
     let after = balance.checked_add(posting.amount);
     Ok(match after {
         Some(after) if account.floor.is_some_and(|floor| after < floor) => Finalized::InsufficientFunds,
