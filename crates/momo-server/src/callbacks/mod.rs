@@ -263,11 +263,14 @@ pub(crate) fn http_client(targets: Arc<TargetPolicy>) -> anyhow::Result<reqwest:
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .dns_resolver(Arc::new(PolicyResolver(targets)))
-        // Deliveries in flight are capped (IN_FLIGHT), and so must be the connections kept idle
-        // between them: receivers on many distinct names would otherwise pile up sockets past the
-        // file descriptors the server keeps for itself (net::DESCRIPTOR_RESERVE).
-        .pool_max_idle_per_host(4)
-        .pool_idle_timeout(std::time::Duration::from_secs(15))
+        // Deliveries in flight are capped (IN_FLIGHT), and so are the connections kept idle
+        // between them, a host's for a few seconds only: receivers on many distinct names would
+        // otherwise pile up sockets past the file descriptors the server keeps for itself
+        // (net::DESCRIPTOR_RESERVE). Enough per host that a busy receiver is sent its callbacks
+        // over connections reused, not one opened and closed per callback (with 4 a host, that
+        // cost a sixth of end-to-end throughput: docs/performance.md).
+        .pool_max_idle_per_host(IN_FLIGHT / 8)
+        .pool_idle_timeout(std::time::Duration::from_secs(5))
         .user_agent(concat!("openmomo/", env!("CARGO_PKG_VERSION")))
         .build()?)
 }
