@@ -271,13 +271,17 @@ fn committer_connection(path: &Path) -> rusqlite::Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
     )?;
     // As the sqlx connections: the write-ahead log, synced at every commit (and checkpointed by
-    // the connection whose commit takes it past SQLite's 1,000 pages: docs/performance.md says
-    // why not beside the commits); a statement journal in memory. No other connection writes
-    // while this one does; the busy timeout covers what else may hold a lock for a moment.
+    // the connection whose commit takes it past the threshold: docs/performance.md says why not
+    // beside the commits); a statement journal in memory. No other connection writes while this
+    // one does; the busy timeout covers what else may hold a lock for a moment.
     connection.pragma_update(None, "journal_mode", "wal")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
     connection.pragma_update(None, "temp_store", "memory")?;
+    // Checkpoints of 500 pages, not SQLite's 1,000: the commits queued behind one wait for it,
+    // and a smaller one keeps the write path's p99 under 10 ms at half its maximum rate, for 7 %
+    // of its closed-loop throughput (docs/performance.md, "Smaller checkpoints").
+    connection.pragma_update(None, "wal_autocheckpoint", 500)?;
     connection.busy_timeout(Duration::from_secs(10))?;
     // Every statement the committer runs stays prepared: its own (nine) and those of the
     // settlements that may be refused (a dozen more), past rusqlite's default of 16.
