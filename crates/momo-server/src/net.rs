@@ -34,7 +34,7 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tower::Service as _;
 
 /// Descriptors kept for everything but client connections: the database (PostgreSQL's pool of
-/// 16, SQLite's five connections with their database and WAL files), callbacks in flight, the
+/// 16, SQLite's six connections with their database and WAL files), callbacks in flight, the
 /// listener, standard streams and the runtime's own.
 pub(crate) const DESCRIPTOR_RESERVE: u64 = 128 + crate::config::CALLBACKS_IN_FLIGHT as u64;
 

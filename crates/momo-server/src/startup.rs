@@ -74,7 +74,7 @@ impl Application {
             allow_private: settings.callback_allow_private,
             allow: settings.callback_allow.clone(),
         });
-        let http = crate::callbacks::http_client(targets.clone())?;
+        let http = crate::callbacks::http_client(targets.clone(), settings.callback_timeout)?;
         let keys = ServerKeys { tokens: prepared.tokens, hasher, callback_root: prepared.callback_root };
         let relay = match store.backend() {
             "postgres" => Some(crate::changes::postgres::relay(&url).await?),
