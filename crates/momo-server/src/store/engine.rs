@@ -166,11 +166,6 @@ impl<'q, DB: Engine> Statement<'q, 'q, DB> {
 }
 
 impl<'s, 'q: 's, DB: Engine> Statement<'s, 'q, DB> {
-    /// Whether the engine keeps the statement prepared for the next time (the default).
-    pub(crate) fn persistent(self, keep: bool) -> Self {
-        Statement(self.0.persistent(keep))
-    }
-
     /// Run it; how many rows it changed.
     pub(crate) async fn execute(self, on: impl Into<On<'_, DB>>) -> sqlx::Result<u64> {
         let result = DB::execute(self.0, on.into().hold().await?.connection()).await?;

@@ -1,8 +1,6 @@
 //! The SQL of [`Payments`], for both engines: transactions, their plans, listings and counts,
 //! and the ledger's reads. Settlement and postings are in `ledger.rs`.
 
-use std::collections::HashSet;
-
 use async_trait::async_trait;
 use momo_types::payments::{Party, TransactionStatus};
 use momo_types::{ErrorCode, Product};
@@ -149,8 +147,7 @@ impl<S: SqlStore> Payments for S {
         record: &TransactionRecord,
     ) -> StoreResult<bool> {
         let mut tx = self.writer().begin().await?;
-        let inserted = insert_transactions::<S::Db>(&mut tx, std::slice::from_ref(record)).await?;
-        if inserted.first() != Some(&true) {
+        if !insert_transaction::<S::Db>(&mut tx, record).await? {
             tx.rollback().await?;
             return Err(StoreError::Conflict);
         }
@@ -360,61 +357,55 @@ impl<S: SqlStore> Payments for S {
     }
 }
 
-/// Insert transactions in the caller's database transaction; for each, whether it was new
-/// (`false`: its reference id is taken, or an earlier one in `txs` has it). A taken id does
-/// not fail the others. (Off the hot path: the group commits insert new transactions their own
-/// way; this serves an invoice's cancellation, written with the invoice's new plan.)
-pub(crate) async fn insert_transactions<DB: Engine>(
-    connection: &mut DB::Connection,
-    txs: &[TransactionRecord],
-) -> sqlx::Result<Vec<bool>> {
-    let mut inserted = Vec::with_capacity(txs.len());
-    // 25 parameters a row: well under both engines' limits on parameters per statement.
-    for chunk in txs.chunks(512) {
-        let mut query = QueryBuilder::<DB>::new(format!("INSERT INTO transactions ({TX_COLUMNS}) "));
-        query.push_values(chunk, |mut row, tx| {
-            let (outcome, outcome_reason) = tx.outcome.as_ref().map_or((None, None), |o| {
-                let (outcome, reason) = outcome_to_columns(o);
-                (Some(outcome), reason)
-            });
-            row.bind(tx.key.product.as_str())
-                .bind(tx.key.kind.as_str())
-                .bind(&tx.key.reference_id)
-                .bind(&tx.api_user)
-                .bind(&tx.environment)
-                .bind(tx.currency.as_str())
-                .bind(tx.amount_minor)
-                .bind(tx.party.as_ref().map(|p| p.party_id_type.as_str()))
-                .bind(tx.party.as_ref().map(|p| p.party_id.as_str()))
-                .bind(&tx.external_id)
-                .bind(&tx.request)
-                .bind(tx.api_version.number())
-                .bind(tx.status.as_str())
-                .bind(tx.reason.as_ref().map(ErrorCode::as_str))
-                .bind(&tx.financial_transaction_id)
-                .bind(&tx.callback_url)
-                .bind(outcome)
-                .bind(outcome_reason)
-                .bind(tx.due_at)
-                .bind(i64::from(tx.awaiting_approval))
-                .bind(&tx.related_reference_id)
-                .bind(tx.notifications)
-                .bind(tx.created_at)
-                .bind(tx.updated_at)
-                .bind(tx.cancelled_at);
-        });
-        query.push(" ON CONFLICT DO NOTHING RETURNING product, kind, reference_id");
-        let mut new: HashSet<_> =
-            Statement::from(query.build()).persistent(false).fetch_all(&mut *connection, rows::key_columns).await?;
-        // Rows go in in order, so of two with one id the first is the one inserted.
-        for tx in chunk {
-            inserted.push(new.remove(&key_columns(&tx.key)));
-        }
-    }
-    Ok(inserted)
+/// A new transaction, unless its reference id is taken: `$1`–`$25` the columns of
+/// [`TX_COLUMNS`], in order (numbered as they appear, so the SQLite committer binds the same text
+/// by position).
+pub(crate) fn insert_transaction_statement() -> String {
+    let values = (1..=25).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    format!("INSERT INTO transactions ({TX_COLUMNS}) VALUES ({values}) ON CONFLICT DO NOTHING")
 }
 
-/// A transaction key as its three columns, as [`rows::key_columns`] reads them back.
+/// Insert `tx` in the caller's database transaction; whether it was new (`false`: its reference
+/// id is taken). Off the hot path: the group commits insert new transactions their own way; this
+/// serves an invoice's cancellation, written with the invoice's new plan.
+async fn insert_transaction<DB: Engine>(connection: &mut DB::Connection, tx: &TransactionRecord) -> sqlx::Result<bool> {
+    let (outcome, outcome_reason) = tx.outcome.as_ref().map_or((None, None), |o| {
+        let (outcome, reason) = outcome_to_columns(o);
+        (Some(outcome), reason)
+    });
+    let sql = insert_transaction_statement();
+    let inserted = Statement::<DB>::new(&sql)
+        .bind(tx.key.product.as_str())
+        .bind(tx.key.kind.as_str())
+        .bind(&tx.key.reference_id)
+        .bind(&tx.api_user)
+        .bind(&tx.environment)
+        .bind(tx.currency.as_str())
+        .bind(tx.amount_minor)
+        .bind(tx.party.as_ref().map(|p| p.party_id_type.as_str()))
+        .bind(tx.party.as_ref().map(|p| p.party_id.as_str()))
+        .bind(&tx.external_id)
+        .bind(&tx.request)
+        .bind(tx.api_version.number())
+        .bind(tx.status.as_str())
+        .bind(tx.reason.as_ref().map(ErrorCode::as_str))
+        .bind(&tx.financial_transaction_id)
+        .bind(&tx.callback_url)
+        .bind(outcome)
+        .bind(outcome_reason)
+        .bind(tx.due_at)
+        .bind(i64::from(tx.awaiting_approval))
+        .bind(&tx.related_reference_id)
+        .bind(tx.notifications)
+        .bind(tx.created_at)
+        .bind(tx.updated_at)
+        .bind(tx.cancelled_at)
+        .execute(&mut *connection)
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// A transaction key as its three columns, as a `RETURNING product, kind, reference_id` gives them back.
 pub(crate) fn key_columns(key: &TxKey) -> (String, String, String) {
     (key.product.as_str().to_owned(), key.kind.as_str().to_owned(), key.reference_id.clone())
 }

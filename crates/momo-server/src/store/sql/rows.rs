@@ -201,12 +201,6 @@ pub(crate) fn transaction<DB: Engine>(row: &Row<'_, DB>) -> sqlx::Result<Transac
     })
 }
 
-/// The key of a transaction a statement returned as its first three columns (`product, kind,
-/// reference_id`, from a `RETURNING` or a locking `SELECT`), as text.
-pub(crate) fn key_columns<DB: Engine>(row: &Row<'_, DB>) -> sqlx::Result<(String, String, String)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-}
-
 pub(crate) fn posting<DB: Engine>(row: &Row<'_, DB>) -> sqlx::Result<PostingRecord> {
     Ok(PostingRecord {
         entry_id: row.get("entry_id")?,

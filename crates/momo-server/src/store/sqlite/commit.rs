@@ -32,7 +32,7 @@ use crate::store::sql::ledger::{
     finalize_each, net_changes, LedgerConnection, Param, Refusal, INSERT_POSTING, SETTLE_PENDING,
 };
 use crate::store::sql::outbox::{claim_statement, delivery_columns, insert_delivery_statement};
-use crate::store::sql::payments::TX_COLUMNS;
+use crate::store::sql::payments::insert_transaction_statement;
 use crate::store::sql::rows::outcome_to_columns;
 use crate::store::{DeliveryRecord, Finalization, Finalized, TxKey};
 
@@ -83,17 +83,13 @@ impl BatchWriter {
     pub(super) fn open(path: &Path) -> anyhow::Result<Self> {
         let connection = committer_connection(path)?;
         let durability = durability(&connection)?;
-        let numbered = |n: usize| (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
         Ok(Self {
             path: path.to_owned(),
             connection,
             durability,
-            insert_transaction: format!(
-                "INSERT INTO transactions ({TX_COLUMNS}) VALUES ({}) ON CONFLICT DO NOTHING",
-                numbered(25)
-            ),
             // The statements written for both engines, with `$1`, `$2`, … in the order they
             // first appear, so bound here by position.
+            insert_transaction: insert_transaction_statement(),
             insert_delivery: insert_delivery_statement(),
             claim: claim_statement(""),
         })
