@@ -36,9 +36,10 @@ pub(crate) trait Engine: Database + HasStatementCache {
     const SKIP_LOCKED: &'static str;
     /// Whether the database has one writer at a time (SQLite). Then the group commit, which is
     /// that writer, makes every settlement (`sql::ledger::settle`), and settlements made on their
-    /// own (`sql::ledger::finalize_together`, those a commit left to their callers) may share one commit, since no other transaction can
-    /// hold their rows (on PostgreSQL, several in one transaction would take rows out of the lock
-    /// order that keeps instances from deadlocking), and that commit begins by taking the write
+    /// own (`sql::ledger::finalize_together`, those a commit left to their callers) may share one
+    /// commit, since no other transaction can hold their rows (on PostgreSQL, several in one
+    /// transaction would take rows out of the lock order that keeps instances from deadlocking),
+    /// and that commit begins by taking the write
     /// lock (`BEGIN IMMEDIATE`): it reads before it writes (a refund's guard), and a transaction
     /// begun as a reader fails at once with `SQLITE_BUSY` once another connection (another
     /// instance's committer) has written, where one that asks for the lock first waits its turn.

@@ -25,10 +25,11 @@ pub trait Payments: Send + Sync {
     /// Pending transactions whose planned outcome is due at `now`.
     async fn due_transactions(&self, now: i64, limit: i64) -> StoreResult<Vec<TransactionRecord>>;
     /// Make pending transactions final, each atomically with its ledger entry and its callback
-    /// (a transaction that cannot be finalized rolls back alone). Those that cannot be refused go
-    /// in the group commit; the others in commits on the writer (on SQLite one for the call, on
-    /// PostgreSQL one each), so after an error some of the call's settlements may be made: a
-    /// caller settles again what it still finds pending.
+    /// (a transaction that cannot be finalized rolls back alone). They go in the group commit (on
+    /// PostgreSQL only those that cannot be refused); the rest, and those a commit leaves to their
+    /// callers, in commits on the writer (on SQLite one for the call, on PostgreSQL one each), so
+    /// after an error some of the call's settlements may be made: a caller settles again what it
+    /// still finds pending.
     async fn finalize_batch(&self, finalizations: &[Finalization]) -> StoreResult<Vec<Finalized>>;
 
     /// [`Payments::finalize_batch`] for one transaction.
