@@ -435,3 +435,22 @@ impl From<rusqlite::Error> for CommitFailed {
         CommitFailed::new(e.to_string(), busy)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committer's connection keeps SQLite's durability settings and checkpoints every 500
+    /// pages, not SQLite's 1,000 (docs/performance.md, "Smaller checkpoints").
+    #[test]
+    fn the_committers_connection_syncs_every_commit_and_checkpoints_every_500_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("momo.db");
+        Connection::open(&path).unwrap();
+        let connection = committer_connection(&path).unwrap();
+        let durability = durability(&connection).unwrap();
+        assert_eq!((durability.synchronous, durability.journal_mode.as_str()), (2, "wal"));
+        let threshold: i64 = connection.pragma_query_value(None, "wal_autocheckpoint", |row| row.get(0)).unwrap();
+        assert_eq!(threshold, 500);
+    }
+}
